@@ -1,0 +1,123 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
+import type { ExecutorKind } from '../executors/types.js';
+import type { JobState } from '../types.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+
+/** One job as recorded in `$OUTPUT_PATH/jobs.json`. */
+export interface LedgerJob {
+  testId: string;
+  configHash: string;
+  executor: ExecutorKind;
+  jobId: string;
+  jobDir: string;
+  pid?: number;
+  state: JobState;
+  exitCode?: string;
+  reason?: string;
+  runId: string;
+  submittedAt: string;
+  updatedAt: string;
+  endedAt?: string;
+  /** True once a test has judged this job's logs: a consumed job is never re-attached. */
+  consumed: boolean;
+}
+
+export interface LedgerRun {
+  id: string;
+  pid: number;
+  startedAt: string;
+  endedAt?: string;
+}
+
+export interface LedgerData {
+  version: 1;
+  runs: LedgerRun[];
+  jobs: LedgerJob[];
+}
+
+const EMPTY: LedgerData = { version: 1, runs: [], jobs: [] };
+/** Keep the file small: finished history beyond this many jobs is dropped, oldest first. */
+const MAX_JOBS = 2000;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The job ledger. Every change is a locked read-modify-write with an atomic rename, so a crash (even
+ * kill -9) leaves either the old or the new file, and two runs sharing an output dir do not lose entries.
+ */
+export class Ledger {
+  readonly file: string;
+
+  constructor(outputPath: string) {
+    this.file = path.join(outputPath, 'jobs.json');
+  }
+
+  async read(): Promise<LedgerData> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return structuredClone(EMPTY);
+      throw err;
+    }
+    try {
+      const data = JSON.parse(text) as LedgerData;
+      if (data.version !== 1 || !Array.isArray(data.jobs) || !Array.isArray(data.runs))
+        throw new Error('bad shape');
+      return data;
+    } catch (err) {
+      // Never overwrite a ledger we cannot read: it may list live GPU jobs.
+      throw new Error(
+        `${this.file} is not a vitest-disagg job ledger (${(err as Error).message}). ` +
+          `Move it aside (it may list running jobs: check it, or run \`disagg cancel\`), then rerun.`,
+      );
+    }
+  }
+
+  /** Updates of this process are queued in memory; the file lock only arbitrates between processes. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  update(change: (data: LedgerData) => void): Promise<LedgerData> {
+    const next = this.queue.then(() => this.updateLocked(change));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async updateLocked(change: (data: LedgerData) => void): Promise<LedgerData> {
+    await fs.mkdir(path.dirname(this.file), { recursive: true });
+    const release = await lockfile.lock(path.dirname(this.file), {
+      lockfilePath: `${this.file}.lock`,
+      retries: { retries: 50, minTimeout: 20, maxTimeout: 200 },
+      stale: 10_000,
+    });
+    try {
+      const data = await this.read();
+      change(data);
+      if (data.jobs.length > MAX_JOBS) {
+        const live = (j: LedgerJob) => !j.endedAt || !j.consumed;
+        const removable = data.jobs.filter((j) => !live(j)).slice(0, data.jobs.length - MAX_JOBS);
+        const drop = new Set(removable);
+        data.jobs = data.jobs.filter((j) => !drop.has(j));
+      }
+      data.runs = data.runs.filter((r) => !r.endedAt || data.jobs.some((j) => j.runId === r.id)).slice(-200);
+      await writeFileAtomic(this.file, JSON.stringify(data, null, 2) + '\n');
+      return data;
+    } finally {
+      await release();
+    }
+  }
+
+  /** Runs that started but never ended and whose process is gone: they crashed (or were kill -9'd). */
+  static crashedRuns(data: LedgerData, selfPid: number = process.pid): LedgerRun[] {
+    return data.runs.filter((r) => !r.endedAt && r.pid !== selfPid && !pidAlive(r.pid));
+  }
+}

@@ -1,0 +1,25 @@
+import type { JobOutcome } from '../types.js';
+
+// Newline-delimited JSON over a unix socket in a 0700 directory: only this user can connect.
+
+export type BrokerRequest =
+  | { id: number; op: 'run'; testId: string }
+  | { id: number; op: 'cancel'; testId: string }
+  | { id: number; op: 'ping' };
+
+export type BrokerResponse =
+  { id: number; ok: true; outcome?: JobOutcome } | { id: number; ok: false; error: string };
+
+/** Split a stream of chunks into complete lines. */
+export function lineSplitter(onLine: (line: string) => void): (chunk: Buffer | string) => void {
+  let buffer = '';
+  return (chunk) => {
+    buffer += chunk.toString();
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (line.trim()) onLine(line);
+    }
+  };
+}

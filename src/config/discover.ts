@@ -1,0 +1,176 @@
+// Discovery of config files in the original layout: <configDir>/<test_type>/<category>/<name>.yaml.
+import fs from 'node:fs';
+import path from 'node:path';
+import { CATEGORIES, type Category, type ConfigEntry } from '../types.js';
+import { testIdFor } from './naming.js';
+
+export const DEFAULT_CONFIG_DIR = 'stress-configs';
+/** Files directly under the config root count as this type/category (simple repos need no nesting). */
+export const ROOT_TEST_TYPE = 'disagg';
+export const ROOT_CATEGORY: Category = 'stress';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface DiscoveryResult {
+  configDir: string;
+  entries: ConfigEntry[];
+  /** Human-readable notes about what was left out (at most one per kind); never printed here. */
+  notices: string[];
+}
+
+const YAML_EXT = /\.ya?ml$/i;
+
+/** Config dir: env DISAGG_CONFIG_DIR beats the plugin/CLI option, which beats `stress-configs`. */
+export function resolveConfigDir(optionDir: string | undefined, env: Env, cwd: string): string {
+  const fromEnv = env.DISAGG_CONFIG_DIR?.trim();
+  return path.resolve(cwd, fromEnv || optionDir || DEFAULT_CONFIG_DIR);
+}
+
+export function isCategory(name: string): name is Category {
+  return (CATEGORIES as readonly string[]).includes(name);
+}
+
+/** Build the entry of one file whose type and category are known. */
+export function makeEntry(
+  file: string,
+  configDir: string,
+  testType: string,
+  category: Category,
+): ConfigEntry {
+  const abs = path.resolve(file);
+  const stem = path.basename(abs).replace(YAML_EXT, '');
+  return {
+    file: abs,
+    relFile: path.relative(configDir, abs).split(path.sep).join('/'),
+    testType,
+    category,
+    stem,
+    testId: testIdFor(testType, category, stem),
+  };
+}
+
+/**
+ * Entry for a file named on the command line: `<type>/<category>/<file>` when its parent folder is a
+ * category, else the root rule (disagg/stress), like a file directly under the config dir.
+ */
+export function entryForFile(file: string, configDir?: string): ConfigEntry {
+  const abs = path.resolve(file);
+  if (configDir) {
+    // Inside the config dir: use exactly the discovery rules, so ids always agree with discovery.
+    const root = path.resolve(configDir);
+    const parts = path.relative(root, abs).split(path.sep);
+    if (parts.length === 1 && parts[0] !== '' && !parts[0].startsWith('..')) {
+      return makeEntry(abs, root, ROOT_TEST_TYPE, ROOT_CATEGORY);
+    }
+    if (parts.length === 3 && parts[0] !== '..' && isCategory(parts[1])) return makeEntry(abs, root, parts[0], parts[1]);
+  }
+  const catDir = path.dirname(abs);
+  const category = path.basename(catDir);
+  if (isCategory(category)) {
+    const typeDir = path.dirname(catDir);
+    return makeEntry(abs, configDir ?? path.dirname(typeDir), path.basename(typeDir), category);
+  }
+  return makeEntry(abs, configDir ?? catDir, ROOT_TEST_TYPE, ROOT_CATEGORY);
+}
+
+// Code-unit order, not localeCompare: the same on every machine and locale.
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function listDir(dir: string): fs.Dirent[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((d) => !d.name.startsWith('.'))
+    .sort((a, b) => byName(a.name, b.name));
+}
+
+function isYamlFile(dir: string, d: fs.Dirent): boolean {
+  if (!YAML_EXT.test(d.name)) return false;
+  if (d.isFile()) return true;
+  // Follow symlinks to files (config trees are sometimes assembled with links).
+  return (
+    d.isSymbolicLink() && fs.statSync(path.join(dir, d.name), { throwIfNoEntry: false })?.isFile() === true
+  );
+}
+
+function isDirectory(dir: string, d: fs.Dirent): boolean {
+  if (d.isDirectory()) return true;
+  return (
+    d.isSymbolicLink() &&
+    fs.statSync(path.join(dir, d.name), { throwIfNoEntry: false })?.isDirectory() === true
+  );
+}
+
+function countYaml(dir: string): number {
+  let n = 0;
+  for (const d of listDir(dir)) {
+    if (isDirectory(dir, d)) n += countYaml(path.join(dir, d.name));
+    else if (YAML_EXT.test(d.name)) n++;
+  }
+  return n;
+}
+
+/**
+ * Find every config under `configDir`, sorted by relative path. Throws only when the directory itself
+ * is missing; anything left out (other categories such as perf-sanity, `templates`, stray files,
+ * duplicate ids) is summarised in `notices`.
+ */
+export function discoverConfigs(configDir: string): DiscoveryResult {
+  const root = path.resolve(configDir);
+  const stat = fs.statSync(root, { throwIfNoEntry: false });
+  if (!stat?.isDirectory()) {
+    throw new Error(
+      `Config directory not found: ${root} (set the plugin option configDir or the env variable DISAGG_CONFIG_DIR)`,
+    );
+  }
+  const entries: ConfigEntry[] = [];
+  const leftOut: string[] = [];
+  for (const d of listDir(root)) {
+    if (isYamlFile(root, d)) {
+      entries.push(makeEntry(path.join(root, d.name), root, ROOT_TEST_TYPE, ROOT_CATEGORY));
+      continue;
+    }
+    if (!isDirectory(root, d)) continue;
+    const typeDir = path.join(root, d.name);
+    if (d.name === 'templates') {
+      leftOut.push(`${d.name}/ (templates, ${countYaml(typeDir)} files)`);
+      continue;
+    }
+    for (const c of listDir(typeDir)) {
+      const sub = path.join(typeDir, c.name);
+      if (isDirectory(typeDir, c)) {
+        if (!isCategory(c.name)) {
+          leftOut.push(`${d.name}/${c.name}/ (${countYaml(sub)} files)`);
+          continue;
+        }
+        for (const f of listDir(sub)) {
+          if (isYamlFile(sub, f)) entries.push(makeEntry(path.join(sub, f.name), root, d.name, c.name));
+        }
+      } else if (isYamlFile(typeDir, c)) {
+        leftOut.push(`${d.name}/${c.name} (not inside a category folder)`);
+      }
+    }
+  }
+  entries.sort((a, b) => byName(a.relFile, b.relFile));
+
+  const notices: string[] = [];
+  if (leftOut.length > 0) {
+    notices.push(
+      `Left out ${leftOut.length} path(s) under ${root} that are not <test_type>/{${CATEGORIES.join(',')}}/*.yaml: ` +
+        `${leftOut.join(', ')}`,
+    );
+  }
+  // Two files can map to one id (x.yaml and x.yml; root x.yaml and disagg/stress/x.yaml): keep the first.
+  const seen = new Map<string, ConfigEntry>();
+  const unique: ConfigEntry[] = [];
+  const dups: string[] = [];
+  for (const e of entries) {
+    const first = seen.get(e.testId);
+    if (first) dups.push(`${e.relFile} (same test name as ${first.relFile})`);
+    else {
+      seen.set(e.testId, e);
+      unique.push(e);
+    }
+  }
+  if (dups.length > 0) notices.push(`Left out ${dups.length} duplicate config(s): ${dups.join(', ')}`);
+  return { configDir: root, entries: unique, notices };
+}

@@ -1,0 +1,56 @@
+// Public surface of the config layer: discovery, loading, validation, selection, placeholders, naming.
+export {
+  DEFAULT_CONFIG_DIR,
+  discoverConfigs,
+  entryForFile,
+  isCategory,
+  makeEntry,
+  resolveConfigDir,
+  type DiscoveryResult,
+  type Env,
+} from './discover.js';
+export { parseYaml, type ParsedYaml, type Position } from './load.js';
+export {
+  loadAll,
+  loadConfig,
+  validateFiles,
+  type LoadAllResult,
+  type LoadContext,
+  type ValidateResult,
+} from './loader.js';
+export { configSchema, schemaPath, validateSchema } from './schema.js';
+export { parseConcurrencyList, semanticChecks } from './checks.js';
+export {
+  assertSubmittable,
+  findUnresolved,
+  parseEnvFile,
+  placeholderVars,
+  readEnvFile,
+  resolvePlaceholders,
+  type PlaceholderResult,
+  type UnresolvedPlaceholder,
+} from './placeholders.js';
+export {
+  applyTestList,
+  DEFAULT_GPU_TYPE,
+  DEFAULT_SUPPORTED_GPUS,
+  filterGpuType,
+  gpuSkipReason,
+  gpuTypeFrom,
+  parseTestListLine,
+  readTestList,
+  supportedGpus,
+  type TestList,
+  type TestListLine,
+  type TestListResult,
+} from './select.js';
+export { CATEGORY_TIMEOUT_MS, pytestMethodFor, pytestNodeId, tagsFor, testIdFor } from './naming.js';
+export {
+  errorsOf,
+  formatPath,
+  formatProblem,
+  hasErrors,
+  sortProblems,
+  warningsOf,
+  type PathSegments,
+} from './problems.js';

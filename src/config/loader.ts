@@ -1,0 +1,140 @@
+// loadConfig / loadAll / validateFiles: discovery → YAML → schema → checks → placeholders → selection.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ConfigEntry, DisaggConfig, LoadedConfig, Problem } from '../types.js';
+import { semanticChecks } from './checks.js';
+import { discoverConfigs, entryForFile, type Env } from './discover.js';
+import { parseYaml } from './load.js';
+import { resolvePlaceholders } from './placeholders.js';
+import { sortProblems } from './problems.js';
+import { validateSchema } from './schema.js';
+import { gpuSkipReason, gpuTypeFrom } from './select.js';
+
+export interface LoadContext {
+  /** Environment: GPU_TYPE, DISAGG_ENV_FILE and placeholder variables (default process.env). */
+  env?: Env;
+  /** Base for a relative DISAGG_ENV_FILE (default process.cwd()). */
+  cwd?: string;
+  /** GPU type to select for; overrides env GPU_TYPE. */
+  gpuType?: string;
+  /** Env file with placeholder variables; overrides env DISAGG_ENV_FILE. */
+  envFile?: string;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function rootProblem(file: string, message: string, source: Problem['source']): Problem {
+  return { severity: 'error', file, line: 1, column: 1, path: '(root)', message, source };
+}
+
+/** sha256 over the file bytes and the variables its placeholders resolved from (sorted). */
+function hashOf(bytes: Buffer, vars: Record<string, string>): string {
+  const h = createHash('sha256').update(bytes);
+  for (const k of Object.keys(vars).sort()) h.update(`\0${k}=${vars[k]}`);
+  return h.digest('hex');
+}
+
+/**
+ * Load one config. Never throws for bad content: unreadable files, YAML syntax errors, schema and
+ * semantic errors all become `problems` with file, YAML path and 1-based line:column.
+ */
+export function loadConfig(entry: ConfigEntry, ctx: LoadContext = {}): LoadedConfig {
+  const baseEnv = ctx.env ?? process.env;
+  const env: Env = ctx.envFile ? { ...baseEnv, DISAGG_ENV_FILE: ctx.envFile } : baseEnv;
+  const problems: Problem[] = [];
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(entry.file);
+  } catch (e) {
+    bytes = Buffer.alloc(0);
+    problems.push(rootProblem(entry.file, `cannot read file: ${e instanceof Error ? e.message : String(e)}`, 'yaml'));
+  }
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  const parsed = parseYaml(text, entry.file);
+  problems.push(...parsed.problems);
+
+  let config: DisaggConfig = {};
+  const yamlOk = !parsed.problems.some((p) => p.severity === 'error') && bytes.length > 0;
+  if (yamlOk) {
+    if (parsed.value === null || parsed.value === undefined) {
+      problems.push(
+        rootProblem(entry.file, 'the file is empty; expected a mapping with metadata, benchmark and worker_config', 'schema'),
+      );
+    } else {
+      problems.push(...validateSchema(parsed.value, parsed));
+      if (isObject(parsed.value)) {
+        config = parsed.value as DisaggConfig;
+        problems.push(...semanticChecks({ config, category: entry.category, parsed }));
+      }
+    }
+  }
+
+  let resolvedVars: Record<string, string> = {};
+  let unresolved: LoadedConfig['unresolved'] = [];
+  try {
+    const r = resolvePlaceholders(config, env, { cwd: ctx.cwd });
+    config = r.config;
+    resolvedVars = r.resolvedVars;
+    unresolved = r.unresolved;
+  } catch (e) {
+    // An unreadable DISAGG_ENV_FILE would break every job: fail each test with the reason.
+    problems.push(rootProblem(entry.file, e instanceof Error ? e.message : String(e), 'check'));
+  }
+
+  const skipReason = gpuSkipReason(config, ctx.gpuType || gpuTypeFrom(env));
+  return {
+    ...entry,
+    config,
+    problems: sortProblems(problems),
+    ...(skipReason ? { skipReason } : {}),
+    hash: hashOf(bytes, resolvedVars),
+    resolvedVars,
+    unresolved,
+  };
+}
+
+export interface LoadAllResult {
+  configDir: string;
+  configs: LoadedConfig[];
+  /** Things left out by discovery (e.g. perf-sanity); for the caller to print once. */
+  notices: string[];
+}
+
+/** Discover and load every config under `configDir` (throws only if the directory is missing). */
+export function loadAll(configDir: string, ctx: LoadContext = {}): LoadAllResult {
+  const found = discoverConfigs(configDir);
+  return { configDir: found.configDir, configs: found.entries.map((e) => loadConfig(e, ctx)), notices: found.notices };
+}
+
+export interface ValidateResult {
+  configs: LoadedConfig[];
+  notices: string[];
+  /** Paths that do not exist. */
+  missing: string[];
+}
+
+/**
+ * Load the configs behind `paths`: a directory is a config root (discovered like the config dir), a
+ * file is one config whose type/category come from its folders (`<type>/<category>/x.yaml`), else
+ * disagg/stress.
+ */
+export function validateFiles(paths: readonly string[], ctx: LoadContext = {}): ValidateResult {
+  const cwd = ctx.cwd ?? process.cwd();
+  const configs: LoadedConfig[] = [];
+  const notices: string[] = [];
+  const missing: string[] = [];
+  for (const p of paths) {
+    const abs = path.resolve(cwd, p);
+    const st = fs.statSync(abs, { throwIfNoEntry: false });
+    if (!st) missing.push(p);
+    else if (st.isDirectory()) {
+      const r = loadAll(abs, ctx);
+      configs.push(...r.configs);
+      notices.push(...r.notices);
+    } else configs.push(loadConfig(entryForFile(abs), ctx));
+  }
+  return { configs, notices, missing };
+}

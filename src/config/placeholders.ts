@@ -1,0 +1,253 @@
+// Placeholders such as `<partition>` filled from environment variables (the original's names) or an
+// env file. Unlike the original, an explicit YAML value is never replaced: only placeholders are.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DisaggConfig, LoadedConfig, UnresolvedPlaceholder } from '../types.js';
+import type { Env } from './discover.js';
+import { formatPath } from './problems.js';
+
+export type { UnresolvedPlaceholder } from '../types.js';
+
+export interface PlaceholderResult {
+  /** A deep copy of the config with every resolvable placeholder filled in. */
+  config: DisaggConfig;
+  /** Variables used (variable → value): part of the config hash. */
+  resolvedVars: Record<string, string>;
+  unresolved: UnresolvedPlaceholder[];
+}
+
+/** A whole-value placeholder such as `<partition>` or `<You slurm partition>`. */
+const WHOLE = /^<[^<>\n]+>$/;
+
+/** Placeholder token → variable, for tokens anywhere in a string (e.g. `<repo_path>/tests/x.yaml`). */
+export const TOKEN_VARIABLES: Readonly<Record<string, string>> = {
+  partition: 'SLURM_PARTITION',
+  account: 'SLURM_ACCOUNT',
+  job_name: 'SLURM_JOB_NAME',
+  container_image: 'CONTAINER_IMAGE',
+  model_dir: 'MODEL_DIR',
+  dataset_dir: 'DATASET_DIR',
+  script_dir: 'SCRIPT_DIR',
+  work_dir: 'WORK_DIR',
+  output_path: 'OUTPUT_PATH',
+  hf_home_path: 'HF_HOME_DIR',
+  hf_home: 'HF_HOME_DIR',
+  hf_home_dir: 'HF_HOME_DIR',
+  repo_path: 'REPO_DIR',
+  repo_dir: 'REPO_DIR',
+  trtllm_repo: 'REPO_DIR',
+  trtllm_wheel_path: 'TRTLLM_WHEEL_PATH',
+};
+
+type Vars = Readonly<Record<string, string | undefined>>;
+type Lookup = (name: string) => string | undefined;
+
+interface FieldRule {
+  /** Variables this field needs (all of them). */
+  needs: string[];
+  /** `get` reads a needed variable (recorded for the hash); `lookup` an optional one. */
+  build(get: (name: string) => string, config: DisaggConfig, lookup: Lookup): string;
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const joinDir = (dir: string, rel: string): string => (rel ? path.posix.join(dir, rel) : dir);
+
+/** The original loader's field → value table (framework reference §2.8), applied to placeholders only. */
+export const FIELD_RULES: Readonly<Record<string, FieldRule>> = {
+  'slurm.partition': { needs: ['SLURM_PARTITION'], build: (g) => g('SLURM_PARTITION') },
+  'slurm.account': { needs: ['SLURM_ACCOUNT'], build: (g) => g('SLURM_ACCOUNT') },
+  'slurm.job_name': { needs: ['SLURM_JOB_NAME'], build: (g) => g('SLURM_JOB_NAME') },
+  'slurm.script_file': {
+    needs: ['SCRIPT_DIR'],
+    build: (g, c) => joinDir(g('SCRIPT_DIR'), str(c.metadata?.script_file) || 'disaggr_torch.slurm'),
+  },
+  'environment.container_image': { needs: ['CONTAINER_IMAGE'], build: (g) => g('CONTAINER_IMAGE') },
+  'environment.container_mount': { needs: ['WORK_DIR', 'SCRIPT_DIR', 'MODEL_DIR', 'OUTPUT_PATH'], build: containerMount },
+  'environment.model_path': {
+    needs: ['MODEL_DIR'],
+    build: (g, c) => joinDir(g('MODEL_DIR'), str(c.metadata?.model_dir_name)),
+  },
+  'environment.trtllm_repo': { needs: ['REPO_DIR'], build: (g) => g('REPO_DIR') },
+  'environment.trtllm_wheel_path': { needs: ['TRTLLM_WHEEL_PATH'], build: (g) => g('TRTLLM_WHEEL_PATH') },
+  // The launcher's work_dir is the directory holding its scripts: the original sets $SCRIPT_DIR here.
+  'environment.work_dir': { needs: ['SCRIPT_DIR'], build: (g) => g('SCRIPT_DIR') },
+  'environment.log_dir': { needs: ['OUTPUT_PATH'], build: (g) => g('OUTPUT_PATH') },
+  'environment.dataset_file': {
+    needs: ['DATASET_DIR'],
+    build: (g, c) => joinDir(g('DATASET_DIR'), str(c.metadata?.dataset_file)),
+  },
+  'benchmark.dataset_file': {
+    needs: ['DATASET_DIR'],
+    build: (g, c) => joinDir(g('DATASET_DIR'), str(c.metadata?.dataset_file)),
+  },
+  'accuracy.env_var.HF_HOME': { needs: ['HF_HOME_DIR'], build: (g) => g('HF_HOME_DIR') },
+};
+
+/** `src:src` mounts for the launcher: same paths inside the container as outside. */
+function containerMount(get: (name: string) => string, config: DisaggConfig, lookup: Lookup): string {
+  const dirs = ['WORK_DIR', 'SCRIPT_DIR', 'MODEL_DIR', 'OUTPUT_PATH'].map(get);
+  for (const opt of ['DATASET_DIR', 'REPO_DIR']) {
+    const v = lookup(opt);
+    if (v) dirs.push(v);
+  }
+  const wheel = lookup('TRTLLM_WHEEL_PATH');
+  if (wheel) dirs.push(path.posix.dirname(wheel));
+  const mounts = [...new Set(dirs)].map((d) => `${d}:${d}`);
+  // kimi-k2 needs a large /dev/shm (the original adds this mount for it).
+  if (str(config.metadata?.model_name).includes('kimi-k2')) mounts.push('tmpfs:/dev/shm:size=640G');
+  return mounts.join(',');
+}
+
+/** Values that are unset or still placeholders themselves do not count. */
+function usable(v: string | undefined): v is string {
+  return v !== undefined && v !== '' && !v.startsWith('<');
+}
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+/**
+ * Fill placeholders from `env` plus the DISAGG_ENV_FILE it names (env wins; see `placeholderVars`).
+ * Scans every string outside `worker_config.ctx/gen` (those go to TensorRT-LLM unchanged). Throws only
+ * when DISAGG_ENV_FILE names a file that cannot be read.
+ */
+export function resolvePlaceholders(
+  config: DisaggConfig,
+  env: Env,
+  opts: { cwd?: string } = {},
+): PlaceholderResult {
+  return resolveWith(config, placeholderVars(env, opts.cwd));
+}
+
+function resolveWith(config: DisaggConfig, env: Vars): PlaceholderResult {
+  const out = clone(config);
+  const resolvedVars: Record<string, string> = {};
+  const unresolved: UnresolvedPlaceholder[] = [];
+  const lookup: Lookup = (name) => (usable(env[name]) ? env[name] : undefined);
+  const use = (name: string): string => {
+    const v = lookup(name) as string;
+    resolvedVars[name] = v;
+    return v;
+  };
+
+  const visit = (node: unknown, segs: Array<string | number>): unknown => {
+    if (segs.length === 2 && segs[0] === 'worker_config' && (segs[1] === 'ctx' || segs[1] === 'gen')) return node;
+    if (Array.isArray(node)) return node.map((v, i) => visit(v, [...segs, i]));
+    if (node && typeof node === 'object') {
+      const o = node as Record<string, unknown>;
+      for (const k of Object.keys(o)) o[k] = visit(o[k], [...segs, k]);
+      return o;
+    }
+    if (typeof node !== 'string' || !node.includes('<')) return node;
+    const dotted = segs.join('.');
+    const p = formatPath(segs);
+    const rule = FIELD_RULES[dotted];
+    if (rule && WHOLE.test(node.trim())) {
+      const missing = rule.needs.filter((n) => !lookup(n));
+      if (missing.length > 0) {
+        unresolved.push({ path: p, placeholder: node, variable: missing.join(', ') });
+        return node;
+      }
+      return rule.build(use, out, (n) => {
+        const v = lookup(n);
+        if (v !== undefined) resolvedVars[n] = v;
+        return v;
+      });
+    }
+    const whole = WHOLE.exec(node.trim());
+    if (whole) {
+      const variable = TOKEN_VARIABLES[node.trim().slice(1, -1).toLowerCase()];
+      if (variable && lookup(variable)) return use(variable);
+      unresolved.push({ path: p, placeholder: node.trim(), variable: variable ?? '' });
+      return node;
+    }
+    // Known tokens inside longer strings only: `<...>` can be legitimate text (regex named groups).
+    return node.replace(/<([A-Za-z_]+)>/g, (m, name: string) => {
+      const variable = TOKEN_VARIABLES[name.toLowerCase()];
+      if (!variable) return m;
+      if (lookup(variable)) return use(variable);
+      unresolved.push({ path: p, placeholder: m, variable });
+      return m;
+    });
+  };
+  const resolved = visit(out, []) as DisaggConfig;
+  return { config: resolved, resolvedVars, unresolved };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Env file
+// ------------------------------------------------------------------------------------------------
+
+/** Parse `KEY=VALUE` / `export KEY=VALUE` lines; quotes stripped, `#` comments, `$VAR` expanded. */
+export function parseEnvFile(text: string, base: Vars = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  const expand = (v: string): string =>
+    v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a: string, b: string) => {
+      const name = a ?? b;
+      return out[name] ?? base[name] ?? '';
+    });
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const [, key, rest] = m;
+    let value: string;
+    if (rest.startsWith("'")) {
+      const end = rest.indexOf("'", 1);
+      value = end > 0 ? rest.slice(1, end) : rest.slice(1);
+    } else if (rest.startsWith('"')) {
+      const end = rest.indexOf('"', 1);
+      value = expand(end > 0 ? rest.slice(1, end) : rest.slice(1));
+    } else {
+      value = expand(rest.replace(/\s+#.*$/, '').trim());
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/** Read an env file; a missing file is an error naming it (a typo must not silently drop values). */
+export function readEnvFile(file: string, base: Vars = {}): Record<string, string> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`Cannot read env file ${file} (DISAGG_ENV_FILE): ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return parseEnvFile(text, base);
+}
+
+/**
+ * Variables placeholders resolve from: the DISAGG_ENV_FILE file (relative to `cwd`) overlaid by the
+ * process environment, so a variable set on the command line beats the file.
+ */
+export function placeholderVars(env: Env, cwd: string = process.cwd()): Record<string, string | undefined> {
+  const file = env.DISAGG_ENV_FILE?.trim();
+  const fromFile = file ? readEnvFile(path.resolve(cwd, file), env) : {};
+  const merged: Record<string, string | undefined> = { ...fromFile };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
+  return merged;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Submission guard
+// ------------------------------------------------------------------------------------------------
+
+/** Placeholders still present in an (already resolved) config. */
+export function findUnresolved(config: DisaggConfig): UnresolvedPlaceholder[] {
+  return resolveWith(config, {}).unresolved;
+}
+
+/** Throw unless every placeholder is filled: called right before a job is submitted. */
+export function assertSubmittable(loaded: Pick<LoadedConfig, 'config' | 'relFile' | 'testId'>): void {
+  const left = findUnresolved(loaded.config);
+  if (left.length === 0) return;
+  const lines = left.map((u) =>
+    u.variable
+      ? `  ${u.path} is still the placeholder "${u.placeholder}": set ${u.variable} (in the environment or in the DISAGG_ENV_FILE file)`
+      : `  ${u.path} is still the placeholder "${u.placeholder}": no environment variable fills it; write the real value in the YAML`,
+  );
+  throw new Error(`Cannot submit ${loaded.testId} (${loaded.relFile}): ${left.length} unresolved placeholder(s)\n${lines.join('\n')}`);
+}

@@ -1,0 +1,205 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { JobSpec, JobState, JobStatus, SubmittedJob } from '../types.js';
+import { findFatal, SCAN_TAIL_BYTES, WORKER_LOG_RE } from './early-failure.js';
+import { fileContent, jobFiles, SIM_SCRIPT, usesSimulator } from './job-files.js';
+import type { Executor } from './types.js';
+import { readTail } from '../util/tail.js';
+
+/** Seconds between SIGTERM and SIGKILL, like SLURM's KillWait. */
+const KILL_WAIT_MS = 5_000;
+const EXIT_FILE = '.exit_code';
+
+interface Running {
+  child?: ChildProcess;
+  pid: number;
+  /** Set once the job ended or we decided its fate (cancel, timeout). */
+  finalState?: JobState;
+  exitCode?: string;
+  reason?: string;
+  timer?: NodeJS.Timeout;
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Runs each job's script as a local child process in its own process group, in
+ * `$OUTPUT_PATH/slurm_logs/<test id>/`, with SLURM-like variables. The default executor: no cluster needed.
+ */
+export class LocalExecutor implements Executor {
+  readonly kind = 'local' as const;
+  private readonly jobs = new Map<string, Running>();
+  private nextId = 0;
+
+  async submit(spec: JobSpec): Promise<SubmittedJob> {
+    const jobDir = spec.localLogDir;
+    // A new job starts from an empty dir (as submit.py does); failed runs were kept as `<dir>_ERROR`.
+    await fs.promises.rm(jobDir, { recursive: true, force: true });
+    await fs.promises.mkdir(jobDir, { recursive: true });
+    for (const file of jobFiles(spec)) {
+      await fs.promises.writeFile(path.join(jobDir, file.name), await fileContent(file), { mode: file.mode });
+    }
+    const script = usesSimulator(spec) ? path.join(jobDir, SIM_SCRIPT) : this.scriptFor(spec);
+    // Numeric ids like SLURM's, unique per run and unlikely to repeat across runs.
+    const jobId = String((Date.now() % 100_000_000) * 10 + (this.nextId++ % 10));
+    const out = fs.openSync(path.join(jobDir, `slurm-${jobId}.out`), 'a');
+    const err = fs.openSync(path.join(jobDir, `slurm-${jobId}.err`), 'a');
+    // The wrapper records the exit code so a later run (after a crash) can still learn the outcome.
+    const child = spawn(
+      'bash',
+      ['-c', `bash "$0"; code=$?; echo "$code" > ${EXIT_FILE}; exit "$code"`, script],
+      {
+        cwd: jobDir,
+        detached: true,
+        stdio: ['ignore', out, err],
+        env: {
+          ...process.env,
+          SLURM_JOB_ID: jobId,
+          SLURM_JOBID: jobId,
+          SLURM_JOB_NAME: String(spec.config.slurm?.job_name ?? spec.testId),
+          SLURM_SUBMIT_DIR: jobDir,
+          SLURM_JOB_NUM_NODES: '1',
+          SLURM_NNODES: '1',
+          SLURM_NTASKS: '1',
+          SLURM_CPUS_ON_NODE: '1',
+          SLURMD_NODENAME: 'localhost',
+          DISAGG_JOB_DIR: jobDir,
+          DISAGG_NODE: process.execPath,
+        },
+      },
+    );
+    fs.closeSync(out);
+    fs.closeSync(err);
+    const pid = child.pid;
+    if (pid === undefined) throw new Error(`could not start ${script} for ${spec.testId}`);
+    const running: Running = { child, pid };
+    child.on('exit', (code, signal) => {
+      if (running.timer) clearTimeout(running.timer);
+      if (running.finalState) return;
+      running.finalState = code === 0 ? 'COMPLETED' : 'FAILED';
+      running.exitCode = signal ? `0:${signal}` : `${code ?? 0}:0`;
+      if (code !== 0) running.reason = signal ? `killed by ${signal}` : 'NonZeroExitCode';
+    });
+    running.timer = setTimeout(() => {
+      running.finalState = 'TIMEOUT';
+      running.reason = `TimeLimit (${Math.round(spec.timeLimitMs / 1000)} s)`;
+      this.stop(running);
+    }, spec.timeLimitMs);
+    running.timer.unref();
+    this.jobs.set(jobId, running);
+    return { jobId, testId: spec.testId, jobDir, pid, submittedAt: new Date().toISOString() };
+  }
+
+  private scriptFor(spec: JobSpec): string {
+    const script = spec.config.slurm?.script_file ?? spec.config.metadata?.script_file;
+    if (!script) {
+      throw new Error(
+        `${spec.configFile}: slurm.script_file is not set; the local executor needs a script to run ` +
+          `(use \`script_file: ${SIM_SCRIPT}\` for the built-in simulator).`,
+      );
+    }
+    const resolved = path.resolve(path.dirname(spec.configFile), String(script));
+    if (!fs.existsSync(resolved)) {
+      throw new Error(`${spec.configFile}: slurm.script_file ${resolved} does not exist.`);
+    }
+    return resolved;
+  }
+
+  private stop(running: Running): void {
+    killGroup(running.pid, 'SIGTERM');
+    const kill = setTimeout(() => killGroup(running.pid, 'SIGKILL'), KILL_WAIT_MS);
+    kill.unref();
+  }
+
+  async poll(jobs: readonly SubmittedJob[]): Promise<Map<string, JobStatus>> {
+    const out = new Map<string, JobStatus>();
+    for (const job of jobs) out.set(job.jobId, this.status(job));
+    return out;
+  }
+
+  private status(job: SubmittedJob): JobStatus {
+    const running = this.jobs.get(job.jobId);
+    if (running) {
+      // Cancelled/timed-out jobs stay "COMPLETING" until their processes are really gone, as in SLURM.
+      if (running.finalState && running.child?.exitCode === null && running.child.signalCode === null) {
+        return { jobId: job.jobId, state: 'COMPLETING', reason: running.reason };
+      }
+      if (running.finalState) {
+        return {
+          jobId: job.jobId,
+          state: running.finalState,
+          exitCode: running.exitCode,
+          reason: running.reason,
+        };
+      }
+      return { jobId: job.jobId, state: 'RUNNING' };
+    }
+    // Re-attached from the ledger: we are not the parent, so look at the process group and exit file.
+    if (job.pid && groupAlive(job.pid)) return { jobId: job.jobId, state: 'RUNNING' };
+    try {
+      const code = Number(fs.readFileSync(path.join(job.jobDir, EXIT_FILE), 'utf8').trim());
+      return code === 0
+        ? { jobId: job.jobId, state: 'COMPLETED', exitCode: '0:0' }
+        : { jobId: job.jobId, state: 'FAILED', exitCode: `${code}:0`, reason: 'NonZeroExitCode' };
+    } catch {
+      return { jobId: job.jobId, state: 'FAILED', reason: 'the job process is gone and left no exit code' };
+    }
+  }
+
+  async cancel(jobs: readonly SubmittedJob[]): Promise<void> {
+    for (const job of jobs) {
+      const running = this.jobs.get(job.jobId);
+      if (running) {
+        if (running.finalState) continue;
+        running.finalState = 'CANCELLED';
+        running.reason = 'cancelled';
+        if (running.timer) clearTimeout(running.timer);
+        this.stop(running);
+      } else if (job.pid && groupAlive(job.pid)) {
+        killGroup(job.pid, 'SIGTERM');
+        setTimeout(() => killGroup(job.pid as number, 'SIGKILL'), KILL_WAIT_MS).unref();
+      }
+    }
+  }
+
+  async scanEarlyFailure(job: SubmittedJob): Promise<string | undefined> {
+    let names: string[];
+    try {
+      names = await fs.promises.readdir(job.jobDir);
+    } catch {
+      return undefined;
+    }
+    for (const name of names.filter((n) => WORKER_LOG_RE.test(n)).sort()) {
+      const fatal = findFatal(name, await readTail(path.join(job.jobDir, name), SCAN_TAIL_BYTES));
+      if (fatal) return fatal;
+    }
+    return undefined;
+  }
+
+  async fetchLogs(job: SubmittedJob, localDir: string): Promise<void> {
+    // The job already wrote into its local log dir.
+    if (path.resolve(job.jobDir) !== path.resolve(localDir)) {
+      await fs.promises.cp(job.jobDir, localDir, { recursive: true });
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const running of this.jobs.values()) if (running.timer) clearTimeout(running.timer);
+  }
+}

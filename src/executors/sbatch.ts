@@ -1,0 +1,260 @@
+// Renders the submission command for one job: plain `sbatch` with arguments taken from the config's
+// `slurm` and `hardware` sections, or the TensorRT-LLM launcher `python3 $SCRIPT_DIR/submit.py`.
+// Pure: no I/O, so `disagg dry-run` prints exactly what the executor would run.
+
+import path from 'node:path';
+import type { DisaggConfig } from '../types.js';
+import { shJoin, shq, splitShellWords } from './shell-quote.js';
+
+export type Launcher = 'sbatch' | 'submit.py';
+/** `config`: nodes/tasks from hardware + worker_config (real GPUs); `single`: one task (the simulator). */
+export type ResourceMode = 'config' | 'single';
+
+/** The script used when a config names none (the original's default). */
+export const DEFAULT_SCRIPT_FILE = 'disaggr_torch.slurm';
+
+export interface RenderInput {
+  config: DisaggConfig;
+  testId: string;
+  /** Directory on the submit host where the job runs and writes its logs. */
+  jobDir: string;
+  /** Used for `--time` when the config has no `slurm.job_time`. */
+  timeLimitMs: number;
+  /** sbatch mode: the uploaded job script on the submit host. */
+  scriptPath: string;
+  /** submit.py mode: the uploaded config file passed with `-c`. */
+  configPath: string;
+  launcher?: Launcher;
+  /** Default: `single` for the simulator script, `config` otherwise. */
+  resources?: ResourceMode;
+  /** submit.py mode: directory holding submit.py; default `$SCRIPT_DIR`, expanded by the remote shell. */
+  scriptDir?: string;
+  /** Override `slurm.partition` / `slurm.account` (e.g. the local test cluster's partition). */
+  partition?: string;
+  account?: string;
+}
+
+export interface RenderedCommand {
+  launcher: Launcher;
+  /** The argument vector, unquoted (for display and tests). */
+  argv: string[];
+  /** Environment the command runs with (prefixed as assignments on the command line). */
+  env: Record<string, string>;
+  /** The exact, fully quoted line given to the shell (run with cwd = jobDir). */
+  commandLine: string;
+}
+
+export interface NodeCounts {
+  gpusPerNode: number;
+  ctxWorldSize: number;
+  genWorldSize: number;
+  ctxNodes: number;
+  genNodes: number;
+  totalNodes: number;
+  totalTasks: number;
+}
+
+/** Name of the job script a config asks for (`slurm.script_file`, else `metadata.script_file`). */
+export function scriptFileOf(config: DisaggConfig, fallback = DEFAULT_SCRIPT_FILE): string {
+  const s = config.slurm?.script_file ?? config.metadata?.script_file;
+  return typeof s === 'string' && s.trim() !== '' ? s.trim() : fallback;
+}
+
+/** The simulator's job script (`disagg-sim.slurm`) takes no launcher arguments and needs no GPUs. */
+export function isSimulatorScript(scriptFile: string): boolean {
+  return /^disagg-sim\b/.test(path.basename(scriptFile));
+}
+
+function positiveInt(value: unknown, what: string, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  const n = typeof value === 'string' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+    throw new Error(`${what} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** tp × pp × cp of one worker config, as submit.py computes a server's world size. */
+function worldSize(worker: Record<string, unknown> | undefined, side: string): number {
+  const tp = positiveInt(worker?.tensor_parallel_size, `worker_config.${side}.tensor_parallel_size`, 1);
+  const pp = positiveInt(worker?.pipeline_parallel_size, `worker_config.${side}.pipeline_parallel_size`, 1);
+  const cp = positiveInt(worker?.context_parallel_size, `worker_config.${side}.context_parallel_size`, 1);
+  return Math.max(1, tp) * Math.max(1, pp) * Math.max(1, cp);
+}
+
+/**
+ * Nodes as the original's submit.py computes them: per side `ceil(world × servers / gpus_per_node)`,
+ * summed; tasks = nodes × gpus_per_node.
+ */
+export function computeNodeCounts(config: DisaggConfig): NodeCounts {
+  const hw = config.hardware ?? {};
+  const gpusPerNode = positiveInt(hw.gpus_per_node, 'hardware.gpus_per_node', 0);
+  if (gpusPerNode < 1) {
+    throw new Error('hardware.gpus_per_node is required (a positive integer) to compute the number of nodes');
+  }
+  const wc = config.worker_config ?? {};
+  const ctxServers = positiveInt(hw.num_ctx_servers, 'hardware.num_ctx_servers', wc.ctx ? 1 : 0);
+  const genServers = positiveInt(hw.num_gen_servers, 'hardware.num_gen_servers', wc.gen ? 1 : 0);
+  const ctxWorldSize = worldSize(wc.ctx, 'ctx');
+  const genWorldSize = worldSize(wc.gen, 'gen');
+  const ctxNodes = Math.ceil((ctxWorldSize * ctxServers) / gpusPerNode);
+  const genNodes = Math.ceil((genWorldSize * genServers) / gpusPerNode);
+  const totalNodes = Math.max(1, ctxNodes + genNodes);
+  return {
+    gpusPerNode,
+    ctxWorldSize,
+    genWorldSize,
+    ctxNodes,
+    genNodes,
+    totalNodes,
+    totalTasks: totalNodes * gpusPerNode,
+  };
+}
+
+const TIME_FORMATS = [
+  /^\d+$/, // minutes
+  /^\d+:\d{1,2}$/, // minutes:seconds
+  /^\d+:\d{1,2}:\d{1,2}$/, // hours:minutes:seconds
+  /^\d+-\d+$/, // days-hours
+  /^\d+-\d+:\d{1,2}$/,
+  /^\d+-\d+:\d{1,2}:\d{1,2}$/,
+];
+
+/** `--time` value: `slurm.job_time` when set, else the spec's limit rounded up to whole minutes. */
+export function slurmTime(config: DisaggConfig, timeLimitMs: number): string {
+  const jt = config.slurm?.job_time;
+  if (jt !== undefined && jt !== null && String(jt).trim() !== '') {
+    const s = String(jt).trim();
+    if (!TIME_FORMATS.some((re) => re.test(s)) && !/^(UNLIMITED|INFINITE)$/i.test(s)) {
+      throw new Error(
+        `slurm.job_time ${JSON.stringify(s)} is not a SLURM time (e.g. 02:00:00 or 1-00:00:00)`,
+      );
+    }
+    return s;
+  }
+  // SLURM limits have minute granularity; round up so the job is never killed before our own limit.
+  const minutes = Math.max(1, Math.ceil(timeLimitMs / 60_000));
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const mins = minutes % 60;
+  const hhmm = `${String(hours).padStart(2, '0')}:${String(mins).padStart(2, '0')}:00`;
+  return days > 0 ? `${days}-${hhmm}` : hhmm;
+}
+
+/** A value still holding a `<placeholder>` would reach sbatch as e.g. `--partition=<partition>`. */
+function checkPlaceholder(value: string, what: string): string {
+  if (/^<[^<>]*>$/.test(value.trim())) {
+    throw new Error(`${what} is still the placeholder ${value}: set it in the config or the environment`);
+  }
+  return value;
+}
+
+function optString(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  const s = String(v).trim();
+  return s === '' ? undefined : s;
+}
+
+/** Job name: `slurm.job_name`, else a name derived from the test id. */
+export function jobNameOf(config: DisaggConfig, testId: string): string {
+  return optString(config.slurm?.job_name) ?? `disagg-${testId}`.slice(0, 200);
+}
+
+function formatCommandLine(env: Record<string, string>, argv: string[], rawFirst?: string): string {
+  const assigns = Object.entries(env).map(([k, v]) => `${k}=${shq(v)}`);
+  const words = rawFirst === undefined ? shJoin(argv) : [rawFirst, shJoin(argv.slice(1))].join(' ');
+  return [...assigns, words].join(' ').trim();
+}
+
+/** Render the command that submits one job. Throws with a clear message on an unusable config. */
+export function renderSubmitCommand(input: RenderInput): RenderedCommand {
+  const { config } = input;
+  const launcher = input.launcher ?? 'sbatch';
+  const script = scriptFileOf(config);
+
+  if (launcher === 'submit.py') {
+    if (isSimulatorScript(script)) {
+      throw new Error(
+        `launcher submit.py cannot run the simulator script ${script}; use the sbatch launcher`,
+      );
+    }
+    // $SCRIPT_DIR comes from the submit host's environment, not from the YAML, so it is expanded there.
+    const dir = input.scriptDir;
+    const submitPy = dir ? path.posix.join(dir, 'submit.py') : '$SCRIPT_DIR/submit.py';
+    const argv = ['python3', submitPy, '-c', input.configPath, '--log-dir', input.jobDir];
+    const first = dir ? undefined : 'python3 "${SCRIPT_DIR:?SCRIPT_DIR is not set}/submit.py"';
+    const commandLine = first ? `${first} ${shJoin(argv.slice(2))}` : formatCommandLine({}, argv);
+    return { launcher, argv, env: {}, commandLine };
+  }
+
+  const resources = input.resources ?? (isSimulatorScript(script) ? 'single' : 'config');
+  const slurm = config.slurm ?? {};
+  const argv: string[] = ['sbatch', '--parsable'];
+  const partition = optString(input.partition) ?? optString(slurm.partition);
+  if (partition) argv.push(`--partition=${checkPlaceholder(partition, 'slurm.partition')}`);
+  const account = optString(input.account) ?? optString(slurm.account);
+  if (account) argv.push(`--account=${checkPlaceholder(account, 'slurm.account')}`);
+  argv.push(`--time=${slurmTime(config, input.timeLimitMs)}`);
+  argv.push(`--job-name=${jobNameOf(config, input.testId)}`);
+  if (resources === 'single') {
+    argv.push('--nodes=1', '--ntasks=1');
+  } else {
+    const n = computeNodeCounts(config);
+    argv.push(`--nodes=${n.totalNodes}`, `--ntasks=${n.totalTasks}`, `--ntasks-per-node=${n.gpusPerNode}`);
+    // --segment only exists in recent SLURM; emit it only when the config asks for it explicitly.
+    if (slurm.set_segment === true) argv.push(`--segment=${n.totalNodes}`);
+  }
+  argv.push(
+    `--chdir=${input.jobDir}`,
+    `--output=${path.posix.join(input.jobDir, 'slurm-%j.out')}`,
+    `--error=${path.posix.join(input.jobDir, 'slurm-%j.err')}`,
+  );
+  const extra = optString(slurm.extra_args);
+  if (extra) argv.push(...splitShellWords(extra));
+  argv.push(input.scriptPath);
+  // sbatch exports the submitting environment by default, so the job script finds its dir here.
+  const env = { DISAGG_JOB_DIR: input.jobDir };
+  return { launcher, argv, env, commandLine: formatCommandLine(env, argv) };
+}
+
+/** Job id from sbatch's output: `--parsable` prints `<id>` or `<id>;<cluster>`, else `Submitted batch job N`. */
+export function parseSubmitOutput(stdout: string): string | undefined {
+  const m = /Submitted batch job (\d+)/.exec(stdout);
+  if (m) return m[1];
+  for (const line of stdout.split('\n')) {
+    const t = line.trim();
+    const p = /^(\d+)(;\S*)?$/.exec(t);
+    if (p) return p[1];
+  }
+  return undefined;
+}
+
+/**
+ * Which launcher to use: an explicit option, else `DISAGG_LAUNCHER`, else plain sbatch. submit.py is
+ * only meaningful for a real TensorRT-LLM script (e.g. disaggr_torch.slurm), never for the simulator.
+ */
+export function chooseLauncher(
+  config: DisaggConfig,
+  option: Launcher | undefined,
+  env: NodeJS.ProcessEnv,
+): Launcher {
+  const raw = option ?? optString(env.DISAGG_LAUNCHER);
+  if (raw === undefined || raw === 'sbatch') return 'sbatch';
+  if (raw !== 'submit.py')
+    throw new Error(`DISAGG_LAUNCHER must be sbatch or submit.py, got ${JSON.stringify(raw)}`);
+  if (isSimulatorScript(scriptFileOf(config))) return 'sbatch';
+  return 'submit.py';
+}
+
+/** Resource mode from an option or `DISAGG_SBATCH_RESOURCES` (config|single); undefined = automatic. */
+export function resourceModeFrom(
+  option: ResourceMode | undefined,
+  env: NodeJS.ProcessEnv,
+): ResourceMode | undefined {
+  const raw = option ?? optString(env.DISAGG_SBATCH_RESOURCES);
+  if (raw === undefined) return undefined;
+  if (raw !== 'config' && raw !== 'single') {
+    throw new Error(`DISAGG_SBATCH_RESOURCES must be config or single, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}

@@ -1,0 +1,194 @@
+// Parsers for SLURM's job-state commands (squeue, sacct, scontrol) and the mapping to JobState.
+// Formats and edge cases observed on SLURM 22.05: see shared/reference/local-slurm-and-sshd.md §8.
+
+import type { JobState } from '../types.js';
+import { TERMINAL_STATES } from '../types.js';
+
+/** One job's state as reported by a single source. */
+export interface RawJobState {
+  jobId: string;
+  state: JobState;
+  /** The state word as SLURM printed it (e.g. `CANCELLED by 1001`). */
+  rawState: string;
+  reason?: string;
+  exitCode?: string;
+}
+
+const STATE_ALIASES: Record<string, JobState> = {
+  PENDING: 'PENDING',
+  PD: 'PENDING',
+  CONFIGURING: 'CONFIGURING',
+  CF: 'CONFIGURING',
+  RUNNING: 'RUNNING',
+  R: 'RUNNING',
+  COMPLETING: 'COMPLETING',
+  CG: 'COMPLETING',
+  // Still finishing up (epilog / burst buffer / signalling): not terminal yet.
+  STAGE_OUT: 'COMPLETING',
+  SO: 'COMPLETING',
+  SIGNALING: 'COMPLETING',
+  SI: 'COMPLETING',
+  SUSPENDED: 'SUSPENDED',
+  S: 'SUSPENDED',
+  STOPPED: 'SUSPENDED',
+  ST: 'SUSPENDED',
+  REQUEUED: 'REQUEUED',
+  RQ: 'REQUEUED',
+  REQUEUE_HOLD: 'REQUEUED',
+  RH: 'REQUEUED',
+  REQUEUE_FED: 'REQUEUED',
+  RF: 'REQUEUED',
+  RESV_DEL_HOLD: 'PENDING',
+  RD: 'PENDING',
+  RESIZING: 'RESIZING',
+  RS: 'RESIZING',
+  COMPLETED: 'COMPLETED',
+  CD: 'COMPLETED',
+  FAILED: 'FAILED',
+  F: 'FAILED',
+  SPECIAL_EXIT: 'FAILED',
+  SE: 'FAILED',
+  TIMEOUT: 'TIMEOUT',
+  TO: 'TIMEOUT',
+  CANCELLED: 'CANCELLED',
+  CA: 'CANCELLED',
+  REVOKED: 'CANCELLED',
+  RV: 'CANCELLED',
+  NODE_FAIL: 'NODE_FAIL',
+  NF: 'NODE_FAIL',
+  OUT_OF_MEMORY: 'OUT_OF_MEMORY',
+  OOM: 'OUT_OF_MEMORY',
+  PREEMPTED: 'PREEMPTED',
+  PR: 'PREEMPTED',
+  BOOT_FAIL: 'BOOT_FAIL',
+  BF: 'BOOT_FAIL',
+  DEADLINE: 'DEADLINE',
+  DL: 'DEADLINE',
+};
+
+/** Map a SLURM state word (long or short form, possibly `CANCELLED by 1001` or `RUNNING+`) to JobState. */
+export function toJobState(raw: string): JobState {
+  const word = raw.trim().split(/\s+/)[0]?.replace(/\+$/, '').toUpperCase() ?? '';
+  return STATE_ALIASES[word] ?? 'UNKNOWN';
+}
+
+export function isTerminal(state: JobState): boolean {
+  return TERMINAL_STATES.has(state);
+}
+
+/** `CANCELLED by 1001` → `cancelled by uid 1001` (sacct's only hint at who cancelled). */
+function cancelledBy(rawState: string): string | undefined {
+  const m = /^CANCELLED\s+by\s+(\S+)/i.exec(rawState.trim());
+  return m ? `cancelled by uid ${m[1]}` : undefined;
+}
+
+function cleanReason(r: string | undefined): string | undefined {
+  if (r === undefined) return undefined;
+  const t = r.trim();
+  return t === '' || t === 'None' || t === '(null)' ? undefined : t;
+}
+
+/** A plain numeric job id: array (`12_3`) and het-job (`12+0`) components are not ours. */
+function isPlainId(id: string): boolean {
+  return /^\d+$/.test(id);
+}
+
+/** `squeue -h -t all -j id1,id2 -o '%i|%T|%r'`: one `id|STATE|reason` line per known job. */
+export function parseSqueue(stdout: string): Map<string, RawJobState> {
+  const out = new Map<string, RawJobState>();
+  for (const line of stdout.split('\n')) {
+    const t = line.trim();
+    if (t === '') continue;
+    const [id, st, ...rest] = t.split('|');
+    if (!id || st === undefined || !isPlainId(id.trim())) continue;
+    const jobId = id.trim();
+    out.set(jobId, {
+      jobId,
+      state: toJobState(st),
+      rawState: st.trim(),
+      reason: cleanReason(rest.join('|')),
+    });
+  }
+  return out;
+}
+
+/**
+ * `sacct -n -P -X -j ids -o JobID,State,ExitCode,Reason`. Several rows can exist for one id
+ * (requeues, lag rows right after the job ends); the last row wins.
+ */
+export function parseSacct(stdout: string): Map<string, RawJobState> {
+  const out = new Map<string, RawJobState>();
+  for (const line of stdout.split('\n')) {
+    const t = line.trim();
+    if (t === '') continue;
+    const [id, st, exit, ...rest] = t.split('|');
+    if (!id || st === undefined || !isPlainId(id.trim())) continue;
+    const jobId = id.trim();
+    const rawState = st.trim();
+    const reason = cancelledBy(rawState) ?? cleanReason(rest.join('|'));
+    const exitCode = exit?.trim() || undefined;
+    out.set(jobId, { jobId, state: toJobState(rawState), rawState, reason, exitCode });
+  }
+  return out;
+}
+
+/**
+ * `scontrol show job -o <id>` (one line per job, `Key=Value` pairs). Several jobs' outputs may be
+ * concatenated; error lines (`slurm_load_jobs error: Invalid job id specified`) are ignored.
+ */
+export function parseScontrol(stdout: string): Map<string, RawJobState> {
+  const out = new Map<string, RawJobState>();
+  for (const line of stdout.split('\n')) {
+    const fields = scontrolFields(line);
+    const jobId = fields.get('JobId');
+    const st = fields.get('JobState');
+    if (!jobId || !st || !isPlainId(jobId)) continue;
+    out.set(jobId, {
+      jobId,
+      state: toJobState(st),
+      rawState: st,
+      reason: cleanReason(fields.get('Reason')),
+      exitCode: fields.get('ExitCode'),
+    });
+  }
+  return out;
+}
+
+/** Split one `scontrol -o` line into its `Key=Value` fields (values never contain ` Key=`). */
+export function scontrolFields(line: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  const re = /(?:^|\s)([A-Za-z][A-Za-z0-9_:/]*)=/g;
+  const keys: Array<{ key: string; start: number; valueStart: number }> = [];
+  for (let m = re.exec(line); m !== null; m = re.exec(line)) {
+    keys.push({ key: m[1], start: m.index, valueStart: m.index + m[0].length });
+  }
+  keys.forEach((k, i) => {
+    const end = i + 1 < keys.length ? keys[i + 1].start : line.length;
+    if (!fields.has(k.key)) fields.set(k.key, line.slice(k.valueStart, end).trim());
+  });
+  return fields;
+}
+
+/** squeue/scontrol refusing an id that is unknown or past MinJobAge (exit 1). */
+export function isInvalidJobIdError(stderr: string): boolean {
+  return /Invalid job id specified/i.test(stderr);
+}
+
+/** sacct on a cluster without slurmdbd (exit 1): stop calling it. */
+export function isAccountingDisabled(stderr: string): boolean {
+  return /accounting storage is disabled/i.test(stderr);
+}
+
+/**
+ * sbatch refused because of a per-user/association limit or a passing controller hiccup: worth
+ * waiting and trying again, unlike a bad partition or option.
+ */
+export function isRetryableSubmitError(stderr: string): boolean {
+  return (
+    /QOSMaxSubmitJobPerUserLimit|AssocMaxSubmitJobLimit|MaxSubmitJobs|QOSMaxJobsPerUserLimit/i.test(stderr) ||
+    /Job violates accounting\/QOS policy/i.test(stderr) ||
+    /Unable to contact slurm controller|Socket timed out|Slurm temporarily unable|Resource temporarily unavailable|Zero Bytes were transmitted or received/i.test(
+      stderr,
+    )
+  );
+}

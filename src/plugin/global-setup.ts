@@ -1,0 +1,98 @@
+import path from 'node:path';
+import { createTagsFilter } from '@vitest/runner/utils';
+import type { TestProject } from 'vitest/node';
+import { JobBroker } from '../broker/broker.js';
+import { Ledger } from '../broker/ledger.js';
+import { setActiveBroker } from '../broker/registry.js';
+import { serveBroker } from '../broker/server.js';
+import { discoverConfigs } from '../config/discover.js';
+import { tagsFor } from '../config/index.js';
+import { createExecutor } from '../executors/index.js';
+import type { ConfigEntry, JobSpec } from '../types.js';
+import { jobSpecFor } from './job-spec.js';
+import type { ResolvedOptions } from './options.js';
+
+const log = (message: string) => console.error(`[vitest-disagg] ${message}`);
+
+/**
+ * The tests this run will execute, known before any worker starts: file filters from the command line,
+ * `--tags-filter` and `-t`. The generated modules are `describe(<category>) > disaggTest(<id>)`, so the
+ * name Vitest matches `-t` against is `<category> <id>`.
+ */
+function scheduledEntries(project: TestProject, entries: ConfigEntry[]): ConfigEntry[] {
+  const vitest = project.vitest;
+  const filters = (vitest as unknown as { filenamePattern?: string[] }).filenamePattern ?? [];
+  const config = project.config;
+  const tagOk = config.tagsFilter?.length ? createTagsFilter(config.tagsFilter, config.tags) : () => true;
+  const namePattern = config.testNamePattern;
+  return entries.filter((e) => {
+    const rel = path.relative(config.root, e.file);
+    if (
+      filters.length &&
+      !filters.some((f) => rel.includes(f) || e.file.includes(path.resolve(config.root, f)))
+    ) {
+      return false;
+    }
+    if (!tagOk(tagsFor(e))) return false;
+    return !namePattern || namePattern.test(`${e.category} ${e.testId}`);
+  });
+}
+
+/** Main-process setup: the job broker, its socket for the workers, and up-front submission. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const options: ResolvedOptions = project.getProvidedContext().disaggOptions;
+  if (options.debug.enabled) {
+    log(
+      `DEBUG_MODE=1: judging logs already in ${path.join(options.outputPath, 'slurm_logs')}, submitting nothing`,
+    );
+    project.provide('disaggBroker', '');
+    return async () => undefined;
+  }
+  const { entries } = discoverConfigs(options.configDir);
+  const byId = new Map(entries.map((e) => [e.testId, e]));
+  const specs = new Map<string, Promise<JobSpec>>();
+  const specFor = (entry: ConfigEntry): Promise<JobSpec> => {
+    let spec = specs.get(entry.testId);
+    if (!spec) specs.set(entry.testId, (spec = jobSpecFor(entry, options)));
+    return spec;
+  };
+  const executor = await createExecutor(options.executor, options);
+  const broker = new JobBroker({
+    executor,
+    ledger: new Ledger(options.outputPath),
+    settings: options,
+    specFor: async (testId) => {
+      const entry = byId.get(testId);
+      if (!entry) throw new Error(`no config for test ${testId} under ${options.configDir}`);
+      return specFor(entry);
+    },
+    log,
+  });
+  await broker.start();
+  setActiveBroker(broker);
+  const server = await serveBroker(broker);
+  project.provide('disaggBroker', server.socketPath);
+
+  // Submit every scheduled, valid, supported config now: wall time then approaches the cluster's
+  // capacity bound instead of the sum of job times. Invalid or skipped ones are reported by their test.
+  const scheduled: string[] = [];
+  for (const entry of scheduledEntries(project, entries)) {
+    try {
+      await specFor(entry);
+      scheduled.push(entry.testId);
+    } catch {
+      // the test itself reports why (validation error, skip, unresolved placeholder)
+    }
+  }
+  if (scheduled.length) {
+    const limit = options.maxJobsInFlight ? `at most ${options.maxJobsInFlight} at once` : 'all at once';
+    log(`${options.executor} executor: ${scheduled.length} job(s) scheduled, ${limit}`);
+    broker.schedule(scheduled);
+  }
+
+  return async () => {
+    await broker.close();
+    setActiveBroker(undefined);
+    await server.close();
+  };
+}

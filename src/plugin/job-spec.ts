@@ -1,0 +1,37 @@
+import { assertSubmittable, formatProblem, hasErrors, loadConfig } from '../config/index.js';
+import { CATEGORY_TIMEOUT_MS } from '../config/naming.js';
+import type { ConfigEntry, JobSpec, LoadedConfig } from '../types.js';
+import { slurmTimeToMs } from '../util/duration.js';
+import { logDirFor, type ResolvedOptions } from './options.js';
+
+/** Load a config; any validation error throws with every problem as `file:line:col path: message`. */
+export function loadChecked(entry: ConfigEntry, options: ResolvedOptions, printWarnings = false): LoadedConfig {
+  const loaded = loadConfig(entry, { env: process.env, gpuType: options.gpuType, envFile: options.envFile });
+  if (printWarnings) {
+    for (const w of loaded.problems.filter((p) => p.severity === 'warning')) {
+      console.warn(`[vitest-disagg] warning: ${formatProblem(w)}`);
+    }
+  }
+  if (hasErrors(loaded.problems)) {
+    const errors = loaded.problems.filter((p) => p.severity === 'error');
+    throw new Error(
+      `${entry.relFile}: ${errors.length} config error(s):\n` + errors.map((p) => `  ${formatProblem(p)}`).join('\n'),
+    );
+  }
+  return loaded;
+}
+
+/** Everything an executor needs to run a test's job; throws a clear error if it cannot be submitted. */
+export async function jobSpecFor(entry: ConfigEntry, options: ResolvedOptions): Promise<JobSpec> {
+  const loaded = loadChecked(entry, options);
+  if (loaded.skipReason) throw new Error(`${entry.testId} is skipped: ${loaded.skipReason}`);
+  assertSubmittable(loaded);
+  return {
+    testId: entry.testId,
+    configHash: loaded.hash,
+    config: loaded.config,
+    configFile: entry.file,
+    localLogDir: logDirFor(options, entry.testId),
+    timeLimitMs: slurmTimeToMs(loaded.config.slurm?.job_time) ?? CATEGORY_TIMEOUT_MS[entry.category],
+  };
+}

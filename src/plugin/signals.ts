@@ -1,0 +1,37 @@
+import type { Vitest } from 'vitest/node';
+import { activeBroker } from '../broker/registry.js';
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * Under `vitest run`, Vitest's own SIGINT/SIGTERM handler exits at once: no abort signal, no fixture
+ * cleanup, jobs left running on the cluster. We replace it: the first signal cancels every job this run
+ * submitted and cancels the run gracefully; a second one hands over to Vitest's handler (force exit).
+ */
+export function takeOverSignals(vitest: Vitest): void {
+  let received = 0;
+  for (const signal of SIGNALS) {
+    const original = process.listeners(signal);
+    process.removeAllListeners(signal);
+    process.on(signal, () => {
+      received++;
+      if (received > 1) {
+        console.error(
+          `[vitest-disagg] ${signal} again: exiting now; jobs may be left (see \`disagg cancel\`).`,
+        );
+        for (const listener of original) (listener as (s: NodeJS.Signals) => void)(signal);
+        if (!original.length) process.exit(130);
+        return;
+      }
+      console.error(
+        `[vitest-disagg] ${signal}: cancelling this run's jobs… (press Ctrl-C again to force exit)`,
+      );
+      const broker = activeBroker();
+      const cancelled = broker ? broker.cancelAll(`interrupted by ${signal}`) : Promise.resolve([]);
+      void cancelled
+        .then((ids) => ids.length && console.error(`[vitest-disagg] cancelled job(s) ${ids.join(', ')}`))
+        .catch((err: Error) => console.error(`[vitest-disagg] cancelling jobs failed: ${err.message}`))
+        .finally(() => void vitest.cancelCurrentRun('keyboard-input'));
+    });
+  }
+}

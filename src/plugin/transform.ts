@@ -1,0 +1,72 @@
+import { LineCounter, parseDocument } from 'yaml';
+import type { Category, ConfigEntry } from '../types.js';
+import { lineSourceMap, type LineSourceMap } from '../util/sourcemap.js';
+
+export interface GeneratedModule {
+  code: string;
+  map: LineSourceMap;
+}
+
+export interface YamlSyntaxError {
+  message: string;
+  line: number;
+  column: number;
+}
+
+/** The fixture each category's test body uses (lazy fixtures: only what is named runs). */
+const BODY: Record<Category, string> = {
+  perf: 'async ({ perf, disaggReport }) => { await disaggReport.perf(perf); }',
+  accuracy: 'async ({ accuracy, disaggReport }) => { await disaggReport.accuracy(accuracy); }',
+  stress:
+    'async ({ perf, accuracy, disaggReport }) => { await disaggReport.perf(perf); await disaggReport.accuracy(accuracy); }',
+};
+
+/** First YAML syntax error, with 1-based position, or undefined. */
+export function yamlSyntaxError(source: string): YamlSyntaxError | undefined {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false });
+  const err = doc.errors[0];
+  if (!err) return undefined;
+  const pos = lineCounter.linePos(err.pos[0]);
+  return { message: err.message.split('\n')[0], line: pos.line, column: pos.col };
+}
+
+/** Line of the first top-level key (where the test "is" in the YAML), 1-based. */
+function firstKeyLine(source: string): { line: number; column: number } {
+  const lines = source.split('\n');
+  const idx = lines.findIndex((l) => /^[A-Za-z_][\w-]*\s*:/.test(l));
+  return { line: idx < 0 ? 1 : idx + 1, column: 1 };
+}
+
+/**
+ * Turn one YAML config into a Vitest test module. The calls are literal (`describe("stress", …)`,
+ * `disaggTest("<id>", { tags: [...] }, …)`) so that `vitest list --static-parse` and the VS Code
+ * extension see names and tags without running anything; the source map points them at the YAML.
+ */
+export function generateModule(
+  entry: ConfigEntry,
+  tags: readonly string[],
+  source: string,
+  runtimeModule: string,
+): GeneratedModule {
+  const at = firstKeyLine(source);
+  const lines: Array<[string, { line: number; column: number }]> = [
+    [`import { describe } from 'vitest';`, { line: 1, column: 1 }],
+    [`import { disaggTest } from ${JSON.stringify(runtimeModule)};`, { line: 1, column: 1 }],
+    [`describe(${JSON.stringify(entry.category)}, () => {`, at],
+    [
+      `  disaggTest(${JSON.stringify(entry.testId)}, { tags: [${tags.map((t) => JSON.stringify(t)).join(', ')}] }, ${BODY[entry.category]});`,
+      at,
+    ],
+    [`});`, at],
+  ];
+  const code = lines.map(([l]) => l).join('\n') + '\n';
+  return {
+    code,
+    map: lineSourceMap(
+      entry.file,
+      source,
+      lines.map(([, pos]) => pos),
+    ),
+  };
+}

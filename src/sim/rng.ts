@@ -1,0 +1,34 @@
+// Seeded, dependency-free randomness. Everything the simulator draws (lengths, answers, faults) comes
+// from here so a run is reproducible from `simulator.seed`.
+
+/** FNV-1a 32-bit hash of a string: stable across runs and platforms. */
+export function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** mulberry32: tiny, fast, good enough for simulation draws. Returns floats in [0, 1). */
+export function createRng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One deterministic draw in [0, 1) keyed by a seed and a label (e.g. a question's text). */
+export function drawFor(seed: number, key: string): number {
+  return createRng(hashString(`${seed}:${key}`))();
+}
+
+/** Integer in [lo, hi] (inclusive). */
+export function randInt(rng: () => number, lo: number, hi: number): number {
+  return lo + Math.floor(rng() * (hi - lo + 1));
+}

@@ -1,0 +1,257 @@
+// A simulated TRT-LLM worker (trtllm-serve): role `ctx` runs prefill and answers with the first token,
+// role `gen` decodes with in-flight batching and streams tokens (SSE) or answers once (JSON).
+import http from 'node:http';
+import { DecodeEngine, PrefillEngine, type IterInfo, type SimClock } from './engine.js';
+import { crashTraceback } from './faults.js';
+import {
+  closeServer,
+  errorBody,
+  isRecord,
+  listen,
+  parseJsonObject,
+  readBody,
+  sendJson,
+} from './http-util.js';
+import { kvTransferMs } from './latency-model.js';
+import { trtTimestamp, type SimLogger } from './logger.js';
+import type { SimSettings } from './settings.js';
+import { completionFor, countTokens, fillerText, tokenize, type ModelBehaviour } from './sim-model.js';
+
+export type Role = 'ctx' | 'gen';
+
+export interface WorkerOptions {
+  role: Role;
+  index: number;
+  settings: SimSettings;
+  clock: SimClock;
+  logger: SimLogger;
+  /** Called after the crash traceback is written (process mode: exit; in-process: close the server). */
+  onCrash?: () => void;
+}
+
+export interface RunningServer {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Only every Nth decode iteration is logged: real logs print all, but that would cost CPU for nothing. */
+const GEN_ITER_LOG_EVERY = 50;
+
+let requestCounter = 0;
+
+function iterLine(info: IterInfo, role: Role): string {
+  const ctxReq = role === 'ctx' ? info.active : 0;
+  const ctxTok = role === 'ctx' ? info.newTokens : 0;
+  const genTok = role === 'gen' ? Math.round(info.newTokens) : 0;
+  return (
+    `iter = ${info.iter}, global_rank = 0, rank = 0, currank_total_memory = 0.00GB, ` +
+    `elapsed_time = ${(info.stepMs / 1000).toFixed(6)}s, timestamp = ${trtTimestamp()}, ` +
+    `num_scheduled_requests: ${info.active}, states = {'num_ctx_requests': ${ctxReq}, ` +
+    `'num_ctx_tokens': ${ctxTok}, 'num_generation_tokens': ${genTok}}`
+  );
+}
+
+function behaviour(s: SimSettings): ModelBehaviour {
+  return { seed: s.seed, accuracy: s.accuracy, styles: s.styles };
+}
+
+/** Text of tokens [from, to) of a completion made of `answerToks` followed by filler. */
+function slice(answerToks: string[], from: number, to: number): string {
+  const a = answerToks.slice(from, Math.min(to, answerToks.length)).join('');
+  return a + fillerText(to - Math.max(from, answerToks.length));
+}
+
+export async function startWorker(opts: WorkerOptions): Promise<RunningServer> {
+  const { role, index, settings, clock, logger } = opts;
+  const w = role === 'ctx' ? settings.ctx : settings.gen;
+  const name = `${role.toUpperCase()}_${index}`;
+  const printIter = w.printIterLog;
+  const prefill = new PrefillEngine(
+    clock,
+    settings.ctx,
+    printIter && role === 'ctx' ? (i) => logger.info(iterLine(i, 'ctx')) : undefined,
+  );
+  const decode = new DecodeEngine(
+    clock,
+    settings.gen,
+    printIter && role === 'gen'
+      ? (i) => {
+          if (i.iter % GEN_ITER_LOG_EVERY === 0) logger.info(iterLine(i, 'gen'));
+        }
+      : undefined,
+  );
+  const model = behaviour(settings);
+
+  logger.info(`Simulated TensorRT-LLM worker ${name} (disagg-sim), pid ${process.pid}`);
+  logger.info(
+    `Loading model ${settings.modelPath}: tensor_parallel_size=${w.tp}, max_batch_size=${w.maxBatchSize}` +
+      (role === 'ctx'
+        ? `, max_num_tokens=${settings.ctx.maxNumTokens}`
+        : `, num_nextn_predict_layers=${settings.gen.mtpLayers}, stream_interval=${settings.gen.streamInterval}`),
+  );
+  logger.info(`time_scale=${settings.timeScale} (real seconds per simulated second)`);
+
+  const handleCompletion = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const body = parseJsonObject(await readBody(req));
+    if (!body || typeof body.prompt !== 'string') {
+      sendJson(res, 400, errorBody('prompt (string) is required', 400));
+      return;
+    }
+    const prompt = body.prompt;
+    const promptTokens = countTokens(prompt);
+    const maxTokens =
+      typeof body.max_tokens === 'number' && body.max_tokens >= 1 ? Math.floor(body.max_tokens) : 16;
+    const id = `cmpl-${process.pid}-${++requestCounter}`;
+    const created = Math.floor(Date.now() / 1000);
+    const modelName = typeof body.model === 'string' ? body.model : settings.modelPath;
+
+    if (role === 'ctx') {
+      await prefill.prefill(promptTokens);
+      sendJson(res, 200, {
+        id,
+        object: 'text_completion',
+        created,
+        model: modelName,
+        choices: [
+          {
+            index: 0,
+            text: '',
+            finish_reason: 'length',
+            disaggregated_params: { request_type: 'context_only', ctx_request_id: requestCounter },
+          },
+        ],
+        usage: { prompt_tokens: promptTokens, completion_tokens: 1, total_tokens: promptTokens + 1 },
+      });
+      return;
+    }
+
+    const dp = isRecord(body.disaggregated_params) ? body.disaggregated_params : undefined;
+    // A request that did not go through a ctx worker is prefilled here (aggregated serving).
+    if (dp?.request_type !== 'generation_only') await prefill.prefill(promptTokens);
+
+    const comp = completionFor(prompt, maxTokens, body.ignore_eos === true, model);
+    const answerToks = comp.tokens <= 4096 ? tokenize(comp.text) : [];
+    const total = comp.tokens;
+    const stream = body.stream === true;
+    const includeUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
+    let sent = 0;
+    let closed = false;
+    const chunk = (text: string, finish: string | null, extra: Record<string, unknown> = {}): string =>
+      `data: ${JSON.stringify({
+        id,
+        object: 'text_completion',
+        created,
+        model: modelName,
+        choices: [{ index: 0, text, logprobs: null, finish_reason: finish, ...extra }],
+      })}\n\n`;
+    const usage = {
+      prompt_tokens: promptTokens,
+      completion_tokens: total,
+      total_tokens: promptTokens + total,
+    };
+
+    const seq = {
+      target: total,
+      onTokens: (count: number, done: boolean, avgDecoded: number): void => {
+        if (closed) return;
+        const from = sent;
+        sent += count;
+        if (stream) {
+          const text = slice(answerToks, from, sent);
+          res.write(
+            done
+              ? chunk(text, comp.finishReason, { stop_reason: null, avg_decoded_tokens_per_iter: avgDecoded })
+              : chunk(text, null),
+          );
+          if (done) {
+            if (includeUsage) {
+              res.write(
+                `data: ${JSON.stringify({ id, object: 'text_completion', created, model: modelName, choices: [], usage })}\n\n`,
+              );
+            }
+            res.end('data: [DONE]\n\n');
+          }
+        } else if (done) {
+          sendJson(res, 200, {
+            id,
+            object: 'text_completion',
+            created,
+            model: modelName,
+            choices: [
+              {
+                index: 0,
+                text: slice(answerToks, 0, total),
+                logprobs: null,
+                finish_reason: comp.finishReason,
+                avg_decoded_tokens_per_iter: avgDecoded,
+              },
+            ],
+            usage,
+          });
+        }
+      },
+    };
+    res.on('close', () => {
+      if (sent < total) {
+        closed = true;
+        decode.cancel(seq);
+      }
+    });
+    if (stream) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    setTimeout(() => decode.add(seq), kvTransferMs(promptTokens) * settings.timeScale);
+  };
+
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (req.method === 'GET' && url === '/health') {
+      res.writeHead(200).end();
+    } else if (req.method === 'GET' && url === '/v1/models') {
+      sendJson(res, 200, {
+        object: 'list',
+        data: [{ id: settings.modelPath, object: 'model', created: 0, owned_by: 'tensorrt_llm' }],
+      });
+    } else if (req.method === 'POST' && url === '/v1/completions') {
+      handleCompletion(req, res).catch((e: unknown) => {
+        logger.error(`Error in completion request: ${e instanceof Error ? e.message : String(e)}`);
+        if (!res.headersSent) sendJson(res, 500, errorBody('Internal server error', 500));
+        else res.destroy();
+      });
+    } else {
+      sendJson(res, 404, errorBody(`not found: ${req.method ?? ''} ${url}`, 404));
+    }
+  });
+  server.keepAliveTimeout = 60_000;
+
+  const port = await listen(server);
+  logger.raw(`INFO:     Started server process [${process.pid}]`);
+  logger.raw('INFO:     Waiting for application startup.');
+  logger.raw('INFO:     Application startup complete.');
+  logger.raw(`INFO:     Uvicorn running on http://127.0.0.1:${port} (Press CTRL+C to quit)`);
+
+  let crashTimer: NodeJS.Timeout | undefined;
+  const crash = settings.faults.crash;
+  if (crash && crash.worker === role && crash.index === index) {
+    crashTimer = setTimeout(
+      () => {
+        logger.raw(crashTraceback(role, crash.message, trtTimestamp()));
+        prefill.stop();
+        decode.stop();
+        server.closeAllConnections();
+        opts.onCrash?.();
+      },
+      crash.afterS * 1000 * settings.timeScale,
+    );
+  }
+
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      if (crashTimer) clearTimeout(crashTimer);
+      prefill.stop();
+      decode.stop();
+      await closeServer(server);
+    },
+  };
+}

@@ -1,0 +1,303 @@
+// Shared data types. Data flows one way: config → job → logs → results → verdict.
+// Each stage owns its module; this file only holds the shapes that cross module boundaries.
+
+// ---------------------------------------------------------------------------------------------
+// Config
+// ---------------------------------------------------------------------------------------------
+
+export type Category = 'perf' | 'accuracy' | 'stress';
+export const CATEGORIES: readonly Category[] = ['perf', 'accuracy', 'stress'];
+
+/** One problem found in a config file. `path` is a YAML path like `benchmark.concurrency_list`. */
+export interface Problem {
+  severity: 'error' | 'warning';
+  file: string;
+  line: number;
+  column: number;
+  path: string;
+  message: string;
+  /** Which stage found it (optional, additive): YAML syntax, JSON schema, semantic check. */
+  source?: 'yaml' | 'schema' | 'check';
+}
+
+/** A config file found on disk, before it is read. */
+export interface ConfigEntry {
+  /** Absolute path of the YAML file. */
+  file: string;
+  /** Path relative to the config dir (for messages). */
+  relFile: string;
+  testType: string;
+  category: Category;
+  stem: string;
+  /** `{testType}_{category}_{stem}` — the original framework's test id. */
+  testId: string;
+}
+
+export interface AccuracyDatasetConfig {
+  name?: string;
+  dataset_name?: string;
+  expected_value: number;
+  threshold_type?: 'hypothesis_test' | 'absolute';
+  filter_type?: string;
+  /** lm-eval metric column to judge (default: exact_match for gsm8k, else the task's first metric). */
+  metric?: string;
+  alpha?: number;
+  beta?: number;
+  sigma?: number;
+  num_samples?: number;
+  higher_is_better?: boolean;
+  /** For threshold_type absolute: the allowed drop below expected_value (fraction). */
+  tolerance?: number;
+}
+
+export interface MetricsOverride {
+  log_file?: string;
+  extractor_pattern?: string;
+  metric_names?: string[];
+}
+
+export interface SimulatorFaults {
+  /** Crash one worker with a Python-style traceback `after_s` simulated seconds into the run. */
+  crash?: { worker?: 'ctx' | 'gen'; index?: number; after_s?: number; message?: string };
+  /** Share of completion requests (0–1) answered with HTTP 500. */
+  http_500_rate?: number;
+  /** Stop answering: the job hangs until SLURM/our timeout kills it. */
+  hang?: boolean | { after_s?: number };
+  /** The job script exits with this code after the benchmark. */
+  exit_code?: number;
+}
+
+export interface SimulatorConfig {
+  /** Real seconds per simulated second (0.01 = 100× faster). */
+  time_scale?: number;
+  /** Probability that the simulated model answers a question correctly. */
+  accuracy?: number;
+  /** Mix of answer styles: strict (`The answer is N.`), flexible (number only at the end), none. */
+  answer_styles?: { strict?: number; flexible?: number; none?: number };
+  /** Number of gsm8k-style questions to evaluate. */
+  num_questions?: number;
+  seed?: number;
+  faults?: SimulatorFaults;
+}
+
+export type ConcurrencyList = string | number | number[];
+
+export interface DisaggConfig {
+  metadata?: {
+    model_name?: string;
+    precision?: string;
+    model_dir_name?: string;
+    supported_gpus?: string[];
+    script_file?: string;
+    benchmark_type?: string;
+    config_index?: number;
+    dataset_file?: string;
+    accuracy?: { datasets?: AccuracyDatasetConfig[]; metrics?: MetricsOverride };
+    metrics?: MetricsOverride;
+    [k: string]: unknown;
+  };
+  slurm?: {
+    script_file?: string;
+    partition?: string;
+    account?: string;
+    job_time?: string;
+    job_name?: string;
+    extra_args?: string;
+    numa_bind?: boolean;
+    set_segment?: boolean;
+    [k: string]: unknown;
+  };
+  benchmark?: {
+    mode?: string;
+    use_nv_sa_benchmark?: boolean;
+    multi_round?: number;
+    benchmark_ratio?: number;
+    streaming?: boolean;
+    concurrency_list?: ConcurrencyList;
+    input_length?: number;
+    output_length?: number;
+    dataset_file?: string;
+    [k: string]: unknown;
+  };
+  hardware?: {
+    gpus_per_node?: number;
+    num_ctx_servers?: number;
+    num_gen_servers?: number;
+    supported_gpus?: string[];
+    [k: string]: unknown;
+  };
+  environment?: Record<string, unknown>;
+  profiling?: Record<string, unknown>;
+  accuracy?: Record<string, unknown>;
+  sequence?: Record<string, unknown>;
+  worker_config?: { ctx?: Record<string, unknown>; gen?: Record<string, unknown>; [k: string]: unknown };
+  simulator?: SimulatorConfig;
+  [k: string]: unknown;
+}
+
+/** A config after loading: parsed YAML (anchors resolved), problems, selection. */
+export interface LoadedConfig extends ConfigEntry {
+  config: DisaggConfig;
+  problems: Problem[];
+  /** Set when the test must be skipped (e.g. GPU not supported); the reason is shown to the user. */
+  skipReason?: string;
+  /** sha256 of the file's bytes plus the env values it resolved: equal hash = same job. */
+  hash: string;
+  /** Environment variables used to fill placeholders (variable → value). */
+  resolvedVars?: Record<string, string>;
+  /** Placeholders still unfilled; submitting is an error while any remain. */
+  unresolved?: UnresolvedPlaceholder[];
+}
+
+/** A placeholder value (e.g. `<partition>`) that no environment variable filled. */
+export interface UnresolvedPlaceholder {
+  /** YAML path, e.g. `slurm.partition`. */
+  path: string;
+  /** The placeholder text, e.g. `<partition>`. */
+  placeholder: string;
+  /** The variable(s) that would fill it, e.g. `SLURM_PARTITION`; empty when none is known. */
+  variable: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+// ---------------------------------------------------------------------------------------------
+
+export type JobState =
+  | 'PENDING'
+  | 'CONFIGURING'
+  | 'RUNNING'
+  | 'COMPLETING'
+  | 'SUSPENDED'
+  | 'REQUEUED'
+  | 'RESIZING'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'TIMEOUT'
+  | 'CANCELLED'
+  | 'NODE_FAIL'
+  | 'OUT_OF_MEMORY'
+  | 'PREEMPTED'
+  | 'BOOT_FAIL'
+  | 'DEADLINE'
+  | 'UNKNOWN';
+
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set<JobState>([
+  'COMPLETED',
+  'FAILED',
+  'TIMEOUT',
+  'CANCELLED',
+  'NODE_FAIL',
+  'OUT_OF_MEMORY',
+  'PREEMPTED',
+  'BOOT_FAIL',
+  'DEADLINE',
+]);
+
+export interface JobStatus {
+  jobId: string;
+  state: JobState;
+  /** SLURM style `exit:signal`, e.g. `3:0`. */
+  exitCode?: string;
+  reason?: string;
+}
+
+/** What an executor needs to run one config. */
+export interface JobSpec {
+  testId: string;
+  configHash: string;
+  /** The resolved config (placeholders filled in). */
+  config: DisaggConfig;
+  configFile: string;
+  /** Local directory the logs end up in: `$OUTPUT_PATH/slurm_logs/<testId>`. */
+  localLogDir: string;
+  /** Hard limit for the job (SLURM --time, local kill). */
+  timeLimitMs: number;
+}
+
+export interface SubmittedJob {
+  jobId: string;
+  testId: string;
+  /** Where the job runs and writes its logs (remote path for ssh, local path otherwise). */
+  jobDir: string;
+  /** Local pid of the job's process group leader (local executor only). */
+  pid?: number;
+  submittedAt: string;
+}
+
+export interface JobOutcome {
+  testId: string;
+  jobId: string;
+  state: JobState;
+  exitCode?: string;
+  reason?: string;
+  /** Local log dir holding the collected logs. */
+  logDir: string;
+  /** Fatal line found by the early-failure scan, if the job was cancelled because of it. */
+  earlyFailure?: string;
+  /** Last lines of the most relevant log, for failure messages. */
+  logTail?: string;
+  /** True when the job was re-attached from the ledger instead of submitted by this run. */
+  resumed: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+// ---------------------------------------------------------------------------------------------
+
+/** One `Serving Benchmark Result` block. Metric keys: see parsers/bench.ts. */
+export interface BenchBlock {
+  concurrency: number | null;
+  /** False when the `Benchmark with concurrency N done` line is missing (crash). */
+  completed: boolean;
+  warmup: boolean;
+  metrics: Record<string, number>;
+}
+
+export interface BenchParseResult {
+  blocks: BenchBlock[];
+  /** Concurrency announced by `Benchmarking with concurrency N` with no result block after it. */
+  missing: number[];
+}
+
+export interface AccuracyResultRow {
+  task: string;
+  filter: string;
+  metric: string;
+  value: number;
+  stderr: number | null;
+  n_shot: number | null;
+  version: string | null;
+}
+
+export interface AccuracyRun {
+  /** The lm-eval header line before the table, if found. */
+  header?: string;
+  results: AccuracyResultRow[];
+}
+
+export interface ThresholdResult {
+  threshold: number;
+  theta: number;
+}
+
+export interface DatasetVerdict {
+  dataset: string;
+  filter: string;
+  metric: string;
+  passed: boolean;
+  observed?: number;
+  expected: number;
+  threshold: number;
+  theta?: number;
+  n?: number;
+  alpha?: number;
+  beta?: number;
+  thresholdType: 'hypothesis_test' | 'absolute';
+  higherIsBetter: boolean;
+  /** One sentence a person understands. */
+  message: string;
+  warnings: string[];
+  /** 1-based index of the run in the accuracy log this verdict judges (several runs → several verdicts). */
+  run?: number;
+}
