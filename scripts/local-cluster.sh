@@ -22,10 +22,13 @@
 #   LOCAL_CLUSTER_MIN_JOB_AGE SLURM MinJobAge seconds                       [3600]
 #   LOCAL_CLUSTER_FIRST_JOB_ID                                              [random]
 #   LOCAL_CLUSTER_ACCOUNTING  1 = MariaDB + slurmdbd so that sacct works    [0]
+#   LOCAL_CLUSTER_DB_PORT     MariaDB port on 127.0.0.1 (accounting only)   [3307]
 #   LOCAL_CLUSTER_SMOKE       0 = skip the smoke job (first job then waits ~3 s) [1]
 #   LOCAL_CLUSTER_NO_INSTALL  1 = never run apt-get                         [0]
 #   LOCAL_CLUSTER_KEEP_LOGS   1 = stop keeps <dir>/log                      [0]
-set -euo pipefail
+set -Eeuo pipefail
+# never die silently
+trap 'printf "[local-cluster] ERROR: unexpected failure (exit %s) at line %s: %s\n" "$?" "$LINENO" "$BASH_COMMAND" >&2' ERR
 
 # stdout is reserved for the export lines: everything else goes to stderr.
 exec 3>&1 1>&2
@@ -34,6 +37,25 @@ SCRIPT_PATH="$(readlink -f "${BASH_SOURCE[0]}")"
 REPO="$(cd "$(dirname "$SCRIPT_PATH")/.." && pwd)"
 
 LAB="${LOCAL_CLUSTER_DIR:-$REPO/.local-cluster}"
+# status/stop: settings not given in the env come from the running lab (so that
+# `LOCAL_CLUSTER_DIR=/x scripts/local-cluster.sh status` checks /x with the ports it was started with).
+if [[ ${1:-} == status || ${1:-} == stop ]] && [[ -r $LAB/settings ]]; then
+  while IFS='=' read -r k v; do
+    case $k in
+    nodes) : "${LOCAL_CLUSTER_NODES:=$v}" ;;
+    cpus) : "${LOCAL_CLUSTER_CPUS:=$v}" ;;
+    partition) : "${LOCAL_CLUSTER_PARTITION:=$v}" ;;
+    user) : "${LOCAL_CLUSTER_USER:=$v}" ;;
+    ssh_port) : "${LOCAL_CLUSTER_SSH_PORT:=$v}" ;;
+    max_sessions) : "${LOCAL_CLUSTER_SSH_MAX_SESSIONS:=$v}" ;;
+    ctld_port) : "${LOCAL_CLUSTER_CTLD_PORT:=$v}" ;;
+    kill_wait) : "${LOCAL_CLUSTER_KILL_WAIT:=$v}" ;;
+    min_job_age) : "${LOCAL_CLUSTER_MIN_JOB_AGE:=$v}" ;;
+    accounting) : "${LOCAL_CLUSTER_ACCOUNTING:=$v}" ;;
+    db_port) : "${LOCAL_CLUSTER_DB_PORT:=$v}" ;;
+    esac
+  done <"$LAB/settings"
+fi
 NODES="${LOCAL_CLUSTER_NODES:-4}"
 CPUS="${LOCAL_CLUSTER_CPUS:-4}"
 PARTITION="${LOCAL_CLUSTER_PARTITION:-debug}"
@@ -49,7 +71,9 @@ NO_INSTALL="${LOCAL_CLUSTER_NO_INSTALL:-0}"
 KEEP_LOGS="${LOCAL_CLUSTER_KEEP_LOGS:-0}"
 SLURMD_PORT=$((CTLD_PORT + 1))
 DBD_PORT=$((SLURMD_PORT + NODES)) # after the slurmd port range (pitfall: port clash)
-DB_PORT=3307
+DB_PORT="${LOCAL_CLUSTER_DB_PORT:-3307}"
+# Bump when the generated configs change meaning: a running cluster with another version is restarted.
+LAYOUT_VERSION=1
 
 SLURM_CONF_PATH="$LAB/etc/slurm.conf"
 SSH_DIR="$LAB/ssh"
@@ -76,7 +100,7 @@ die() {
 validate_settings() {
   [[ $EUID -eq 0 ]] || die "must run as root (it starts munged/slurmctld/slurmd/sshd and manages user '$LUSER')"
   local v
-  for v in NODES CPUS SSH_PORT SSH_MAX_SESSIONS CTLD_PORT KILL_WAIT MIN_JOB_AGE; do
+  for v in NODES CPUS SSH_PORT SSH_MAX_SESSIONS CTLD_PORT KILL_WAIT MIN_JOB_AGE DB_PORT; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "LOCAL_CLUSTER_$v must be a number, got '${!v}'"
   done
   ((NODES >= 1 && NODES <= 64)) || die "LOCAL_CLUSTER_NODES must be 1..64"
@@ -94,7 +118,7 @@ validate_settings() {
 settings_fingerprint() {
   printf '%s\n' "lab=$LAB" "nodes=$NODES" "cpus=$CPUS" "partition=$PARTITION" "user=$LUSER" \
     "ssh_port=$SSH_PORT" "max_sessions=$SSH_MAX_SESSIONS" "ctld_port=$CTLD_PORT" "kill_wait=$KILL_WAIT" \
-    "min_job_age=$MIN_JOB_AGE" "accounting=$ACCOUNTING" "script=$(sha256sum "$SCRIPT_PATH" | cut -c1-16)"
+    "min_job_age=$MIN_JOB_AGE" "accounting=$ACCOUNTING" "db_port=$DB_PORT" "layout=$LAYOUT_VERSION"
 }
 
 user_home() { getent passwd "$LUSER" | cut -d: -f6; }
@@ -159,6 +183,18 @@ descendants() { # pids... -> those pids and all their descendants
   printf '%s\n' "${out[@]}" | sort -un
 }
 
+# start/stop of one lab dir are serialised (several sessions may run `start` at once; the second one
+# then finds the cluster healthy and reuses it). The lock lives outside the lab dir, which stop removes.
+take_lock() {
+  local dir=/run/lock
+  [[ -d $dir && -w $dir ]] || dir=/tmp
+  exec 9>"$dir/local-cluster-$(printf '%s' "$LAB" | cksum | cut -d' ' -f1).lock"
+  if ! flock -n 9; then
+    say "waiting for another start/stop of $LAB"
+    flock -w 300 9 || die "timed out waiting for the lock of $LAB"
+  fi
+}
+
 port_in_use() { (exec 5<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # ------------------------------------------------------------------------------------------------ health
@@ -182,7 +218,7 @@ HEALTH_SSH_OUT=
 check_health() {
   local rc=0
   HEALTH_SSH_OUT=$(mktemp /tmp/local-cluster-health.XXXXXX)
-  ssh_base 'echo "$SLURM_CONF"; sinfo -h -o %a' >"$HEALTH_SSH_OUT" 2>&1 3>&- &
+  ssh_base 'echo "$SLURM_CONF"; sinfo -h -o %a' >"$HEALTH_SSH_OUT" 2>&1 3>&- 9>&- &
   HEALTH_SSH_PID=$!
   check_health_inner "$@" || rc=$?
   if [[ -n $HEALTH_SSH_PID ]]; then
@@ -427,7 +463,7 @@ wait_until() { # timeout-seconds component log command...
 spawn() { # log command... : daemon with our marker, no inherited stdio (so $(...) around us returns)
   local lg=$1
   shift
-  env "$MARK" SLURM_CONF="$SLURM_CONF_PATH" "$@" </dev/null >>"$lg" 2>&1 3>&-
+  env "$MARK" SLURM_CONF="$SLURM_CONF_PATH" "$@" </dev/null >>"$lg" 2>&1 3>&- 9>&-
 }
 
 ctld_up() { scontrol ping 2>/dev/null | grep -q 'is UP'; }
@@ -448,7 +484,7 @@ start_accounting() {
     cd /
     env "$MARK" setsid /usr/sbin/mariadbd --no-defaults --user=root --datadir="$LAB/mysql" --port=$DB_PORT \
       --bind-address=127.0.0.1 --socket="$RUN/mariadbd.sock" --pid-file="$RUN/mariadbd.pid" \
-      --skip-name-resolve --log-error="$LOG/mariadb.log" </dev/null >>"$LOG/mariadb.log" 2>&1 3>&- &
+      --skip-name-resolve --log-error="$LOG/mariadb.log" </dev/null >>"$LOG/mariadb.log" 2>&1 3>&- 9>&- &
   )
   wait_until 30 mariadbd "$LOG/mariadb.log" mariadb --no-defaults -S "$RUN/mariadbd.sock" -uroot -e 'select 1'
   mariadb --no-defaults -S "$RUN/mariadbd.sock" -uroot -e "
@@ -476,12 +512,8 @@ EOF
   chmod 0600 "$LAB/etc/slurmdbd.conf"
   # 22.05's sacct/sacctmgr/slurmctld->slurmdbd ignore AuthInfo=socket= and use the default socket.
   install -d -m 0755 /run/munge
-  if [[ -L /run/munge/munge.socket.2 || ! -e /run/munge/munge.socket.2 ]]; then
-    ln -sfn "$MUNGE_SOCKET" /run/munge/munge.socket.2
-    echo /run/munge/munge.socket.2 >>"$LAB/created-paths"
-  else
-    say "WARNING: /run/munge/munge.socket.2 is a real socket (system munged?); sacct may use the wrong key"
-  fi
+  take_symlink /run/munge/munge.socket.2 "$MUNGE_SOCKET" ||
+    say "WARNING: sacct/sacctmgr use /run/munge/munge.socket.2, which is not ours: accounting may fail"
   spawn "$LOG/slurmdbd.log" /usr/sbin/slurmdbd
   wait_until 20 slurmdbd "$LOG/slurmdbd.log" port_in_use "$DBD_PORT"
   # the cluster is not registered automatically: add it before slurmctld starts
@@ -490,6 +522,24 @@ EOF
     ((SECONDS < end)) || fail_component "slurmdbd (sacctmgr add cluster)" "$LOG/slurmdbd.log"
     sleep 0.2
   done
+}
+
+# take_symlink path target: create path -> target if path is absent, a dangling symlink or already a
+# symlink into this lab; never replace a real file or another live cluster's symlink.
+take_symlink() {
+  local path=$1 target=$2
+  if [[ -e $path || -L $path ]]; then
+    if [[ ! -L $path ]]; then
+      say "note: $path is a real file; leaving it (clients use SLURM_CONF / their own settings)"
+      return 1
+    fi
+    if [[ -e $path && $(readlink "$path") != "$LAB"/* ]]; then
+      say "note: $path -> $(readlink "$path") belongs to another running lab; leaving it"
+      return 1
+    fi
+  fi
+  ln -sfn "$target" "$path"
+  echo "$path" >>"$LAB/created-paths"
 }
 
 emit_env() {
@@ -574,12 +624,7 @@ do_start() {
   # plain `sinfo` for root (and `su $LUSER`) without SLURM_CONF: /etc/slurm/slurm.conf -> ours,
   # but only if that path is absent or already a symlink.
   install -d -m 0755 /etc/slurm
-  if [[ -L /etc/slurm/slurm.conf || ! -e /etc/slurm/slurm.conf ]]; then
-    ln -sfn "$SLURM_CONF_PATH" /etc/slurm/slurm.conf
-    echo /etc/slurm/slurm.conf >>"$LAB/created-paths"
-  else
-    say "note: /etc/slurm/slurm.conf is a real file; leaving it (use SLURM_CONF)"
-  fi
+  take_symlink /etc/slurm/slurm.conf "$SLURM_CONF_PATH" || true
 
   install -d -m 0755 /run/sshd
   /usr/sbin/sshd -t -f "$SSH_DIR/sshd_config" >"$LOG/sshd.log" 2>&1 || fail_component "sshd (config test)" "$LOG/sshd.log"
@@ -587,7 +632,7 @@ do_start() {
   say "starting munged"
   runuser -u munge -- env "$MARK" /usr/sbin/munged --socket="$MUNGE_SOCKET" --key-file="$MUNGE_DIR/munge.key" \
     --pid-file="$MUNGE_DIR/munged.pid" --log-file="$MUNGE_DIR/munged.log" --seed-file="$MUNGE_DIR/munged.seed" \
-    </dev/null >>"$LOG/munged.out" 2>&1 3>&- || fail_component munged "$MUNGE_DIR/munged.log"
+    </dev/null >>"$LOG/munged.out" 2>&1 3>&- 9>&- || fail_component munged "$MUNGE_DIR/munged.log"
   wait_until 10 munged "$MUNGE_DIR/munged.log" test -S "$MUNGE_SOCKET"
 
   if [[ $ACCOUNTING == 1 ]]; then start_accounting "$host"; fi
@@ -785,9 +830,17 @@ do_status() {
 }
 
 case "${1:-}" in
-start) do_start ;;
-stop) do_stop ;;
-status) do_status ;;
+start)
+  validate_settings
+  take_lock
+  do_start
+  ;;
+stop)
+  validate_settings
+  take_lock
+  do_stop
+  ;;
+status) do_status || exit 1 ;;
 *)
   echo "usage: $0 start|stop|status" >&2
   exit 2

@@ -111,8 +111,10 @@ export function semanticChecks({ config, category, parsed }: CheckInput): Proble
       );
     }
   }
-  if ((ctx || gen) && isl === undefined) cannot('max_seq_len', 'benchmark.input_length');
-  else if (gen && osl === undefined) cannot('gen max_seq_len', 'benchmark.output_length');
+  // Only when absent: a wrongly typed length was already reported by the schema.
+  const absent = (k: string): boolean => bench[k] === undefined && seq[k] === undefined;
+  if ((ctx || gen) && absent('input_length')) cannot('max_seq_len', 'benchmark.input_length');
+  else if (gen && absent('output_length')) cannot('gen max_seq_len', 'benchmark.output_length');
 
   // 4. Every concurrency must fit in the gen batch (× TP ranks when attention DP batches per rank).
   if (bench.concurrency_list === undefined) {

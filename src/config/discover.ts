@@ -62,7 +62,8 @@ export function entryForFile(file: string, configDir?: string): ConfigEntry {
     if (parts.length === 1 && parts[0] !== '' && !parts[0].startsWith('..')) {
       return makeEntry(abs, root, ROOT_TEST_TYPE, ROOT_CATEGORY);
     }
-    if (parts.length === 3 && parts[0] !== '..' && isCategory(parts[1])) return makeEntry(abs, root, parts[0], parts[1]);
+    if (parts.length === 3 && parts[0] !== '..' && isCategory(parts[1]))
+      return makeEntry(abs, root, parts[0], parts[1]);
   }
   const catDir = path.dirname(abs);
   const category = path.basename(catDir);

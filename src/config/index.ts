@@ -46,6 +46,7 @@ export {
 } from './select.js';
 export { CATEGORY_TIMEOUT_MS, pytestMethodFor, pytestNodeId, tagsFor, testIdFor } from './naming.js';
 export {
+  displayFile,
   errorsOf,
   formatPath,
   formatProblem,

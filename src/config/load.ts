@@ -93,13 +93,19 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   const locate = (segments: PathSegments, at: 'key' | 'value' = 'value'): Position => {
     let node: unknown = doc.contents;
     let best = rangeStart(node) ?? 0;
+    let lastKey: number | undefined;
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i];
       const here = resolveAlias(doc, node);
       let step: Step | undefined;
       if (isMap(here)) step = findInMap(doc, here, String(seg));
-      else if (isSeq(here) && typeof seg === 'number') step = { node: here.items[seg] };
-      if (!step) break;
+      else if (isSeq(here) && typeof seg === 'number' && seg < here.items.length)
+        step = { node: here.items[seg] };
+      if (!step) {
+        // Missing child: the parent's key line reads best ("metadata:" rather than its first entry).
+        if (lastKey !== undefined) best = lastKey;
+        break;
+      }
       const last = i === segments.length - 1;
       const keyStart = rangeStart(step.key);
       const valueStart = rangeStart(step.node);
@@ -108,6 +114,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
       if (last && at === 'key' && keyStart !== undefined) best = keyStart;
       else if (valueStart !== undefined && !valueIsEmpty) best = valueStart;
       else if (keyStart !== undefined) best = keyStart;
+      lastKey = keyStart;
       node = step.node;
     }
     return posOf(best);
@@ -155,13 +162,16 @@ export function parseYaml(text: string, file: string): ParsedYaml {
 
   const problems: Problem[] = [];
   for (const err of doc.errors) {
-    const { line, column } = posOf(err.pos[0]);
+    const segs = pathAt(err.pos[0]);
+    // An unclosed quote/bracket is detected at the end of the file; point at where the value starts.
+    const { line, column } =
+      err.code === 'MISSING_CHAR' && segs.length > 0 ? locate(segs) : posOf(err.pos[0]);
     problems.push({
       severity: 'error',
       file,
       line,
       column,
-      path: formatPath(pathAt(err.pos[0])),
+      path: formatPath(segs),
       message: `YAML syntax error: ${err.message.replace(/\s+/g, ' ').trim()}`,
       source: 'yaml',
     });

@@ -46,22 +46,30 @@ export function loadConfig(entry: ConfigEntry, ctx: LoadContext = {}): LoadedCon
   const env: Env = ctx.envFile ? { ...baseEnv, DISAGG_ENV_FILE: ctx.envFile } : baseEnv;
   const problems: Problem[] = [];
   let bytes: Buffer;
+  let readOk = true;
   try {
     bytes = fs.readFileSync(entry.file);
   } catch (e) {
     bytes = Buffer.alloc(0);
-    problems.push(rootProblem(entry.file, `cannot read file: ${e instanceof Error ? e.message : String(e)}`, 'yaml'));
+    readOk = false;
+    problems.push(
+      rootProblem(entry.file, `cannot read file: ${e instanceof Error ? e.message : String(e)}`, 'yaml'),
+    );
   }
   const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   const parsed = parseYaml(text, entry.file);
   problems.push(...parsed.problems);
 
   let config: DisaggConfig = {};
-  const yamlOk = !parsed.problems.some((p) => p.severity === 'error') && bytes.length > 0;
+  const yamlOk = !parsed.problems.some((p) => p.severity === 'error') && readOk;
   if (yamlOk) {
     if (parsed.value === null || parsed.value === undefined) {
       problems.push(
-        rootProblem(entry.file, 'the file is empty; expected a mapping with metadata, benchmark and worker_config', 'schema'),
+        rootProblem(
+          entry.file,
+          'the file is empty; expected a mapping with metadata, benchmark and worker_config',
+          'schema',
+        ),
       );
     } else {
       problems.push(...validateSchema(parsed.value, parsed));
@@ -106,7 +114,11 @@ export interface LoadAllResult {
 /** Discover and load every config under `configDir` (throws only if the directory is missing). */
 export function loadAll(configDir: string, ctx: LoadContext = {}): LoadAllResult {
   const found = discoverConfigs(configDir);
-  return { configDir: found.configDir, configs: found.entries.map((e) => loadConfig(e, ctx)), notices: found.notices };
+  return {
+    configDir: found.configDir,
+    configs: found.entries.map((e) => loadConfig(e, ctx)),
+    notices: found.notices,
+  };
 }
 
 export interface ValidateResult {

@@ -62,7 +62,10 @@ export const FIELD_RULES: Readonly<Record<string, FieldRule>> = {
     build: (g, c) => joinDir(g('SCRIPT_DIR'), str(c.metadata?.script_file) || 'disaggr_torch.slurm'),
   },
   'environment.container_image': { needs: ['CONTAINER_IMAGE'], build: (g) => g('CONTAINER_IMAGE') },
-  'environment.container_mount': { needs: ['WORK_DIR', 'SCRIPT_DIR', 'MODEL_DIR', 'OUTPUT_PATH'], build: containerMount },
+  'environment.container_mount': {
+    needs: ['WORK_DIR', 'SCRIPT_DIR', 'MODEL_DIR', 'OUTPUT_PATH'],
+    build: containerMount,
+  },
   'environment.model_path': {
     needs: ['MODEL_DIR'],
     build: (g, c) => joinDir(g('MODEL_DIR'), str(c.metadata?.model_dir_name)),
@@ -132,7 +135,8 @@ function resolveWith(config: DisaggConfig, env: Vars): PlaceholderResult {
   };
 
   const visit = (node: unknown, segs: Array<string | number>): unknown => {
-    if (segs.length === 2 && segs[0] === 'worker_config' && (segs[1] === 'ctx' || segs[1] === 'gen')) return node;
+    if (segs.length === 2 && segs[0] === 'worker_config' && (segs[1] === 'ctx' || segs[1] === 'gen'))
+      return node;
     if (Array.isArray(node)) return node.map((v, i) => visit(v, [...segs, i]));
     if (node && typeof node === 'object') {
       const o = node as Record<string, unknown>;
@@ -214,7 +218,9 @@ export function readEnvFile(file: string, base: Vars = {}): Record<string, strin
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`Cannot read env file ${file} (DISAGG_ENV_FILE): ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(
+      `Cannot read env file ${file} (DISAGG_ENV_FILE): ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   return parseEnvFile(text, base);
 }
@@ -249,5 +255,7 @@ export function assertSubmittable(loaded: Pick<LoadedConfig, 'config' | 'relFile
       ? `  ${u.path} is still the placeholder "${u.placeholder}": set ${u.variable} (in the environment or in the DISAGG_ENV_FILE file)`
       : `  ${u.path} is still the placeholder "${u.placeholder}": no environment variable fills it; write the real value in the YAML`,
   );
-  throw new Error(`Cannot submit ${loaded.testId} (${loaded.relFile}): ${left.length} unresolved placeholder(s)\n${lines.join('\n')}`);
+  throw new Error(
+    `Cannot submit ${loaded.testId} (${loaded.relFile}): ${left.length} unresolved placeholder(s)\n${lines.join('\n')}`,
+  );
 }

@@ -84,12 +84,15 @@ export function readTestList(file: string): TestList {
     if (t !== '' && !t.startsWith('#')) entries.push({ text: t, line: i + 1 });
   });
   if (entries.length === 0) {
-    throw new Error(`Test list file ${file} is empty or contains only comments: list one test name or pytest node id per line`);
+    throw new Error(
+      `Test list file ${file} is empty or contains only comments: list one test name or pytest node id per line`,
+    );
   }
   return { file, entries };
 }
 
-const NODE_ID = /(?:^|::|\/)(?:test_disagg\.py::)?TestDisaggBenchmark::(test_benchmark|test_accuracy|test_stress)\[(.+)\]$/;
+const NODE_ID =
+  /(?:^|::|\/)(?:test_disagg\.py::)?TestDisaggBenchmark::(test_benchmark|test_accuracy|test_stress)\[(.+)\]$/;
 
 /** What a test-list line asks for: a bare test name, or a pytest method + id. */
 export function parseTestListLine(text: string): { testId: string; method?: string } {
@@ -106,7 +109,9 @@ export function applyTestList<T extends Pick<ConfigEntry, 'testId' | 'category'>
   configs: readonly T[],
   list: TestList | readonly string[],
 ): TestListResult<T> {
-  const lines = Array.isArray(list) ? (list as readonly string[]) : (list as TestList).entries.map((e) => e.text);
+  const lines = Array.isArray(list)
+    ? (list as readonly string[])
+    : (list as TestList).entries.map((e) => e.text);
   const byId = new Map(configs.map((c) => [c.testId, c]));
   const chosen = new Set<T>();
   const unmatched: string[] = [];

@@ -29,6 +29,8 @@ export interface RenderInput {
   resources?: ResourceMode;
   /** submit.py mode: directory holding submit.py; default `$SCRIPT_DIR`, expanded by the remote shell. */
   scriptDir?: string;
+  /** The job runs the built-in simulator (default: guessed from the script name). */
+  simulator?: boolean;
   /** Override `slurm.partition` / `slurm.account` (e.g. the local test cluster's partition). */
   partition?: string;
   account?: string;
@@ -171,9 +173,10 @@ export function renderSubmitCommand(input: RenderInput): RenderedCommand {
   const { config } = input;
   const launcher = input.launcher ?? 'sbatch';
   const script = scriptFileOf(config);
+  const simulator = input.simulator ?? isSimulatorScript(script);
 
   if (launcher === 'submit.py') {
-    if (isSimulatorScript(script)) {
+    if (simulator) {
       throw new Error(
         `launcher submit.py cannot run the simulator script ${script}; use the sbatch launcher`,
       );
@@ -187,7 +190,7 @@ export function renderSubmitCommand(input: RenderInput): RenderedCommand {
     return { launcher, argv, env: {}, commandLine };
   }
 
-  const resources = input.resources ?? (isSimulatorScript(script) ? 'single' : 'config');
+  const resources = input.resources ?? (simulator ? 'single' : 'config');
   const slurm = config.slurm ?? {};
   const argv: string[] = ['sbatch', '--parsable'];
   const partition = optString(input.partition) ?? optString(slurm.partition);
@@ -237,12 +240,13 @@ export function chooseLauncher(
   config: DisaggConfig,
   option: Launcher | undefined,
   env: NodeJS.ProcessEnv,
+  simulator = isSimulatorScript(scriptFileOf(config)),
 ): Launcher {
   const raw = option ?? optString(env.DISAGG_LAUNCHER);
   if (raw === undefined || raw === 'sbatch') return 'sbatch';
   if (raw !== 'submit.py')
     throw new Error(`DISAGG_LAUNCHER must be sbatch or submit.py, got ${JSON.stringify(raw)}`);
-  if (isSimulatorScript(scriptFileOf(config))) return 'sbatch';
+  if (simulator) return 'sbatch';
   return 'submit.py';
 }
 

@@ -128,6 +128,7 @@ export function resolveSshSettings(
   options: SshOptions = {},
   env: NodeJS.ProcessEnv = process.env,
   configSource: SshConfigSource = {},
+  { requireCredentials = true }: { requireCredentials?: boolean } = {},
 ): SshSettings {
   const home = configSource.home ?? homedir();
   const alias = nonEmpty(options.host) ?? nonEmpty(env.DISAGG_SSH_HOST);
@@ -178,7 +179,7 @@ export function resolveSshSettings(
     ctx,
     0,
   );
-  if (!settings.privateKeyPath && !settings.agent) {
+  if (requireCredentials && !settings.privateKeyPath && !settings.agent) {
     throw new Error(
       `SSH executor: no credentials for ${settings.username}@${settings.host}. Set DISAGG_SSH_KEY (a private key file), ` +
         'an IdentityFile in ~/.ssh/config, or run an ssh-agent (SSH_AUTH_SOCK).',

@@ -35,12 +35,13 @@ function splitCells(line: string): string[] {
 function readHeader(cells: string[]): Columns | null {
   const names = cells.map((c) => c.trim().toLowerCase());
   const first = names[0];
-  if (first !== 'tasks' && first !== 'groups') return null;
+  // Very old lm-eval printed `Task` / `Group`.
+  if (!['tasks', 'task', 'groups', 'group'].includes(first)) return null;
   const value = names.indexOf('value');
   const metric = names.indexOf('metric');
   if (value === -1 || metric === -1) return null;
   return {
-    kind: first === 'groups' ? 'groups' : 'results',
+    kind: first.startsWith('group') ? 'groups' : 'results',
     task: 0,
     version: names.indexOf('version'),
     filter: names.indexOf('filter'),

@@ -79,6 +79,8 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
           tags: [...CATEGORY_TAGS, ...typeTags],
           // Threads: Ctrl-C reaches only the main process, which cancels jobs; workers just wait on I/O.
           pool: 'threads',
+          // One module graph per worker: the fixtures load once, not once per YAML file.
+          isolate: false,
           maxWorkers: o.maxWorkers,
           watch: o.watch,
           hookTimeout: 10 * 60_000,

@@ -49,6 +49,8 @@ export interface PerfRowsInput {
   testName?: string;
   startedAt?: Date;
   endedAt?: Date;
+  /** Test duration for total_time__sec; default endedAt − startedAt (Date has only ms). */
+  durationSec?: number;
 }
 
 const pad = (n: number): string => String(n).padStart(2, '0');
@@ -82,7 +84,7 @@ export function perfRowsFor(input: PerfRowsInput): PerfRow[] {
   const precision = input.config.metadata?.precision ?? 'unknown';
   const started = input.startedAt ?? new Date();
   const ended = input.endedAt ?? new Date();
-  const totalTime = Number(((ended.getTime() - started.getTime()) / 1000).toFixed(6));
+  const totalTime = Number((input.durationSec ?? (ended.getTime() - started.getTime()) / 1000).toFixed(6));
   const rows: PerfRow[] = [];
   for (const block of input.blocks) {
     if (block.warmup || !block.completed || block.concurrency === null) continue;

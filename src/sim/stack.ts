@@ -70,7 +70,8 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Stac
   const launch = (kind: MemberKind, index: number, extra: string[]): Promise<Child> => {
     const logFile = join(opts.jobDir, logFileName(kind, index));
     const fd = openSync(logFile, 'a');
-    const args = [opts.selfScript, kind === 'router' ? 'router' : 'worker'];
+    // execArgv carries loaders (tsx) when not running from the bundle.
+    const args = [...process.execArgv, opts.selfScript, kind === 'router' ? 'router' : 'worker'];
     if (kind !== 'router') args.push('--role', kind, '--index', String(index));
     args.push('--config', opts.configPath, '--job-dir', opts.jobDir, ...extra);
     const proc = spawn(opts.nodeBin ?? process.execPath, args, {

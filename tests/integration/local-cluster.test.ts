@@ -140,9 +140,19 @@ describe('local cluster (scripts/local-cluster.sh): sshd + SLURM', () => {
   let ssh: NodeSSH;
   const submitted: string[] = [];
 
+  // A setup error (no env, cannot connect) makes every test FAIL with it, rather than be reported skipped.
+  let setupError: unknown;
+  const ready = (): void => {
+    if (setupError) throw setupError;
+  };
+
   beforeAll(async () => {
-    env = clusterEnv();
-    ssh = await connect(env);
+    try {
+      env = clusterEnv();
+      ssh = await connect(env);
+    } catch (e) {
+      setupError = e;
+    }
   });
 
   afterAll(async () => {
@@ -153,6 +163,7 @@ describe('local cluster (scripts/local-cluster.sh): sshd + SLURM', () => {
   });
 
   it('exports a complete, usable environment', () => {
+    ready();
     expect(env.host).toBe('127.0.0.1');
     expect(Number.isInteger(env.port) && env.port > 0).toBe(true);
     expect(existsSync(env.key)).toBe(true);
@@ -162,12 +173,14 @@ describe('local cluster (scripts/local-cluster.sh): sshd + SLURM', () => {
   });
 
   it('logs in with the key as the unprivileged user, whose session sees SLURM_CONF', async () => {
+    ready();
     expect((await run(ssh, 'id -un; echo "$SLURM_CONF"')).split('\n')).toEqual([env.user, env.slurmConf]);
     expect(await run(ssh, `test -d ${env.remoteDir} && test -w ${env.remoteDir} && echo ok`)).toBe('ok');
     expect(await run(ssh, 'sinfo -h -o %P')).toContain(env.partition);
   });
 
   it('refuses a host key that is not in known_hosts', async () => {
+    ready();
     // same host entry, different key blob
     const other = readFileSync(env.knownHosts, 'utf8').replace(
       /(ssh-ed25519\s+)\S+/,
@@ -183,6 +196,7 @@ describe('local cluster (scripts/local-cluster.sh): sshd + SLURM', () => {
   });
 
   it('runs a job as the user through ssh -> sbatch -> slurmd, with node on the job PATH', async () => {
+    ready();
     const t0 = Date.now();
     const id = jobId(
       await run(
@@ -209,6 +223,7 @@ describe('local cluster (scripts/local-cluster.sh): sshd + SLURM', () => {
   });
 
   it('runs 4 one-CPU jobs at once (all RUNNING together)', async () => {
+    ready();
     const out = await run(
       ssh,
       `for i in 1 2 3 4; do sbatch --parsable --job-name=lc-par --output=/dev/null --wrap 'sleep 3' || exit 1; done`,
@@ -226,6 +241,7 @@ describe('local cluster (scripts/local-cluster.sh): sshd + SLURM', () => {
   });
 
   it('cancels a running job with scancel over ssh', async () => {
+    ready();
     const id = jobId(
       await run(
         ssh,
@@ -241,6 +257,7 @@ describe('local cluster (scripts/local-cluster.sh): sshd + SLURM', () => {
   });
 
   it('sacct matches the accounting mode (disabled unless LOCAL_CLUSTER_ACCOUNTING=1)', async () => {
+    ready();
     const r = await ssh.execCommand('sacct -n -X -o JobID,State -S now-1hour');
     if (env.accounting) {
       expect(r.code).toBe(0);
@@ -251,6 +268,7 @@ describe('local cluster (scripts/local-cluster.sh): sshd + SLURM', () => {
   });
 
   it('works for root on this machine with SLURM_CONF (sbatch, squeue, scontrol, scancel)', () => {
+    ready();
     const opts = { encoding: 'utf8' as const, env: process.env, timeout: 10_000 };
     const id = jobId(
       execFileSync(

@@ -105,7 +105,8 @@ describe('parseBenchLog: TRT-LLM log with srun prefixes, warm-up and a crash', (
 
   it('has all four latency sections with mean/median/std/p99', () => {
     for (const m of ['ttft', 'tpot', 'itl', 'e2el']) {
-      for (const s of ['mean', 'median', 'std', 'p99']) expect(c4.metrics[`${s}_${m}_ms`]).toBeTypeOf('number');
+      for (const s of ['mean', 'median', 'std', 'p99'])
+        expect(c4.metrics[`${s}_${m}_ms`]).toBeTypeOf('number');
     }
   });
 });
@@ -185,17 +186,27 @@ describe('parseBenchText edge cases', () => {
   });
 
   it('a done line without a preceding announcement binds to the block before it', () => {
-    const text = [BANNER, line('Median TTFT (ms):', '1.00'), RULE, 'Benchmark with concurrency 32 done'].join('\n');
+    const text = [BANNER, line('Median TTFT (ms):', '1.00'), RULE, 'Benchmark with concurrency 32 done'].join(
+      '\n',
+    );
     expect(parseBenchText(text).blocks[0]).toMatchObject({ concurrency: 32, completed: true, warmup: false });
   });
 
   it('an announced concurrency with a done line but no block is missing', () => {
-    const text = ['Benchmarking with concurrency 4 ... 32 prompts', 'Benchmark with concurrency 4 done'].join('\n');
+    const text = ['Benchmarking with concurrency 4 ... 32 prompts', 'Benchmark with concurrency 4 done'].join(
+      '\n',
+    );
     expect(parseBenchText(text)).toEqual({ blocks: [], missing: [4] });
   });
 
   it('a new banner inside a block closes the previous one', () => {
-    const text = [BANNER, line('Median TTFT (ms):', '1.00'), BANNER, line('Median TTFT (ms):', '2.00'), RULE].join('\n');
+    const text = [
+      BANNER,
+      line('Median TTFT (ms):', '1.00'),
+      BANNER,
+      line('Median TTFT (ms):', '2.00'),
+      RULE,
+    ].join('\n');
     const { blocks } = parseBenchText(text);
     expect(blocks.map((b) => [b.metrics.median_ttft_ms, b.completed])).toEqual([
       [1, false],

@@ -48,7 +48,11 @@ describe('convertPythonPattern (VERBOSE + MULTILINE)', () => {
 
 describe('extractCustomMetrics', () => {
   it("the original's default pattern gives one tuple per block, last group = concurrency", () => {
-    const { blocks, warnings } = extractCustomMetrics(threeBlocks, DEFAULT_PERF_PATTERN, DEFAULT_PERF_METRIC_NAMES);
+    const { blocks, warnings } = extractCustomMetrics(
+      threeBlocks,
+      DEFAULT_PERF_PATTERN,
+      DEFAULT_PERF_METRIC_NAMES,
+    );
     expect(warnings).toEqual([]);
     expect(blocks.map((b) => [b.concurrency, b.metrics])).toEqual([
       [4, { SERVER_MEDIAN_TTFT: 213.4, SERVER_MEDIAN_E2EL: 7582.2 }],
@@ -65,7 +69,9 @@ describe('extractCustomMetrics', () => {
   });
 
   it('a pattern with a single group is skipped with a warning', () => {
-    const { blocks, warnings } = extractCustomMetrics(threeBlocks, String.raw`concurrency\ (\d+)\ done`, ['X']);
+    const { blocks, warnings } = extractCustomMetrics(threeBlocks, String.raw`concurrency\ (\d+)\ done`, [
+      'X',
+    ]);
     expect(blocks).toEqual([]);
     expect(warnings[0]).toMatch(/Expected at least 2 groups/);
   });
@@ -89,9 +95,9 @@ describe('loadPerfMetrics', () => {
         metric_names: ['A', 'B'],
       });
       expect(custom.blocks.map((b) => b.metrics.A)).toEqual([213.4, 138.13, 99.99]);
-      await expect(loadPerfMetrics(dir, 'disagg', { log_file: 'nope.log', extractor_pattern: 'x' })).rejects.toThrow(
-        /ENOENT/,
-      );
+      await expect(
+        loadPerfMetrics(dir, 'disagg', { log_file: 'nope.log', extractor_pattern: 'x' }),
+      ).rejects.toThrow(/ENOENT/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

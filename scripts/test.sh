@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Body of `npm test`: static checks, then the local SLURM + sshd cluster, all our tests, the stress suite.
+# Needs root (the cluster script starts munged/slurmctld/slurmd/sshd and installs Debian packages if missing).
+set -euo pipefail
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step 'typecheck (tsc --noEmit)'
+npx tsc --noEmit
+step 'lint (eslint)'
+npx eslint .
+step 'format (prettier --check)'
+npx prettier --check .
+
+step 'local cluster: start (scripts/local-cluster.sh)'
+# Registered before start: stop is idempotent and also cleans up after a failed start. Logs are kept
+# in $LOCAL_CLUSTER_DIR/log (CI artifacts) unless the caller sets LOCAL_CLUSTER_KEEP_LOGS=0.
+trap 'LOCAL_CLUSTER_KEEP_LOGS=${LOCAL_CLUSTER_KEEP_LOGS:-1} bash scripts/local-cluster.sh stop' EXIT
+cluster_env="$(bash scripts/local-cluster.sh start)"
+set -a
+eval "$cluster_env"
+set +a
+
+step 'unit + integration tests (vitest.unit.config.ts)'
+npx vitest run --config vitest.unit.config.ts
+
+step 'stress suite (vitest.config.ts, embedded default configs)'
+npx vitest run

@@ -1,0 +1,102 @@
+// `disagg list [--json] [--config-dir D]`: every config with its test name, file, type, category,
+// tags and skip reason (GPU_TYPE; DISAGG_TEST_LIST marks unlisted configs as not selected).
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  applyTestList,
+  errorsOf,
+  loadAll,
+  pytestNodeId,
+  readTestList,
+  resolveConfigDir,
+  tagsFor,
+  warningsOf,
+} from '../config/index.js';
+import { UsageError, type CliCommand } from './io.js';
+
+const USAGE = 'usage: disagg list [--json] [--config-dir <dir>]';
+
+export interface ListRow {
+  name: string;
+  file: string;
+  testType: string;
+  category: string;
+  tags: string[];
+  skipReason: string | null;
+  /** False when DISAGG_TEST_LIST is set and does not name this config. */
+  selected: boolean;
+  errors: number;
+  warnings: number;
+  nodeId: string;
+}
+
+export const run: CliCommand = async (argv, io) => {
+  let values: { json?: boolean; 'config-dir'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        json: { type: 'boolean' },
+        'config-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    io.stdout(`${USAGE}\n`);
+    return 0;
+  }
+  const configDir = resolveConfigDir(values['config-dir'], io.env, io.cwd);
+  const { configs, notices } = loadAll(configDir, { env: io.env, cwd: io.cwd });
+
+  let listed: Set<string> | undefined;
+  let unmatched: string[] = [];
+  const listFile = io.env.DISAGG_TEST_LIST?.trim();
+  if (listFile) {
+    const r = applyTestList(configs, readTestList(path.resolve(io.cwd, listFile)));
+    listed = new Set(r.selected.map((c) => c.testId));
+    unmatched = r.unmatched;
+  }
+
+  const rows: ListRow[] = configs.map((c) => ({
+    name: c.testId,
+    file: path.relative(io.cwd, c.file) || c.file,
+    testType: c.testType,
+    category: c.category,
+    tags: tagsFor(c),
+    skipReason: c.skipReason ?? null,
+    selected: listed ? listed.has(c.testId) : true,
+    errors: errorsOf(c.problems).length,
+    warnings: warningsOf(c.problems).length,
+    nodeId: pytestNodeId(c),
+  }));
+
+  if (values.json) {
+    io.stdout(`${JSON.stringify({ configDir, configs: rows, notices, unmatched }, null, 2)}\n`);
+    return 0;
+  }
+  for (const n of notices) io.stderr(`note: ${n}\n`);
+  for (const u of unmatched) io.stderr(`note: ${listFile}: no config matches ${u}\n`);
+  if (rows.length === 0) {
+    io.stdout(`no configs found in ${configDir}\n`);
+    return 0;
+  }
+  for (const r of rows) {
+    const status = [
+      r.skipReason ? `skipped: ${r.skipReason}` : '',
+      r.selected ? '' : 'not in test list',
+      r.errors ? `${r.errors} error(s)` : '',
+      r.warnings ? `${r.warnings} warning(s)` : '',
+    ].filter(Boolean);
+    io.stdout(
+      `${r.name}\n  file: ${r.file}\n  type: ${r.testType}  category: ${r.category}  tags: ${r.tags.join(', ')}\n`,
+    );
+    if (status.length) io.stdout(`  ${status.join('; ')}\n`);
+  }
+  const skipped = rows.filter((r) => r.skipReason).length;
+  io.stdout(`\n${rows.length} config(s) in ${configDir}${skipped ? `, ${skipped} skipped` : ''}\n`);
+  return 0;
+};

@@ -1,0 +1,63 @@
+// `disagg validate [paths…] [--json] [--config-dir D]`: one line per problem
+// `file:line:col path: message`; exit 1 on any error, 0 when there are only warnings.
+import { parseArgs } from 'node:util';
+import {
+  displayFile,
+  errorsOf,
+  formatProblem,
+  resolveConfigDir,
+  validateFiles,
+  warningsOf,
+} from '../config/index.js';
+import { UsageError, type CliCommand } from './io.js';
+
+const USAGE = 'usage: disagg validate [file or dir …] [--json] [--config-dir <dir>]';
+
+export const run: CliCommand = async (argv, io) => {
+  let values: { json?: boolean; 'config-dir'?: string; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        json: { type: 'boolean' },
+        'config-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+    }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    io.stdout(`${USAGE}\n`);
+    return 0;
+  }
+  const paths =
+    positionals.length > 0 ? positionals : [resolveConfigDir(values['config-dir'], io.env, io.cwd)];
+  const { configs, notices, missing } = validateFiles(paths, { env: io.env, cwd: io.cwd });
+  const problems = configs.flatMap((c) => c.problems);
+  const errors = errorsOf(problems).length;
+  const warnings = warningsOf(problems).length;
+  const failed = errors > 0 || missing.length > 0;
+
+  if (values.json) {
+    const files = configs.map((c) => ({
+      file: displayFile(c.file, io.cwd),
+      testId: c.testId,
+      valid: errorsOf(c.problems).length === 0,
+      problems: c.problems.map((p) => ({ ...p, file: displayFile(p.file, io.cwd) })),
+    }));
+    io.stdout(`${JSON.stringify({ valid: !failed, errors, warnings, files, missing, notices }, null, 2)}\n`);
+    return failed ? 1 : 0;
+  }
+  for (const n of notices) io.stderr(`note: ${n}\n`);
+  for (const m of missing) io.stderr(`${m}: no such file or directory\n`);
+  for (const p of problems) io.stdout(`${formatProblem(p, io.cwd)}\n`);
+  const bad = configs.filter((c) => errorsOf(c.problems).length > 0).length;
+  io.stderr(
+    `${configs.length} config(s) checked: ${bad} invalid, ${errors} error(s), ${warnings} warning(s)` +
+      `${missing.length ? `, ${missing.length} path(s) not found` : ''}\n`,
+  );
+  return failed ? 1 : 0;
+};

@@ -1,0 +1,175 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import {
+  chooseLauncher,
+  computeNodeCounts,
+  parseSubmitOutput,
+  renderSubmitCommand,
+  slurmTime,
+} from '../../../src/executors/sbatch.js';
+import type { DisaggConfig } from '../../../src/types.js';
+
+const CONFIGS = '/work/shared/trtllm/test_configs';
+const load = (rel: string): DisaggConfig => parse(readFileSync(path.join(CONFIGS, rel), 'utf8')) as DisaggConfig;
+
+/** Real configs: nodes = Σ ceil(tp·pp·cp × servers / gpus_per_node), as the original's submit.py. */
+const REAL: Array<[string, { ctx: number; gen: number; total: number }]> = [
+  // ctx 2 × tp4 → 2 nodes; gen 1 × tp16 → 4
+  ['disagg/perf/deepseek-r1-fp4_1k1k_ctx2_gen1_dep16_bs128_eplb0_mtp3_ccb-NIXL.yaml', { ctx: 2, gen: 4, total: 6 }],
+  // ctx 3 × pp4 → 3; gen 1 × tp8 → 2
+  ['disagg/perf/deepseek-r1-fp4_128k8k_ctx3_pp4_gen1_dep8_bs16_eplb0_mtp1-Default.yaml', { ctx: 3, gen: 2, total: 5 }],
+  // ctx 1 × tp4 → 1; gen 4 × tp8 → 8
+  ['disagg/perf/deepseek-r1-fp4_1k1k_ctx1_gen4_tep8_bs32_eplb0_mtp0_ccb-UCX.yaml', { ctx: 1, gen: 8, total: 9 }],
+  // ctx 1 × pp4 → 1; gen 13 × tp4 → 13
+  ['disagg/perf/deepseek-r1-fp4_128k8k_ctx1_pp4_gen13_tep4_bs1_eplb0_mtp0-Default.yaml', { ctx: 1, gen: 13, total: 14 }],
+  // ctx tp4 cp1; gen tp32 → 8
+  [
+    'disagg/perf-sanity/gb200-deepseek-v32-fp4_32k4k_ctx1_dep4_bs1_gen1_dep32_bs64_eplb288_mtp1_ccb-UCX.yaml',
+    { ctx: 1, gen: 8, total: 9 },
+  ],
+];
+
+describe('node counts on real TensorRT-LLM configs', () => {
+  it.each(REAL)('%s', (rel, want) => {
+    const n = computeNodeCounts(load(rel));
+    expect({ ctx: n.ctxNodes, gen: n.genNodes, total: n.totalNodes }).toEqual(want);
+    expect(n.totalTasks).toBe(want.total * 4);
+  });
+
+  it('context parallelism counts, partial nodes round up per side', () => {
+    const n = computeNodeCounts({
+      hardware: { gpus_per_node: 8, num_ctx_servers: 3, num_gen_servers: 1 },
+      worker_config: {
+        ctx: { tensor_parallel_size: 2, context_parallel_size: 2 }, // world 4 × 3 = 12 GPUs → 2 nodes
+        gen: { tensor_parallel_size: 1 }, // 1 GPU → 1 node
+      },
+    });
+    expect(n).toMatchObject({ ctxWorldSize: 4, ctxNodes: 2, genNodes: 1, totalNodes: 3, totalTasks: 24 });
+  });
+
+  it('refuses a config without gpus_per_node', () => {
+    expect(() => computeNodeCounts({ worker_config: { gen: {} } })).toThrow(/gpus_per_node is required/);
+  });
+});
+
+describe('renderSubmitCommand (sbatch)', () => {
+  const base = {
+    testId: 'disagg_perf_x',
+    jobDir: '/home/bench/vitest-disagg/disagg_perf_x',
+    timeLimitMs: 90 * 60_000,
+    scriptPath: '/home/bench/vitest-disagg/disagg_perf_x/disaggr_torch.slurm',
+    configPath: '/home/bench/vitest-disagg/disagg_perf_x/config.yaml',
+  };
+
+  it('renders every argument from slurm + hardware of a real config', () => {
+    const config = load('disagg/perf/deepseek-r1-fp4_1k1k_ctx2_gen1_dep16_bs128_eplb0_mtp3_ccb-NIXL.yaml');
+    const cmd = renderSubmitCommand({ ...base, config, partition: 'gb200', account: 'acct' });
+    expect(cmd.launcher).toBe('sbatch');
+    expect(cmd.argv).toEqual([
+      'sbatch',
+      '--parsable',
+      '--partition=gb200',
+      '--account=acct',
+      '--time=02:00:00',
+      '--job-name=unified-benchmark',
+      '--nodes=6',
+      '--ntasks=24',
+      '--ntasks-per-node=4',
+      `--chdir=${base.jobDir}`,
+      `--output=${base.jobDir}/slurm-%j.out`,
+      `--error=${base.jobDir}/slurm-%j.err`,
+      '--gres=gpu:4',
+      base.scriptPath,
+    ]);
+    expect(cmd.commandLine).toBe(`DISAGG_JOB_DIR=${base.jobDir} ${cmd.argv.join(' ')}`);
+  });
+
+  it('refuses unresolved placeholders instead of sending --partition=<partition>', () => {
+    const config = load('disagg/perf/deepseek-r1-fp4_1k1k_ctx2_gen1_dep16_bs128_eplb0_mtp3_ccb-NIXL.yaml');
+    expect(() => renderSubmitCommand({ ...base, config })).toThrow(/slurm.partition is still the placeholder <partition>/);
+  });
+
+  it('simulator: one task, time from the spec when job_time is absent, job name from the test id', () => {
+    const cmd = renderSubmitCommand({
+      ...base,
+      config: { slurm: { script_file: 'disagg-sim.slurm' }, hardware: { gpus_per_node: 4 } },
+      scriptPath: `${base.jobDir}/disagg-sim.slurm`,
+    });
+    expect(cmd.argv).toContain('--nodes=1');
+    expect(cmd.argv).toContain('--ntasks=1');
+    expect(cmd.argv).toContain('--time=01:30:00');
+    expect(cmd.argv).toContain('--job-name=disagg-disagg_perf_x');
+    expect(cmd.argv.some((a) => a.startsWith('--partition'))).toBe(false);
+  });
+
+  it('--segment only when set_segment is true', () => {
+    const config: DisaggConfig = {
+      slurm: { set_segment: true },
+      hardware: { gpus_per_node: 4, num_ctx_servers: 1, num_gen_servers: 1 },
+      worker_config: { ctx: { tensor_parallel_size: 4 }, gen: { tensor_parallel_size: 8 } },
+    };
+    expect(renderSubmitCommand({ ...base, config }).argv).toContain('--segment=3');
+  });
+});
+
+describe('slurmTime', () => {
+  it('takes job_time, validates it, else rounds the spec limit up to minutes', () => {
+    expect(slurmTime({ slurm: { job_time: '02:00:00' } }, 1)).toBe('02:00:00');
+    expect(slurmTime({ slurm: { job_time: '1-00:00:00' } }, 1)).toBe('1-00:00:00');
+    expect(slurmTime({}, 61_000)).toBe('00:02:00');
+    expect(slurmTime({}, 1)).toBe('00:01:00');
+    expect(slurmTime({}, 36 * 3600_000)).toBe('1-12:00:00');
+    expect(() => slurmTime({ slurm: { job_time: '2h; reboot' } }, 1)).toThrow(/not a SLURM time/);
+  });
+});
+
+describe('submit.py launcher', () => {
+  it('is chosen by DISAGG_LAUNCHER for a real script, never for the simulator', () => {
+    const real = { slurm: { script_file: 'disaggr_torch.slurm' } };
+    expect(chooseLauncher(real, undefined, {})).toBe('sbatch');
+    expect(chooseLauncher(real, undefined, { DISAGG_LAUNCHER: 'submit.py' })).toBe('submit.py');
+    expect(chooseLauncher({ slurm: { script_file: 'disagg-sim.slurm' } }, 'submit.py', {})).toBe('sbatch');
+    expect(() => chooseLauncher(real, undefined, { DISAGG_LAUNCHER: 'srun' })).toThrow(/sbatch or submit.py/);
+  });
+
+  it('renders python3 $SCRIPT_DIR/submit.py -c <config> --log-dir <dir>', () => {
+    const config = load('disagg/perf/deepseek-r1-fp4_1k1k_ctx2_gen1_dep16_bs128_eplb0_mtp3_ccb-NIXL.yaml');
+    const cmd = renderSubmitCommand({
+      config,
+      testId: 't',
+      jobDir: '/w/t dir',
+      timeLimitMs: 1,
+      scriptPath: '',
+      configPath: '/w/t dir.submit/config.yaml',
+      launcher: 'submit.py',
+    });
+    expect(cmd.argv).toEqual(['python3', '$SCRIPT_DIR/submit.py', '-c', '/w/t dir.submit/config.yaml', '--log-dir', '/w/t dir']);
+    expect(cmd.commandLine).toBe(
+      `python3 "\${SCRIPT_DIR:?SCRIPT_DIR is not set}/submit.py" -c '/w/t dir.submit/config.yaml' --log-dir '/w/t dir'`,
+    );
+    const withDir = renderSubmitCommand({
+      config,
+      testId: 't',
+      jobDir: '/w/t',
+      timeLimitMs: 1,
+      scriptPath: '',
+      configPath: '/w/c.yaml',
+      launcher: 'submit.py',
+      scriptDir: '/opt/trtllm/examples/disaggregated/slurm/benchmark',
+    });
+    expect(withDir.commandLine).toBe(
+      'python3 /opt/trtllm/examples/disaggregated/slurm/benchmark/submit.py -c /w/c.yaml --log-dir /w/t',
+    );
+  });
+});
+
+describe('parseSubmitOutput', () => {
+  it('reads --parsable ids (with cluster) and "Submitted batch job N"', () => {
+    expect(parseSubmitOutput('5983001\n')).toBe('5983001');
+    expect(parseSubmitOutput('5983001;local\n')).toBe('5983001');
+    expect(parseSubmitOutput('[INFO] writing files\nSubmitted batch job 77\n')).toBe('77');
+    expect(parseSubmitOutput('sbatch: error: nope')).toBeUndefined();
+  });
+});
