@@ -72,7 +72,7 @@ type Outcome = 'written' | 'header-mismatch';
 async function appendUnderLock(file: string, header: string, body: string): Promise<Outcome> {
   await mkdir(path.dirname(file), { recursive: true });
   let compromised: Error | undefined;
-  const release = async (): Promise<void> => undefined; void lockfile; const _unused = ({
+  const release = await lockfile.lock(file, {
     realpath: false, // the CSV may not exist yet
     stale: 30_000,
     // Up to ~1 min of waiting: 8+ writers each holding the lock for a few ms.

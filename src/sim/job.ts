@@ -145,6 +145,9 @@ export async function runJob(o: JobOptions): Promise<number> {
       seed: settings.seed,
       jobDir: o.jobDir,
     });
+    // Failed requests are often the symptom of a dead worker whose exit event is still on its way: give it
+    // a moment so the job reports the cause (the traceback), not just the symptom.
+    if (bench.failed > 0) await sleep(500, signal);
     if (signal.aborted) throw new Error(failure ?? 'aborted');
     if (bench.failed > 0) {
       failure = `benchmark had ${bench.failed} failed requests (see 6_bench.log)`;

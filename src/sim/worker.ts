@@ -235,10 +235,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningServer> {
     crashTimer = setTimeout(
       () => {
         logger.raw(crashTraceback(role, crash.message, trtTimestamp()));
+        // Process mode exits right here; in-process mode simulates the death by dropping everything.
+        opts.onCrash?.();
         prefill.stop();
         decode.stop();
         server.closeAllConnections();
-        opts.onCrash?.();
       },
       crash.afterS * 1000 * settings.timeScale,
     );

@@ -106,10 +106,10 @@ function explain(p: Plan, observed: number, passed: boolean, where: string): str
     how =
       `expected ${f4(p.expected)}; one-sided hypothesis test with n=${p.n}, alpha=${p.alpha}, beta=${p.beta}, ` +
       `sigma=${p.sigma}: a real ${p.higherIsBetter ? 'drop' : 'rise'} of theta=${f4(p.theta ?? 0)} or more ` +
-      `(the minimum detectable effect) is caught ${power}% of the time, a false alarm happens ${(p.alpha ?? 0) * 100}% of the time`;
+      `(the minimum detectable effect) is caught ${power}% of the time, a false alarm happens ${Number(((p.alpha ?? 0) * 100).toPrecision(6))}% of the time`;
   }
   const warn = p.warnings.length > 0 ? ` Warning: ${p.warnings.join('; ')}.` : '';
-  return `${head} (${how}).${warn}`;
+  return `${head}; ${how}.${warn}`;
 }
 
 function verdictBase(
