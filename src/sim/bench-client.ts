@@ -51,7 +51,9 @@ function firstChoice(obj: Record<string, unknown>): ChoiceChunk | undefined {
 }
 
 function usageTokens(obj: Record<string, unknown>): number | undefined {
-  return isRecord(obj.usage) && typeof obj.usage.completion_tokens === 'number' ? obj.usage.completion_tokens : undefined;
+  return isRecord(obj.usage) && typeof obj.usage.completion_tokens === 'number'
+    ? obj.usage.completion_tokens
+    : undefined;
 }
 
 /** One completion request; never throws (failures are results, as in benchmark_serving). */
@@ -62,7 +64,16 @@ export async function sendRequest(
   maxTokens: number,
   streaming: boolean,
 ): Promise<RequestResult> {
-  const r: RequestResult = { success: false, error: '', promptLen, outputLen: 0, ttft: 0, latency: 0, itl: [], avgDecoded: 0 };
+  const r: RequestResult = {
+    success: false,
+    error: '',
+    promptLen,
+    outputLen: 0,
+    ttft: 0,
+    latency: 0,
+    itl: [],
+    avgDecoded: 0,
+  };
   const toSim = (realMs: number): number => realMs / opts.timeScale;
   const start = performance.now();
   try {

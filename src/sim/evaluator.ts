@@ -25,7 +25,8 @@ export function strictMatch(text: string): string {
 export function flexibleExtract(text: string): string {
   let last: RegExpExecArray | undefined;
   FLEXIBLE_RE.lastIndex = 0;
-  for (let m = FLEXIBLE_RE.exec(text), n = 0; m !== null && n < 100_000; m = FLEXIBLE_RE.exec(text), n++) last = m;
+  for (let m = FLEXIBLE_RE.exec(text), n = 0; m !== null && n < 100_000; m = FLEXIBLE_RE.exec(text), n++)
+    last = m;
   if (!last) return INVALID;
   return (last[1] ?? last[2] ?? '').trim() || INVALID;
 }
@@ -63,7 +64,10 @@ export interface EvalResult {
   responses: string[];
 }
 
-export function scoreResponses(docs: readonly Gsm8kDoc[], responses: readonly string[]): Pick<EvalResult, 'strict' | 'flexible'> {
+export function scoreResponses(
+  docs: readonly Gsm8kDoc[],
+  responses: readonly string[],
+): Pick<EvalResult, 'strict' | 'flexible'> {
   const strict = docs.map((d, i) => (exactMatch(strictMatch(responses[i] ?? ''), d.answer) ? 1 : 0));
   const flexible = docs.map((d, i) => (exactMatch(flexibleExtract(responses[i] ?? ''), d.answer) ? 1 : 0));
   return { strict: meanAndStderr(strict), flexible: meanAndStderr(flexible) };
@@ -72,8 +76,28 @@ export function scoreResponses(docs: readonly Gsm8kDoc[], responses: readonly st
 export function tableRows(task: string, r: Pick<EvalResult, 'strict' | 'flexible'>): LmEvalRow[] {
   // Rows sorted by "metric,filter": flexible-extract first; continuation rows blank task/version.
   return [
-    { task, version: '3', filter: 'flexible-extract', nShot: String(NUM_FEWSHOT), metric: 'exact_match', arrow: '↑', value: r.flexible.value.toFixed(4), pm: '±', stderr: r.flexible.stderr.toFixed(4) },
-    { task: '', version: '', filter: 'strict-match', nShot: String(NUM_FEWSHOT), metric: 'exact_match', arrow: '↑', value: r.strict.value.toFixed(4), pm: '±', stderr: r.strict.stderr.toFixed(4) },
+    {
+      task,
+      version: '3',
+      filter: 'flexible-extract',
+      nShot: String(NUM_FEWSHOT),
+      metric: 'exact_match',
+      arrow: '↑',
+      value: r.flexible.value.toFixed(4),
+      pm: '±',
+      stderr: r.flexible.stderr.toFixed(4),
+    },
+    {
+      task: '',
+      version: '',
+      filter: 'strict-match',
+      nShot: String(NUM_FEWSHOT),
+      metric: 'exact_match',
+      arrow: '↑',
+      value: r.strict.value.toFixed(4),
+      pm: '±',
+      stderr: r.strict.stderr.toFixed(4),
+    },
   ];
 }
 
@@ -128,14 +152,20 @@ export async function runEval(o: EvalOptions, jobDir: string): Promise<EvalResul
     .join(',');
   out(`${ts()} INFO     [__main__:440] Selected Tasks: ['${o.task.task}']`);
   if (o.task.task !== 'gsm8k') {
-    out(`${ts()} ERROR    [__main__:450] Task '${o.task.task}' is not supported by the simulator (only gsm8k)`);
+    out(
+      `${ts()} ERROR    [__main__:450] Task '${o.task.task}' is not supported by the simulator (only gsm8k)`,
+    );
     throw new Error(`accuracy task ${o.task.task} is not supported by the simulator (only gsm8k)`);
   }
   const docs = generateGsm8k(o.numQuestions, o.seed, 'test');
   const shots = generateGsm8k(NUM_FEWSHOT, o.seed, 'train');
-  out(`${ts()} INFO     [evaluator:305] gsm8k: Using gen_kwargs: {'until': ['Question:', '</s>', '<|im_end|>'], 'do_sample': False, 'temperature': 0.0}`);
+  out(
+    `${ts()} INFO     [evaluator:305] gsm8k: Using gen_kwargs: {'until': ['Question:', '</s>', '<|im_end|>'], 'do_sample': False, 'temperature': 0.0}`,
+  );
   out(`${ts()} INFO     [api_models:115] Using max length 2048 - 1`);
-  out(`${ts()} INFO     [api_models:118] Concurrent requests are enabled: num_concurrent=${o.task.numConcurrent}`);
+  out(
+    `${ts()} INFO     [api_models:118] Concurrent requests are enabled: num_concurrent=${o.task.numConcurrent}`,
+  );
   out(`${ts()} INFO     [evaluator:496] Running generate_until requests (${docs.length} documents)`);
 
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.task.numConcurrent });
@@ -149,7 +179,9 @@ export async function runEval(o: EvalOptions, jobDir: string): Promise<EvalResul
         responses[i] = await complete(o, agent, buildPrompt(docs[i] as Gsm8kDoc, shots));
       } catch (e) {
         failed++;
-        out(`${ts()} WARNING  [api_models:380] Request failed after ${o.task.maxRetries} retries: ${e instanceof Error ? e.message : String(e)}`);
+        out(
+          `${ts()} WARNING  [api_models:380] Request failed after ${o.task.maxRetries} retries: ${e instanceof Error ? e.message : String(e)}`,
+        );
       }
     }
   };

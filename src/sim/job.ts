@@ -42,10 +42,14 @@ export function loadConfig(jobDir: string): DisaggConfig {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -66,7 +70,11 @@ async function waitHealthy(url: string, jobDir: string, signal: AbortSignal): Pr
     if (attempt % 25 === 0) out(`Still waiting for server ${url} (attempt ${attempt})`);
     await sleep(HEALTH_POLL_MS, signal);
   }
-  out(signal.aborted ? 'Aborted while waiting for the server' : `Server ${url} not ready after ${HEALTH_TIMEOUT_MS / 1000} s`);
+  out(
+    signal.aborted
+      ? 'Aborted while waiting for the server'
+      : `Server ${url} not ready after ${HEALTH_TIMEOUT_MS / 1000} s`,
+  );
   throw new Error(signal.aborted ? 'aborted' : `server not ready after ${HEALTH_TIMEOUT_MS / 1000} s`);
 }
 
@@ -155,7 +163,9 @@ export async function runJob(o: JobOptions): Promise<number> {
     }
     const exitCode = settings.faults.exitCode;
     if (exitCode !== undefined && exitCode !== 0) {
-      print(`Error: simulated failure after the benchmark, exit code ${exitCode} (simulator.faults.exit_code)`);
+      print(
+        `Error: simulated failure after the benchmark, exit code ${exitCode} (simulator.faults.exit_code)`,
+      );
       return exitCode;
     }
     if (settings.accuracyEnabled) {
@@ -180,7 +190,10 @@ export async function runJob(o: JobOptions): Promise<number> {
       }
     }
     if (failure) return 1;
-    writeFileSync(join(o.jobDir, `8_done_${o.jobId}.txt`), `${process.env.SLURM_JOB_NODELIST ?? hostname()}\n`);
+    writeFileSync(
+      join(o.jobDir, `8_done_${o.jobId}.txt`),
+      `${process.env.SLURM_JOB_NODELIST ?? hostname()}\n`,
+    );
     print(`Job completed successfully, total runtime: ${Math.round((Date.now() - t0) / 1000)} seconds`);
     return 0;
   } catch (e) {

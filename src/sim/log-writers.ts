@@ -130,7 +130,9 @@ const COLUMNS: Array<[keyof LmEvalRow, string, Align]> = [
 
 /** pytablewriter MarkdownTableWriter layout as lm-eval's make_table prints it (min column width 3). */
 export function formatLmEvalTable(rows: readonly LmEvalRow[]): string {
-  const widths = COLUMNS.map(([key, head]) => Math.max(3, head.length, ...rows.map((r) => [...r[key]].length)));
+  const widths = COLUMNS.map(([key, head]) =>
+    Math.max(3, head.length, ...rows.map((r) => [...r[key]].length)),
+  );
   const cell = (text: string, w: number, align: Align): string => {
     const pad = w - [...text].length;
     return align === 'left' ? text + ' '.repeat(pad) : ' '.repeat(pad) + text;

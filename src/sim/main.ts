@@ -42,7 +42,10 @@ function selfScript(): string {
 }
 
 /** Child-process side of a stack member: serve until the parent says stop or goes away. */
-async function runMember(start: (s: SimSettings) => Promise<RunningServer>, settings: SimSettings): Promise<void> {
+async function runMember(
+  start: (s: SimSettings) => Promise<RunningServer>,
+  settings: SimSettings,
+): Promise<void> {
   const server = await start(settings);
   let closing = false;
   const shutdown = (code: number): void => {
@@ -132,8 +135,15 @@ export async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const settings = settingsFrom();
       const dir = resolve(values.dir ?? '.');
-      const stack = await startProcessStack({ jobDir: dir, configPath: resolve(values.config ?? ''), selfScript: selfScript(), settings });
-      process.stdout.write(`disagg-sim: serving on ${stack.routerUrl}/v1/completions (logs in ${dir}); Ctrl-C stops\n`);
+      const stack = await startProcessStack({
+        jobDir: dir,
+        configPath: resolve(values.config ?? ''),
+        selfScript: selfScript(),
+        settings,
+      });
+      process.stdout.write(
+        `disagg-sim: serving on ${stack.routerUrl}/v1/completions (logs in ${dir}); Ctrl-C stops\n`,
+      );
       await new Promise<void>((done) => {
         process.once('SIGINT', done);
         process.once('SIGTERM', done);
@@ -162,12 +172,23 @@ export async function main(argv: string[]): Promise<number> {
     case 'eval': {
       if (!values.url) throw new Error('--url URL is required');
       const s = settingsFrom();
-      for (const task of s.tasks.length > 0 ? s.tasks : resolveSettings({ accuracy: { tasks: 'gsm8k' } }).tasks) {
+      for (const task of s.tasks.length > 0
+        ? s.tasks
+        : resolveSettings({ accuracy: { tasks: 'gsm8k' } }).tasks) {
         const r = await runEval(
-          { url: values.url.replace(/\/+$/, ''), modelPath: s.modelPath, task, numQuestions: s.numQuestions, seed: s.seed, timeoutMs: 600_000 },
+          {
+            url: values.url.replace(/\/+$/, ''),
+            modelPath: s.modelPath,
+            task,
+            numQuestions: s.numQuestions,
+            seed: s.seed,
+            timeoutMs: 600_000,
+          },
           resolve(values.dir ?? '.'),
         );
-        process.stdout.write(`${r.task}: strict-match ${r.strict.value.toFixed(4)} flexible-extract ${r.flexible.value.toFixed(4)}\n`);
+        process.stdout.write(
+          `${r.task}: strict-match ${r.strict.value.toFixed(4)} flexible-extract ${r.flexible.value.toFixed(4)}\n`,
+        );
       }
       return 0;
     }

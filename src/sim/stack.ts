@@ -66,6 +66,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Stac
   const children: Child[] = [];
   const exitCbs: Array<(m: StackMember, code: number | null, signal: string | null) => void> = [];
   let stopping = false;
+  const early: Array<{ member: StackMember; code: number | null; signal: string | null }> = [];
 
   const launch = (kind: MemberKind, index: number, extra: string[]): Promise<Child> => {
     const logFile = join(opts.jobDir, logFileName(kind, index));
@@ -91,13 +92,20 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Stac
     child.exited = new Promise<void>((resolve) => {
       proc.once('exit', (code, signal) => {
         child.done = true;
-        if (!stopping) for (const cb of exitCbs) cb(member, code, signal);
+        if (!stopping) {
+          // A member may die before anyone registered (e.g. crash during startup): replay it on registration.
+          early.push({ member, code, signal });
+          for (const cb of exitCbs) cb(member, code, signal);
+        }
         resolve();
       });
     });
     children.push(child);
     return new Promise<Child>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${member.name} not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`${member.name} not ready after ${READY_TIMEOUT_MS} ms`)),
+        READY_TIMEOUT_MS,
+      );
       proc.on('message', (m: unknown) => {
         if (!isReady(m)) return;
         clearTimeout(timer);
@@ -106,7 +114,11 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Stac
       });
       proc.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`${member.name} exited during startup (code ${code ?? 'null'}, signal ${signal ?? 'none'}); see ${logFile}`));
+        reject(
+          new Error(
+            `${member.name} exited during startup (code ${code ?? 'null'}, signal ${signal ?? 'none'}); see ${logFile}`,
+          ),
+        );
       });
       proc.once('error', (e) => {
         clearTimeout(timer);
@@ -132,12 +144,20 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Stac
     const url = (c: Child): string => `http://127.0.0.1:${c.member.port}`;
     const ctxUrls = workers.filter((c) => c.member.kind === 'ctx').map(url);
     const genUrls = workers.filter((c) => c.member.kind === 'gen').map(url);
-    const router = await launch('router', 0, ['--ctx-urls', ctxUrls.join(','), '--gen-urls', genUrls.join(',')]);
+    const router = await launch('router', 0, [
+      '--ctx-urls',
+      ctxUrls.join(','),
+      '--gen-urls',
+      genUrls.join(','),
+    ]);
     return {
       routerUrl: url(router),
       members: children.map((c) => c.member),
       stop,
-      onUnexpectedExit: (cb) => exitCbs.push(cb),
+      onUnexpectedExit: (cb) => {
+        exitCbs.push(cb);
+        for (const e of early) cb(e.member, e.code, e.signal);
+      },
     };
   } catch (e) {
     await stop();
@@ -170,7 +190,14 @@ export async function startInProcessStack(settings: SimSettings, jobDir: string)
         logger: createLogger(logFile),
       });
       servers.push(s);
-      members.push({ name: `${kind.toUpperCase()}_${index}`, kind, index, port: s.port, pid: process.pid, logFile });
+      members.push({
+        name: `${kind.toUpperCase()}_${index}`,
+        kind,
+        index,
+        port: s.port,
+        pid: process.pid,
+        logFile,
+      });
       return s;
     };
     const ctx = await Promise.all(Array.from({ length: settings.numCtx }, (_, i) => add('ctx', i)));

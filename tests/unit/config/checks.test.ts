@@ -77,14 +77,14 @@ describe('semantic checks', () => {
 
   it('Stress test has no accuracy_config (missing or empty datasets)', () => {
     const noAcc = MINIMAL.replace(
-      /  accuracy:\n    datasets:\n      - name: gsm8k\n        expected_value: 0.85\n/,
+      '  accuracy:\n    datasets:\n      - name: gsm8k\n        expected_value: 0.85\n',
       '',
     );
     const [e] = checks(noAcc);
     expect(e).toMatchObject({ severity: 'error', path: 'metadata.accuracy.datasets', line: 1, column: 1 });
     expect(e.message).toContain('Stress test has no accuracy_config');
     const empty = MINIMAL.replace(
-      /    datasets:\n      - name: gsm8k\n        expected_value: 0.85\n/,
+      '    datasets:\n      - name: gsm8k\n        expected_value: 0.85\n',
       '    datasets: []\n',
     );
     expect(checks(empty)[0].message).toMatch(/^Stress test has no accuracy_config: .* is empty/);

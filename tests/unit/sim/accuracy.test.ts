@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { exactMatch, flexibleExtract, meanAndStderr, scoreResponses, strictMatch } from '../../../src/sim/evaluator.js';
+import {
+  exactMatch,
+  flexibleExtract,
+  meanAndStderr,
+  scoreResponses,
+  strictMatch,
+} from '../../../src/sim/evaluator.js';
 import { buildPrompt, generateGsm8k, lastQuestion, solveQuestion } from '../../../src/sim/gsm8k-data.js';
 import { completionFor, type ModelBehaviour } from '../../../src/sim/sim-model.js';
 

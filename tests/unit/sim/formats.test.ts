@@ -15,12 +15,24 @@ function lastMatch(re: RegExp, text: string): string | undefined {
 }
 
 function result(ttft: number, latency: number, out: number, ok = true): RequestResult {
-  return { success: ok, error: ok ? '' : 'HTTP 500: x', promptLen: 100, outputLen: ok ? out : 0, ttft, latency, itl: ok ? [5, 6] : [], avgDecoded: 0 };
+  return {
+    success: ok,
+    error: ok ? '' : 'HTTP 500: x',
+    promptLen: 100,
+    outputLen: ok ? out : 0,
+    ttft,
+    latency,
+    itl: ok ? [5, 6] : [],
+    avgDecoded: 0,
+  };
 }
 
 function benchLog(prefix: string): string {
   const blocks: string[] = [];
-  for (const [c, ttft, failed] of [[4, 213.4, 0], [8, 138.13, 2]] as const) {
+  for (const [c, ttft, failed] of [
+    [4, 213.4, 0],
+    [8, 138.13, 2],
+  ] as const) {
     const rs = [result(ttft, 7582.2, 1024), result(ttft, 7582.2, 1024)];
     for (let i = 0; i < failed; i++) rs.push(result(0, 0, 0, false));
     blocks.push(`Benchmarking with concurrency ${c} ... ${rs.length} prompts`);
@@ -28,7 +40,12 @@ function benchLog(prefix: string): string {
     blocks.push(formatBenchBlock(computeMetrics(rs, 10)).trimEnd());
     blocks.push(`Benchmark with concurrency ${c} done`);
   }
-  return blocks.flatMap((b) => b.split('\n')).map((l) => prefix + l).join('\n') + '\n';
+  return (
+    blocks
+      .flatMap((b) => b.split('\n'))
+      .map((l) => prefix + l)
+      .join('\n') + '\n'
+  );
 }
 
 describe('benchmark_serving block', () => {
@@ -46,7 +63,9 @@ describe('benchmark_serving block', () => {
     expect(lines.filter((l) => l.startsWith('P99 '))).toHaveLength(4);
     expect(lines[lines.length - 2]).toBe('='.repeat(50));
     expect(text).not.toContain('FAILED REQUESTS');
-    expect(center('Avg Decoded Tokens per Iter', '-')).toBe('-----------Avg Decoded Tokens per Iter------------');
+    expect(center('Avg Decoded Tokens per Iter', '-')).toBe(
+      '-----------Avg Decoded Tokens per Iter------------',
+    );
   });
 
   it('parses with the original regexes, with and without srun "0: " prefixes', () => {
@@ -68,7 +87,10 @@ describe('lm-eval table', () => {
   it('reproduces the real gsm8k table byte for byte', () => {
     const sample = readFileSync('/work/shared/samples/lmeval_gsm8k_sample.txt', 'utf8').split('\n');
     const table = formatLmEvalTable(
-      tableRows('gsm8k', { flexible: { value: 0.9591, stderr: 0.0055 }, strict: { value: 0.9591, stderr: 0.0055 } }),
+      tableRows('gsm8k', {
+        flexible: { value: 0.9591, stderr: 0.0055 },
+        strict: { value: 0.9591, stderr: 0.0055 },
+      }),
     );
     expect(table.trimEnd().split('\n')).toEqual(sample.slice(1, 5));
     expect(

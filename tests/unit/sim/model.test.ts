@@ -70,7 +70,8 @@ describe('simulated stack (in-process) is honest', () => {
       agent.destroy();
       return out;
     });
-    const m = (c: number): (typeof levels)[number]['metrics'] => levels.find((l) => l.concurrency === c)!.metrics;
+    const m = (c: number): (typeof levels)[number]['metrics'] =>
+      levels.find((l) => l.concurrency === c)!.metrics;
     for (const l of levels) expect(l.metrics.failed).toBe(0);
     // Below max_batch_size (4) requests start decoding at once; above it they queue for a slot.
     expect(m(8).ttft.median).toBeGreaterThan(3 * m(2).ttft.median);
@@ -103,7 +104,18 @@ describe('simulated stack (in-process) is honest', () => {
         return { ttft: r.ttft, tpot: (r.latency - r.ttft) / (r.outputLen - 1) };
       });
     const base = await one(s, 64);
-    const mtp = await one(settings({ worker_config: { gen: { tensor_parallel_size: 8, max_batch_size: 4, speculative_config: { num_nextn_predict_layers: 3 } } } }), 64);
+    const mtp = await one(
+      settings({
+        worker_config: {
+          gen: {
+            tensor_parallel_size: 8,
+            max_batch_size: 4,
+            speculative_config: { num_nextn_predict_layers: 3 },
+          },
+        },
+      }),
+      64,
+    );
     expect(mtp.tpot).toBeLessThan(0.75 * base.tpot);
     const slowCtx = await one(settings({ worker_config: { ctx: { tensor_parallel_size: 1 } } }), 8000);
     const fastCtx = await one(settings({ worker_config: { ctx: { tensor_parallel_size: 8 } } }), 8000);
@@ -113,7 +125,13 @@ describe('simulated stack (in-process) is honest', () => {
   it('serves non-streaming requests, /health and /v1/models', async () => {
     await withStack(s, async (url) => {
       const agent = new http.Agent({ keepAlive: true });
-      const r = await sendRequest({ url, model: 'm', timeScale: s.timeScale, agent, timeoutMs: 30_000 }, 'a b c', 3, 20, false);
+      const r = await sendRequest(
+        { url, model: 'm', timeScale: s.timeScale, agent, timeoutMs: 30_000 },
+        'a b c',
+        3,
+        20,
+        false,
+      );
       agent.destroy();
       expect(r).toMatchObject({ success: true, outputLen: 20 });
       expect(r.ttft).toBe(r.latency);

@@ -7,21 +7,31 @@ describe('resolveSettings', () => {
     expect(parseConcurrencyList(16)).toEqual([16]);
     expect(parseConcurrencyList([3, 5])).toEqual([3, 5]);
     expect(parseConcurrencyList('12288')).toEqual([12288]);
-    expect(resolveSettings({ benchmark: { concurrency_list: '1 4' }, hardware: { num_gen_servers: 2 } }).bench.concurrencies).toEqual([2, 8]);
+    expect(
+      resolveSettings({ benchmark: { concurrency_list: '1 4' }, hardware: { num_gen_servers: 2 } }).bench
+        .concurrencies,
+    ).toEqual([2, 8]);
   });
 
   it('reads both accuracy shapes and num_concurrent from model_args_extra', () => {
     const a = resolveSettings({
       accuracy: {
         enable_accuracy_test: true,
-        tasks: { gsm8k: { model: 'local-completions', model_args_extra: 'num_concurrent=512,max_retries=3,max_gen_toks=16384' } },
+        tasks: {
+          gsm8k: {
+            model: 'local-completions',
+            model_args_extra: 'num_concurrent=512,max_retries=3,max_gen_toks=16384',
+          },
+        },
       },
     });
     expect(a.accuracyEnabled).toBe(true);
     expect(a.tasks).toEqual([
       expect.objectContaining({ task: 'gsm8k', numConcurrent: 512, maxRetries: 3, maxGenToks: 16384 }),
     ]);
-    const b = resolveSettings({ accuracy: { enable_accuracy_test: true, tasks: 'gsm8k', model_args_extra: 'num_concurrent=8' } });
+    const b = resolveSettings({
+      accuracy: { enable_accuracy_test: true, tasks: 'gsm8k', model_args_extra: 'num_concurrent=8' },
+    });
     expect(b.tasks[0]).toMatchObject({ task: 'gsm8k', numConcurrent: 8, model: 'local-completions' });
     expect(resolveSettings({}).accuracyEnabled).toBe(false);
   });
@@ -29,10 +39,19 @@ describe('resolveSettings', () => {
   it('reads worker config, MTP and simulator knobs with defaults', () => {
     const s = resolveSettings({
       worker_config: {
-        gen: { tensor_parallel_size: 8, max_batch_size: 16, speculative_config: { num_nextn_predict_layers: 3 }, stream_interval: 20 },
+        gen: {
+          tensor_parallel_size: 8,
+          max_batch_size: 16,
+          speculative_config: { num_nextn_predict_layers: 3 },
+          stream_interval: 20,
+        },
         ctx: { tensor_parallel_size: 4, max_batch_size: 2, max_num_tokens: 4480 },
       },
-      simulator: { time_scale: 0.01, answer_styles: { strict: 3, flexible: 1 }, faults: { hang: true, crash: { worker: 'ctx' } } },
+      simulator: {
+        time_scale: 0.01,
+        answer_styles: { strict: 3, flexible: 1 },
+        faults: { hang: true, crash: { worker: 'ctx' } },
+      },
     });
     expect(s.gen).toMatchObject({ tp: 8, maxBatchSize: 16, mtpLayers: 3, streamInterval: 20 });
     expect(s.ctx).toMatchObject({ tp: 4, maxBatchSize: 2, maxNumTokens: 4480 });
