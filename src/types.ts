@@ -239,6 +239,9 @@ export interface JobOutcome {
   logTail?: string;
   /** True when the job was re-attached from the ledger instead of submitted by this run. */
   resumed: boolean;
+  /** When the job was submitted and when its end was seen (ISO 8601). */
+  submittedAt?: string;
+  endedAt?: string;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -365,6 +365,8 @@ export class JobBroker {
         logDir: spec.localLogDir,
         earlyFailure: t.earlyFailure,
         resumed: t.resumed,
+        submittedAt: job.submittedAt,
+        endedAt: new Date().toISOString(),
       };
       if (status.state !== 'COMPLETED' || t.earlyFailure) outcome.logTail = await this.logTail(outcome);
       await this.deps.ledger.update((data) => {

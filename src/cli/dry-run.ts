@@ -25,10 +25,12 @@ export const run: CliCommand = async (argv, io) => {
       json: { type: 'boolean', default: false },
     },
   });
-  if (positionals.length !== 1) throw new UsageError('usage: disagg dry-run <config.yaml> [--executor slurm|ssh] [--json]');
+  if (positionals.length !== 1)
+    throw new UsageError('usage: disagg dry-run <config.yaml> [--executor slurm|ssh] [--json]');
   const options = resolveOptions({}, io.env, io.cwd);
   const kind = values.executor ?? (options.executor === 'ssh' ? 'ssh' : 'slurm');
-  if (kind !== 'slurm' && kind !== 'ssh') throw new UsageError(`--executor must be slurm or ssh, got ${kind}`);
+  if (kind !== 'slurm' && kind !== 'ssh')
+    throw new UsageError(`--executor must be slurm or ssh, got ${kind}`);
 
   const file = path.resolve(io.cwd, positionals[0]);
   const entry = entryForFile(file, options.configDir);
@@ -45,7 +47,9 @@ export const run: CliCommand = async (argv, io) => {
     const remoteDir = settings.remoteDir;
     const assumedHome = settings.username === 'root' ? '/root' : `/home/${settings.username}`;
     if (!remoteDir || !remoteDir.startsWith('/')) {
-      notes.push(`remote home assumed to be ${assumedHome}; set DISAGG_REMOTE_DIR to an absolute path to be exact`);
+      notes.push(
+        `remote home assumed to be ${assumedHome}; set DISAGG_REMOTE_DIR to an absolute path to be exact`,
+      );
     }
     jobDir = path.posix.join(remoteWorkDir(remoteDir, assumedHome), jobDirName(spec.testId));
   } else {

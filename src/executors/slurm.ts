@@ -91,7 +91,9 @@ export class SlurmCommandError extends Error {
     readonly command: string,
     readonly result: CommandResult,
   ) {
-    super(`${command.split(' ')[0]} failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`);
+    super(
+      `${command.split(' ')[0]} failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`,
+    );
     this.name = 'SlurmCommandError';
   }
 }
@@ -143,7 +145,10 @@ function sizeOf(f: JobFile): number {
 }
 
 /** Find a non-simulator job script on this machine; an absolute path not found here is taken as remote. */
-function resolveScript(spec: JobSpec, searchDirs: readonly string[]): { localPath?: string; remotePath?: string } {
+function resolveScript(
+  spec: JobSpec,
+  searchDirs: readonly string[],
+): { localPath?: string; remotePath?: string } {
   const script = scriptFileOf(spec.config);
   const candidates = path.isAbsolute(script)
     ? [script]
@@ -194,7 +199,14 @@ export function planSubmission(spec: JobSpec, jobDir: string, options: PlanOptio
       jobDir,
       controlDir,
       cwd: controlDir,
-      files: [{ name: 'config.yaml', remotePath: configPath, size: Buffer.byteLength(configYaml), content: configYaml }],
+      files: [
+        {
+          name: 'config.yaml',
+          remotePath: configPath,
+          size: Buffer.byteLength(configYaml),
+          content: configYaml,
+        },
+      ],
       command,
     };
   }
@@ -232,13 +244,24 @@ export function planSubmission(spec: JobSpec, jobDir: string, options: PlanOptio
       const s = resolveScript(spec, searchDirs);
       if (s.localPath) {
         scriptPath = path.posix.join(jobDir, name);
-        files.push({ name, remotePath: scriptPath, size: fs.statSync(s.localPath).size, mode: 0o755, localPath: s.localPath });
+        files.push({
+          name,
+          remotePath: scriptPath,
+          size: fs.statSync(s.localPath).size,
+          mode: 0o755,
+          localPath: s.localPath,
+        });
       } else {
         scriptPath = s.remotePath as string;
       }
     }
   }
-  const command = renderSubmitCommand({ ...common, launcher, scriptPath, configPath: path.posix.join(jobDir, 'config.yaml') });
+  const command = renderSubmitCommand({
+    ...common,
+    launcher,
+    scriptPath,
+    configPath: path.posix.join(jobDir, 'config.yaml'),
+  });
   return { launcher, jobDir, controlDir: jobDir, cwd: jobDir, files, command };
 }
 
@@ -268,7 +291,9 @@ function assertSafeJobDir(dir: string): void {
   const norm = path.posix.normalize(dir);
   const depth = norm.split('/').filter((s) => s !== '').length;
   if (!dir.startsWith('/') || norm !== dir.replace(/\/+$/, '') || dir.includes('/../') || depth < 2) {
-    throw new Error(`refusing to use ${JSON.stringify(dir)} as a job dir (must be an absolute path at least 2 levels deep)`);
+    throw new Error(
+      `refusing to use ${JSON.stringify(dir)} as a job dir (must be an absolute path at least 2 levels deep)`,
+    );
   }
 }
 
@@ -344,8 +369,13 @@ export class SlurmExecutor implements Executor {
     // A fresh, existing job dir before sbatch: a missing --output dir is FAILED/JobLaunchFailure with
     // no log at all. Old logs of a previous run must not be mistaken for this job's.
     const dirs = [plan.jobDir, ...(plan.controlDir !== plan.jobDir ? [plan.controlDir] : [])];
-    const prep = await this.host.exec(dirs.map((d) => `rm -rf -- ${shq(d)} && mkdir -p -- ${shq(d)}`).join(' && '));
-    if (prep.code !== 0) throw new Error(`cannot prepare job dir ${plan.jobDir} on ${this.host.description}: ${prep.stderr.trim()}`);
+    const prep = await this.host.exec(
+      dirs.map((d) => `rm -rf -- ${shq(d)} && mkdir -p -- ${shq(d)}`).join(' && '),
+    );
+    if (prep.code !== 0)
+      throw new Error(
+        `cannot prepare job dir ${plan.jobDir} on ${this.host.description}: ${prep.stderr.trim()}`,
+      );
     await Promise.all(
       plan.files.map(async (f) => {
         const content = f.content ?? (await fs.promises.readFile(f.localPath as string));
@@ -360,22 +390,30 @@ export class SlurmExecutor implements Executor {
       if (r.code === 0) {
         jobId = parseSubmitOutput(r.stdout);
         if (!jobId) {
-          throw new Error(`${spec.testId}: unable to extract the job id from ${plan.launcher} output: ${(r.stdout + r.stderr).trim()}`);
+          throw new Error(
+            `${spec.testId}: unable to extract the job id from ${plan.launcher} output: ${(r.stdout + r.stderr).trim()}`,
+          );
         }
         break;
       }
       const stderr = r.stderr.trim() || r.stdout.trim();
       if (isRetryableSubmitError(stderr) && attempt + 1 < policy.attempts) {
         const wait = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
-        this.opts.log?.(`${spec.testId}: sbatch refused (${firstLine(stderr)}); retrying in ${Math.round(wait / 1000)} s`);
+        this.opts.log?.(
+          `${spec.testId}: sbatch refused (${firstLine(stderr)}); retrying in ${Math.round(wait / 1000)} s`,
+        );
         await this.sleep(wait);
         continue;
       }
-      throw new Error(`${spec.testId}: ${plan.launcher} failed (exit ${r.code}) on ${this.host.description}: ${stderr}`);
+      throw new Error(
+        `${spec.testId}: ${plan.launcher} failed (exit ${r.code}) on ${this.host.description}: ${stderr}`,
+      );
     }
     if (plan.launcher === 'submit.py') {
       // submit.py recreated the log dir; keep the resolved config next to the logs (best effort).
-      await this.host.exec(`cp -f -- ${shq(path.posix.join(plan.controlDir, 'config.yaml'))} ${shq(plan.jobDir)}/ 2>/dev/null || true`);
+      await this.host.exec(
+        `cp -f -- ${shq(path.posix.join(plan.controlDir, 'config.yaml'))} ${shq(plan.jobDir)}/ 2>/dev/null || true`,
+      );
     }
     return { jobId, testId: spec.testId, jobDir: plan.jobDir, submittedAt: new Date().toISOString() };
   }
@@ -386,7 +424,8 @@ export class SlurmExecutor implements Executor {
     for (const j of jobs) {
       const done = this.final.get(j.jobId);
       if (done) out.set(j.jobId, done);
-      else if (!/^\d+$/.test(j.jobId)) out.set(j.jobId, { jobId: j.jobId, state: 'UNKNOWN', reason: `not a SLURM job id: ${j.jobId}` });
+      else if (!/^\d+$/.test(j.jobId))
+        out.set(j.jobId, { jobId: j.jobId, state: 'UNKNOWN', reason: `not a SLURM job id: ${j.jobId}` });
       else if (!ids.includes(j.jobId)) ids.push(j.jobId);
     }
     if (ids.length === 0) return out;
@@ -403,7 +442,8 @@ export class SlurmExecutor implements Executor {
       const s = squeue.get(id);
       return !s || isTerminal(s.state);
     });
-    const finals = needFinal.length > 0 ? await this.finalStates(needFinal, squeue) : new Map<string, RawJobState>();
+    const finals =
+      needFinal.length > 0 ? await this.finalStates(needFinal, squeue) : new Map<string, RawJobState>();
 
     for (const id of ids) {
       const s = squeue.get(id);
@@ -436,7 +476,10 @@ export class SlurmExecutor implements Executor {
   }
 
   /** sacct when accounting exists (one call), else one scontrol pass for the rest (one exec). */
-  private async finalStates(ids: string[], squeue: Map<string, RawJobState>): Promise<Map<string, RawJobState>> {
+  private async finalStates(
+    ids: string[],
+    squeue: Map<string, RawJobState>,
+  ): Promise<Map<string, RawJobState>> {
     const finals = new Map<string, RawJobState>();
     if (this.accounting !== 'off') {
       let cmd = `sacct -n -P -X -j ${ids.join(',')} -o ${this.sacctFields}`;
@@ -527,7 +570,9 @@ export class SlurmExecutor implements Executor {
           } else {
             await this.host.getFile(remote, local, tail);
             await prependTruncationNote(local, f.size, tail, `${this.host.description}:${remote}`);
-            this.opts.log?.(`${job.testId}: ${f.path} is ${(f.size / MiB).toFixed(0)} MiB; fetched its last ${(tail / MiB).toFixed(0)} MiB`);
+            this.opts.log?.(
+              `${job.testId}: ${f.path} is ${(f.size / MiB).toFixed(0)} MiB; fetched its last ${(tail / MiB).toFixed(0)} MiB`,
+            );
           }
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted since the listing
@@ -537,7 +582,8 @@ export class SlurmExecutor implements Executor {
     };
     // SshHost caps channels at 4 anyway; 4 workers keep them busy.
     await Promise.all([worker(), worker(), worker(), worker()]);
-    if (errors.length > 0) throw new Error(`fetching logs of ${job.testId} from ${job.jobDir}: ${errors.join('; ')}`);
+    if (errors.length > 0)
+      throw new Error(`fetching logs of ${job.testId} from ${job.jobDir}: ${errors.join('; ')}`);
   }
 
   async close(): Promise<void> {
@@ -553,7 +599,12 @@ function firstLine(s: string): string {
  * Mark a tail-fetched file: a note line first, then the tail minus its first partial line, so parsers
  * never see half a line.
  */
-async function prependTruncationNote(local: string, fullSize: number, kept: number, origin: string): Promise<void> {
+async function prependTruncationNote(
+  local: string,
+  fullSize: number,
+  kept: number,
+  origin: string,
+): Promise<void> {
   const data = await fs.promises.readFile(local);
   const nl = data.indexOf(0x0a);
   const body = nl >= 0 && nl < data.length - 1 ? data.subarray(nl + 1) : data;

@@ -17,7 +17,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
-import { checkHostKey, loadKnownHosts, preferredHostKeyAlgorithms, type HostKeyVerdict } from './known-hosts.js';
+import {
+  checkHostKey,
+  loadKnownHosts,
+  preferredHostKeyAlgorithms,
+  type HostKeyVerdict,
+} from './known-hosts.js';
 import { signalExitCode } from './local-host.js';
 import { shq } from './shell-quote.js';
 import { describeSsh, type SshSettings } from './ssh-settings.js';
@@ -227,14 +232,18 @@ export class SshHost implements Host {
     await this.getConnection();
   }
 
-  async exec(command: string, options: { cwd?: string; stdin?: string | Buffer } = {}): Promise<CommandResult> {
+  async exec(
+    command: string,
+    options: { cwd?: string; stdin?: string | Buffer } = {},
+  ): Promise<CommandResult> {
     const r = await this.run(command, options);
     return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
   }
 
   async mkdirp(dir: string): Promise<void> {
     const r = await this.run(`mkdir -p -- ${shq(dir)}`);
-    if (r.code !== 0) throw new Error(`mkdir -p ${dir} failed on ${this.settings.host}: ${r.stderr.toString().trim()}`);
+    if (r.code !== 0)
+      throw new Error(`mkdir -p ${dir} failed on ${this.settings.host}: ${r.stderr.toString().trim()}`);
   }
 
   async writeFile(file: string, content: string | Buffer, mode?: number): Promise<void> {
@@ -245,13 +254,16 @@ export class SshHost implements Host {
       `mkdir -p -- ${shq(path.posix.dirname(file))} && cat > ${shq(tmp)}${chmod} && mv -f -- ${shq(tmp)} ${shq(file)}` +
       ` || { rm -f -- ${shq(tmp)}; exit 1; }`;
     const r = await this.run(cmd, { stdin: typeof content === 'string' ? Buffer.from(content) : content });
-    if (r.code !== 0) throw new Error(`writing ${file} on ${this.settings.host} failed: ${r.stderr.toString().trim()}`);
+    if (r.code !== 0)
+      throw new Error(`writing ${file} on ${this.settings.host} failed: ${r.stderr.toString().trim()}`);
   }
 
   async getFile(remotePath: string, localPath: string, maxBytes?: number): Promise<void> {
     // `tail -c` reads only the end of a multi-GB log on the remote side; nothing else crosses the wire.
     const reader =
-      maxBytes === undefined ? `cat -- ${shq(remotePath)}` : `tail -c ${Math.max(0, Math.floor(maxBytes))} -- ${shq(remotePath)}`;
+      maxBytes === undefined
+        ? `cat -- ${shq(remotePath)}`
+        : `tail -c ${Math.max(0, Math.floor(maxBytes))} -- ${shq(remotePath)}`;
     const cmd = `if [ ! -f ${shq(remotePath)} ]; then echo "No such file: ${remotePath.replace(/[^\w./-]/g, '?')}" >&2; exit 66; fi; ${reader}`;
     const r = await this.run(cmd);
     if (r.code === 66) {
@@ -259,7 +271,8 @@ export class SshHost implements Host {
       err.code = 'ENOENT';
       throw err;
     }
-    if (r.code !== 0) throw new Error(`reading ${remotePath} on ${this.settings.host} failed: ${r.stderr.toString().trim()}`);
+    if (r.code !== 0)
+      throw new Error(`reading ${remotePath} on ${this.settings.host} failed: ${r.stderr.toString().trim()}`);
     await fs.mkdir(path.dirname(localPath), { recursive: true });
     const tmp = `${localPath}.part-${randomBytes(4).toString('hex')}`;
     await fs.writeFile(tmp, r.stdout);
@@ -270,7 +283,8 @@ export class SshHost implements Host {
     const q = shq(dir);
     // NUL-separated so that any file name survives; a missing dir is an empty listing.
     const r = await this.run(`[ -d ${q} ] || exit 0; find ${q} -mindepth 1 -type f -printf '%s\\t%P\\0'`);
-    if (r.code !== 0) throw new Error(`listing ${dir} on ${this.settings.host} failed: ${r.stderr.toString().trim()}`);
+    if (r.code !== 0)
+      throw new Error(`listing ${dir} on ${this.settings.host} failed: ${r.stderr.toString().trim()}`);
     return parseFindOutput(r.stdout.toString('utf8'));
   }
 
@@ -278,7 +292,8 @@ export class SshHost implements Host {
     if (this.home === undefined) {
       const r = await this.run('printf %s "$HOME"');
       const h = r.stdout.toString('utf8').trim();
-      if (r.code !== 0 || h === '') throw new Error(`cannot read $HOME on ${this.settings.host}: ${r.stderr.toString().trim()}`);
+      if (r.code !== 0 || h === '')
+        throw new Error(`cannot read $HOME on ${this.settings.host}: ${r.stderr.toString().trim()}`);
       this.home = h;
     }
     return this.home;
@@ -330,7 +345,9 @@ export class SshHost implements Host {
           this.markLost(conn, command);
           lostCount += 1;
           if (lostCount > this.opts.maxLostRetries) {
-            throw new SshConnectionLostError(`SSH connection to ${this.settings.host} lost ${lostCount} times: ${errMessage(e)}`);
+            throw new SshConnectionLostError(
+              `SSH connection to ${this.settings.host} lost ${lostCount} times: ${errMessage(e)}`,
+            );
           }
           continue;
         }
@@ -348,7 +365,11 @@ export class SshHost implements Host {
         }
         continue;
       }
-      const code = result.code ?? signalExitCode(result.signal && !result.signal.startsWith('SIG') ? `SIG${result.signal}` : result.signal);
+      const code =
+        result.code ??
+        signalExitCode(
+          result.signal && !result.signal.startsWith('SIG') ? `SIG${result.signal}` : result.signal,
+        );
       return { code, stdout: result.stdout, stderr: result.stderr };
     }
   }
@@ -362,7 +383,10 @@ export class SshHost implements Host {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const r = await conn.ssh.execCommand(command, {
-      stdin: stdin === undefined ? undefined : Readable.from([typeof stdin === 'string' ? Buffer.from(stdin) : stdin]),
+      stdin:
+        stdin === undefined
+          ? undefined
+          : Readable.from([typeof stdin === 'string' ? Buffer.from(stdin) : stdin]),
       noTrim: true,
       onStdout: (b) => out.push(b),
       onStderr: (b) => err.push(b),
@@ -486,7 +510,11 @@ async function openConnection(
       return verdict.ok;
     },
     ...(preferred.length > 0
-      ? { algorithms: { serverHostKey: [...preferred, ...DEFAULT_HOST_KEY_ALGOS.filter((a) => !preferred.includes(a))] } }
+      ? {
+          algorithms: {
+            serverHostKey: [...preferred, ...DEFAULT_HOST_KEY_ALGOS.filter((a) => !preferred.includes(a))],
+          },
+        }
       : {}),
   };
   const ssh = new NodeSSH();
@@ -505,7 +533,11 @@ async function openConnection(
       level === 'client-authentication'
         ? ` (user ${settings.username}, key ${settings.privateKeyPath ?? 'none'}${settings.agent ? ', agent' : ''})`
         : '';
-    throw new SshConnectError(`SSH connection to ${describeSsh(settings)} failed: ${errMessage(e)}${hint}`, level, e);
+    throw new SshConnectError(
+      `SSH connection to ${describeSsh(settings)} failed: ${errMessage(e)}${hint}`,
+      level,
+      e,
+    );
   }
   return { ssh, jump, generation, lost: false };
 }

@@ -2,6 +2,8 @@ import path from 'node:path';
 import type { Plugin } from 'vite';
 import type { TestTagDefinition } from '@vitest/runner';
 import type { Vitest } from 'vitest/node';
+// Brings Vitest's `test` key into Vite's UserConfig type.
+import type {} from 'vitest/config';
 import { discoverConfigs, entryForFile } from '../config/discover.js';
 import { readTestList, applyTestList, tagsFor } from '../config/index.js';
 import { sourceOrBuilt } from '../util/package-root.js';
@@ -78,7 +80,7 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
           includeTaskLocation: true,
           tags: [...CATEGORY_TAGS, ...typeTags],
           // Threads: Ctrl-C reaches only the main process, which cancels jobs; workers just wait on I/O.
-          pool: 'threads',
+          pool: 'threads' as const,
           // One module graph per worker: the fixtures load once, not once per YAML file.
           isolate: false,
           maxWorkers: o.maxWorkers,

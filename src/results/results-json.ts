@@ -1,24 +1,24 @@
-// `results.json` in a test's log dir: every parsed metric, for reporters and later comparison.
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+// `results.json` in a test's log dir: every parsed metric and verdict, for reporters and later comparison.
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 export const RESULTS_JSON_NAME = 'results.json';
 
-/**
- * Write `<logDir>/results.json` atomically: a temp file in the same dir, then rename, so a reader
- * (or a crash mid-write) never sees half a file. Returns the path written.
- */
+/** Write `<logDir>/results.json` atomically. Returns the path written. */
 export async function writeResultsJson(logDir: string, data: unknown): Promise<string> {
-  await mkdir(logDir, { recursive: true });
   const target = path.join(logDir, RESULTS_JSON_NAME);
-  const tmp = path.join(logDir, `.${RESULTS_JSON_NAME}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, `${JSON.stringify(data, null, 2)}\n`, 'utf8');
-    await rename(tmp, target);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(target, `${JSON.stringify(data, null, 2)}\n`);
   return target;
+}
+
+/** Add top-level keys to `<logDir>/results.json`, keeping what the other steps wrote. */
+export async function mergeResultsJson(logDir: string, data: Record<string, unknown>): Promise<string> {
+  let current: Record<string, unknown> = {};
+  try {
+    current = JSON.parse(await readFile(path.join(logDir, RESULTS_JSON_NAME), 'utf8')) as Record<string, unknown>;
+  } catch {
+    // first step to write it
+  }
+  return writeResultsJson(logDir, { ...current, ...data });
 }

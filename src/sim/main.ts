@@ -1,6 +1,6 @@
 // CLI of the simulator bundle (dist/sim/disagg-sim.mjs). `job` is what the job script runs; `worker` and
 // `router` are the stack's child processes; the rest are for people poking at the simulator by hand.
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -213,7 +213,13 @@ export async function main(argv: string[]): Promise<number> {
 /** True when this module is the process entry (bundle or `tsx main.ts`), not when imported by tests. */
 function isEntry(): boolean {
   const entry = process.argv[1];
-  return entry !== undefined && resolve(entry) === selfScript();
+  if (entry === undefined) return false;
+  try {
+    // realpath: the bundle may be started through a symlink (e.g. /tmp → /private/tmp on macOS).
+    return realpathSync(resolve(entry)) === realpathSync(selfScript());
+  } catch {
+    return false;
+  }
 }
 
 if (isEntry()) {

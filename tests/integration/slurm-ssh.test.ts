@@ -6,7 +6,15 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,7 +68,11 @@ function spec(name: string, script: string, extra: { jobTime?: string } = {}): J
     testId,
     configHash: testId,
     config: {
-      slurm: { script_file: 'job.sh', job_name: `disagg-it-${name}`, ...(extra.jobTime ? { job_time: extra.jobTime } : {}) },
+      slurm: {
+        script_file: 'job.sh',
+        job_name: `disagg-it-${name}`,
+        ...(extra.jobTime ? { job_time: extra.jobTime } : {}),
+      },
       worker_config: { ctx: { tensor_parallel_size: 1 }, gen: { tensor_parallel_size: 1 } },
     },
     configFile: path.join(dir, 'config.yaml'),
@@ -113,7 +125,8 @@ async function waitAll(
     if ([...st.values()].every((s) => TERMINAL_STATES.has(s.state) || s.state === 'UNKNOWN')) {
       return { statuses: st, ticks, seen };
     }
-    if (Date.now() > deadline) throw new Error(`jobs not finished after ${timeoutMs} ms: ${JSON.stringify([...st.values()])}`);
+    if (Date.now() > deadline)
+      throw new Error(`jobs not finished after ${timeoutMs} ms: ${JSON.stringify([...st.values()])}`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -122,7 +135,10 @@ describe.concurrent('executor ssh → sbatch on the local cluster', () => {
   it('COMPLETED, logs fetched (subdirs too), job dir made before sbatch', async () => {
     const { executor: ex } = await executor('ssh');
     try {
-      const s = spec('ok', 'echo "hello from $SLURM_JOB_ID in $PWD"; echo bench-log > 6_bench.log; mkdir -p concurrency_8; echo \'{"ok":1}\' > concurrency_8/result.json');
+      const s = spec(
+        'ok',
+        'echo "hello from $SLURM_JOB_ID in $PWD"; echo bench-log > 6_bench.log; mkdir -p concurrency_8; echo \'{"ok":1}\' > concurrency_8/result.json',
+      );
       const job = await ex.submit(s);
       expect(job.jobDir).toBe(path.posix.join(process.env.DISAGG_REMOTE_DIR as string, s.testId));
       const { statuses } = await waitAll(ex, [job], 60_000);
@@ -131,7 +147,9 @@ describe.concurrent('executor ssh → sbatch on the local cluster', () => {
       const out = readFileSync(path.join(s.localLogDir, `slurm-${job.jobId}.out`), 'utf8');
       expect(out).toContain(`hello from ${job.jobId} in ${job.jobDir}`);
       expect(readFileSync(path.join(s.localLogDir, '6_bench.log'), 'utf8')).toBe('bench-log\n');
-      expect(readFileSync(path.join(s.localLogDir, 'concurrency_8', 'result.json'), 'utf8')).toContain('"ok":1');
+      expect(readFileSync(path.join(s.localLogDir, 'concurrency_8', 'result.json'), 'utf8')).toContain(
+        '"ok":1',
+      );
       for (const f of ['config.yaml', 'ctx_config.yaml', 'gen_config.yaml', 'job.sh']) {
         expect(existsSync(path.join(s.localLogDir, f))).toBe(true);
       }
@@ -146,7 +164,11 @@ describe.concurrent('executor ssh → sbatch on the local cluster', () => {
     try {
       const job = await ex.submit(spec('exit3', 'echo failing; exit 3'));
       const { statuses } = await waitAll(ex, [job], 60_000);
-      expect(statuses.get(job.jobId)).toMatchObject({ state: 'FAILED', exitCode: '3:0', reason: 'NonZeroExitCode' });
+      expect(statuses.get(job.jobId)).toMatchObject({
+        state: 'FAILED',
+        exitCode: '3:0',
+        reason: 'NonZeroExitCode',
+      });
     } finally {
       await ex.close();
     }
@@ -242,7 +264,11 @@ describe.concurrent('executor ssh → sbatch on the local cluster', () => {
   it('12 jobs: one squeue call per poll tick for all of them', async () => {
     const { executor: ex, commands } = await executor('ssh');
     try {
-      const jobs = await Promise.all(Array.from({ length: 12 }, (_, i) => ex.submit(spec(`many${i}`, `sleep ${1 + (i % 3)}; exit ${i % 2}`))));
+      const jobs = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          ex.submit(spec(`many${i}`, `sleep ${1 + (i % 3)}; exit ${i % 2}`)),
+        ),
+      );
       const perTick: Array<{ squeue: number; scontrol: number; sacct: number }> = [];
       await waitAll(ex, jobs, 120_000, () => {
         const squeue = commands.filter((c) => c.startsWith('squeue')).length;
@@ -253,7 +279,9 @@ describe.concurrent('executor ssh → sbatch on the local cluster', () => {
       });
       const { statuses } = await waitAll(ex, jobs, 1000);
       jobs.forEach((j, i) => {
-        expect(statuses.get(j.jobId)).toMatchObject(i % 2 ? { state: 'FAILED', exitCode: '1:0' } : { state: 'COMPLETED', exitCode: '0:0' });
+        expect(statuses.get(j.jobId)).toMatchObject(
+          i % 2 ? { state: 'FAILED', exitCode: '1:0' } : { state: 'COMPLETED', exitCode: '0:0' },
+        );
       });
       expect(perTick.length).toBeGreaterThan(1);
       for (const t of perTick) expect(t.squeue).toBe(1);
@@ -261,7 +289,9 @@ describe.concurrent('executor ssh → sbatch on the local cluster', () => {
       const scontrolTotal = perTick.reduce((a, t) => a + t.scontrol, 0);
       expect(scontrolTotal).toBeLessThanOrEqual(perTick.length);
       expect(perTick.reduce((a, t) => a + t.sacct, 0)).toBeLessThanOrEqual(1); // disabled → remembered
-      console.log(`[12 jobs] ticks=${perTick.length} squeue=${perTick.length} scontrol execs=${scontrolTotal}`);
+      console.log(
+        `[12 jobs] ticks=${perTick.length} squeue=${perTick.length} scontrol execs=${scontrolTotal}`,
+      );
     } finally {
       await ex.close();
     }
@@ -291,7 +321,11 @@ describe.concurrent('executor ssh → sbatch on the local cluster', () => {
       expect(readFileSync(local).equals(data)).toBe(true);
       await host.getFile(remote, local, 1000);
       expect(readFileSync(local).equals(data.subarray(data.length - 1000))).toBe(true);
-      expect((await host.listFiles(process.env.DISAGG_REMOTE_DIR as string)).find((f) => f.path === `it_${RUN}_bytes.bin`)?.size).toBe(300_000);
+      expect(
+        (await host.listFiles(process.env.DISAGG_REMOTE_DIR as string)).find(
+          (f) => f.path === `it_${RUN}_bytes.bin`,
+        )?.size,
+      ).toBe(300_000);
       await expect(host.getFile(`${remote}.missing`, local)).rejects.toMatchObject({ code: 'ENOENT' });
       await host.exec(`rm -f -- '${remote}'`);
     } finally {
@@ -324,20 +358,16 @@ describe.concurrent('executor ssh → sbatch on the local cluster', () => {
     await host2.close();
   });
 
-  it(
-    '[SLOW: 60–90 s] --time=0:01 → TIMEOUT',
-    async () => {
-      const { executor: ex } = await executor('ssh');
-      try {
-        const job = await ex.submit(spec('timeout', 'sleep 600', { jobTime: '0:01' }));
-        const { statuses } = await waitAll(ex, [job], 150_000);
-        expect(statuses.get(job.jobId)).toMatchObject({ state: 'TIMEOUT', reason: 'TimeLimit' });
-      } finally {
-        await ex.close();
-      }
-    },
-    180_000,
-  );
+  it('[SLOW: 60–90 s] --time=0:01 → TIMEOUT', async () => {
+    const { executor: ex } = await executor('ssh');
+    try {
+      const job = await ex.submit(spec('timeout', 'sleep 600', { jobTime: '0:01' }));
+      const { statuses } = await waitAll(ex, [job], 150_000);
+      expect(statuses.get(job.jobId)).toMatchObject({ state: 'TIMEOUT', reason: 'TimeLimit' });
+    } finally {
+      await ex.close();
+    }
+  }, 180_000);
 });
 
 describe.concurrent('executor slurm (sbatch on this machine, SLURM_CONF from env)', () => {

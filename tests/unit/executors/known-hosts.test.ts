@@ -21,7 +21,16 @@ let rsa: { type: string; b64: string; blob: Buffer };
 
 function keygen(name: string, type: string): { type: string; b64: string; blob: Buffer } {
   const file = path.join(dir, name);
-  execFileSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-f', file]);
+  execFileSync('ssh-keygen', [
+    '-q',
+    '-t',
+    type,
+    ...(type === 'rsa' ? ['-b', '2048'] : []),
+    '-N',
+    '',
+    '-f',
+    file,
+  ]);
   const [t, b64] = readFileSync(`${file}.pub`, 'utf8').trim().split(/\s+/);
   return { type: t, b64, blob: Buffer.from(b64, 'base64') };
 }
@@ -97,7 +106,11 @@ describe('checkHostKey', () => {
     const v = checkHostKey(entries, 'login', 22, ed.blob, [file]);
     expect(!v.ok && v.kind).toBe('unknown');
     expect(!v.ok && v.message).toContain('only ssh-rsa keys');
-    expect(preferredHostKeyAlgorithms(entries, 'login', 22)).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+    expect(preferredHostKeyAlgorithms(entries, 'login', 22)).toEqual([
+      'rsa-sha2-512',
+      'rsa-sha2-256',
+      'ssh-rsa',
+    ]);
   });
 
   it('@revoked wins; @cert-authority lines are not host keys', () => {
@@ -106,6 +119,9 @@ describe('checkHostKey', () => {
       file,
     );
     expect(checkHostKey(entries, 'login', 22, ed.blob, [file])).toMatchObject({ ok: false, kind: 'revoked' });
-    expect(checkHostKey(entries, 'x.org', 22, ed2.blob, [file])).toMatchObject({ ok: false, kind: 'unknown' });
+    expect(checkHostKey(entries, 'x.org', 22, ed2.blob, [file])).toMatchObject({
+      ok: false,
+      kind: 'unknown',
+    });
   });
 });

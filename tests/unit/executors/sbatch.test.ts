@@ -12,18 +12,31 @@ import {
 import type { DisaggConfig } from '../../../src/types.js';
 
 const CONFIGS = '/work/shared/trtllm/test_configs';
-const load = (rel: string): DisaggConfig => parse(readFileSync(path.join(CONFIGS, rel), 'utf8')) as DisaggConfig;
+const load = (rel: string): DisaggConfig =>
+  parse(readFileSync(path.join(CONFIGS, rel), 'utf8')) as DisaggConfig;
 
 /** Real configs: nodes = Σ ceil(tp·pp·cp × servers / gpus_per_node), as the original's submit.py. */
 const REAL: Array<[string, { ctx: number; gen: number; total: number }]> = [
   // ctx 2 × tp4 → 2 nodes; gen 1 × tp16 → 4
-  ['disagg/perf/deepseek-r1-fp4_1k1k_ctx2_gen1_dep16_bs128_eplb0_mtp3_ccb-NIXL.yaml', { ctx: 2, gen: 4, total: 6 }],
+  [
+    'disagg/perf/deepseek-r1-fp4_1k1k_ctx2_gen1_dep16_bs128_eplb0_mtp3_ccb-NIXL.yaml',
+    { ctx: 2, gen: 4, total: 6 },
+  ],
   // ctx 3 × pp4 → 3; gen 1 × tp8 → 2
-  ['disagg/perf/deepseek-r1-fp4_128k8k_ctx3_pp4_gen1_dep8_bs16_eplb0_mtp1-Default.yaml', { ctx: 3, gen: 2, total: 5 }],
+  [
+    'disagg/perf/deepseek-r1-fp4_128k8k_ctx3_pp4_gen1_dep8_bs16_eplb0_mtp1-Default.yaml',
+    { ctx: 3, gen: 2, total: 5 },
+  ],
   // ctx 1 × tp4 → 1; gen 4 × tp8 → 8
-  ['disagg/perf/deepseek-r1-fp4_1k1k_ctx1_gen4_tep8_bs32_eplb0_mtp0_ccb-UCX.yaml', { ctx: 1, gen: 8, total: 9 }],
+  [
+    'disagg/perf/deepseek-r1-fp4_1k1k_ctx1_gen4_tep8_bs32_eplb0_mtp0_ccb-UCX.yaml',
+    { ctx: 1, gen: 8, total: 9 },
+  ],
   // ctx 1 × pp4 → 1; gen 13 × tp4 → 13
-  ['disagg/perf/deepseek-r1-fp4_128k8k_ctx1_pp4_gen13_tep4_bs1_eplb0_mtp0-Default.yaml', { ctx: 1, gen: 13, total: 14 }],
+  [
+    'disagg/perf/deepseek-r1-fp4_128k8k_ctx1_pp4_gen13_tep4_bs1_eplb0_mtp0-Default.yaml',
+    { ctx: 1, gen: 13, total: 14 },
+  ],
   // ctx tp4 cp1; gen tp32 → 8
   [
     'disagg/perf-sanity/gb200-deepseek-v32-fp4_32k4k_ctx1_dep4_bs1_gen1_dep32_bs64_eplb288_mtp1_ccb-UCX.yaml',
@@ -88,7 +101,9 @@ describe('renderSubmitCommand (sbatch)', () => {
 
   it('refuses unresolved placeholders instead of sending --partition=<partition>', () => {
     const config = load('disagg/perf/deepseek-r1-fp4_1k1k_ctx2_gen1_dep16_bs128_eplb0_mtp3_ccb-NIXL.yaml');
-    expect(() => renderSubmitCommand({ ...base, config })).toThrow(/slurm.partition is still the placeholder <partition>/);
+    expect(() => renderSubmitCommand({ ...base, config })).toThrow(
+      /slurm.partition is still the placeholder <partition>/,
+    );
   });
 
   it('simulator: one task, time from the spec when job_time is absent, job name from the test id', () => {
@@ -145,7 +160,14 @@ describe('submit.py launcher', () => {
       configPath: '/w/t dir.submit/config.yaml',
       launcher: 'submit.py',
     });
-    expect(cmd.argv).toEqual(['python3', '$SCRIPT_DIR/submit.py', '-c', '/w/t dir.submit/config.yaml', '--log-dir', '/w/t dir']);
+    expect(cmd.argv).toEqual([
+      'python3',
+      '$SCRIPT_DIR/submit.py',
+      '-c',
+      '/w/t dir.submit/config.yaml',
+      '--log-dir',
+      '/w/t dir',
+    ]);
     expect(cmd.commandLine).toBe(
       `python3 "\${SCRIPT_DIR:?SCRIPT_DIR is not set}/submit.py" -c '/w/t dir.submit/config.yaml' --log-dir '/w/t dir'`,
     );

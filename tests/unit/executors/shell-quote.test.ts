@@ -29,7 +29,7 @@ describe('shq', () => {
       'x; touch /tmp/never',
       '$(id)',
       '`id`',
-      "a'b\"c",
+      'a\'b"c',
       'new\nline',
       '*',
       '~',
@@ -47,8 +47,18 @@ describe('shq', () => {
 describe('splitShellWords (extra_args)', () => {
   it('splits like a shell without expanding anything', () => {
     expect(splitShellWords('--gres=gpu:4 --exclusive')).toEqual(['--gres=gpu:4', '--exclusive']);
-    expect(splitShellWords(`--comment="two words" --x='a b' c\\ d`)).toEqual(['--comment=two words', '--x=a b', 'c d']);
-    expect(splitShellWords('--a=$(touch /tmp/x) ;rm -rf /')).toEqual(['--a=$(touch', '/tmp/x)', ';rm', '-rf', '/']);
+    expect(splitShellWords(`--comment="two words" --x='a b' c\\ d`)).toEqual([
+      '--comment=two words',
+      '--x=a b',
+      'c d',
+    ]);
+    expect(splitShellWords('--a=$(touch /tmp/x) ;rm -rf /')).toEqual([
+      '--a=$(touch',
+      '/tmp/x)',
+      ';rm',
+      '-rf',
+      '/',
+    ]);
     expect(splitShellWords('  ')).toEqual([]);
     expect(splitShellWords("''")).toEqual(['']);
     expect(() => splitShellWords('--x="open')).toThrow(/unterminated double quote/);
@@ -70,7 +80,10 @@ describe('injection through a YAML value', () => {
     execFileSync('mkdir', ['-p', bin]);
     // A fake sbatch that records its arguments, one per line (NUL-separated), and prints a job id.
     const argsFile = path.join(dir, 'args');
-    writeFileSync(path.join(bin, 'sbatch'), `#!/bin/bash\nprintf '%s\\0' "$@" > ${shq(argsFile)}\necho 4242\n`);
+    writeFileSync(
+      path.join(bin, 'sbatch'),
+      `#!/bin/bash\nprintf '%s\\0' "$@" > ${shq(argsFile)}\necho 4242\n`,
+    );
     chmodSync(path.join(bin, 'sbatch'), 0o755);
 
     const config: DisaggConfig = {

@@ -35,7 +35,12 @@ class FakeHost implements Host {
 
 const ok = (stdout: string): CommandResult => ({ code: 0, stdout, stderr: '' });
 const fail = (code: number, stderr: string): CommandResult => ({ code, stdout: '', stderr });
-const job = (id: string): SubmittedJob => ({ jobId: id, testId: `t${id}`, jobDir: `/w/t${id}`, submittedAt: '' });
+const job = (id: string): SubmittedJob => ({
+  jobId: id,
+  testId: `t${id}`,
+  jobDir: `/w/t${id}`,
+  submittedAt: '',
+});
 const sc = (id: string, state: string, reason: string, exit: string) =>
   `JobId=${id} JobName=x JobState=${state} Reason=${reason} Dependency=(null) ExitCode=${exit} RunTime=0\n`;
 
@@ -59,7 +64,13 @@ describe('SlurmExecutor.poll', () => {
       if (c.startsWith('sacct')) return fail(1, 'Slurm accounting storage is disabled');
       if (c.startsWith('for id in')) {
         const want = c.slice('for id in '.length, c.indexOf(';')).split(' ');
-        return ok(want.map((id) => sc(id, Number(id) % 2 ? 'FAILED' : 'COMPLETED', 'None', Number(id) % 2 ? '3:0' : '0:0')).join(''));
+        return ok(
+          want
+            .map((id) =>
+              sc(id, Number(id) % 2 ? 'FAILED' : 'COMPLETED', 'None', Number(id) % 2 ? '3:0' : '0:0'),
+            )
+            .join(''),
+        );
       }
       return undefined;
     });
@@ -98,15 +109,21 @@ describe('SlurmExecutor.poll', () => {
     expect(st.get('2')).toMatchObject({ state: 'CANCELLED', reason: 'cancelled by uid 1001' });
     expect(st.get('3')?.state).toBe('RUNNING');
     expect(ex.accountingState).toBe('on');
-    expect(host.calls.find((c) => c.startsWith('for id in'))).toBe('for id in 1; do scontrol show job -o "$id"; done');
+    expect(host.calls.find((c) => c.startsWith('for id in'))).toBe(
+      'for id in 1; do scontrol show job -o "$id"; done',
+    );
   });
 
   it('COMPLETING is not final; a job gone from every source after being seen is UNKNOWN', async () => {
     let phase = 0;
     const host = new FakeHost((c) => {
-      if (c.startsWith('squeue')) return phase === 0 ? ok('5|COMPLETING|None\n') : fail(1, 'slurm_load_jobs error: Invalid job id specified');
+      if (c.startsWith('squeue'))
+        return phase === 0
+          ? ok('5|COMPLETING|None\n')
+          : fail(1, 'slurm_load_jobs error: Invalid job id specified');
       if (c.startsWith('sacct')) return fail(1, 'Slurm accounting storage is disabled');
-      if (c.startsWith('for id in')) return { code: 1, stdout: '', stderr: 'slurm_load_jobs error: Invalid job id specified' };
+      if (c.startsWith('for id in'))
+        return { code: 1, stdout: '', stderr: 'slurm_load_jobs error: Invalid job id specified' };
       return undefined;
     });
     const ex = new SlurmExecutor({ host, kind: 'ssh' });
@@ -121,8 +138,12 @@ describe('SlurmExecutor.poll', () => {
   });
 
   it('a failing squeue (controller down) throws instead of inventing states', async () => {
-    const host = new FakeHost(() => fail(1, 'slurm_load_jobs error: Unable to contact slurm controller (connect failure)'));
-    await expect(new SlurmExecutor({ host }).poll([job('1')])).rejects.toThrow(/Unable to contact slurm controller/);
+    const host = new FakeHost(() =>
+      fail(1, 'slurm_load_jobs error: Unable to contact slurm controller (connect failure)'),
+    );
+    await expect(new SlurmExecutor({ host }).poll([job('1')])).rejects.toThrow(
+      /Unable to contact slurm controller/,
+    );
   });
 });
 
@@ -165,7 +186,10 @@ describe('submit', () => {
       if (c.includes('sbatch')) {
         sbatchCalls += 1;
         return sbatchCalls === 1
-          ? fail(1, 'sbatch: error: QOSMaxSubmitJobPerUserLimit\nsbatch: error: Batch job submission failed: Job violates accounting/QOS policy')
+          ? fail(
+              1,
+              'sbatch: error: QOSMaxSubmitJobPerUserLimit\nsbatch: error: Batch job submission failed: Job violates accounting/QOS policy',
+            )
           : ok('777\n');
       }
       return undefined;
@@ -190,7 +214,9 @@ describe('submit', () => {
       'gen_config.yaml',
       'job.sh',
     ]);
-    expect(String(host.written.get('/home/bench/vitest-disagg/disagg_stress_x/gen_config.yaml'))).toContain('tensor_parallel_size: 4');
+    expect(String(host.written.get('/home/bench/vitest-disagg/disagg_stress_x/gen_config.yaml'))).toContain(
+      'tensor_parallel_size: 4',
+    );
     expect(waits).toEqual([10]);
     // each deliberate retry gets fresh markers; the sbatch line has --nodes=2 (1 ctx + 1 gen node)
     expect(host.calls[1]).toContain('.disagg-submit-0');
@@ -200,9 +226,13 @@ describe('submit', () => {
 
   it('other sbatch errors reject with stderr', async () => {
     const host = new FakeHost((c) =>
-      c.includes('sbatch') ? fail(1, 'sbatch: error: Batch job submission failed: Invalid partition name specified') : undefined,
+      c.includes('sbatch')
+        ? fail(1, 'sbatch: error: Batch job submission failed: Invalid partition name specified')
+        : undefined,
     );
-    await expect(new SlurmExecutor({ host, kind: 'ssh' }).submit(spec())).rejects.toThrow(/Invalid partition name specified/);
+    await expect(new SlurmExecutor({ host, kind: 'ssh' }).submit(spec())).rejects.toThrow(
+      /Invalid partition name specified/,
+    );
   });
 
   it('the submit command is idempotent: run twice (lost connection), sbatch runs once', async () => {
@@ -240,14 +270,17 @@ describe('scanEarlyFailure and fetchLogs (LocalHost, real shell)', () => {
     expect(await ex.scanEarlyFailure(j)).toBeUndefined();
     writeFileSync(
       path.join(jobDir, 'output_gen_1.log'),
-      'x'.repeat(300_000) + '\n[E] Traceback (most recent call last):\n  File "w.py"\n    pickle data was truncated\n',
+      'x'.repeat(300_000) +
+        '\n[E] Traceback (most recent call last):\n  File "w.py"\n    pickle data was truncated\n',
     );
     expect(await ex.scanEarlyFailure(j)).toMatch(/^output_gen_1\.log: Pickle serialization error/);
     writeFileSync(
       path.join(jobDir, '3_output_GEN_0.log'),
       'start\n[E] Traceback (most recent call last):\n  File "x"\n  in mpi4py.MPI.Comm.allgather\n',
     );
-    expect(await ex.scanEarlyFailure(j)).toMatch(/^3_output_GEN_0\.log: MPI communication error: .*mpi4py\.MPI\.Comm\.allgather/);
+    expect(await ex.scanEarlyFailure(j)).toMatch(
+      /^3_output_GEN_0\.log: MPI communication error: .*mpi4py\.MPI\.Comm\.allgather/,
+    );
     expect(await ex.scanEarlyFailure({ ...j, jobDir: path.join(dir, 'missing') })).toBeUndefined();
   });
 
@@ -259,14 +292,21 @@ describe('scanEarlyFailure and fetchLogs (LocalHost, real shell)', () => {
     writeFileSync(path.join(jobDir, '.disagg-submit-0.out'), '1');
     const lines = Array.from({ length: 5000 }, (_, i) => `line ${i}`).join('\n') + '\n';
     writeFileSync(path.join(jobDir, '3_output_GEN_0.log'), lines);
-    const ex = new SlurmExecutor({ host: new LocalHost(), kind: 'slurm', smallFileBytes: 1000, tailBytes: 100 });
+    const ex = new SlurmExecutor({
+      host: new LocalHost(),
+      kind: 'slurm',
+      smallFileBytes: 1000,
+      tailBytes: 100,
+    });
     const local = path.join(dir, 'local');
     await ex.fetchLogs({ jobId: '1', testId: 't', jobDir, submittedAt: '' }, local);
     expect(readFileSync(path.join(local, '6_bench.log'), 'utf8')).toBe('bench\n');
     expect(readFileSync(path.join(local, 'concurrency_8', 'result.json'), 'utf8')).toBe('{"a":1}');
     expect(existsSync(path.join(local, '.disagg-submit-0.out'))).toBe(false);
     const big = readFileSync(path.join(local, '3_output_GEN_0.log'), 'utf8').split('\n');
-    expect(big[0]).toMatch(/^\[vitest-disagg\] TRUNCATED: \d+ bytes on the cluster; kept only the last 100 bytes/);
+    expect(big[0]).toMatch(
+      /^\[vitest-disagg\] TRUNCATED: \d+ bytes on the cluster; kept only the last 100 bytes/,
+    );
     expect(big[1]).toMatch(/^line \d+$/); // no partial first line
     expect(big.at(-2)).toBe('line 4999');
     // same dir: nothing to do

@@ -30,8 +30,20 @@ describe('§8 job outcomes', () => {
     sacct?: [string, string];
     state: string;
   }> = [
-    { name: 'ok', squeue: 'COMPLETED', scontrol: ['COMPLETED', 'None', '0:0'], sacct: ['COMPLETED', '0:0'], state: 'COMPLETED' },
-    { name: 'exit 3', squeue: 'FAILED', scontrol: ['FAILED', 'NonZeroExitCode', '3:0'], sacct: ['FAILED', '3:0'], state: 'FAILED' },
+    {
+      name: 'ok',
+      squeue: 'COMPLETED',
+      scontrol: ['COMPLETED', 'None', '0:0'],
+      sacct: ['COMPLETED', '0:0'],
+      state: 'COMPLETED',
+    },
+    {
+      name: 'exit 3',
+      squeue: 'FAILED',
+      scontrol: ['FAILED', 'NonZeroExitCode', '3:0'],
+      sacct: ['FAILED', '3:0'],
+      state: 'FAILED',
+    },
     {
       name: '--output dir missing',
       squeue: 'FAILED',
@@ -39,7 +51,12 @@ describe('§8 job outcomes', () => {
       sacct: ['FAILED', '0:53'],
       state: 'FAILED',
     },
-    { name: 'kill -9 $$', squeue: 'FAILED', scontrol: ['FAILED', 'JobLaunchFailure', '0:9'], state: 'FAILED' },
+    {
+      name: 'kill -9 $$',
+      squeue: 'FAILED',
+      scontrol: ['FAILED', 'JobLaunchFailure', '0:9'],
+      state: 'FAILED',
+    },
     {
       name: 'scancel running',
       squeue: 'CANCELLED',
@@ -47,7 +64,12 @@ describe('§8 job outcomes', () => {
       sacct: ['CANCELLED by 1001', '0:0'],
       state: 'CANCELLED',
     },
-    { name: 'scancel pending', squeue: 'CANCELLED', scontrol: ['CANCELLED', 'Priority', '0:0'], state: 'CANCELLED' },
+    {
+      name: 'scancel pending',
+      squeue: 'CANCELLED',
+      scontrol: ['CANCELLED', 'Priority', '0:0'],
+      state: 'CANCELLED',
+    },
     { name: 'time limit', squeue: 'TIMEOUT', scontrol: ['TIMEOUT', 'TimeLimit', '0:15'], state: 'TIMEOUT' },
   ];
 
@@ -108,7 +130,8 @@ describe('parseSqueue', () => {
 
 describe('parseSacct', () => {
   it('last row wins (lag rows, requeues), ids filtered', () => {
-    const out = '10|RUNNING|0:0|None\n10|COMPLETED|0:0|None\n11|FAILED|2:0|NonZeroExitCode\n10.batch|COMPLETED|0:0|\n';
+    const out =
+      '10|RUNNING|0:0|None\n10|COMPLETED|0:0|None\n11|FAILED|2:0|NonZeroExitCode\n10.batch|COMPLETED|0:0|\n';
     const m = parseSacct(out);
     expect(m.get('10')).toMatchObject({ state: 'COMPLETED', exitCode: '0:0' });
     expect(m.get('11')).toMatchObject({ state: 'FAILED', exitCode: '2:0', reason: 'NonZeroExitCode' });
@@ -143,7 +166,7 @@ describe('error classification', () => {
     expect(isAccountingDisabled('Slurm accounting storage is disabled')).toBe(true);
     expect(
       isRetryableSubmitError(
-        'sbatch: error: QOSMaxSubmitJobPerUserLimit\nsbatch: error: Batch job submission failed: Job violates accounting/QOS policy (job submit limit, user\'s size and/or time limits)',
+        "sbatch: error: QOSMaxSubmitJobPerUserLimit\nsbatch: error: Batch job submission failed: Job violates accounting/QOS policy (job submit limit, user's size and/or time limits)",
       ),
     ).toBe(true);
     expect(isRetryableSubmitError('sbatch: error: AssocMaxSubmitJobLimit')).toBe(true);

@@ -63,9 +63,14 @@ describe('resolveSshConfigHost', () => {
   });
 
   it('an unknown alias is its own host name; ProxyJump none is no jump', () => {
-    expect(resolveSshConfigHost('other.org', { home })).toMatchObject({ hostName: 'other.org', identityFiles: [] });
+    expect(resolveSshConfigHost('other.org', { home })).toMatchObject({
+      hostName: 'other.org',
+      identityFiles: [],
+    });
     expect(resolveSshConfigHost('direct', { home }).proxyJump).toBeUndefined();
-    expect(resolveSshConfigHost('x', { home, configPath: path.join(home, 'missing') })).toMatchObject({ hostName: 'x' });
+    expect(resolveSshConfigHost('x', { home, configPath: path.join(home, 'missing') })).toMatchObject({
+      hostName: 'x',
+    });
   });
 });
 
@@ -106,7 +111,11 @@ describe('resolveSshSettings', () => {
   });
 
   it('an alias through ~/.ssh/config, with the bastion resolved from its own section', () => {
-    const s = resolveSshSettings({}, { DISAGG_SSH_HOST: 'cluster', SSH_AUTH_SOCK: '/tmp/agent.sock' }, { home });
+    const s = resolveSshSettings(
+      {},
+      { DISAGG_SSH_HOST: 'cluster', SSH_AUTH_SOCK: '/tmp/agent.sock' },
+      { home },
+    );
     expect(s).toMatchObject({
       alias: 'cluster',
       host: 'login.example.org',
@@ -131,7 +140,12 @@ describe('resolveSshSettings', () => {
       { DISAGG_SSH_HOST: 'ignored', DISAGG_SSH_PORT: '9', DISAGG_SSH_USER: 'envuser' },
       { home },
     );
-    expect(s).toMatchObject({ host: 'login.example.org', port: 2300, username: 'envuser', privateKeyPath: '/opt/key' });
+    expect(s).toMatchObject({
+      host: 'login.example.org',
+      port: 2300,
+      username: 'envuser',
+      privateKeyPath: '/opt/key',
+    });
   });
 
   it('a ProxyJump chain nests: first hop innermost', () => {
