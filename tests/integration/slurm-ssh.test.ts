@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createExecutor, type ExecutorOptions } from '../../src/executors/registry.js';
 import { SlurmExecutor } from '../../src/executors/slurm.js';
 import { HostKeyError, SshHost, type SshHostEvent } from '../../src/executors/ssh-host.js';
@@ -51,11 +51,20 @@ const RUN = randomBytes(3).toString('hex');
 let work: string;
 
 beforeAll(() => {
-  requireClusterEnv();
   work = mkdtempSync(path.join(tmpdir(), 'disagg-it-slurm-'));
 });
-afterAll(() => {
+// In beforeEach, not beforeAll: every test is reported FAILED (not skipped) without the cluster.
+beforeEach(() => requireClusterEnv());
+afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
+  if (!process.env.DISAGG_SSH_HOST) return;
+  // Tidy the shared cluster: this run's remote job dirs.
+  const host = new SshHost(resolveSshSettings({}, process.env));
+  try {
+    await host.exec(`rm -rf -- '${process.env.DISAGG_REMOTE_DIR}'/it_${RUN}_*`);
+  } finally {
+    await host.close();
+  }
 });
 
 /** A JobSpec whose script is a tiny bash script next to its config file. */
@@ -356,6 +365,42 @@ describe.concurrent('executor ssh → sbatch on the local cluster', () => {
     const host2 = new SshHost(resolveSshSettings({ knownHostsPath: changed }, process.env));
     await expect(host2.exec('true')).rejects.toThrow(/HOST KEY CHANGED[\s\S]*ssh-keygen -R/);
     await host2.close();
+  });
+
+  it('a Host alias from an ssh config, reached through a ProxyJump bastion (the same sshd)', async () => {
+    const cfg = path.join(work, 'ssh_config');
+    const e = process.env;
+    writeFileSync(
+      cfg,
+      [
+        'Host labjump',
+        `  HostName ${e.DISAGG_SSH_HOST}`,
+        `  Port ${e.DISAGG_SSH_PORT}`,
+        `  User ${e.DISAGG_SSH_USER}`,
+        `  IdentityFile ${e.DISAGG_SSH_KEY}`,
+        'Host lab',
+        `  HostName ${e.DISAGG_SSH_HOST}`,
+        `  Port ${e.DISAGG_SSH_PORT}`,
+        `  User ${e.DISAGG_SSH_USER}`,
+        `  IdentityFile ${e.DISAGG_SSH_KEY}`,
+        '  ProxyJump labjump',
+        '',
+      ].join('\n'),
+    );
+    const settings = resolveSshSettings(
+      { host: 'lab', sshConfigPath: cfg, knownHostsPath: e.DISAGG_SSH_KNOWN_HOSTS, agent: false },
+      { HOME: e.HOME },
+    );
+    expect(settings.proxyJump).toMatchObject({ host: e.DISAGG_SSH_HOST, port: Number(e.DISAGG_SSH_PORT) });
+    const host = new SshHost(settings);
+    try {
+      const r = await host.exec('echo "$SSH_CONNECTION"; whoami');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(e.DISAGG_SSH_USER as string);
+      expect(host.description).toContain(' via ');
+    } finally {
+      await host.close();
+    }
   });
 
   it('[SLOW: 60–90 s] --time=0:01 → TIMEOUT', async () => {

@@ -1,0 +1,145 @@
+// The whole plugin on the local executor: every fault knob of the simulator ends in a failed test whose
+// message carries the cause, a healthy config passes, an unsupported one is skipped with its reason, and
+// nothing of any stack (process or port) is left behind.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../fixtures/paths.js';
+
+const SUITE = path.join(repoRoot, 'tests/fixtures/suites/faults');
+const VITEST = path.join(repoRoot, 'node_modules/vitest/vitest.mjs');
+
+interface JsonAssertion {
+  title: string;
+  status: 'passed' | 'failed' | 'skipped' | 'pending' | 'todo';
+  failureMessages: string[];
+  meta?: { disagg?: { logDir?: string } };
+}
+interface JsonReport {
+  testResults: Array<{ assertionResults: JsonAssertion[] }>;
+}
+
+let out: string;
+let report: JsonReport;
+let stderr: string;
+let exitCode: number | null;
+
+function result(stem: string): JsonAssertion {
+  const all = report.testResults.flatMap((f) => f.assertionResults);
+  const r = all.find((a) => a.title === `disagg_stress_${stem}`);
+  if (!r) throw new Error(`no result for ${stem}; got ${all.map((a) => a.title).join(', ')}`);
+  return r;
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(() => {
+  out = fs.mkdtempSync(path.join(os.tmpdir(), 'suite-faults-'));
+  const json = path.join(out, 'report.json');
+  const r = spawnSync(
+    process.execPath,
+    [VITEST, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${json}`],
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        DISAGG_CONFIG_DIR: SUITE,
+        DISAGG_EXECUTOR: 'local',
+        DISAGG_BATCH_SIZE: '4',
+        OUTPUT_PATH: out,
+        GPU_TYPE: 'GB200',
+      },
+      encoding: 'utf8',
+      timeout: 240_000,
+    },
+  );
+  stderr = r.stderr + r.stdout;
+  exitCode = r.status;
+  if (!fs.existsSync(json)) throw new Error(`vitest wrote no JSON report (exit ${r.status}):\n${stderr}`);
+  report = JSON.parse(fs.readFileSync(json, 'utf8')) as JsonReport;
+}, 300_000);
+
+describe('fault knobs through the whole plugin (local executor)', () => {
+  it('fails the run, passes the healthy config and skips the unsupported one with its reason', () => {
+    expect(exitCode).toBe(1);
+    expect(result('healthy').status, result('healthy').failureMessages.join('\n')).toBe('passed');
+    expect(result('h100-only').status).toBe('skipped');
+    expect(stderr).toMatch(/not supported on GB200 \(supported: H100\)/);
+  });
+
+  it('a crashed worker: the message carries the traceback line', () => {
+    const r = result('crash');
+    expect(r.status).toBe('failed');
+    expect(r.failureMessages.join('\n')).toMatch(/mpi4py\.MPI/);
+  });
+
+  it('HTTP 500s: the message carries the failed-request count', () => {
+    const r = result('http500');
+    expect(r.status).toBe('failed');
+    expect(r.failureMessages.join('\n')).toMatch(/\d+ (?:of \d+ )?(?:request\(s\) )?failed|failed requests?:?\s*\d+/i);
+  });
+
+  it('a hang: the job is killed at its time limit and the message says TIMEOUT', () => {
+    const r = result('hang');
+    expect(r.status).toBe('failed');
+    expect(r.failureMessages.join('\n')).toMatch(/TIMEOUT/);
+  });
+
+  it('a non-zero exit: the message carries the state and exit code', () => {
+    const r = result('exit-code');
+    expect(r.status).toBe('failed');
+    expect(r.failureMessages.join('\n')).toMatch(/FAILED \(exit code 3:0/);
+  });
+
+  it('an accuracy drop fails the gate with the verdict in words', () => {
+    const r = result('accuracy-drop');
+    expect(r.status).toBe('failed');
+    expect(r.failureMessages.join('\n')).toMatch(/gsm8k.*FAILED.*observed 0\.\d+.*threshold 0\.\d+/s);
+  });
+
+  it('failed tests keep their logs in <dir>_ERROR; the healthy one in <dir>', () => {
+    const logs = path.join(out, 'slurm_logs');
+    expect(fs.existsSync(path.join(logs, 'disagg_stress_crash_ERROR'))).toBe(true);
+    expect(fs.existsSync(path.join(logs, 'disagg_stress_healthy'))).toBe(true);
+    expect(fs.existsSync(path.join(logs, 'disagg_stress_healthy_ERROR'))).toBe(false);
+  });
+
+  it('leaves no process or port of any stack behind', async () => {
+    const logs = path.join(out, 'slurm_logs');
+    let checked = 0;
+    for (const dir of fs.readdirSync(logs)) {
+      const file = path.join(logs, dir, 'sim_stack.json');
+      if (!fs.existsSync(file)) continue;
+      const stack = JSON.parse(fs.readFileSync(file, 'utf8')) as { members: Array<{ pid: number; port: number; name: string }> };
+      for (const m of stack.members) {
+        expect(alive(m.pid), `${dir}: ${m.name} pid ${m.pid} still alive`).toBe(false);
+        expect(await refused(m.port), `${dir}: ${m.name} port ${m.port} still open`).toBe(true);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(6 * 3);
+    const pg = spawnSync('pgrep', ['-f', out], { encoding: 'utf8' });
+    expect(pg.stdout.trim(), 'processes still mention the output dir').toBe('');
+  });
+});
