@@ -440,7 +440,13 @@ EOF
 
 fail_component() { # name log
   printf '\n[local-cluster] ERROR: %s failed to start. Last lines of %s:\n' "$1" "$2" >&2
-  tail -n 25 "$2" 2>/dev/null | sed 's/^/    /' >&2 || echo "    (no log)" >&2
+  if [[ -s $2 ]]; then tail -n 25 "$2" | sed 's/^/    /' >&2; else echo "    (empty or missing)" >&2; fi
+  local f
+  for f in "$LOG"/*.out; do # daemons' own stdout/stderr: fatal config errors land here, before the log opens
+    [[ -s $f ]] || continue
+    printf '[local-cluster] %s:\n' "$f" >&2
+    tail -n 10 "$f" | sed 's/^/    /' >&2
+  done
   if [[ $1 == slurmd* ]]; then
     printf '[local-cluster] slurmctld.log tail:\n' >&2
     tail -n 10 "$LOG/slurmctld.log" 2>/dev/null | sed 's/^/    /' >&2 || true

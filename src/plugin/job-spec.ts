@@ -5,7 +5,11 @@ import { slurmTimeToMs } from '../util/duration.js';
 import { logDirFor, type ResolvedOptions } from './options.js';
 
 /** Load a config; any validation error throws with every problem as `file:line:col path: message`. */
-export function loadChecked(entry: ConfigEntry, options: ResolvedOptions, printWarnings = false): LoadedConfig {
+export function loadChecked(
+  entry: ConfigEntry,
+  options: ResolvedOptions,
+  printWarnings = false,
+): LoadedConfig {
   const loaded = loadConfig(entry, { env: process.env, gpuType: options.gpuType, envFile: options.envFile });
   if (printWarnings) {
     for (const w of loaded.problems.filter((p) => p.severity === 'warning')) {
@@ -15,7 +19,8 @@ export function loadChecked(entry: ConfigEntry, options: ResolvedOptions, printW
   if (hasErrors(loaded.problems)) {
     const errors = loaded.problems.filter((p) => p.severity === 'error');
     throw new Error(
-      `${entry.relFile}: ${errors.length} config error(s):\n` + errors.map((p) => `  ${formatProblem(p)}`).join('\n'),
+      `${entry.relFile}: ${errors.length} config error(s):\n` +
+        errors.map((p) => `  ${formatProblem(p)}`).join('\n'),
     );
   }
   return loaded;

@@ -16,7 +16,10 @@ export async function writeResultsJson(logDir: string, data: unknown): Promise<s
 export async function mergeResultsJson(logDir: string, data: Record<string, unknown>): Promise<string> {
   let current: Record<string, unknown> = {};
   try {
-    current = JSON.parse(await readFile(path.join(logDir, RESULTS_JSON_NAME), 'utf8')) as Record<string, unknown>;
+    current = JSON.parse(await readFile(path.join(logDir, RESULTS_JSON_NAME), 'utf8')) as Record<
+      string,
+      unknown
+    >;
   } catch {
     // first step to write it
   }

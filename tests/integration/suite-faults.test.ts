@@ -97,7 +97,9 @@ describe('fault knobs through the whole plugin (local executor)', () => {
   it('HTTP 500s: the message carries the failed-request count', () => {
     const r = result('http500');
     expect(r.status).toBe('failed');
-    expect(r.failureMessages.join('\n')).toMatch(/\d+ (?:of \d+ )?(?:request\(s\) )?failed|failed requests?:?\s*\d+/i);
+    expect(r.failureMessages.join('\n')).toMatch(
+      /\d+ (?:of \d+ )?(?:request\(s\) )?failed|failed requests?:?\s*\d+/i,
+    );
   });
 
   it('a hang: the job is killed at its time limit and the message says TIMEOUT', () => {
@@ -131,7 +133,9 @@ describe('fault knobs through the whole plugin (local executor)', () => {
     for (const dir of fs.readdirSync(logs)) {
       const file = path.join(logs, dir, 'sim_stack.json');
       if (!fs.existsSync(file)) continue;
-      const stack = JSON.parse(fs.readFileSync(file, 'utf8')) as { members: Array<{ pid: number; port: number; name: string }> };
+      const stack = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+        members: Array<{ pid: number; port: number; name: string }>;
+      };
       for (const m of stack.members) {
         expect(alive(m.pid), `${dir}: ${m.name} pid ${m.pid} still alive`).toBe(false);
         expect(await refused(m.port), `${dir}: ${m.name} port ${m.port} still open`).toBe(true);

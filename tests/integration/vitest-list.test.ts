@@ -69,10 +69,11 @@ describe('vitest list on a config tree', () => {
     expect(listJson(['--tags-filter=wideep']).map((t) => t.name)).toEqual([
       'accuracy > wideep_accuracy_good-accuracy',
     ]);
-    expect(listJson(['--tags-filter=perf || accuracy']).map((t) => t.name).sort()).toEqual([
-      'accuracy > wideep_accuracy_good-accuracy',
-      'perf > disagg_perf_good-perf',
-    ]);
+    expect(
+      listJson(['--tags-filter=perf || accuracy'])
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual(['accuracy > wideep_accuracy_good-accuracy', 'perf > disagg_perf_good-perf']);
   });
 
   it('leaves out folders that are not a category with one notice', () => {
@@ -108,24 +109,32 @@ describe('vitest list on a config tree', () => {
     expect(r.stdout + r.stderr).toMatch(/\/nonexistent\/list\.txt/);
   });
 
-  it('loads the real TensorRT-LLM tree unchanged and selects a real test list exactly', { timeout: 300_000 }, () => {
-    const corpus = path.dirname(sharedFile('trtllm/test_configs/README.md'));
-    const all = listJson([], { DISAGG_CONFIG_DIR: corpus });
-    expect(all.length).toBeGreaterThan(40);
-    const stress = listJson(['-t', 'stress'], { DISAGG_CONFIG_DIR: corpus }).map((t) => t.name);
-    expect(stress).toEqual(['stress > disagg_stress_deepseek-r1-fp4_1k1k_ctx2_gen1_dep48_bs16_eplb288_mtp3_ccb-DEFAULT']);
+  it(
+    'loads the real TensorRT-LLM tree unchanged and selects a real test list exactly',
+    { timeout: 300_000 },
+    () => {
+      const corpus = path.dirname(sharedFile('trtllm/test_configs/README.md'));
+      const all = listJson([], { DISAGG_CONFIG_DIR: corpus });
+      expect(all.length).toBeGreaterThan(40);
+      const stress = listJson(['-t', 'stress'], { DISAGG_CONFIG_DIR: corpus }).map((t) => t.name);
+      expect(stress).toEqual([
+        'stress > disagg_stress_deepseek-r1-fp4_1k1k_ctx2_gen1_dep48_bs16_eplb288_mtp3_ccb-DEFAULT',
+      ]);
 
-    // A real test list: exactly its ids that exist in the corpus are selected.
-    const list = sharedFile('trtllm/testlist/disagg.txt');
-    const ids = fs
-      .readFileSync(list, 'utf8')
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l && !l.startsWith('#'))
-      .map((l) => /\[(.+)\]$/.exec(l)?.[1] ?? l);
-    const existing = new Set(all.map((t) => t.name.split(' > ')[1]));
-    const selected = listJson(['--static-parse'], { DISAGG_CONFIG_DIR: corpus, DISAGG_TEST_LIST: list });
-    expect(selected.map((t) => t.name.split(' > ')[1]).sort()).toEqual(ids.filter((id) => existing.has(id)).sort());
-    expect(selected.length).toBeGreaterThan(0);
-  });
+      // A real test list: exactly its ids that exist in the corpus are selected.
+      const list = sharedFile('trtllm/testlist/disagg.txt');
+      const ids = fs
+        .readFileSync(list, 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => /\[(.+)\]$/.exec(l)?.[1] ?? l);
+      const existing = new Set(all.map((t) => t.name.split(' > ')[1]));
+      const selected = listJson(['--static-parse'], { DISAGG_CONFIG_DIR: corpus, DISAGG_TEST_LIST: list });
+      expect(selected.map((t) => t.name.split(' > ')[1]).sort()).toEqual(
+        ids.filter((id) => existing.has(id)).sort(),
+      );
+      expect(selected.length).toBeGreaterThan(0);
+    },
+  );
 });

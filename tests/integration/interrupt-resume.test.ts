@@ -1,0 +1,120 @@
+// Ctrl-C and kill -9 during `vitest run`: SIGINT cancels every job of the run (none left 10 s later),
+// and a rerun after kill -9 re-attaches to the crashed run's jobs instead of submitting them again.
+// Runs on the local executor and on the real local SLURM cluster (started by `npm test`).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TERMINAL_STATES } from '../../src/types.js';
+import { repoRoot } from '../fixtures/paths.js';
+import { readLedger, startSuite, waitForLedger } from './helpers/suite-run.js';
+
+const HANG = path.join(repoRoot, 'tests/fixtures/suites/hang');
+const SHORT = path.join(repoRoot, 'tests/fixtures/suites/short');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function tmp(name: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Jobs that squeue still lists (pending, running, completing) among `ids`. */
+function liveInSqueue(ids: string[]): string[] {
+  const r = spawnSync('squeue', ['-h', '-j', ids.join(','), '-o', '%i %T'], { encoding: 'utf8' });
+  if (r.error) throw new Error(`squeue could not run: ${r.error.message}`);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+function requireCluster(): void {
+  if (!process.env.SLURM_CONF) {
+    throw new Error(
+      'SLURM_CONF is not set: start the local cluster first (`set -a; eval "$(bash scripts/local-cluster.sh start)"; set +a`, or `npm test` does it)',
+    );
+  }
+}
+
+describe('SIGINT during vitest run', () => {
+  it(
+    'local executor: every job process group is gone 10 s later and the run ends',
+    { timeout: 120_000 },
+    async () => {
+      const out = tmp('sigint-local');
+      const run = startSuite(HANG, out, { DISAGG_EXECUTOR: 'local', DISAGG_BATCH_SIZE: '0' });
+      const data = await waitForLedger(
+        run,
+        out,
+        (d) => d.jobs.length === 3 && d.jobs.every((j) => j.state === 'RUNNING'),
+        60_000,
+      );
+      run.child.kill('SIGINT');
+      await sleep(10_000);
+      for (const job of data.jobs)
+        expect(groupAlive(job.pid as number), `job ${job.jobId} still running`).toBe(false);
+      const code = await Promise.race([run.exited, sleep(30_000).then(() => 'still running')]);
+      expect(code, run.output()).not.toBe('still running');
+      expect(code).not.toBe(0);
+      expect(run.output()).toMatch(/cancell/i);
+    },
+  );
+
+  it('slurm executor: no job of the run is left in squeue 10 s later', { timeout: 180_000 }, async () => {
+    requireCluster();
+    const out = tmp('sigint-slurm');
+    const run = startSuite(HANG, out, { DISAGG_EXECUTOR: 'slurm', DISAGG_BATCH_SIZE: '0' });
+    const data = await waitForLedger(
+      run,
+      out,
+      (d) => d.jobs.length === 3 && d.jobs.every((j) => j.state === 'RUNNING'),
+      90_000,
+    );
+    const ids = data.jobs.map((j) => j.jobId);
+    expect(liveInSqueue(ids)).toHaveLength(3);
+    run.child.kill('SIGINT');
+    await sleep(10_000);
+    expect(liveInSqueue(ids), 'jobs still in squeue 10 s after SIGINT').toEqual([]);
+    const code = await Promise.race([run.exited, sleep(60_000).then(() => 'still running')]);
+    expect(code, run.output()).not.toBe('still running');
+  });
+});
+
+describe('kill -9 of vitest, then a rerun', () => {
+  it(
+    're-attaches to the crashed run’s jobs: none is submitted twice and the rerun passes',
+    { timeout: 300_000 },
+    async () => {
+      requireCluster();
+      const out = tmp('resume-slurm');
+      const env = { DISAGG_EXECUTOR: 'slurm', DISAGG_BATCH_SIZE: '0' };
+      const first = startSuite(SHORT, out, env);
+      const submitted = await waitForLedger(first, out, (d) => d.jobs.length === 3, 90_000);
+      first.child.kill('SIGKILL');
+      await first.exited;
+      const firstIds = submitted.jobs.map((j) => j.jobId).sort();
+
+      const second = startSuite(SHORT, out, env);
+      const code = await second.exited;
+      expect(code, second.output()).toBe(0);
+      expect(second.output()).toMatch(/re-attached to job/);
+      const data = readLedger(out);
+      expect(data).toBeDefined();
+      const jobs = data?.jobs ?? [];
+      // One job per test, the crashed run's: nothing was submitted again.
+      expect(jobs.map((j) => j.jobId).sort()).toEqual(firstIds);
+      expect(new Set(jobs.map((j) => j.testId)).size).toBe(3);
+      for (const j of jobs) expect(TERMINAL_STATES.has(j.state), `${j.testId}: ${j.state}`).toBe(true);
+      expect(data?.runs.every((r) => r.endedAt)).toBe(true);
+    },
+  );
+});
