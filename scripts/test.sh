@@ -22,8 +22,24 @@ set -a
 eval "$cluster_env"
 set +a
 
+reports="$(mktemp -d)"
+status=0
 step 'unit + integration tests (vitest.unit.config.ts)'
-npx vitest run --config vitest.unit.config.ts
+npx vitest run --config vitest.unit.config.ts --reporter=default --reporter=json \
+  --outputFile.json="$reports/unit.json" || status=1
 
 step 'stress suite (vitest.config.ts, embedded default configs)'
-npx vitest run
+OUTPUT_PATH="$reports/output" npx vitest run --reporter=default --reporter=json \
+  --outputFile.json="$reports/stress.json" || status=1
+
+# One closing line over both runs, in the plain form CI tools read.
+node -e '
+  let p = 0, f = 0, s = 0;
+  for (const file of process.argv.slice(1)) {
+    let r;
+    try { r = require(file); } catch { f++; console.error(`no report: ${file}`); continue; }
+    p += r.numPassedTests; f += r.numFailedTests; s += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`vitest: ${p} passed, ${f} failed, ${s} skipped`);
+' "$reports/unit.json" "$reports/stress.json"
+exit "$status"

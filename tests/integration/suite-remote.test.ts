@@ -17,7 +17,13 @@ let code: number | null;
 let output: string;
 
 beforeAll(async () => {
-  for (const v of ['DISAGG_SSH_HOST', 'DISAGG_SSH_PORT', 'DISAGG_SSH_USER', 'DISAGG_SSH_KEY', 'DISAGG_SSH_KNOWN_HOSTS']) {
+  for (const v of [
+    'DISAGG_SSH_HOST',
+    'DISAGG_SSH_PORT',
+    'DISAGG_SSH_USER',
+    'DISAGG_SSH_KEY',
+    'DISAGG_SSH_KNOWN_HOSTS',
+  ]) {
     if (!process.env[v]) {
       throw new Error(
         `${v} is not set: start the local cluster first (\`set -a; eval "$(bash scripts/local-cluster.sh start)"; set +a\`, or \`npm test\` does it)`,
@@ -48,7 +54,10 @@ describe('stress suite over SSH on the local SLURM cluster', () => {
       for (const f of ['6_bench.log', '7_accuracy_eval_gsm8k.log', 'results.json', 'config.yaml']) {
         expect(fs.existsSync(path.join(dir, f)), `${id}/${f}`).toBe(true);
       }
-      expect(fs.readdirSync(dir).some((f) => /^8_done_\d+\.txt$/.test(f)), `${id}: 8_done file`).toBe(true);
+      expect(
+        fs.readdirSync(dir).some((f) => /^8_done_\d+\.txt$/.test(f)),
+        `${id}: 8_done file`,
+      ).toBe(true);
     }
     const csv = Papa.parse<Record<string, string>>(
       fs.readFileSync(path.join(out, 'perf_script_test_results.csv'), 'utf8'),
@@ -57,7 +66,9 @@ describe('stress suite over SSH on the local SLURM cluster', () => {
     expect(csv.errors).toEqual([]);
     // 3 tests × 3 concurrencies (1 2 4) × 2 default metrics.
     expect(csv.data).toHaveLength(18);
-    expect(new Set(csv.data.map((r) => r.metric_type))).toEqual(new Set(['SERVER_MEDIAN_TTFT', 'SERVER_MEDIAN_E2EL']));
+    expect(new Set(csv.data.map((r) => r.metric_type))).toEqual(
+      new Set(['SERVER_MEDIAN_TTFT', 'SERVER_MEDIAN_E2EL']),
+    );
     expect(csv.data.filter((r) => r.test_name.endsWith('_con:4'))).toHaveLength(6);
   });
 
