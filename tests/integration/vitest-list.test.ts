@@ -46,7 +46,11 @@ describe('vitest list on a config tree', () => {
   it('shows every config as a test named <type>_<category>_<stem> with its YAML file', () => {
     const listed = listJson([]);
     expect(listed.map((t) => t.name).sort()).toEqual([...EXPECTED].sort());
-    for (const t of listed) expect(t.file).toMatch(/\.ya?ml$/);
+    for (const t of listed) {
+      expect(t.file).toMatch(/\.ya?ml$/);
+      // The location is the YAML line of the config's first key (source-mapped from the generated module).
+      expect(t.location?.line, t.name).toBeGreaterThanOrEqual(1);
+    }
     expect(listed.find((t) => t.name.endsWith('good-accuracy'))?.file).toBe(
       path.join(TREE, 'wideep/accuracy/good-accuracy.yaml'),
     );
