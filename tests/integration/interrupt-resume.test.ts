@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TERMINAL_STATES } from '../../src/types.js';
 import { repoRoot } from '../fixtures/paths.js';
+import { requireClusterEnv } from './helpers/cluster.js';
 import { readLedger, startSuite, waitForLedger } from './helpers/suite-run.js';
 
 const HANG = path.join(repoRoot, 'tests/fixtures/suites/hang');
@@ -37,14 +38,6 @@ function liveInSqueue(ids: string[]): string[] {
     .filter(Boolean);
 }
 
-function requireCluster(): void {
-  if (!process.env.SLURM_CONF) {
-    throw new Error(
-      'SLURM_CONF is not set: start the local cluster first (`set -a; eval "$(bash scripts/local-cluster.sh start)"; set +a`, or `npm test` does it)',
-    );
-  }
-}
-
 describe('SIGINT during vitest run', () => {
   it(
     'local executor: every job process group is gone 10 s later and the run ends',
@@ -70,7 +63,7 @@ describe('SIGINT during vitest run', () => {
   );
 
   it('slurm executor: no job of the run is left in squeue 10 s later', { timeout: 180_000 }, async () => {
-    requireCluster();
+    requireClusterEnv();
     const out = tmp('sigint-slurm');
     const run = startSuite(HANG, out, { DISAGG_EXECUTOR: 'slurm', DISAGG_BATCH_SIZE: '0' });
     const data = await waitForLedger(
@@ -94,7 +87,7 @@ describe('kill -9 of vitest, then a rerun', () => {
     're-attaches to the crashed run’s jobs: none is submitted twice and the rerun passes',
     { timeout: 300_000 },
     async () => {
-      requireCluster();
+      requireClusterEnv();
       const out = tmp('resume-slurm');
       const env = { DISAGG_EXECUTOR: 'slurm', DISAGG_BATCH_SIZE: '0' };
       const first = startSuite(SHORT, out, env);

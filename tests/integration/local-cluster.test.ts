@@ -7,19 +7,8 @@ import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { NodeSSH } from 'node-ssh';
+import { requireClusterEnv } from './helpers/cluster.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const REQUIRED = [
-  'DISAGG_SSH_HOST',
-  'DISAGG_SSH_PORT',
-  'DISAGG_SSH_USER',
-  'DISAGG_SSH_KEY',
-  'DISAGG_SSH_KNOWN_HOSTS',
-  'DISAGG_REMOTE_DIR',
-  'SLURM_CONF',
-  'LOCAL_CLUSTER_SLOTS',
-  'LOCAL_CLUSTER_PARTITION',
-] as const;
 
 interface ClusterEnv {
   host: string;
@@ -35,15 +24,7 @@ interface ClusterEnv {
 }
 
 function clusterEnv(): ClusterEnv {
-  const missing = REQUIRED.filter((k) => !process.env[k]);
-  if (missing.length > 0) {
-    throw new Error(
-      `local cluster env missing (${missing.join(', ')}). Start the cluster first: ` +
-        '`set -a; eval "$(bash scripts/local-cluster.sh start)"; set +a` (as root), or run `npm test`, ' +
-        'which starts it, runs all tests and stops it.',
-    );
-  }
-  const e = process.env as Record<(typeof REQUIRED)[number], string>;
+  const e = requireClusterEnv();
   return {
     host: e.DISAGG_SSH_HOST,
     port: Number(e.DISAGG_SSH_PORT),

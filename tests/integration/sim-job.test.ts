@@ -2,12 +2,12 @@
 // run, each fault knob, and SIGTERM; after every run no stack process or port may be left behind.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { DisaggConfig } from '../../src/types.js';
+import { alive, refused } from './helpers/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BUNDLE = join(ROOT, 'dist/sim/disagg-sim.mjs');
@@ -63,26 +63,6 @@ function runJob(dir: string, id: string, killAfterMs?: number): Promise<Run> {
       done({ code, stdout, wallMs: Date.now() - t0 });
     });
   });
-}
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      done(false);
-    });
-    s.once('error', () => done(true));
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** No member of the stack is alive or listening, and no process mentions the (unique) job dir. */

@@ -23,29 +23,8 @@ import { SlurmExecutor } from '../../src/executors/slurm.js';
 import { HostKeyError, SshHost, type SshHostEvent } from '../../src/executors/ssh-host.js';
 import { resolveSshSettings } from '../../src/executors/ssh-settings.js';
 import type { Executor } from '../../src/executors/types.js';
+import { requireClusterEnv } from './helpers/cluster.js';
 import { TERMINAL_STATES, type JobSpec, type JobStatus, type SubmittedJob } from '../../src/types.js';
-
-const REQUIRED = [
-  'DISAGG_SSH_HOST',
-  'DISAGG_SSH_PORT',
-  'DISAGG_SSH_USER',
-  'DISAGG_SSH_KEY',
-  'DISAGG_SSH_KNOWN_HOSTS',
-  'DISAGG_REMOTE_DIR',
-  'SLURM_CONF',
-  'LOCAL_CLUSTER_SLOTS',
-  'LOCAL_CLUSTER_PARTITION',
-] as const;
-
-function requireClusterEnv(): void {
-  const missing = REQUIRED.filter((k) => !process.env[k]);
-  if (missing.length > 0) {
-    throw new Error(
-      `local cluster env missing (${missing.join(', ')}). Start the cluster first (as root): ` +
-        '`set -a; eval "$(bash scripts/local-cluster.sh start)"; set +a`, then run vitest in the same shell.',
-    );
-  }
-}
 
 const RUN = randomBytes(3).toString('hex');
 let work: string;

@@ -3,11 +3,11 @@
 // nothing of any stack (process or port) is left behind.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../fixtures/paths.js';
+import { alive, refused } from './helpers/processes.js';
 
 const SUITE = path.join(repoRoot, 'tests/fixtures/suites/faults');
 const VITEST = path.join(repoRoot, 'node_modules/vitest/vitest.mjs');
@@ -32,26 +32,6 @@ function result(stem: string): JsonAssertion {
   const r = all.find((a) => a.title === `disagg_stress_${stem}`);
   if (!r) throw new Error(`no result for ${stem}; got ${all.map((a) => a.title).join(', ')}`);
   return r;
-}
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 beforeAll(() => {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import Papa from 'papaparse';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../fixtures/paths.js';
+import { requireClusterEnv } from './helpers/cluster.js';
 import { readLedger, startSuite } from './helpers/suite-run.js';
 
 const SHORT = path.join(repoRoot, 'tests/fixtures/suites/short');
@@ -17,19 +18,7 @@ let code: number | null;
 let output: string;
 
 beforeAll(async () => {
-  for (const v of [
-    'DISAGG_SSH_HOST',
-    'DISAGG_SSH_PORT',
-    'DISAGG_SSH_USER',
-    'DISAGG_SSH_KEY',
-    'DISAGG_SSH_KNOWN_HOSTS',
-  ]) {
-    if (!process.env[v]) {
-      throw new Error(
-        `${v} is not set: start the local cluster first (\`set -a; eval "$(bash scripts/local-cluster.sh start)"; set +a\`, or \`npm test\` does it)`,
-      );
-    }
-  }
+  requireClusterEnv();
   out = fs.mkdtempSync(path.join(os.tmpdir(), 'suite-ssh-'));
   const run = startSuite(SHORT, out, { DISAGG_EXECUTOR: 'ssh' });
   code = await run.exited;

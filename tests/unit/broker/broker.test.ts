@@ -83,6 +83,28 @@ function broker(executor: Executor, settings: Partial<BrokerSettings> = {}) {
   });
 }
 
+/** A ledger left by a run whose process is gone (kill -9), with job 555 of test t1 still running. */
+async function seedCrashedRun(configHash: string): Promise<Ledger> {
+  const dead = spawnSync('true').pid as number;
+  const ledger = new Ledger(out);
+  await ledger.update((d) => {
+    d.runs.push({ id: 'run-old', pid: dead, startedAt: new Date().toISOString() });
+    d.jobs.push({
+      testId: 't1',
+      configHash,
+      executor: 'slurm',
+      jobId: '555',
+      jobDir: '/remote/t1',
+      state: 'RUNNING',
+      runId: 'run-old',
+      submittedAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+      consumed: false,
+    });
+  });
+  return ledger;
+}
+
 describe('JobBroker', () => {
   it('polls every live job with one executor call per tick, however many jobs there are', async () => {
     const exec = new FakeExecutor(4);
@@ -133,24 +155,7 @@ describe('JobBroker', () => {
   });
 
   it('records every job in the ledger and re-attaches a crashed run’s job instead of resubmitting', async () => {
-    // A run whose process is gone (kill -9) left job 555 running for test t1.
-    const dead = spawnSync('true').pid as number;
-    const ledger = new Ledger(out);
-    await ledger.update((d) => {
-      d.runs.push({ id: 'run-old', pid: dead, startedAt: new Date().toISOString() });
-      d.jobs.push({
-        testId: 't1',
-        configHash: 'hash-t1',
-        executor: 'slurm',
-        jobId: '555',
-        jobDir: '/remote/t1',
-        state: 'RUNNING',
-        runId: 'run-old',
-        submittedAt: new Date().toISOString(),
-        updatedAt: new Date().toISOString(),
-        consumed: false,
-      });
-    });
+    const ledger = await seedCrashedRun('hash-t1');
     const exec = new FakeExecutor(1);
     const b = broker(exec);
     await b.start();
@@ -165,23 +170,7 @@ describe('JobBroker', () => {
   });
 
   it('does not re-attach when the config changed (different hash) or resume is off', async () => {
-    const dead = spawnSync('true').pid as number;
-    const ledger = new Ledger(out);
-    await ledger.update((d) => {
-      d.runs.push({ id: 'run-old', pid: dead, startedAt: new Date().toISOString() });
-      d.jobs.push({
-        testId: 't1',
-        configHash: 'an-older-config',
-        executor: 'slurm',
-        jobId: '555',
-        jobDir: '/remote/t1',
-        state: 'RUNNING',
-        runId: 'run-old',
-        submittedAt: new Date().toISOString(),
-        updatedAt: new Date().toISOString(),
-        consumed: false,
-      });
-    });
+    await seedCrashedRun('an-older-config');
     const exec = new FakeExecutor(1);
     const b = broker(exec);
     await b.start();
