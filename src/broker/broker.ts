@@ -83,6 +83,9 @@ export class JobBroker {
   private ticking = false;
   private pollFailures = 0;
   private closed = false;
+  private started?: Promise<void>;
+  private activated?: Promise<void>;
+  private planned: readonly string[] = [];
   /** Number of executor.poll calls, for the benchmark and tests. */
   pollCalls = 0;
 
@@ -92,7 +95,12 @@ export class JobBroker {
     this.deps.log?.(message);
   }
 
-  async start(): Promise<void> {
+  /** Record this run in the ledger and find a crashed run's jobs (called on the first `run`). */
+  start(): Promise<void> {
+    return (this.started ??= this.open());
+  }
+
+  private async open(): Promise<void> {
     const { executor, ledger, settings } = this.deps;
     await ledger.update((data) => {
       const crashed = new Set(Ledger.crashedRuns(data).map((r) => r.id));
@@ -118,8 +126,21 @@ export class JobBroker {
     this.pump();
   }
 
+  /**
+   * The jobs to submit as soon as the first test asks for one. Not earlier: `vitest list` runs the global
+   * setup too, and must neither submit jobs nor touch the ledger (a crashed run's jobs wait for a real run).
+   */
+  plan(testIds: readonly string[]): void {
+    this.planned = testIds;
+  }
+
+  private ensureStarted(): Promise<void> {
+    return (this.activated ??= this.start().then(() => this.schedule(this.planned)));
+  }
+
   /** The outcome of a test's job: submits it if needed, waits until it ended and its logs are local. */
-  run(testId: string): Promise<JobOutcome> {
+  async run(testId: string): Promise<JobOutcome> {
+    await this.ensureStarted();
     const t = this.track(testId);
     t.requested = true;
     this.pump();
@@ -169,6 +190,13 @@ export class JobBroker {
   /** End of run: cancel jobs submitted for tests that did not run, stop polling, close the ledger run. */
   async close(): Promise<void> {
     if (this.closed) return;
+    if (!this.started) {
+      // Nothing was ever asked for (e.g. `vitest list`): no jobs, no ledger entry.
+      this.closed = true;
+      await this.deps.executor.close();
+      return;
+    }
+    await this.started.catch(() => undefined);
     this.closed = true;
     await this.cancelAll('the test run ended before these tests asked for their job', (t) => !t.requested);
     await this.cancelAll('the test run ended');

@@ -68,7 +68,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     },
     log,
   });
-  await broker.start();
   setActiveBroker(broker);
   const server = await serveBroker(broker);
   project.provide('disaggBroker', server.socketPath);
@@ -86,8 +85,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   if (scheduled.length) {
     const limit = options.maxJobsInFlight ? `at most ${options.maxJobsInFlight} at once` : 'all at once';
-    log(`${options.executor} executor: ${scheduled.length} job(s) scheduled, ${limit}`);
-    broker.schedule(scheduled);
+    log(`${options.executor} executor: ${scheduled.length} job(s) to submit when the run starts, ${limit}`);
+    broker.plan(scheduled);
   }
 
   return async () => {

@@ -80,6 +80,13 @@ describe('vitest list on a config tree', () => {
     ).toEqual(['accuracy > wideep_accuracy_good-accuracy', 'perf > disagg_perf_good-perf']);
   });
 
+  it('listing submits nothing and leaves the output dir (and a crashed run’s ledger) untouched', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'list-out-')), 'output');
+    const r = vitest(['list'], { OUTPUT_PATH: out });
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.existsSync(out), `vitest list created ${out}`).toBe(false);
+  });
+
   it('leaves out folders that are not a category with one notice', () => {
     const r = vitest(['list']);
     const notices = r.stderr.split('\n').filter((l) => l.includes('Left out'));
