@@ -73,10 +73,10 @@ hardware:
 accuracy:
   enable_accuracy_test: false
 worker_config:
-  gen: { tensor_parallel_size: 4, max_batch_size: 8, max_num_tokens: 64, max_seq_len: 2048 }
+  gen: { tensor_parallel_size: 4, max_batch_size: 8, max_num_tokens: 64, max_seq_len: 2048, stream_interval: 20 }
   ctx: { tensor_parallel_size: 4, max_batch_size: 2, max_num_tokens: 2048, max_seq_len: 2048 }
 simulator:
-  time_scale: ${process.env.BENCH_TIME_SCALE ?? '0.12'}
+  time_scale: ${process.env.BENCH_TIME_SCALE ?? '0.2'}
 `;
 }
 

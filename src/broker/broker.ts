@@ -57,6 +57,8 @@ interface Tracked {
   resumed: boolean;
   cancelRequested?: boolean;
   earlyFailure?: string;
+  /** When the job was first seen RUNNING (ms): its age decides how fast it is polled. */
+  runningSince?: number;
   lastScanAt: number;
   result: Deferred<JobOutcome>;
 }
@@ -325,6 +327,7 @@ export class JobBroker {
         const status = statuses.get((t.job as SubmittedJob).jobId);
         if (!status) continue;
         if (status.state !== t.status?.state) changed.push(t);
+        if (status.state === 'RUNNING' && t.runningSince === undefined) t.runningSince = Date.now();
         t.status = status;
       }
       if (changed.length) await this.recordStates(changed);
