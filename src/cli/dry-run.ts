@@ -59,6 +59,7 @@ export const run: CliCommand = async (argv, io) => {
 
   const plan: SubmissionPlan = planSubmission(spec, jobDir, {
     env: io.env,
+    remoteScriptDir: kind === 'ssh' ? io.env.DISAGG_SCRIPT_DIR || io.env.SCRIPT_DIR || undefined : undefined,
     partition: io.env.DISAGG_PARTITION || undefined,
     account: io.env.DISAGG_ACCOUNT || undefined,
   });

@@ -124,6 +124,8 @@ export interface PlanOptions {
   resources?: ResourceMode;
   scriptDir?: string;
   scriptSearchDirs?: string[];
+  /** Launcher folder on the submit host, for scripts not found on this machine (ssh only). */
+  remoteScriptDir?: string;
   partition?: string;
   account?: string;
   uploads?: Upload[];
@@ -148,6 +150,7 @@ function sizeOf(f: JobFile): number {
 function resolveScript(
   spec: JobSpec,
   searchDirs: readonly string[],
+  remoteScriptDir?: string,
 ): { localPath?: string; remotePath?: string } {
   const script = scriptFileOf(spec.config);
   const candidates = path.isAbsolute(script)
@@ -156,6 +159,9 @@ function resolveScript(
   const found = candidates.find((c) => fs.existsSync(c));
   if (found) return { localPath: found };
   if (path.isAbsolute(script)) return { remotePath: script };
+  // Over SSH, $SCRIPT_DIR names the launcher folder on the cluster (as in the original, where it is on the
+  // login node's shared file system): a script not found here is taken from there.
+  if (remoteScriptDir) return { remotePath: path.posix.join(remoteScriptDir, script) };
   throw new Error(
     `${spec.configFile}: job script ${script} not found; looked in ${candidates.map((c) => path.dirname(c)).join(', ')}. ` +
       `Use script_file: ${SIM_SCRIPT} for the simulator, an absolute path on the cluster, or set SCRIPT_DIR.`,
@@ -241,7 +247,7 @@ export function planSubmission(spec: JobSpec, jobDir: string, options: PlanOptio
       scriptPath = uploaded.remotePath;
     } else {
       const searchDirs = [...(options.scriptSearchDirs ?? []), ...(env.SCRIPT_DIR ? [env.SCRIPT_DIR] : [])];
-      const s = resolveScript(spec, searchDirs);
+      const s = resolveScript(spec, searchDirs, options.remoteScriptDir);
       if (s.localPath) {
         scriptPath = path.posix.join(jobDir, name);
         files.push({
@@ -356,6 +362,10 @@ export class SlurmExecutor implements Executor {
       resources: this.opts.resources,
       scriptDir: this.opts.scriptDir,
       scriptSearchDirs: this.opts.scriptSearchDirs,
+      remoteScriptDir:
+        this.kind === 'ssh'
+          ? this.opts.scriptDir || this.env.DISAGG_SCRIPT_DIR || this.env.SCRIPT_DIR || undefined
+          : undefined,
       partition: this.opts.partition,
       account: this.opts.account,
       uploads: this.uploadsFor(spec),

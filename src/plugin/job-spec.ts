@@ -10,7 +10,9 @@ export function loadChecked(
   options: ResolvedOptions,
   printWarnings = false,
 ): LoadedConfig {
-  const loaded = loadConfig(entry, { env: process.env, gpuType: options.gpuType, envFile: options.envFile });
+  // OUTPUT_PATH is ours to know (option or env), so placeholders built from it (container mounts) resolve.
+  const env = { ...process.env, OUTPUT_PATH: options.outputPath };
+  const loaded = loadConfig(entry, { env, gpuType: options.gpuType, envFile: options.envFile });
   if (printWarnings) {
     for (const w of loaded.problems.filter((p) => p.severity === 'warning')) {
       console.warn(`[vitest-disagg] warning: ${formatProblem(w)}`);

@@ -235,6 +235,17 @@ describe('submit', () => {
     );
   });
 
+  it('over SSH, a script not found on this machine is taken from $SCRIPT_DIR on the cluster', () => {
+    const remote = spec({ slurm: { script_file: 'disaggr_torch.slurm', job_time: '01:00:00' } });
+    const plan = planSubmission(remote, '/home/u/job', { env: {}, remoteScriptDir: '/lustre/scripts' });
+    expect(plan.command.argv.at(-1)).toBe('/lustre/scripts/disaggr_torch.slurm');
+    expect(plan.files.map((f) => f.name)).not.toContain('disaggr_torch.slurm');
+    // Without a remote script dir it is a clear error naming where it looked.
+    expect(() => planSubmission(remote, '/home/u/job', { env: {} })).toThrow(
+      /disaggr_torch\.slurm not found; looked in/,
+    );
+  });
+
   it('the submit command is idempotent: run twice (lost connection), sbatch runs once', async () => {
     const bin = path.join(dir, 'bin');
     mkdirSync(bin);
