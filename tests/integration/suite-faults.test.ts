@@ -1,12 +1,14 @@
-// The whole plugin on the local executor: every fault knob of the simulator ends in a failed test whose
-// message carries the cause, a healthy config passes, an unsupported one is skipped with its reason, and
-// nothing of any stack (process or port) is left behind.
+// The whole plugin, on the local executor and through ssh → sbatch → slurmd on the real local cluster:
+// every fault knob of the simulator ends in a failed test whose message carries the cause, a healthy
+// config passes, an unsupported one is skipped with its reason, and nothing of any stack (process or
+// port) is left behind.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../fixtures/paths.js';
+import { requireClusterEnv } from './helpers/cluster.js';
 import { alive, refused } from './helpers/processes.js';
 
 const SUITE = path.join(repoRoot, 'tests/fixtures/suites/faults');
@@ -22,45 +24,47 @@ interface JsonReport {
   testResults: Array<{ assertionResults: JsonAssertion[] }>;
 }
 
-let out: string;
-let report: JsonReport;
-let stderr: string;
-let exitCode: number | null;
+describe.each(['local', 'ssh'] as const)('fault knobs through the whole plugin (%s executor)', (executor) => {
+  let out: string;
+  let report: JsonReport;
+  let stderr: string;
+  let exitCode: number | null;
 
-function result(stem: string): JsonAssertion {
-  const all = report.testResults.flatMap((f) => f.assertionResults);
-  const r = all.find((a) => a.title === `disagg_stress_${stem}`);
-  if (!r) throw new Error(`no result for ${stem}; got ${all.map((a) => a.title).join(', ')}`);
-  return r;
-}
+  function result(stem: string): JsonAssertion {
+    const all = report.testResults.flatMap((f) => f.assertionResults);
+    const r = all.find((a) => a.title === `disagg_stress_${stem}`);
+    if (!r) throw new Error(`no result for ${stem}; got ${all.map((a) => a.title).join(', ')}`);
+    return r;
+  }
 
-beforeAll(() => {
-  out = fs.mkdtempSync(path.join(os.tmpdir(), 'suite-faults-'));
-  const json = path.join(out, 'report.json');
-  const r = spawnSync(
-    process.execPath,
-    [VITEST, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${json}`],
-    {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        DISAGG_CONFIG_DIR: SUITE,
-        DISAGG_EXECUTOR: 'local',
-        DISAGG_BATCH_SIZE: '4',
-        OUTPUT_PATH: out,
-        GPU_TYPE: 'GB200',
+  beforeAll(() => {
+    if (executor === 'ssh') requireClusterEnv();
+    out = fs.mkdtempSync(path.join(os.tmpdir(), `suite-faults-${executor}-`));
+    const json = path.join(out, 'report.json');
+    const r = spawnSync(
+      process.execPath,
+      [VITEST, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${json}`],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          DISAGG_CONFIG_DIR: SUITE,
+          DISAGG_EXECUTOR: executor,
+          DISAGG_BATCH_SIZE: '4',
+          OUTPUT_PATH: out,
+          GPU_TYPE: 'GB200',
+        },
+        encoding: 'utf8',
+        // SLURM enforces the hang's 15 s limit at its 1-minute granularity: 60–90 s.
+        timeout: 280_000,
       },
-      encoding: 'utf8',
-      timeout: 240_000,
-    },
-  );
-  stderr = r.stderr + r.stdout;
-  exitCode = r.status;
-  if (!fs.existsSync(json)) throw new Error(`vitest wrote no JSON report (exit ${r.status}):\n${stderr}`);
-  report = JSON.parse(fs.readFileSync(json, 'utf8')) as JsonReport;
-}, 300_000);
+    );
+    stderr = r.stderr + r.stdout;
+    exitCode = r.status;
+    if (!fs.existsSync(json)) throw new Error(`vitest wrote no JSON report (exit ${r.status}):\n${stderr}`);
+    report = JSON.parse(fs.readFileSync(json, 'utf8')) as JsonReport;
+  }, 300_000);
 
-describe('fault knobs through the whole plugin (local executor)', () => {
   it('fails the run, passes the healthy config and skips the unsupported one with its reason', () => {
     expect(exitCode).toBe(1);
     expect(result('healthy').status, result('healthy').failureMessages.join('\n')).toBe('passed');
@@ -123,7 +127,9 @@ describe('fault knobs through the whole plugin (local executor)', () => {
       }
     }
     expect(checked).toBeGreaterThanOrEqual(6 * 3);
-    const pg = spawnSync('pgrep', ['-f', out], { encoding: 'utf8' });
-    expect(pg.stdout.trim(), 'processes still mention the output dir').toBe('');
+    if (executor === 'local') {
+      const pg = spawnSync('pgrep', ['-f', out], { encoding: 'utf8' });
+      expect(pg.stdout.trim(), 'processes still mention the output dir').toBe('');
+    }
   });
 });
