@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { TERMINAL_STATES } from '../../src/types.js';
 import { repoRoot } from '../fixtures/paths.js';
 import { requireClusterEnv } from './helpers/cluster.js';
@@ -108,6 +109,50 @@ describe('kill -9 of vitest, then a rerun', () => {
       expect(new Set(jobs.map((j) => j.testId)).size).toBe(3);
       for (const j of jobs) expect(TERMINAL_STATES.has(j.state), `${j.testId}: ${j.state}`).toBe(true);
       expect(data?.runs.every((r) => r.endedAt)).toBe(true);
+    },
+  );
+});
+
+describe('disagg cancel after a crash', () => {
+  async function cancelCli(out: string): Promise<{ code: number; stdout: string }> {
+    let stdout = '';
+    const code = await main(['cancel', '--output-path', out], {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stdout += t),
+      env: process.env,
+      cwd: repoRoot,
+    });
+    return { code, stdout };
+  }
+
+  it.each(['local', 'slurm'] as const)(
+    '%s executor: cancels every live job the ledger lists',
+    { timeout: 180_000 },
+    async (executor) => {
+      if (executor === 'slurm') requireClusterEnv();
+      const out = tmp(`cancel-${executor}`);
+      const run = startSuite(HANG, out, { DISAGG_EXECUTOR: executor, DISAGG_BATCH_SIZE: '0' });
+      const data = await waitForLedger(
+        run,
+        out,
+        (d) => d.jobs.length === 3 && d.jobs.every((j) => j.state === 'RUNNING'),
+        90_000,
+      );
+      run.child.kill('SIGKILL');
+      await run.exited;
+      const { code, stdout } = await cancelCli(out);
+      expect(code, stdout).toBe(0);
+      for (const j of data.jobs) expect(stdout).toContain(`job ${j.jobId}`);
+      await sleep(8_000);
+      if (executor === 'local') {
+        for (const j of data.jobs)
+          expect(groupAlive(j.pid as number), `job ${j.jobId} still running`).toBe(false);
+      } else {
+        expect(liveInSqueue(data.jobs.map((j) => j.jobId))).toEqual([]);
+      }
+      expect(readLedger(out)?.jobs.every((j) => j.state === 'CANCELLED')).toBe(true);
+      // Nothing left to cancel the second time.
+      expect((await cancelCli(out)).stdout).toMatch(/no live jobs/);
     },
   );
 });
