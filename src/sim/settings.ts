@@ -1,6 +1,7 @@
 // Resolves the simulator's view of a DisaggConfig: every knob with its default in one place, so the
 // workers, router, benchmark client and evaluator never read raw YAML themselves.
-import type { ConcurrencyList, DisaggConfig } from '../types.js';
+import { parseConcurrencyList } from '../config/checks.js';
+import type { DisaggConfig } from '../types.js';
 
 export interface CrashFault {
   worker: 'ctx' | 'gen';
@@ -119,18 +120,10 @@ function bool(v: unknown, dflt: boolean): boolean {
   return dflt;
 }
 
-/** `concurrency_list` is a space-separated string in real configs; also accept a number or a list. */
-export function parseConcurrencyList(v: ConcurrencyList | undefined): number[] {
-  let raw: unknown[];
-  if (v === undefined || v === null) raw = [...SIM_DEFAULTS.concurrencyList];
-  else if (Array.isArray(v)) raw = v;
-  else if (typeof v === 'number') raw = [v];
-  else
-    raw = String(v)
-      .split(/[\s,]+/)
-      .filter((s) => s !== '');
-  const out = raw.map((x) => Math.floor(Number(x))).filter((x) => Number.isFinite(x) && x >= 1);
-  return out.length > 0 ? out : [...SIM_DEFAULTS.concurrencyList];
+/** `concurrency_list` as the config layer reads it (string, number or list); default [1]. */
+function concurrencies(v: unknown): number[] {
+  const list = parseConcurrencyList(v).filter((x) => Number.isInteger(x) && x >= 1);
+  return list.length > 0 ? list : [...SIM_DEFAULTS.concurrencyList];
 }
 
 /** `k=v,k=v` → map (lm-eval model_args syntax). */
@@ -249,7 +242,7 @@ export function resolveSettings(cfg: DisaggConfig): SimSettings {
       printIterLog: bool(genCfg.print_iter_log, false),
     },
     bench: {
-      concurrencies: parseConcurrencyList(b.concurrency_list).map((c) => c * numGen),
+      concurrencies: concurrencies(b.concurrency_list).map((c) => c * numGen),
       multiRound: posInt(b.multi_round, SIM_DEFAULTS.multiRound),
       inputLength: posInt(b.input_length, SIM_DEFAULTS.inputLength),
       outputLength: posInt(b.output_length, SIM_DEFAULTS.outputLength),

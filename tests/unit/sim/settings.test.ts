@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { parseConcurrencyList, resolveSettings } from '../../../src/sim/settings.js';
+import { resolveSettings } from '../../../src/sim/settings.js';
 
 describe('resolveSettings', () => {
   it('accepts every concurrency_list shape and multiplies by num_gen_servers', () => {
-    expect(parseConcurrencyList('1 2  4 8')).toEqual([1, 2, 4, 8]);
-    expect(parseConcurrencyList(16)).toEqual([16]);
-    expect(parseConcurrencyList([3, 5])).toEqual([3, 5]);
-    expect(parseConcurrencyList('12288')).toEqual([12288]);
+    const conc = (v: string | number | number[]) =>
+      resolveSettings({ benchmark: { concurrency_list: v } }).bench.concurrencies;
+    expect(conc('1 2  4 8')).toEqual([1, 2, 4, 8]);
+    expect(conc(16)).toEqual([16]);
+    expect(conc([3, 5])).toEqual([3, 5]);
+    expect(conc('12288')).toEqual([12288]);
     expect(
       resolveSettings({ benchmark: { concurrency_list: '1 4' }, hardware: { num_gen_servers: 2 } }).bench
         .concurrencies,
