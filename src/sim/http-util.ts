@@ -112,3 +112,41 @@ export function getStatus(url: string, timeoutMs: number): Promise<number> {
     req.on('error', reject);
   });
 }
+
+export type CompletionHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+
+/**
+ * The OpenAI-style server both the workers and the router are: `/health`, `/v1/models`,
+ * `/v1/completions`; a completion that throws gets a 500 (or a cut connection once streaming started).
+ * `intercept` sees every request first and may answer it itself (returns true), e.g. a hang.
+ */
+export function openAiServer(opts: {
+  modelPath: string;
+  completion: CompletionHandler;
+  onError: (req: http.IncomingMessage, res: http.ServerResponse, message: string) => void;
+  intercept?: (req: http.IncomingMessage) => boolean;
+}): http.Server {
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (opts.intercept?.(req)) return;
+    if (req.method === 'GET' && url === '/health') {
+      res.writeHead(200).end();
+    } else if (req.method === 'GET' && url === '/v1/models') {
+      sendJson(res, 200, {
+        object: 'list',
+        data: [{ id: opts.modelPath, object: 'model', created: 0, owned_by: 'tensorrt_llm' }],
+      });
+    } else if (req.method === 'POST' && url === '/v1/completions') {
+      opts.completion(req, res).catch((e: unknown) => {
+        if (res.destroyed) return;
+        opts.onError(req, res, e instanceof Error ? e.message : String(e));
+        if (!res.headersSent) sendJson(res, 500, errorBody('Internal server error', 500));
+        else res.destroy();
+      });
+    } else {
+      sendJson(res, 404, errorBody(`not found: ${req.method ?? ''} ${url}`, 404));
+    }
+  });
+  server.keepAliveTimeout = 60_000;
+  return server;
+}

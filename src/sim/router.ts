@@ -13,6 +13,7 @@ import {
   readBody,
   readResponse,
   sendJson,
+  openAiServer,
 } from './http-util.js';
 import type { SimLogger } from './logger.js';
 import { createRng } from './rng.js';
@@ -112,33 +113,19 @@ export async function startRouter(opts: RouterOptions): Promise<RunningServer> {
     });
   };
 
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (firstRequestSim === undefined && url === '/v1/completions') firstRequestSim = clock.simNow();
-    // A hung server accepts connections but never answers (held until the job is killed).
-    if (hanging()) return;
-    if (req.method === 'GET' && url === '/health') {
-      res.writeHead(200).end();
-    } else if (req.method === 'GET' && url === '/v1/models') {
-      sendJson(res, 200, {
-        object: 'list',
-        data: [{ id: settings.modelPath, object: 'model', created: 0, owned_by: 'tensorrt_llm' }],
-      });
-    } else if (req.method === 'POST' && url === '/v1/completions') {
-      completion(req, res).catch((e: unknown) => {
-        const msg = e instanceof Error ? e.message : String(e);
-        if (res.destroyed) return;
-        logger.error(`Error processing request: ${msg}`);
-        if (!res.headersSent) {
-          sendJson(res, 500, errorBody(`Internal server error: ${msg}`, 500));
-          access(req, 500);
-        } else res.destroy();
-      });
-    } else {
-      sendJson(res, 404, errorBody(`not found: ${req.method ?? ''} ${url}`, 404));
-    }
+  const server = openAiServer({
+    modelPath: settings.modelPath,
+    completion,
+    onError: (req, _res, msg) => {
+      logger.error(`Error processing request: ${msg}`);
+      access(req, 500);
+    },
+    intercept: (req) => {
+      if (firstRequestSim === undefined && req.url === '/v1/completions') firstRequestSim = clock.simNow();
+      // A hung server accepts connections but never answers (held until the job is killed).
+      return hanging();
+    },
   });
-  server.keepAliveTimeout = 60_000;
   const port = await listen(server);
   logger.raw(`INFO:     Started server process [${process.pid}]`);
   logger.raw('INFO:     Application startup complete.');

@@ -11,6 +11,7 @@ import {
   parseJsonObject,
   readBody,
   sendJson,
+  openAiServer,
 } from './http-util.js';
 import { kvTransferMs } from './latency-model.js';
 import { trtTimestamp, type SimLogger } from './logger.js';
@@ -202,26 +203,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningServer> {
     setTimeout(() => decode.add(seq), kvTransferMs(promptTokens) * settings.timeScale);
   };
 
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (req.method === 'GET' && url === '/health') {
-      res.writeHead(200).end();
-    } else if (req.method === 'GET' && url === '/v1/models') {
-      sendJson(res, 200, {
-        object: 'list',
-        data: [{ id: settings.modelPath, object: 'model', created: 0, owned_by: 'tensorrt_llm' }],
-      });
-    } else if (req.method === 'POST' && url === '/v1/completions') {
-      handleCompletion(req, res).catch((e: unknown) => {
-        logger.error(`Error in completion request: ${e instanceof Error ? e.message : String(e)}`);
-        if (!res.headersSent) sendJson(res, 500, errorBody('Internal server error', 500));
-        else res.destroy();
-      });
-    } else {
-      sendJson(res, 404, errorBody(`not found: ${req.method ?? ''} ${url}`, 404));
-    }
+  const server = openAiServer({
+    modelPath: settings.modelPath,
+    completion: handleCompletion,
+    onError: (_req, _res, msg) => logger.error(`Error in completion request: ${msg}`),
   });
-  server.keepAliveTimeout = 60_000;
 
   const port = await listen(server);
   logger.raw(`INFO:     Started server process [${process.pid}]`);
