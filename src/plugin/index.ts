@@ -9,9 +9,11 @@ import { readTestList, applyTestList, tagsFor } from '../config/index.js';
 import { sourceOrBuilt } from '../util/package-root.js';
 import { resolveOptions, type DisaggOptions, type ResolvedOptions } from './options.js';
 import { takeOverSignals } from './signals.js';
+import { DisaggSummaryReporter } from './summary-reporter.js';
 import { generateModule, yamlSyntaxError } from './transform.js';
 
 export type { DisaggOptions, ResolvedOptions } from './options.js';
+export { DisaggSummaryReporter } from './summary-reporter.js';
 
 const HOUR = 3_600_000;
 
@@ -88,6 +90,10 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
           hookTimeout: 10 * 60_000,
           teardownTimeout: 5 * 60_000,
           globalSetup: [sourceOrBuilt('src/plugin', 'global-setup')],
+          // Vitest's reporter plus a closing summary, unless the user chose reporters (CLI flags win anyway).
+          ...(config.test?.reporters === undefined
+            ? { reporters: ['default', new DisaggSummaryReporter()] }
+            : {}),
           provide: { disaggOptions: o },
         },
       };

@@ -61,8 +61,12 @@ describe('stress suite over SSH on the local SLURM cluster', () => {
     expect(csv.data.filter((r) => r.test_name.endsWith('_con:4'))).toHaveLength(6);
   });
 
-  it('prints each accuracy verdict', () => {
+  it('prints each accuracy verdict, and a closing summary with job ids and log dirs', () => {
     for (const id of IDS) expect(output).toMatch(new RegExp(`${id}: accuracy: gsm8k .*(PASSED|FAILED)`));
+    const summary = output.slice(output.indexOf('vitest-disagg summary'));
+    for (const id of IDS)
+      expect(summary).toMatch(new RegExp(`passed\\s+${id}\\s+job \\d+ COMPLETED \\| con 1,2,4 \\| gsm8k`));
+    expect(summary).toContain(`perf CSV: ${path.join(out, 'perf_script_test_results.csv')}`);
   });
 
   it('DEBUG_MODE=1 judges the collected logs again without submitting', { timeout: 120_000 }, async () => {
