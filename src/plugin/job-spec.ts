@@ -15,7 +15,7 @@ export function loadChecked(
   const loaded = loadConfig(entry, { env, gpuType: options.gpuType, envFile: options.envFile });
   if (printWarnings) {
     for (const w of loaded.problems.filter((p) => p.severity === 'warning')) {
-      console.warn(`[vitest-disagg] warning: ${formatProblem(w)}`);
+      console.warn(`[vitest-disagg] ${formatProblem(w)}`);
     }
   }
   if (hasErrors(loaded.problems)) {
