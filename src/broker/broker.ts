@@ -85,6 +85,8 @@ export class JobBroker {
   private ticking = false;
   private pollFailures = 0;
   private closed = false;
+  /** Set by Ctrl-C/SIGTERM: nothing new is submitted after it. */
+  private interrupted?: string;
   private started?: Promise<void>;
   private activated?: Promise<void>;
   private planned: readonly string[] = [];
@@ -164,6 +166,12 @@ export class JobBroker {
     }
   }
 
+  /** Ctrl-C or SIGTERM: cancel every job of this run and submit nothing more. */
+  interrupt(reason: string): Promise<string[]> {
+    this.interrupted = reason;
+    return this.cancelAll(reason);
+  }
+
   /** Cancel every job of this run that is still queued or live (Ctrl-C, SIGTERM, end of run). */
   async cancelAll(reason: string, only: (t: Tracked) => boolean = () => true): Promise<string[]> {
     const live: SubmittedJob[] = [];
@@ -228,6 +236,14 @@ export class JobBroker {
 
   private pump(): void {
     if (this.closed) return;
+    if (this.interrupted) {
+      for (const t of this.tracked.values()) {
+        if (t.phase !== 'queued') continue;
+        t.phase = 'done';
+        t.result.reject(new Error(`not submitted: ${this.interrupted}`));
+      }
+      return;
+    }
     const max = this.deps.settings.maxJobsInFlight;
     // Tests that are waiting go first; the rest keep the order they were scheduled in.
     const queued = this.order
@@ -282,9 +298,9 @@ export class JobBroker {
         });
         this.log(`${t.testId}: submitted job ${job.jobId}`);
       }
-      if (this.closed) {
+      if (this.closed || this.interrupted) {
         await this.deps.executor.cancel([t.job]);
-        throw new Error('the test run ended');
+        throw new Error(this.interrupted ?? 'the test run ended');
       }
       t.phase = 'live';
       this.schedulePoll(this.deps.settings.pollMinMs);

@@ -27,7 +27,7 @@ export function takeOverSignals(vitest: Vitest): void {
         `[vitest-disagg] ${signal}: cancelling this run's jobs… (press Ctrl-C again to force exit)`,
       );
       const broker = activeBroker();
-      const cancelled = broker ? broker.cancelAll(`interrupted by ${signal}`) : Promise.resolve([]);
+      const cancelled = broker ? broker.interrupt(`interrupted by ${signal}`) : Promise.resolve([]);
       void cancelled
         .then((ids) => ids.length && console.error(`[vitest-disagg] cancelled job(s) ${ids.join(', ')}`))
         .catch((err: Error) => console.error(`[vitest-disagg] cancelling jobs failed: ${err.message}`))

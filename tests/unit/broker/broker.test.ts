@@ -180,6 +180,26 @@ describe('JobBroker', () => {
     expect(exec.submitted).toEqual(['t1']);
   });
 
+  it('interrupt (Ctrl-C) cancels live jobs, drops queued ones and submits nothing afterwards', async () => {
+    const exec = new FakeExecutor(1_000_000);
+    const b = broker(exec, { maxJobsInFlight: 2 });
+    await b.start();
+    b.schedule(['a', 'b', 'c', 'd']);
+    const runs = ['a', 'b', 'c', 'd'].map((id) => b.run(id).catch((e: Error) => e.message));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(exec.submitted).toEqual(['a', 'b']);
+    await b.interrupt('interrupted by SIGINT');
+    expect(exec.cancelled.sort()).toEqual(['100', '101']);
+    await expect(b.run('e')).rejects.toThrow(/not submitted: interrupted by SIGINT/);
+    const messages = await Promise.race([Promise.all(runs.slice(2)), new Promise((r) => setTimeout(r, 500))]);
+    expect(messages).toEqual([
+      'not submitted: interrupted by SIGINT',
+      'not submitted: interrupted by SIGINT',
+    ]);
+    expect(exec.submitted).toEqual(['a', 'b']);
+    await b.close();
+  });
+
   it('refuses to overwrite a ledger it cannot read', async () => {
     fs.writeFileSync(path.join(out, 'jobs.json'), '{"not":"a ledger"}');
     const b = broker(new FakeExecutor());
