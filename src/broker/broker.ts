@@ -16,6 +16,8 @@ export interface BrokerSettings {
   pollMinMs: number;
   pollMaxMs: number;
   resume: boolean;
+  /** How often a running job's worker logs are scanned for fatal errors (default 10 s). */
+  scanEveryMs?: number;
 }
 
 export interface BrokerDeps {
@@ -65,7 +67,6 @@ interface Tracked {
 
 /** Non-terminal states a re-attached job may be in; a cancelled or failed one is submitted afresh. */
 const REATTACHABLE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'COMPLETED']);
-/** How often a running job's worker logs are scanned for fatal errors. */
 const SCAN_EVERY_MS = 10_000;
 /** Consecutive failed polls (e.g. the login node is unreachable) before waiting tests are failed. */
 const MAX_POLL_FAILURES = 30;
@@ -367,7 +368,8 @@ export class JobBroker {
   }
 
   private async scan(t: Tracked): Promise<void> {
-    if (t.earlyFailure || Date.now() - t.lastScanAt < SCAN_EVERY_MS || !t.job) return;
+    const every = this.deps.settings.scanEveryMs ?? SCAN_EVERY_MS;
+    if (t.earlyFailure || Date.now() - t.lastScanAt < every || !t.job) return;
     t.lastScanAt = Date.now();
     try {
       const fatal = await this.deps.executor.scanEarlyFailure(t.job);

@@ -48,8 +48,10 @@ class FakeExecutor implements Executor {
   async cancel(jobs: readonly SubmittedJob[]): Promise<void> {
     this.cancelled.push(...jobs.map((j) => j.jobId));
   }
-  async scanEarlyFailure(): Promise<string | undefined> {
-    return undefined;
+  /** Fatal line the early-failure scan reports for a test id. */
+  fatal = new Map<string, string>();
+  async scanEarlyFailure(job: SubmittedJob): Promise<string | undefined> {
+    return this.fatal.get(job.testId);
   }
   async fetchLogs(): Promise<void> {}
   async close(): Promise<void> {}
@@ -197,6 +199,21 @@ describe('JobBroker', () => {
       'not submitted: interrupted by SIGINT',
     ]);
     expect(exec.submitted).toEqual(['a', 'b']);
+    await b.close();
+  });
+
+  it('cancels a job whose worker logs show a fatal error and reports the line', async () => {
+    const exec = new FakeExecutor(1_000_000);
+    exec.fatal.set('doomed', '3_output_GEN_0.log: MPI communication error: mpi4py.MPI.Comm.allgather');
+    const b = broker(exec, { scanEveryMs: 0 });
+    await b.start();
+    const [doomed, fine] = await Promise.all([
+      b.run('doomed'),
+      Promise.race([b.run('fine'), new Promise((r) => setTimeout(() => r('still running'), 300))]),
+    ]);
+    expect(doomed).toMatchObject({ state: 'CANCELLED', earlyFailure: expect.stringContaining('mpi4py') });
+    expect(fine).toBe('still running');
+    expect(exec.cancelled).toEqual(['100']);
     await b.close();
   });
 
