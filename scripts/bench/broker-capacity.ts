@@ -15,9 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { JobBroker } from '../../src/broker/broker.js';
 import { Ledger } from '../../src/broker/ledger.js';
 import { discoverConfigs } from '../../src/config/index.js';
+import { CountingHost } from '../../src/executors/counting-host.js';
 import { LocalHost } from '../../src/executors/local-host.js';
 import { SlurmExecutor } from '../../src/executors/slurm.js';
-import type { CommandResult, Host } from '../../src/executors/types.js';
 import { jobSpecFor } from '../../src/plugin/job-spec.js';
 import { resolveOptions } from '../../src/plugin/options.js';
 import type { JobOutcome, JobSpec } from '../../src/types.js';
@@ -25,32 +25,6 @@ import type { JobOutcome, JobSpec } from '../../src/types.js';
 const JOBS = Number(process.env.BENCH_JOBS ?? 16);
 const SLOTS = 4;
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** A host that counts the SLURM commands it runs (what the benchmark measures). */
-class CountingHost implements Host {
-  readonly calls: Record<'squeue' | 'sacct' | 'scontrol' | 'sbatch', number> = {
-    squeue: 0,
-    sacct: 0,
-    scontrol: 0,
-    sbatch: 0,
-  };
-  constructor(private readonly inner: Host) {}
-  get description(): string {
-    return this.inner.description;
-  }
-  exec(command: string, options?: { cwd?: string; stdin?: string }): Promise<CommandResult> {
-    for (const name of Object.keys(this.calls) as Array<keyof CountingHost['calls']>) {
-      this.calls[name] += (command.match(new RegExp(`(^|[\\s;&|(])${name}\\s`, 'g')) ?? []).length;
-    }
-    return this.inner.exec(command, options);
-  }
-  mkdirp = (dir: string) => this.inner.mkdirp(dir);
-  writeFile = (p: string, c: string | Buffer, m?: number) => this.inner.writeFile(p, c, m);
-  getFile = (r: string, l: string, m?: number) => this.inner.getFile(r, l, m);
-  listFiles = (dir: string) => this.inner.listFiles(dir);
-  homeDir = () => this.inner.homeDir();
-  close = () => this.inner.close();
-}
 
 function config(i: number): string {
   // About 10 s of mostly-waiting work: low concurrency keeps 4 jobs from fighting over 2 CPUs.

@@ -8,16 +8,17 @@
 
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CountingHost } from '../../src/executors/counting-host.js';
 import { LocalHost } from '../../src/executors/local-host.js';
 import { SlurmExecutor } from '../../src/executors/slurm.js';
 import { isTerminal, parseSacct, type RawJobState } from '../../src/executors/slurm-state.js';
-import type { CommandResult, Host } from '../../src/executors/types.js';
 import { TERMINAL_STATES, type JobSpec, type JobStatus, type SubmittedJob } from '../../src/types.js';
+import { bashJobSpec } from './helpers/bash-job.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SCRIPT = path.join(REPO, 'scripts/local-cluster.sh');
@@ -152,32 +153,6 @@ afterAll(async () => {
   }
 }, 120_000);
 
-type Counted = 'sbatch' | 'squeue' | 'sacct' | 'scontrol' | 'scancel';
-
-/** A Host that counts the SLURM commands sent through it. */
-class CountingHost implements Host {
-  readonly calls: Record<Counted, number> = { sbatch: 0, squeue: 0, sacct: 0, scontrol: 0, scancel: 0 };
-  constructor(private readonly inner: Host) {}
-  get description(): string {
-    return this.inner.description;
-  }
-  exec(command: string, options?: { cwd?: string; stdin?: string }): Promise<CommandResult> {
-    for (const name of Object.keys(this.calls) as Counted[]) {
-      this.calls[name] += (command.match(new RegExp(`(^|[\\s;&|(])${name}\\s`, 'g')) ?? []).length;
-    }
-    return this.inner.exec(command, options);
-  }
-  reset(): void {
-    for (const name of Object.keys(this.calls) as Counted[]) this.calls[name] = 0;
-  }
-  mkdirp = (dir: string): Promise<void> => this.inner.mkdirp(dir);
-  writeFile = (p: string, c: string | Buffer, m?: number): Promise<void> => this.inner.writeFile(p, c, m);
-  getFile = (r: string, l: string, m?: number): Promise<void> => this.inner.getFile(r, l, m);
-  listFiles = (dir: string): Promise<Array<{ path: string; size: number }>> => this.inner.listFiles(dir);
-  homeDir = (): Promise<string> => this.inner.homeDir();
-  close = (): Promise<void> => this.inner.close();
-}
-
 /** A fresh executor (no cached finals, accounting not yet probed) on our lab, through a CountingHost. */
 function executor(): { ex: SlurmExecutor; host: CountingHost } {
   const host = new CountingHost(new LocalHost({ env: labEnv }));
@@ -191,23 +166,9 @@ function executor(): { ex: SlurmExecutor; host: CountingHost } {
   return { ex, host };
 }
 
-/** A JobSpec whose script is a tiny bash script next to its config file. */
+/** A tiny bash job for this run. */
 function spec(name: string, script: string): JobSpec {
-  const testId = `acct_${RUN}_${name}`;
-  const dir = path.join(work, testId);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'job.sh'), `#!/bin/bash\n${script}\n`);
-  return {
-    testId,
-    configHash: testId,
-    config: {
-      slurm: { script_file: 'job.sh', job_name: `disagg-acct-${name}` },
-      worker_config: { ctx: { tensor_parallel_size: 1 }, gen: { tensor_parallel_size: 1 } },
-    },
-    configFile: path.join(dir, 'config.yaml'),
-    localLogDir: path.join(dir, 'logs'),
-    timeLimitMs: 5 * 60_000,
-  };
+  return bashJobSpec(work, `acct_${RUN}_${name}`, script);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

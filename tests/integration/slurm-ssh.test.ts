@@ -6,15 +6,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -23,6 +15,7 @@ import { SlurmExecutor } from '../../src/executors/slurm.js';
 import { HostKeyError, SshHost, type SshHostEvent } from '../../src/executors/ssh-host.js';
 import { resolveSshSettings } from '../../src/executors/ssh-settings.js';
 import type { Executor } from '../../src/executors/types.js';
+import { bashJobSpec } from './helpers/bash-job.js';
 import { requireClusterEnv } from './helpers/cluster.js';
 import { TERMINAL_STATES, type JobSpec, type JobStatus, type SubmittedJob } from '../../src/types.js';
 
@@ -46,27 +39,9 @@ afterAll(async () => {
   }
 });
 
-/** A JobSpec whose script is a tiny bash script next to its config file. */
+/** A tiny bash job for this run. */
 function spec(name: string, script: string, extra: { jobTime?: string } = {}): JobSpec {
-  const testId = `it_${RUN}_${name}`;
-  const dir = path.join(work, testId);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'job.sh'), `#!/bin/bash\n${script}\n`);
-  return {
-    testId,
-    configHash: testId,
-    config: {
-      slurm: {
-        script_file: 'job.sh',
-        job_name: `disagg-it-${name}`,
-        ...(extra.jobTime ? { job_time: extra.jobTime } : {}),
-      },
-      worker_config: { ctx: { tensor_parallel_size: 1 }, gen: { tensor_parallel_size: 1 } },
-    },
-    configFile: path.join(dir, 'config.yaml'),
-    localLogDir: path.join(dir, 'logs'),
-    timeLimitMs: 5 * 60_000,
-  };
+  return bashJobSpec(work, `it_${RUN}_${name}`, script, extra);
 }
 
 interface Counted {
