@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { entryForFile } from '../config/index.js';
-import { planSubmission, jobDirName, type SubmissionPlan } from '../executors/slurm.js';
+import { planSubmission, remoteJobDir, type SubmissionPlan } from '../executors/slurm.js';
 import { describeSsh, remoteWorkDir, resolveSshSettings } from '../executors/ssh-settings.js';
 import { jobSpecFor } from '../plugin/job-spec.js';
 import { resolveOptions } from '../plugin/options.js';
@@ -51,7 +51,7 @@ export const run: CliCommand = async (argv, io) => {
         `remote home assumed to be ${assumedHome}; set DISAGG_REMOTE_DIR to an absolute path to be exact`,
       );
     }
-    jobDir = path.posix.join(remoteWorkDir(remoteDir, assumedHome), jobDirName(spec.testId));
+    jobDir = remoteJobDir(remoteWorkDir(remoteDir, assumedHome), spec);
   } else {
     target = 'this machine (sbatch)';
     jobDir = spec.localLogDir;

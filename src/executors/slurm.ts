@@ -2,7 +2,9 @@
 // (LocalHost), kind 'ssh' on a cluster login node (SshHost). Every command it sends is safe to repeat,
 // because SshHost re-runs a command whose connection dropped.
 
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { JobSpec, JobStatus, SubmittedJob } from '../types.js';
@@ -138,6 +140,20 @@ const MARKER_PREFIX = '.disagg-submit';
 /** A test id as a directory name (the original replaced ':' with '-'). */
 export function jobDirName(testId: string): string {
   return testId.replace(/:/g, '-').replace(/[^A-Za-z0-9._+=@-]/g, '_');
+}
+
+/**
+ * Where a job runs under a remote base dir: `<base>/<this machine>-<hash of the local output dir>/<test>`.
+ * Two checkouts or CI jobs of the same user on one cluster never clear each other's job dirs, and a
+ * rerun with the same output dir (a resume) finds its jobs again.
+ */
+export function remoteJobDir(base: string, spec: Pick<JobSpec, 'testId' | 'localLogDir'>): string {
+  const space = createHash('sha256')
+    .update(path.resolve(path.dirname(spec.localLogDir)))
+    .digest('hex')
+    .slice(0, 8);
+  const machine = os.hostname().replace(/[^A-Za-z0-9.-]/g, '_') || 'host';
+  return path.posix.join(base, `${machine}-${space}`, jobDirName(spec.testId));
 }
 
 function sizeOf(f: JobFile): number {
@@ -337,7 +353,7 @@ export class SlurmExecutor implements Executor {
   async jobDirFor(spec: JobSpec): Promise<string> {
     const base = await this.baseDir();
     if (base === undefined) return path.resolve(spec.localLogDir);
-    return path.posix.join(base, jobDirName(spec.testId));
+    return remoteJobDir(base, spec);
   }
 
   private async baseDir(): Promise<string | undefined> {

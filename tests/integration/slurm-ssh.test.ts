@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createExecutor, type ExecutorOptions } from '../../src/executors/registry.js';
-import { SlurmExecutor } from '../../src/executors/slurm.js';
+import { remoteJobDir, SlurmExecutor } from '../../src/executors/slurm.js';
 import { HostKeyError, SshHost, type SshHostEvent } from '../../src/executors/ssh-host.js';
 import { resolveSshSettings } from '../../src/executors/ssh-settings.js';
 import type { Executor } from '../../src/executors/types.js';
@@ -33,7 +33,9 @@ afterAll(async () => {
   // Tidy the shared cluster: this run's remote job dirs.
   const host = new SshHost(resolveSshSettings({}, process.env));
   try {
-    await host.exec(`rm -rf -- '${process.env.DISAGG_REMOTE_DIR}'/it_${RUN}_*`);
+    await host.exec(
+      `rm -rf -- '${process.env.DISAGG_REMOTE_DIR}'/*/it_${RUN}_* '${process.env.DISAGG_REMOTE_DIR}'/it_${RUN}_*`,
+    );
   } finally {
     await host.close();
   }
@@ -103,7 +105,8 @@ describe.concurrent('executor ssh → sbatch on the local cluster', () => {
         'echo "hello from $SLURM_JOB_ID in $PWD"; echo bench-log > 6_bench.log; mkdir -p concurrency_8; echo \'{"ok":1}\' > concurrency_8/result.json',
       );
       const job = await ex.submit(s);
-      expect(job.jobDir).toBe(path.posix.join(process.env.DISAGG_REMOTE_DIR as string, s.testId));
+      expect(job.jobDir).toBe(remoteJobDir(process.env.DISAGG_REMOTE_DIR as string, s));
+      expect(path.posix.dirname(path.posix.dirname(job.jobDir))).toBe(process.env.DISAGG_REMOTE_DIR);
       const { statuses } = await waitAll(ex, [job], 60_000);
       expect(statuses.get(job.jobId)).toMatchObject({ state: 'COMPLETED', exitCode: '0:0' });
       await ex.fetchLogs(job, s.localLogDir);

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalHost } from '../../../src/executors/local-host.js';
-import { idempotentSubmit, planSubmission, SlurmExecutor } from '../../../src/executors/slurm.js';
+import {
+  idempotentSubmit,
+  planSubmission,
+  remoteJobDir,
+  SlurmExecutor,
+} from '../../../src/executors/slurm.js';
 import type { CommandResult, Host } from '../../../src/executors/types.js';
 import type { JobSpec, SubmittedJob } from '../../../src/types.js';
 
@@ -202,11 +207,12 @@ describe('submit', () => {
       submitRetry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 100 },
       sleep: async (ms) => void waits.push(ms),
     });
-    const sub = await ex.submit(spec());
-    expect(sub).toMatchObject({ jobId: '777', jobDir: '/home/bench/vitest-disagg/disagg_stress_x' });
-    expect(host.calls[0]).toBe(
-      'rm -rf -- /home/bench/vitest-disagg/disagg_stress_x && mkdir -p -- /home/bench/vitest-disagg/disagg_stress_x',
-    );
+    const s = spec();
+    const sub = await ex.submit(s);
+    const jobDir = remoteJobDir('/home/bench/vitest-disagg', s);
+    expect(jobDir).toMatch(/^\/home\/bench\/vitest-disagg\/[^/]+-[0-9a-f]{8}\/disagg_stress_x$/);
+    expect(sub).toMatchObject({ jobId: '777', jobDir });
+    expect(host.calls[0]).toBe(`rm -rf -- ${jobDir} && mkdir -p -- ${jobDir}`);
     expect([...host.written.keys()].map((p) => path.posix.basename(p)).sort()).toEqual([
       'config.yaml',
       'ctx_config.yaml',
@@ -214,9 +220,7 @@ describe('submit', () => {
       'gen_config.yaml',
       'job.sh',
     ]);
-    expect(String(host.written.get('/home/bench/vitest-disagg/disagg_stress_x/gen_config.yaml'))).toContain(
-      'tensor_parallel_size: 4',
-    );
+    expect(String(host.written.get(`${jobDir}/gen_config.yaml`))).toContain('tensor_parallel_size: 4');
     expect(waits).toEqual([10]);
     // each deliberate retry gets fresh markers; the sbatch line has --nodes=2 (1 ctx + 1 gen node)
     expect(host.calls[1]).toContain('.disagg-submit-0');
@@ -322,5 +326,22 @@ describe('scanEarlyFailure and fetchLogs (LocalHost, real shell)', () => {
     expect(big.at(-2)).toBe('line 4999');
     // same dir: nothing to do
     await ex.fetchLogs({ jobId: '1', testId: 't', jobDir, submittedAt: '' }, jobDir);
+  });
+});
+
+describe('remoteJobDir', () => {
+  const at = (out: string, testId = 'disagg_stress_x') =>
+    remoteJobDir('/home/u/vitest-disagg', { testId, localLogDir: `${out}/slurm_logs/${testId}` });
+
+  it('separates runs with different output dirs and keeps one dir per output dir (for resume)', () => {
+    expect(at('/ci/a/output')).not.toBe(at('/ci/b/output'));
+    expect(at('/ci/a/output')).toBe(at('/ci/a/output'));
+    expect(path.posix.dirname(at('/ci/a/output', 't1'))).toBe(path.posix.dirname(at('/ci/a/output', 't2')));
+  });
+
+  it('is <base>/<machine>-<hash>/<test>, the test id made safe for a path', () => {
+    expect(at('/o', 'disagg_perf_file:x_ctx:1')).toMatch(
+      /^\/home\/u\/vitest-disagg\/[A-Za-z0-9._-]+-[0-9a-f]{8}\/disagg_perf_file-x_ctx-1$/,
+    );
   });
 });
