@@ -1,3 +1,7 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
 /** What a CLI command gets: its arguments and where to write. Returns the exit code. */
 export interface CliIO {
   stdout: (text: string) => void;
@@ -10,3 +14,27 @@ export type CliCommand = (argv: string[], io: CliIO) => Promise<number>;
 
 /** Thrown for bad command-line usage; main prints the message and exits 2. */
 export class UsageError extends Error {}
+
+/**
+ * Flags of one command: a bad flag is a UsageError carrying the usage text; `--help`/`-h` is handled by
+ * the caller when `help` is true (print usage, exit 0).
+ */
+export function parseCommandArgs<const O extends OptionsConfig>(
+  argv: string[],
+  usage: string,
+  options: O,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } } as O & {
+        help: { type: 'boolean'; short: 'h' };
+      },
+      allowPositionals,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${usage}`);
+  }
+}

@@ -1,7 +1,6 @@
 // `disagg list [--json] [--config-dir D]`: every config with its test name, file, type, category,
 // tags and skip reason (GPU_TYPE; DISAGG_TEST_LIST marks unlisted configs as not selected).
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   applyTestList,
   errorsOf,
@@ -12,7 +11,7 @@ import {
   tagsFor,
   warningsOf,
 } from '../config/index.js';
-import { UsageError, type CliCommand } from './io.js';
+import { parseCommandArgs, type CliCommand } from './io.js';
 
 const USAGE = 'usage: disagg list [--json] [--config-dir <dir>]';
 
@@ -31,20 +30,10 @@ export interface ListRow {
 }
 
 export const run: CliCommand = async (argv, io) => {
-  let values: { json?: boolean; 'config-dir'?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        json: { type: 'boolean' },
-        'config-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}\n${USAGE}`);
-  }
+  const { values } = parseCommandArgs(argv, USAGE, {
+    json: { type: 'boolean' },
+    'config-dir': { type: 'string' },
+  });
   if (values.help) {
     io.stdout(`${USAGE}\n`);
     return 0;

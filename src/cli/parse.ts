@@ -2,11 +2,10 @@
 // The JSON shapes are a stable API (README): {"blocks":[…],"missing":[…]} and {"runs":[…]}.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { AccuracyRun, BenchParseResult } from '../types.js';
 import { findAccuracyLogs, parseAccuracyLogs } from '../parsers/accuracy.js';
 import { loadBenchResults, parseBenchLog } from '../parsers/bench.js';
-import { UsageError, type CliCommand, type CliIO } from './io.js';
+import { parseCommandArgs, UsageError, type CliCommand, type CliIO } from './io.js';
 
 const USAGE = 'usage: disagg parse bench|accuracy <log file or log dir> [--json]';
 
@@ -59,16 +58,7 @@ async function parseAccuracy(target: string): Promise<AccuracyRun[]> {
 }
 
 export const run: CliCommand = async (argv: string[], io: CliIO): Promise<number> => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const parsed = parseCommandArgs(argv, USAGE, { json: { type: 'boolean', default: false } }, true);
   if (parsed.values.help === true) {
     io.stdout(`${USAGE}\n`);
     return 0;

@@ -1,8 +1,7 @@
 // `disagg threshold --expected-value X --num-samples N [--sigma S] [--alpha A] [--beta B]
 // [--lower-is-better] [--json]`: the accuracy gate's threshold and theta, as fractions 0–1.
-import { parseArgs } from 'node:util';
 import { computeThreshold, FALLBACK_DEFAULTS } from '../stats/threshold.js';
-import { UsageError, type CliCommand, type CliIO } from './io.js';
+import { parseCommandArgs, UsageError, type CliCommand, type CliIO } from './io.js';
 
 const USAGE =
   'usage: disagg threshold --expected-value X --num-samples N [--sigma S] [--alpha A] [--beta B] ' +
@@ -20,25 +19,15 @@ function num(name: string, text: string | undefined, fallback?: number): number 
 }
 
 export const run: CliCommand = async (argv: string[], io: CliIO): Promise<number> => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        'expected-value': { type: 'string' },
-        'num-samples': { type: 'string' },
-        sigma: { type: 'string' },
-        alpha: { type: 'string' },
-        beta: { type: 'string' },
-        'lower-is-better': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const { values } = parseCommandArgs(argv, USAGE, {
+    'expected-value': { type: 'string' },
+    'num-samples': { type: 'string' },
+    sigma: { type: 'string' },
+    alpha: { type: 'string' },
+    beta: { type: 'string' },
+    'lower-is-better': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  });
   if (values.help === true) {
     io.stdout(`${USAGE}\n`);
     return 0;

@@ -1,6 +1,5 @@
 // `disagg validate [paths…] [--json] [--config-dir D]`: one line per problem
 // `file:line:col path: message`; exit 1 on any error, 0 when there are only warnings.
-import { parseArgs } from 'node:util';
 import {
   displayFile,
   errorsOf,
@@ -9,26 +8,17 @@ import {
   validateFiles,
   warningsOf,
 } from '../config/index.js';
-import { UsageError, type CliCommand } from './io.js';
+import { parseCommandArgs, type CliCommand } from './io.js';
 
 const USAGE = 'usage: disagg validate [file or dir …] [--json] [--config-dir <dir>]';
 
 export const run: CliCommand = async (argv, io) => {
-  let values: { json?: boolean; 'config-dir'?: string; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: {
-        json: { type: 'boolean' },
-        'config-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-    }));
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}\n${USAGE}`);
-  }
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    USAGE,
+    { json: { type: 'boolean' }, 'config-dir': { type: 'string' } },
+    true,
+  );
   if (values.help) {
     io.stdout(`${USAGE}\n`);
     return 0;
