@@ -19,18 +19,21 @@ export class UsageError extends Error {}
  * Flags of one command: a bad flag is a UsageError carrying the usage text; `--help`/`-h` is handled by
  * the caller when `help` is true (print usage, exit 0).
  */
+type HelpOption = { help: { type: 'boolean'; short: 'h' } };
+type CommandArgs<O extends OptionsConfig> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O & HelpOption; allowPositionals: boolean; strict: true }>
+>;
+
 export function parseCommandArgs<const O extends OptionsConfig>(
   argv: string[],
   usage: string,
   options: O,
   allowPositionals = false,
-) {
+): CommandArgs<O> {
   try {
     return parseArgs({
       args: argv,
-      options: { ...options, help: { type: 'boolean', short: 'h' } } as O & {
-        help: { type: 'boolean'; short: 'h' };
-      },
+      options: { ...options, help: { type: 'boolean', short: 'h' } } as O & HelpOption,
       allowPositionals,
       strict: true,
     });
