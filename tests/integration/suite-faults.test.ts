@@ -128,8 +128,14 @@ describe.each(['local', 'ssh'] as const)('fault knobs through the whole plugin (
     }
     expect(checked).toBeGreaterThanOrEqual(6 * 3);
     if (executor === 'local') {
-      const pg = spawnSync('pgrep', ['-f', out], { encoding: 'utf8' });
-      expect(pg.stdout.trim(), 'processes still mention the output dir').toBe('');
+      // A killed process group can take a moment to be reaped: allow 5 s, then name what is left.
+      let left = '';
+      for (let i = 0; i < 50; i++) {
+        left = spawnSync('pgrep', ['-a', '-f', out], { encoding: 'utf8' }).stdout.trim();
+        if (!left) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(left, 'processes still mention the output dir').toBe('');
     }
   });
 });
