@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local test cluster for vitest-disagg: a real SLURM 22.05 cluster (munge, slurmctld, N x slurmd as fake
 # nodes on this host) plus a real OpenSSH sshd on 127.0.0.1 with key-only login for an unprivileged user.
-# No systemd needed. Must run as root (Debian 12). Recipe: ../shared/reference/local-slurm-and-sshd.md.
+# No systemd needed. Must run as root (Debian 12; installs what REQUIRED_PKGS lists when missing).
 #
 #   scripts/local-cluster.sh start    # idempotent; stdout = `export KEY=VALUE` lines only (eval them)
 #   scripts/local-cluster.sh status   # exit 0 only if healthy

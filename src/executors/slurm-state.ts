@@ -1,5 +1,5 @@
 // Parsers for SLURM's job-state commands (squeue, sacct, scontrol) and the mapping to JobState.
-// Formats and edge cases observed on SLURM 22.05: see shared/reference/local-slurm-and-sshd.md §8.
+// Formats and edge cases observed on SLURM 22.05 (the lab of scripts/local-cluster.sh).
 
 import type { JobState } from '../types.js';
 import { TERMINAL_STATES } from '../types.js';

@@ -1,7 +1,7 @@
 // Host over ONE node-ssh connection to a cluster login node.
 //
 // Why it looks like this (measured against OpenSSH 9.2 with MaxSessions 10, see
-// shared/reference/local-slurm-and-sshd.md §11):
+// the sshd that scripts/local-cluster.sh starts):
 // - sshd frees a session slot slightly after the client sees the channel close, so even 8 concurrent
 //   channels fail with `Channel open failure`; 4 never did. Hence an in-process limiter of 4 plus a
 //   retry with backoff on that error.

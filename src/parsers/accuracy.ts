@@ -1,7 +1,7 @@
 // lm-evaluation-harness result tables (`7_accuracy_eval*.log`). Tables are read cell by cell
 // with columns located by header name, not with the original's single regex, which misses the
 // `strict-match` continuation row, padded task cells and non-exact_match metrics, and reads the
-// stderr column when values are short (`|  0.7|`) — see log-formats.md §2.4.
+// stderr column when values are short (`|  0.7|`) — TRT-LLM disagg reporting/accuracy_parser.py.
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';

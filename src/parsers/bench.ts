@@ -1,6 +1,6 @@
 // Streaming parser for `6_bench.log` (benchmark_serving output wrapped by run_benchmark.sh).
 // The log is split at the `Serving Benchmark Result` banner and read one line at a time: one regex
-// over the whole file pairs a warm-up block's TTFT with the next block's E2EL (log-formats.md §1.5),
+// over the whole file pairs a warm-up block's TTFT with the next block's E2EL (as the original's does),
 // and worker logs can be gigabytes, so nothing here keeps more than the current block in memory.
 import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 // Rows of perf_script_test_results.csv, built exactly as the original's
-// LogParser._convert_to_perf_result_format (log-formats.md §4, trtllm-disagg-framework.md §6).
+// LogParser._convert_to_perf_result_format (TRT-LLM tests/integration/defs/perf/disagg/reporting/report.py).
 import type { BenchBlock, Category, DisaggConfig } from '../types.js';
 import { lockClocks } from './gpu-clocks.js';
 import { benchKeyForMetricName, defaultPerfMetricNames } from './metric-names.js';

@@ -1,4 +1,4 @@
-// Text formats the simulator writes, byte-compatible with the real tools (log-formats.md §1, §2):
+// Text formats the simulator writes, byte-compatible with the real tools (samples: tests/fixtures/samples):
 // benchmark_serving's result block and lm-eval's header line + markdown table.
 
 // ---------------------------------------------------------------- benchmark_serving block

@@ -1,5 +1,5 @@
 // One-sided hypothesis-test threshold (TRT-LLM accuracy_core.py), on ONE scale: fractions 0–1.
-// The original mixed 0–100 and 0–1 (log-formats.md §5): with sigma ≤ 1 its gate always passed.
+// The original mixed 0–100 and 0–1 (actual ×100, sigma ≤ 1 left as is): with sigma ≤ 1 its gate always passed.
 import type { ThresholdResult } from '../types.js';
 import { normalQuantile } from './normal.js';
 

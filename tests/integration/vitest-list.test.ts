@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, sharedFile } from '../fixtures/paths.js';
+import { fixturePath, repoRoot } from '../fixtures/paths.js';
 
 const TREE = path.join(repoRoot, 'tests/fixtures/configs/tree');
 const VITEST = path.join(repoRoot, 'node_modules/vitest/vitest.mjs');
@@ -124,7 +124,7 @@ describe('vitest list on a config tree', () => {
     'loads the real TensorRT-LLM tree unchanged and selects a real test list exactly',
     { timeout: 300_000 },
     () => {
-      const corpus = path.dirname(sharedFile('trtllm/test_configs/README.md'));
+      const corpus = path.dirname(fixturePath('trtllm', 'test_configs', 'README.md'));
       const all = listJson([], { DISAGG_CONFIG_DIR: corpus });
       expect(all.length).toBeGreaterThan(40);
       const stress = listJson(['-t', 'stress'], { DISAGG_CONFIG_DIR: corpus }).map((t) => t.name);
@@ -133,7 +133,7 @@ describe('vitest list on a config tree', () => {
       ]);
 
       // A real test list: exactly its ids that exist in the corpus are selected.
-      const list = sharedFile('trtllm/testlist/disagg.txt');
+      const list = fixturePath('trtllm', 'testlist', 'disagg.txt');
       const ids = fs
         .readFileSync(list, 'utf8')
         .split('\n')

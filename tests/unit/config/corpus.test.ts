@@ -1,4 +1,4 @@
-// The real TensorRT-LLM corpus (../shared/trtllm) must load unchanged: no schema errors, original ids.
+// The real TensorRT-LLM corpus (tests/fixtures/trtllm) must load unchanged: no schema errors, original ids.
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,10 +15,10 @@ import {
   supportedGpus,
 } from '../../../src/config/index.js';
 import type { Category, LoadedConfig } from '../../../src/types.js';
-import { repoRoot, sharedDir } from './helpers.js';
+import { fixturePath } from '../../fixtures/paths.js';
+import { repoRoot } from './helpers.js';
 
-const shared = sharedDir(); // throws (fails the file) when ../shared is missing
-const trtllm = path.join(shared, 'trtllm');
+const trtllm = fixturePath('trtllm'); // throws (fails the file) when the corpus is missing
 const configDir = resolveConfigDir(
   'stress-configs',
   { DISAGG_CONFIG_DIR: path.join(trtllm, 'test_configs') },

@@ -9,17 +9,6 @@ import type { Category, LoadedConfig } from '../../../src/types.js';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const fixtures = path.join(repoRoot, 'tests/fixtures/configs');
 
-/** /work/shared next to the repo; tests that need it fail loudly when it is missing. */
-export function sharedDir(): string {
-  const dir = path.resolve(repoRoot, '../shared');
-  if (!fs.existsSync(path.join(dir, 'trtllm', 'test_configs'))) {
-    throw new Error(
-      `The TensorRT-LLM corpus is missing: expected ${dir}/trtllm/test_configs (checked out next to the repo as ../shared)`,
-    );
-  }
-  return dir;
-}
-
 let tmpRoot: string | undefined;
 export function tmpDir(): string {
   tmpRoot ??= fs.mkdtempSync(path.join(os.tmpdir(), 'disagg-config-test-'));

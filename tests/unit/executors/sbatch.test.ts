@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,10 +9,10 @@ import {
   slurmTime,
 } from '../../../src/executors/sbatch.js';
 import type { DisaggConfig } from '../../../src/types.js';
+import { fixturePath } from '../../fixtures/paths.js';
 
-const CONFIGS = '/work/shared/trtllm/test_configs';
 const load = (rel: string): DisaggConfig =>
-  parse(readFileSync(path.join(CONFIGS, rel), 'utf8')) as DisaggConfig;
+  parse(readFileSync(fixturePath('trtllm', 'test_configs', rel), 'utf8')) as DisaggConfig;
 
 /** Real configs: nodes = Σ ceil(tp·pp·cp × servers / gpus_per_node), as the original's submit.py. */
 const REAL: Array<[string, { ctx: number; gen: number; total: number }]> = [

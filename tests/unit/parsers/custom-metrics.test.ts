@@ -9,7 +9,7 @@ import { fixtureLog } from '../../fixtures/paths.js';
 
 const row = (label: string, value: string): string => `0: ${label.padEnd(40)} ${value.padEnd(10)}`;
 
-// The synthetic 3-block log of log-formats.md §1.5: the original yields one tuple per block.
+// A synthetic 3-block log (`0: ` srun prefixes, padded values): the original yields one tuple per block.
 const threeBlocks = [4, 8, 16]
   .flatMap((c, i) => [
     `0: Benchmarking with concurrency ${c} ... ${c * 8} prompts`,

@@ -1,13 +1,13 @@
-// The real outputs in ../shared/samples. Missing data fails (sharedFile throws), never skips.
+// The real outputs in tests/fixtures/samples. Missing data fails (fixturePath throws), never skips.
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { parseAccuracyLog } from '../../../src/parsers/accuracy.js';
 import { parseBenchLog, parseBenchText } from '../../../src/parsers/bench.js';
-import { sharedFile } from '../../fixtures/paths.js';
+import { fixturePath } from '../../fixtures/paths.js';
 
 describe('real benchmark samples', () => {
   it('TRT-LLM docs sample (older format, trailing spaces stripped, Request AR)', async () => {
-    const { blocks, missing } = await parseBenchLog(sharedFile('samples/trtllm_bench_sample.txt'));
+    const { blocks, missing } = await parseBenchLog(fixturePath('samples', 'trtllm_bench_sample.txt'));
     expect(missing).toEqual([]);
     expect(blocks).toHaveLength(1);
     expect(blocks[0]).toMatchObject({ concurrency: null, completed: true, warmup: false });
@@ -38,7 +38,7 @@ describe('real benchmark samples', () => {
   });
 
   it('vLLM sample (old format, padded, no E2EL)', async () => {
-    const { blocks } = await parseBenchLog(sharedFile('samples/vllm_bench_sample.txt'));
+    const { blocks } = await parseBenchLog(fixturePath('samples', 'vllm_bench_sample.txt'));
     expect(blocks).toHaveLength(1);
     const m = blocks[0].metrics;
     expect(m).toMatchObject({
@@ -55,7 +55,7 @@ describe('real benchmark samples', () => {
   });
 
   it('the samples wrapped with srun prefixes and the shell loop parse the same', async () => {
-    const text = await readFile(sharedFile('samples/trtllm_bench_sample.txt'), 'utf8');
+    const text = await readFile(fixturePath('samples', 'trtllm_bench_sample.txt'), 'utf8');
     const wrapped = [
       'Benchmarking with concurrency 1 ... 8 prompts',
       ...text.trimEnd().split('\n'),
@@ -72,7 +72,7 @@ describe('real benchmark samples', () => {
 
 describe('real lm-eval samples', () => {
   it('gsm8k table: both filters, including the strict-match continuation row', async () => {
-    const runs = await parseAccuracyLog(sharedFile('samples/lmeval_gsm8k_sample.txt'));
+    const runs = await parseAccuracyLog(fixturePath('samples', 'lmeval_gsm8k_sample.txt'));
     expect(runs).toHaveLength(1);
     expect(runs[0].header).toMatch(/^local-completions \(model=deepseek-ai\/DeepSeek-V3.2-Exp,/);
     expect(runs[0].results).toEqual([
@@ -98,7 +98,7 @@ describe('real lm-eval samples', () => {
   });
 
   it('short values (`|  0.7|`) give the value, not the stderr', async () => {
-    const runs = await parseAccuracyLog(sharedFile('samples/lmeval_gsm8k_short_values_sample.txt'));
+    const runs = await parseAccuracyLog(fixturePath('samples', 'lmeval_gsm8k_short_values_sample.txt'));
     expect(runs[0].header).toBeUndefined();
     expect(runs[0].results.map((r) => [r.filter, r.value, r.stderr])).toEqual([
       ['flexible-extract', 0.7, 0.1051],

@@ -10,11 +10,11 @@ import {
 } from '../../../src/results/metric-names.js';
 import { formatTimestamp, PERF_CSV_COLUMNS, perfRowsFor } from '../../../src/results/perf-rows.js';
 import type { BenchBlock } from '../../../src/types.js';
-import { fixtureLog, sharedFile } from '../../fixtures/paths.js';
+import { fixtureLog, fixturePath } from '../../fixtures/paths.js';
 
 describe('perf CSV columns', () => {
   it('are exactly the header of the real perf_script_test_results.csv', async () => {
-    const text = await readFile(sharedFile('trtllm/perf_script_test_results.csv'), 'utf8');
+    const text = await readFile(fixturePath('trtllm', 'perf_script_test_results.csv'), 'utf8');
     const header = text.split('\n')[0].replace(/\r$/, '');
     expect(header.split(',')).toEqual([...PERF_CSV_COLUMNS]);
     expect(PERF_CSV_COLUMNS).toHaveLength(17);
@@ -88,7 +88,7 @@ describe('perfRowsFor', () => {
       rows.slice(0, 2).map((r) => PERF_CSV_COLUMNS.map((c) => r[c])),
       { newline: '\n' },
     );
-    const real = (await readFile(sharedFile('trtllm/perf_script_test_results.csv'), 'utf8')).split('\n');
+    const real = (await readFile(fixturePath('trtllm', 'perf_script_test_results.csv'), 'utf8')).split('\n');
     expect(csv.split('\n')).toEqual([real[3], real[4]]);
   });
 

@@ -11,7 +11,7 @@ import { completionFor, type ModelBehaviour } from '../../../src/sim/sim-model.j
 
 const GOLD = 'Some steps.\n#### 18';
 
-describe('gsm8k filters (log-formats.md §3 recipes)', () => {
+describe('gsm8k filters (lm-eval gsm8k task v3.0 regexes, gold `#### 18`)', () => {
   const cases: Array<[string, boolean, boolean]> = [
     ['… = $18 every day.\n#### 18', true, true],
     ['… 18 dollars. The answer is 18.', false, true],

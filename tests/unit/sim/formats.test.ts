@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { computeMetrics, type RequestResult } from '../../../src/sim/bench-client.js';
 import { tableRows } from '../../../src/sim/evaluator.js';
 import { center, formatBenchBlock, formatLmEvalTable, lmEvalHeader } from '../../../src/sim/log-writers.js';
+import { fixturePath } from '../../fixtures/paths.js';
 
-// The original framework's perf regex (log-formats.md §1.5), VERBOSE spaces unescaped for JS.
+// The original framework's perf regex (TRT-LLM disagg utils/config_loader.py), VERBOSE spaces unescaped for JS.
 const PERF_RE =
   /^.*?Median TTFT \(ms\):\s+([0-9.]+).*?$\n(?:.*\n)*?^.*?Median E2EL \(ms\):\s+([0-9.]+).*?$\n(?:.*\n)*?^.*?Benchmark with concurrency (\d+) done/gm;
 const FAILED_RE = /Total failed requests:\s*(\d+)/g;
@@ -85,7 +86,7 @@ describe('benchmark_serving block', () => {
 
 describe('lm-eval table', () => {
   it('reproduces the real gsm8k table byte for byte', () => {
-    const sample = readFileSync('/work/shared/samples/lmeval_gsm8k_sample.txt', 'utf8').split('\n');
+    const sample = readFileSync(fixturePath('samples', 'lmeval_gsm8k_sample.txt'), 'utf8').split('\n');
     const table = formatLmEvalTable(
       tableRows('gsm8k', {
         flexible: { value: 0.9591, stderr: 0.0055 },

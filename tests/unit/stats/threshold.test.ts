@@ -15,7 +15,9 @@ describe('normalQuantile', () => {
   });
 });
 
-describe('computeThreshold: the reference table (log-formats.md §5), everything as fractions', () => {
+describe('computeThreshold: reference values, everything as fractions', () => {
+  // Computed with Python's statistics.NormalDist().inv_cdf (alpha 0.05, beta 0.2), i.e. TRT-LLM's
+  // accuracy_core.py: s = sqrt(2σ²/n), theta = -(z_a + z_b)·s, threshold = expected + z_a·s (hib) or − z_a·s.
   // [sigma, expected, n, theta (on 0–1), threshold hib=true (0–1), threshold hib=false (0–1)]
   const table: Array<[number, number, number, number, number, number]> = [
     [0.05, 0.85, 100, 0.017582, 0.838369, 0.861631],

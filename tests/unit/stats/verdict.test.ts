@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAccuracyLog } from '../../../src/parsers/accuracy.js';
 import { judgeAccuracy } from '../../../src/stats/verdict.js';
 import type { AccuracyResultRow, AccuracyRun } from '../../../src/types.js';
-import { fixtureLog, sharedFile } from '../../fixtures/paths.js';
+import { fixtureLog, fixturePath } from '../../fixtures/paths.js';
 
 const row = (task: string, filter: string, metric: string, value: number): AccuracyResultRow => ({
   task,
@@ -22,7 +22,7 @@ const gsm = (flex: number, strict: number): AccuracyRun => ({
 
 describe('judgeAccuracy: hypothesis_test', () => {
   it('the real sample passes the worked example, and the message says everything', async () => {
-    const runs = await parseAccuracyLog(sharedFile('samples/lmeval_gsm8k_sample.txt'));
+    const runs = await parseAccuracyLog(fixturePath('samples', 'lmeval_gsm8k_sample.txt'));
     const [v] = judgeAccuracy([{ dataset_name: 'gsm8k', expected_value: 0.9454 }], runs);
     expect(v).toMatchObject({
       dataset: 'gsm8k',
