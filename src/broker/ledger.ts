@@ -12,6 +12,8 @@ export interface LedgerJob {
   executor: ExecutorKind;
   jobId: string;
   jobDir: string;
+  /** The local log dir this run chose for the job (absent in ledgers of older versions). */
+  localLogDir?: string;
   pid?: number;
   state: JobState;
   exitCode?: string;
