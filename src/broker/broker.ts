@@ -11,7 +11,7 @@ import {
 } from '../types.js';
 import { readTail, lastLines } from '../util/tail.js';
 import { BrokerEvents, logEvents } from './events.js';
-import { linkLatest, newRunId } from './job-dirs.js';
+import { claimRunId, linkLatest, newRunId } from './job-dirs.js';
 import { Ledger, type LedgerJob } from './ledger.js';
 import { recordInLedger } from './ledger-recorder.js';
 import { readBenchProgress } from './progress.js';
@@ -141,6 +141,8 @@ export class JobBroker {
 
   private async open(): Promise<void> {
     const { executor, ledger, settings } = this.deps;
+    // Only now (not in the constructor): `vitest list` builds a broker too, and must leave no trace.
+    claimRunId(ledger.outputPath, this.runId);
     await ledger.update((data) => {
       const crashed = new Set(Ledger.crashedRuns(data).map((r) => r.id));
       for (const job of data.jobs) {

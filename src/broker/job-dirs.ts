@@ -32,6 +32,25 @@ export function isRunId(id: string): boolean {
   return RUN_ID_RE.test(id);
 }
 
+/**
+ * Claim a run id in an output dir: `slurm_logs/runs/<runId>/` is created exclusively, so two runs that
+ * drew the same id (same second, same 16 random bits) can never share job dirs: the second one stops.
+ */
+export function claimRunId(outputPath: string, runId: string): void {
+  const dir = path.join(logsRoot(outputPath), RUNS_DIR, runId);
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  try {
+    fs.mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new Error(
+      `run id ${runId} is already used in ${path.dirname(dir)}: another run started in the same second and ` +
+        `drew the same id. Start this run again.`,
+      { cause: err },
+    );
+  }
+}
+
 /** `$OUTPUT_PATH/slurm_logs`. */
 export function logsRoot(outputPath: string): string {
   return path.join(outputPath, LOGS_DIR);

@@ -59,7 +59,10 @@ function pidAlive(pid: number): boolean {
 export class Ledger {
   readonly file: string;
 
-  constructor(outputPath: string) {
+  constructor(
+    /** The output dir the ledger (and the run's job dirs) belong to. */
+    readonly outputPath: string,
+  ) {
     this.file = path.join(outputPath, 'jobs.json');
   }
 
