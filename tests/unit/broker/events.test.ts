@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobBroker, type BrokerSettings } from '../../../src/broker/broker.js';
 import { BrokerEvents, type BrokerEventMap, type BrokerEventName } from '../../../src/broker/events.js';
@@ -185,6 +186,57 @@ describe('broker events', () => {
     });
     await expect(events.emit('notice', { message: 'b' })).rejects.toThrow('listener broke');
     expect(order).toEqual(['fast a', 'slow a', 'slow b']);
+  });
+});
+
+describe('resume', () => {
+  it('a re-attached job keeps the log dir its crashed run chose; submitted says so', async () => {
+    const OLD = '20261128-230000-0ld0';
+    const oldDir = runDirFor(out, OLD, 't1');
+    const dead = spawnSync('true').pid as number;
+    await new Ledger(out).update((d) => {
+      d.runs.push({ id: OLD, pid: dead, startedAt: new Date().toISOString() });
+      d.jobs.push({
+        testId: 't1',
+        configHash: 'hash-t1',
+        executor: 'slurm',
+        jobId: '555',
+        jobDir: oldDir,
+        localLogDir: oldDir,
+        state: 'RUNNING',
+        runId: OLD,
+        submittedAt: new Date().toISOString(),
+        updatedAt: new Date().toISOString(),
+        consumed: false,
+      });
+    });
+    fs.mkdirSync(oldDir, { recursive: true });
+    const exec = new ScriptedExecutor([{ jobId: '', state: 'COMPLETED', exitCode: '0:0' }]);
+    const lines: string[] = [];
+    const b = new JobBroker({
+      executor: exec,
+      ledger: new Ledger(out),
+      settings: { ...SETTINGS, resume: true },
+      specFor: async (id) => spec(id),
+      runId: RUN,
+      log: (m) => lines.push(m),
+    });
+    const submitted: unknown[] = [];
+    b.events.on('submitted', (e) => {
+      submitted.push(e);
+    });
+    await b.start();
+    const outcome = await b.run('t1');
+    await b.close();
+    expect(exec.submits).toBe(0);
+    expect(outcome).toMatchObject({ jobId: '555', resumed: true, logDir: oldDir });
+    expect(submitted).toEqual([
+      expect.objectContaining({ resumed: true, logDir: oldDir, submittedByRun: OLD }),
+    ]);
+    expect(lines).toContain('t1: re-attached to job 555 of a crashed run');
+    expect(fs.realpathSync(latestLinkFor(out, 't1'))).toBe(fs.realpathSync(oldDir));
+    const job = (await new Ledger(out).read()).jobs.find((j) => j.jobId === '555');
+    expect(job).toMatchObject({ runId: RUN, consumed: true, state: 'COMPLETED' });
   });
 });
 
