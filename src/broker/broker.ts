@@ -201,7 +201,12 @@ export class JobBroker {
     }
     if (t.job && t.phase === 'live' && !t.cancelRequested) {
       t.cancelRequested = true;
+      const told = this.events.emit('cancel', {
+        jobIds: [t.job.jobId],
+        reason: `test ${testId} was aborted`,
+      });
       await this.deps.executor.cancel([t.job]);
+      await told;
     }
   }
 
