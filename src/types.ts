@@ -200,6 +200,8 @@ export interface JobStatus {
   /** SLURM style `exit:signal`, e.g. `3:0`. */
   exitCode?: string;
   reason?: string;
+  /** The nodes the job runs on (SLURM's node list), when the executor reports them. */
+  nodes?: string;
 }
 
 /** What an executor needs to run one config. */
@@ -209,7 +211,7 @@ export interface JobSpec {
   /** The resolved config (placeholders filled in). */
   config: DisaggConfig;
   configFile: string;
-  /** Local directory the logs end up in: `$OUTPUT_PATH/slurm_logs/<testId>`. */
+  /** Local directory the logs end up in: this run's `$OUTPUT_PATH/slurm_logs/runs/<runId>/<testId>` (see src/broker/job-dirs.ts). */
   localLogDir: string;
   /** Hard limit for the job (SLURM --time, local kill). */
   timeLimitMs: number;
@@ -303,4 +305,43 @@ export interface DatasetVerdict {
   warnings: string[];
   /** 1-based index of the run in the accuracy log this verdict judges (several runs → several verdicts). */
   run?: number;
+}
+
+/** What the perf step found, as kept in the test's meta and shown by the summary reporter. */
+export interface PerfSummary {
+  concurrencies: number[];
+  rows: number;
+  csv: string;
+  incomplete: number[];
+  failedRequests: number;
+  metrics: Record<string, Record<string, number>>;
+}
+
+/** What the accuracy step judged, as kept in the test's meta. */
+export interface AccuracySummary {
+  logs: string[];
+  verdicts: Array<Pick<DatasetVerdict, 'dataset' | 'passed' | 'observed' | 'threshold' | 'message'>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verdict
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A disagg test's record in Vitest's task meta (`task.meta.disagg`): written by the fixtures in the
+ * worker, read by reporters in the main process. Plain data only (it is serialised between them).
+ */
+export interface DisaggMeta {
+  testId: string;
+  file: string;
+  category: string;
+  testType: string;
+  jobId?: string;
+  /** Where the test's logs are now (after an `_ERROR` rename, the renamed dir). */
+  logDir?: string;
+  /** Where the logs will be if this test fails (`<logDir>_ERROR`; the same dir in DEBUG_MODE). */
+  failureLogDir?: string;
+  jobState?: string;
+  perf?: PerfSummary;
+  accuracy?: AccuracySummary;
 }

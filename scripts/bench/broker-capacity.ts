@@ -19,6 +19,7 @@ import { CountingHost } from '../../src/executors/counting-host.js';
 import { LocalHost } from '../../src/executors/local-host.js';
 import { SlurmExecutor } from '../../src/executors/slurm.js';
 import { jobSpecFor } from '../../src/plugin/job-spec.js';
+import { newRunId } from '../../src/broker/job-dirs.js';
 import { resolveOptions } from '../../src/plugin/options.js';
 import type { JobOutcome, JobSpec } from '../../src/types.js';
 
@@ -128,7 +129,10 @@ async function main(): Promise<void> {
       lab.env,
       work,
     );
-    const specs = await Promise.all(discoverConfigs(configDir).entries.map((e) => jobSpecFor(e, options)));
+    const runId = newRunId();
+    const specs = await Promise.all(
+      discoverConfigs(configDir).entries.map((e) => jobSpecFor(e, options, runId)),
+    );
 
     // One job alone: the job time the ideal is built from.
     const single = await runJobs([specs[0]], lab.env, path.join(work, 'single'));

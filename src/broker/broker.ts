@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { isRetryable } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import {
   TERMINAL_STATES,
@@ -8,7 +10,11 @@ import {
   type SubmittedJob,
 } from '../types.js';
 import { readTail, lastLines } from '../util/tail.js';
+import { BrokerEvents, logEvents } from './events.js';
+import { claimRunId, linkLatest, newRunId } from './job-dirs.js';
 import { Ledger, type LedgerJob } from './ledger.js';
+import { recordInLedger } from './ledger-recorder.js';
+import { readBenchProgress } from './progress.js';
 
 export interface BrokerSettings {
   /** 0 = unlimited. */
@@ -18,6 +24,10 @@ export interface BrokerSettings {
   resume: boolean;
   /** How often a running job's worker logs are scanned for fatal errors (default 10 s). */
   scanEveryMs?: number;
+  /** Submissions of one job after a retryable submit error (default 3); other errors fail the test at once. */
+  submitAttempts?: number;
+  /** Wait before the first retry, doubled for each next one (default 5 s). */
+  submitRetryDelayMs?: number;
 }
 
 export interface BrokerDeps {
@@ -26,6 +36,9 @@ export interface BrokerDeps {
   settings: BrokerSettings;
   /** Builds the job for a test, or throws a clear error (invalid config, unresolved placeholder…). */
   specFor: (testId: string) => Promise<JobSpec>;
+  /** This run's id (`newRunId()`): the specs' run dirs must use the same one. */
+  runId?: string;
+  /** Prints the broker's log lines (a subscriber of `events`). */
   log?: (message: string) => void;
 }
 
@@ -61,6 +74,10 @@ interface Tracked {
   earlyFailure?: string;
   /** When the job was first seen RUNNING (ms): its age decides how fast it is polled. */
   runningSince?: number;
+  /** When the current state was first seen (ISO 8601). */
+  stateSince?: string;
+  /** Last benchmark progress reported, to emit `progress` only when it changed. */
+  progressKey?: string;
   lastScanAt: number;
   result: Deferred<JobOutcome>;
 }
@@ -68,6 +85,8 @@ interface Tracked {
 /** Non-terminal states a re-attached job may be in; a cancelled or failed one is submitted afresh. */
 const REATTACHABLE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'COMPLETED']);
 const SCAN_EVERY_MS = 10_000;
+const SUBMIT_ATTEMPTS = 3;
+const SUBMIT_RETRY_DELAY_MS = 5_000;
 /** Consecutive failed polls (e.g. the login node is unreachable) before waiting tests are failed. */
 const MAX_POLL_FAILURES = 30;
 
@@ -75,10 +94,12 @@ const MAX_POLL_FAILURES = 30;
  * The one job broker of a run, in the Vitest main process. It submits jobs (up front, bounded by
  * maxJobsInFlight), polls all live jobs with one executor call per tick, scans worker logs for fatal
  * errors, collects logs, and hands each test its outcome. Every job is in the ledger, so a crashed run's
- * jobs are re-attached by the next run instead of submitted twice.
+ * jobs are re-attached by the next run instead of submitted twice. What happens to jobs is told through
+ * `events` (the ledger and the log lines are subscribers too).
  */
 export class JobBroker {
-  readonly runId = `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
+  readonly runId: string;
+  readonly events = new BrokerEvents();
   private readonly tracked = new Map<string, Tracked>();
   private readonly order: string[] = [];
   private resumable = new Map<string, LedgerJob>();
@@ -94,10 +115,23 @@ export class JobBroker {
   /** Number of executor.poll calls, for the benchmark and tests. */
   pollCalls = 0;
 
-  constructor(private readonly deps: BrokerDeps) {}
+  constructor(private readonly deps: BrokerDeps) {
+    this.runId = deps.runId ?? newRunId();
+    recordInLedger(this.events, deps.ledger, this.runId);
+    if (deps.log) logEvents(this.events, deps.log);
+  }
 
   private log(message: string): void {
-    this.deps.log?.(message);
+    void this.events.emit('notice', { message }).catch(() => undefined);
+  }
+
+  /** Settle a test's job with an error, telling subscribers. */
+  private fail(t: Tracked, error: Error): void {
+    t.phase = 'done';
+    t.result.reject(error);
+    void this.events
+      .emit('final', { testId: t.testId, ok: false, jobId: t.job?.jobId, error: error.message })
+      .catch(() => undefined);
   }
 
   /** Record this run in the ledger and find a crashed run's jobs (called on the first `run`). */
@@ -107,6 +141,8 @@ export class JobBroker {
 
   private async open(): Promise<void> {
     const { executor, ledger, settings } = this.deps;
+    // Only now (not in the constructor): `vitest list` builds a broker too, and must leave no trace.
+    claimRunId(ledger.outputPath, this.runId);
     await ledger.update((data) => {
       const crashed = new Set(Ledger.crashedRuns(data).map((r) => r.id));
       for (const job of data.jobs) {
@@ -122,7 +158,10 @@ export class JobBroker {
       for (const run of data.runs) if (crashed.has(run.id)) run.endedAt = new Date().toISOString();
       data.runs.push({ id: this.runId, pid: process.pid, startedAt: new Date().toISOString() });
     });
-    if (this.resumable.size) this.log(`${this.resumable.size} job(s) of a crashed run can be re-attached`);
+    if (this.resumable.size)
+      await this.events.emit('notice', {
+        message: `${this.resumable.size} job(s) of a crashed run can be re-attached`,
+      });
   }
 
   /** Submit these tests' jobs up front (the main process knows the scheduled set before workers start). */
@@ -157,13 +196,17 @@ export class JobBroker {
     const t = this.tracked.get(testId);
     if (!t) return;
     if (t.phase === 'queued') {
-      t.phase = 'done';
-      t.result.reject(new Error('cancelled before submission'));
+      this.fail(t, new Error('cancelled before submission'));
       return;
     }
     if (t.job && t.phase === 'live' && !t.cancelRequested) {
       t.cancelRequested = true;
+      const told = this.events.emit('cancel', {
+        jobIds: [t.job.jobId],
+        reason: `test ${testId} was aborted`,
+      });
       await this.deps.executor.cancel([t.job]);
+      await told;
     }
   }
 
@@ -179,21 +222,18 @@ export class JobBroker {
     for (const t of this.tracked.values()) {
       if (!only(t)) continue;
       if (t.phase === 'queued') {
-        t.phase = 'done';
-        t.result.reject(new Error(`not submitted: ${reason}`));
+        this.fail(t, new Error(`not submitted: ${reason}`));
       } else if (t.job && !t.cancelRequested && (t.phase === 'live' || t.phase === 'submitting')) {
         t.cancelRequested = true;
         live.push(t.job);
       }
     }
     if (live.length) {
-      this.log(`cancelling ${live.length} job(s): ${reason}`);
+      const jobIds = live.map((j) => j.jobId);
+      // The log line comes before the (possibly slow) scancel, as people expect; the ledger after it.
+      const told = this.events.emit('cancel', { jobIds, reason });
       await this.deps.executor.cancel(live);
-      const ids = new Set(live.map((j) => j.jobId));
-      await this.deps.ledger.update((data) => {
-        for (const j of data.jobs)
-          if (ids.has(j.jobId) && j.runId === this.runId) j.reason = `cancel requested: ${reason}`;
-      });
+      await told;
     }
     return live.map((j) => j.jobId);
   }
@@ -240,8 +280,7 @@ export class JobBroker {
     if (this.interrupted) {
       for (const t of this.tracked.values()) {
         if (t.phase !== 'queued') continue;
-        t.phase = 'done';
-        t.result.reject(new Error(`not submitted: ${this.interrupted}`));
+        this.fail(t, new Error(`not submitted: ${this.interrupted}`));
       }
       return;
     }
@@ -260,9 +299,11 @@ export class JobBroker {
 
   private async submit(t: Tracked): Promise<void> {
     try {
-      t.spec = await this.deps.specFor(t.testId);
+      const spec = await this.deps.specFor(t.testId);
+      t.spec = spec;
       const previous = this.resumable.get(t.testId);
-      if (previous && previous.configHash === t.spec.configHash) {
+      let submittedByRun = this.runId;
+      if (previous && previous.configHash === spec.configHash) {
         this.resumable.delete(t.testId);
         t.job = {
           jobId: previous.jobId,
@@ -272,43 +313,68 @@ export class JobBroker {
           submittedAt: previous.submittedAt,
         };
         t.resumed = true;
-        this.log(`${t.testId}: re-attached to job ${previous.jobId} of a crashed run`);
-        await this.deps.ledger.update((data) => {
-          const j = data.jobs.find((x) => x.jobId === previous.jobId && x.testId === t.testId);
-          if (j) j.runId = this.runId;
-        });
+        submittedByRun = previous.runId;
+        // A re-attached job's logs go to the dir its own run chose, not to a new one.
+        if (previous.localLogDir) t.spec = { ...spec, localLogDir: previous.localLogDir };
       } else {
-        t.job = await this.deps.executor.submit(t.spec);
-        const job = t.job;
-        const spec = t.spec;
-        const now = new Date().toISOString();
-        await this.deps.ledger.update((data) => {
-          data.jobs.push({
-            testId: t.testId,
-            configHash: spec.configHash,
-            executor: this.deps.executor.kind,
-            jobId: job.jobId,
-            jobDir: job.jobDir,
-            pid: job.pid,
-            state: 'PENDING',
-            runId: this.runId,
-            submittedAt: job.submittedAt,
-            updatedAt: now,
-            consumed: false,
-          });
-        });
-        this.log(`${t.testId}: submitted job ${job.jobId}`);
+        t.job = await this.submitWithRetries(t, spec);
       }
+      const job = t.job;
+      this.linkLatest(t);
+      await this.events.emit('submitted', {
+        testId: t.testId,
+        jobId: job.jobId,
+        executor: this.deps.executor.kind,
+        configHash: spec.configHash,
+        jobDir: job.jobDir,
+        logDir: t.spec.localLogDir,
+        pid: job.pid,
+        resumed: t.resumed,
+        submittedByRun,
+        submittedAt: job.submittedAt,
+      });
       if (this.closed || this.interrupted) {
-        await this.deps.executor.cancel([t.job]);
+        await this.deps.executor.cancel([job]);
         throw new Error(this.interrupted ?? 'the test run ended');
       }
       t.phase = 'live';
       this.schedulePoll(this.deps.settings.pollMinMs);
     } catch (err) {
-      t.phase = 'done';
-      t.result.reject(err instanceof Error ? err : new Error(String(err)));
+      this.fail(t, err instanceof Error ? err : new Error(String(err)));
       this.pump();
+    }
+  }
+
+  /**
+   * Submit a job; only a retryable error (a QOS limit, a lost link: `isRetryable`) is tried again, after
+   * a growing wait. A config or settings error, or any other, fails the test at once.
+   */
+  private async submitWithRetries(t: Tracked, spec: JobSpec): Promise<SubmittedJob> {
+    const attempts = Math.max(1, this.deps.settings.submitAttempts ?? SUBMIT_ATTEMPTS);
+    let delay = this.deps.settings.submitRetryDelayMs ?? SUBMIT_RETRY_DELAY_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.deps.executor.submit(spec);
+      } catch (err) {
+        if (attempt >= attempts || !isRetryable(err) || this.closed || this.interrupted) throw err;
+        this.log(
+          `${t.testId}: submit failed (attempt ${attempt}/${attempts}), retrying in ${Math.round(delay / 1000)} s: ` +
+            (err as Error).message,
+        );
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay *= 2;
+        if (this.closed || this.interrupted) throw err;
+      }
+    }
+  }
+
+  /** `slurm_logs/<test>` now means this run's dir; a failure to link is told, never fatal. */
+  private linkLatest(t: Tracked): void {
+    if (!t.spec) return;
+    try {
+      linkLatest(t.spec.localLogDir);
+    } catch (err) {
+      this.log(`${t.testId}: could not link the latest log dir: ${(err as Error).message}`);
     }
   }
 
@@ -339,15 +405,18 @@ export class JobBroker {
       this.pollCalls++;
       const statuses = await this.deps.executor.poll(live.map((t) => t.job as SubmittedJob));
       this.pollFailures = 0;
-      const changed: Tracked[] = [];
+      const changed: Array<{ t: Tracked; previous?: JobStatus }> = [];
       for (const t of live) {
         const status = statuses.get((t.job as SubmittedJob).jobId);
         if (!status) continue;
-        if (status.state !== t.status?.state) changed.push(t);
+        const previous = t.status;
+        if (status.state !== previous?.state) t.stateSince = new Date().toISOString();
+        if (status.state !== previous?.state || status.reason !== previous?.reason)
+          changed.push({ t, previous });
         if (status.state === 'RUNNING' && t.runningSince === undefined) t.runningSince = Date.now();
         t.status = status;
       }
-      if (changed.length) await this.recordStates(changed);
+      if (changed.length) await this.emitStates(changed);
       for (const t of live) {
         if (t.status && TERMINAL_STATES.has(t.status.state)) void this.collect(t);
         else if (t.status?.state === 'RUNNING') await this.scan(t);
@@ -356,10 +425,8 @@ export class JobBroker {
       this.pollFailures++;
       this.log(`poll failed (${this.pollFailures}/${MAX_POLL_FAILURES}): ${(err as Error).message}`);
       if (this.pollFailures >= MAX_POLL_FAILURES) {
-        for (const t of live) {
-          t.phase = 'done';
-          t.result.reject(new Error(`could not poll job ${t.job?.jobId}: ${(err as Error).message}`));
-        }
+        for (const t of live)
+          this.fail(t, new Error(`could not poll job ${t.job?.jobId}: ${(err as Error).message}`));
       }
     } finally {
       this.ticking = false;
@@ -375,28 +442,55 @@ export class JobBroker {
       const fatal = await this.deps.executor.scanEarlyFailure(t.job);
       if (fatal) {
         t.earlyFailure = fatal;
-        this.log(`${t.testId}: early failure, cancelling job ${t.job.jobId}: ${fatal}`);
+        await this.events.emit('earlyFailure', { testId: t.testId, jobId: t.job.jobId, line: fatal });
         await this.deps.executor.cancel([t.job]);
+        return;
       }
     } catch (err) {
       this.log(`${t.testId}: early-failure scan failed: ${(err as Error).message}`);
     }
+    await this.progress(t);
   }
 
-  private async recordStates(changed: Tracked[]): Promise<void> {
-    const now = new Date().toISOString();
-    const byId = new Map(changed.map((t) => [(t.job as SubmittedJob).jobId, t]));
-    await this.deps.ledger.update((data) => {
-      for (const j of data.jobs) {
-        const t = byId.get(j.jobId);
-        if (!t || j.testId !== t.testId || !t.status) continue;
-        j.state = t.status.state;
-        j.exitCode = t.status.exitCode;
-        j.reason = t.earlyFailure ?? t.status.reason;
-        j.updatedAt = now;
-        if (TERMINAL_STATES.has(t.status.state)) j.endedAt = now;
-      }
-    });
+  /** Tell subscribers how far the benchmark got, when the job dir is readable here and it changed. */
+  private async progress(t: Tracked): Promise<void> {
+    if (!t.job || !fs.existsSync(t.job.jobDir)) return;
+    try {
+      const p = await readBenchProgress(t.job.jobDir);
+      if (!p) return;
+      const key = `${p.concurrency}|${p.concurrenciesDone.join(',')}`;
+      if (key === t.progressKey) return;
+      t.progressKey = key;
+      await this.events.emit('progress', {
+        testId: t.testId,
+        jobId: t.job.jobId,
+        concurrency: p.concurrency,
+        concurrenciesDone: p.concurrenciesDone,
+        at: new Date().toISOString(),
+      });
+    } catch (err) {
+      this.log(`${t.testId}: progress scan failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** One `state` event per changed job, emitted together so the ledger writes them in one go. */
+  private async emitStates(changed: Array<{ t: Tracked; previous?: JobStatus }>): Promise<void> {
+    await Promise.all(
+      changed.map(({ t, previous }) => {
+        const status = t.status as JobStatus;
+        return this.events.emit('state', {
+          testId: t.testId,
+          jobId: (t.job as SubmittedJob).jobId,
+          state: status.state,
+          previous: previous?.state,
+          reason: status.reason,
+          nodes: status.nodes,
+          exitCode: status.exitCode,
+          since: t.stateSince ?? new Date().toISOString(),
+          terminal: TERMINAL_STATES.has(status.state),
+        });
+      }),
+    );
   }
 
   private async collect(t: Tracked): Promise<void> {
@@ -418,15 +512,19 @@ export class JobBroker {
         endedAt: new Date().toISOString(),
       };
       if (status.state !== 'COMPLETED' || t.earlyFailure) outcome.logTail = await this.logTail(outcome);
-      await this.deps.ledger.update((data) => {
-        const j = data.jobs.find((x) => x.jobId === job.jobId && x.testId === t.testId);
-        if (j) j.consumed = true;
+      await this.events.emit('final', {
+        testId: t.testId,
+        ok: true,
+        jobId: job.jobId,
+        state: status.state,
+        exitCode: status.exitCode,
+        outcome,
       });
       t.phase = 'done';
       t.result.resolve(outcome);
     } catch (err) {
-      t.phase = 'done';
-      t.result.reject(
+      this.fail(
+        t,
         new Error(
           `job ${job.jobId} ended (${status.state}) but its logs could not be collected: ${(err as Error).message}`,
         ),

@@ -12,6 +12,8 @@ export interface LedgerJob {
   executor: ExecutorKind;
   jobId: string;
   jobDir: string;
+  /** The local log dir this run chose for the job (absent in ledgers of older versions). */
+  localLogDir?: string;
   pid?: number;
   state: JobState;
   exitCode?: string;
@@ -57,7 +59,10 @@ function pidAlive(pid: number): boolean {
 export class Ledger {
   readonly file: string;
 
-  constructor(outputPath: string) {
+  constructor(
+    /** The output dir the ledger (and the run's job dirs) belong to. */
+    readonly outputPath: string,
+  ) {
     this.file = path.join(outputPath, 'jobs.json');
   }
 

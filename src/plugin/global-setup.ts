@@ -2,6 +2,7 @@ import path from 'node:path';
 import { createTagsFilter } from '@vitest/runner/utils';
 import type { TestProject } from 'vitest/node';
 import { JobBroker } from '../broker/broker.js';
+import { newRunId } from '../broker/job-dirs.js';
 import { Ledger } from '../broker/ledger.js';
 import { setActiveBroker } from '../broker/registry.js';
 import { serveBroker } from '../broker/server.js';
@@ -50,16 +51,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const { entries } = discoverConfigs(options.configDir);
   const byId = new Map(entries.map((e) => [e.testId, e]));
+  // One run id for the whole run: every job of it gets its own dir under slurm_logs/runs/<runId>/.
+  const runId = newRunId();
   const specs = new Map<string, Promise<JobSpec>>();
   const specFor = (entry: ConfigEntry): Promise<JobSpec> => {
     let spec = specs.get(entry.testId);
-    if (!spec) specs.set(entry.testId, (spec = jobSpecFor(entry, options)));
+    if (!spec) specs.set(entry.testId, (spec = jobSpecFor(entry, options, runId)));
     return spec;
   };
   const executor = await createExecutor(options.executor, options);
   const broker = new JobBroker({
     executor,
     ledger: new Ledger(options.outputPath),
+    runId,
     settings: options,
     specFor: async (testId) => {
       const entry = byId.get(testId);

@@ -2,7 +2,8 @@ import { assertSubmittable, formatProblem, hasErrors, loadConfig } from '../conf
 import { CATEGORY_TIMEOUT_MS } from '../config/naming.js';
 import type { ConfigEntry, JobSpec, LoadedConfig } from '../types.js';
 import { slurmTimeToMs } from '../util/duration.js';
-import { logDirFor, type ResolvedOptions } from './options.js';
+import { newRunId, runDirFor } from '../broker/job-dirs.js';
+import type { ResolvedOptions } from './options.js';
 
 /** Load a config; any validation error throws with every problem as `file:line:col path: message`. */
 export function loadChecked(
@@ -28,8 +29,15 @@ export function loadChecked(
   return loaded;
 }
 
-/** Everything an executor needs to run a test's job; throws a clear error if it cannot be submitted. */
-export async function jobSpecFor(entry: ConfigEntry, options: ResolvedOptions): Promise<JobSpec> {
+/**
+ * Everything an executor needs to run a test's job; throws a clear error if it cannot be submitted.
+ * `runId`: the run's id (one per Vitest run), which names the job's own log dir.
+ */
+export async function jobSpecFor(
+  entry: ConfigEntry,
+  options: ResolvedOptions,
+  runId: string = newRunId(),
+): Promise<JobSpec> {
   const loaded = loadChecked(entry, options);
   if (loaded.skipReason) throw new Error(`${entry.testId} is skipped: ${loaded.skipReason}`);
   assertSubmittable(loaded);
@@ -38,7 +46,7 @@ export async function jobSpecFor(entry: ConfigEntry, options: ResolvedOptions): 
     configHash: loaded.hash,
     config: loaded.config,
     configFile: entry.file,
-    localLogDir: logDirFor(options, entry.testId),
+    localLogDir: runDirFor(options.outputPath, runId, entry.testId),
     timeLimitMs: slurmTimeToMs(loaded.config.slurm?.job_time) ?? CATEGORY_TIMEOUT_MS[entry.category],
   };
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { latestLinkFor } from '../broker/job-dirs.js';
 import type { ExecutorKind } from '../executors/types.js';
 
 /** Options of `disagg({...})` in vitest.config.ts. Every one has an env var that overrides it. */
@@ -105,7 +106,7 @@ export function resolveOptions(
   };
 }
 
-/** `$OUTPUT_PATH/slurm_logs/<testId>` — the original's log dir layout. */
+/** `$OUTPUT_PATH/slurm_logs/<testId>`: the link to the test's latest run dir (layout: src/broker/job-dirs.ts). */
 export function logDirFor(opts: Pick<ResolvedOptions, 'outputPath'>, testId: string): string {
-  return path.join(opts.outputPath, 'slurm_logs', testId);
+  return latestLinkFor(opts.outputPath, testId);
 }

@@ -1,29 +1,89 @@
 import type { Reporter, TestModule } from 'vitest/node';
+import type { BrokerEvents } from '../broker/events.js';
+import { onBrokerEvents } from '../broker/registry.js';
+import type { DisaggMeta } from '../types.js';
 
-interface DisaggMetaView {
-  testId?: string;
-  jobId?: string;
-  jobState?: string;
-  logDir?: string;
-  perf?: { concurrencies?: number[]; rows?: number; csv?: string };
-  accuracy?: { verdicts?: Array<{ dataset: string; passed: boolean; observed?: number; threshold: number }> };
+/** What the broker's events told about one test's job. */
+interface JobTimeline {
+  submittedAt?: number;
+  runningAt?: number;
+  endedAt?: number;
+  /** The scheduler's last reason while the job waited (`Priority`, `Resources`…). */
+  pendingReason?: string;
+  nodes?: string;
+  concurrency?: number;
+  resumed?: boolean;
 }
 
 function pct(x: number | undefined): string {
   return x === undefined || Number.isNaN(x) ? '–' : `${(x * 100).toFixed(2)}%`;
 }
 
+function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+/** `queued 12s (Resources), ran 3m05s on node[1-2], reached con 64` from a job's timeline. */
+export function describeTimeline(t: JobTimeline): string {
+  const parts: string[] = [];
+  if (t.submittedAt !== undefined) {
+    const started = t.runningAt ?? t.endedAt;
+    if (started !== undefined) {
+      parts.push(
+        `queued ${duration(started - t.submittedAt)}${t.pendingReason ? ` (${t.pendingReason})` : ''}`,
+      );
+    } else if (t.pendingReason) parts.push(`pending (${t.pendingReason})`);
+  }
+  if (t.runningAt !== undefined && t.endedAt !== undefined) {
+    parts.push(`ran ${duration(t.endedAt - t.runningAt)}${t.nodes ? ` on ${t.nodes}` : ''}`);
+  }
+  if (t.concurrency !== undefined) parts.push(`reached con ${t.concurrency}`);
+  return parts.join(', ');
+}
+
 /**
- * One line per disagg test at the end of a run: state, job, concurrencies measured, accuracy against its
- * threshold, and where the logs are — what a person scans after a night of GPU jobs.
+ * One line per disagg test at the end of a run: state, job, queue and run time, concurrencies measured,
+ * accuracy against its threshold, and where the logs are (after an `_ERROR` rename, the renamed dir) —
+ * what a person scans after a night of GPU jobs. Job timing comes from the broker's events.
  */
 export class DisaggSummaryReporter implements Reporter {
+  private readonly timelines = new Map<string, JobTimeline>();
+  private unsubscribe?: () => void;
+
+  onInit(): void {
+    this.unsubscribe ??= onBrokerEvents((events) => this.subscribe(events));
+  }
+
+  /** Record what the broker says about each job (public so a test can feed it events). */
+  subscribe(events: BrokerEvents): () => void {
+    const at = (iso: string) => Date.parse(iso);
+    const offs = [
+      events.on('submitted', (e) => {
+        this.timelines.set(e.testId, { submittedAt: at(e.submittedAt), resumed: e.resumed });
+      }),
+      events.on('state', (e) => {
+        const t = this.timelines.get(e.testId);
+        if (!t) return;
+        if (e.state === 'PENDING' && e.reason && e.reason !== 'None') t.pendingReason = e.reason;
+        if (e.state === 'RUNNING' && t.runningAt === undefined) t.runningAt = at(e.since);
+        if (e.nodes) t.nodes = e.nodes;
+        if (e.terminal) t.endedAt = at(e.since);
+      }),
+      events.on('progress', (e) => {
+        const t = this.timelines.get(e.testId);
+        if (t && e.concurrency !== undefined) t.concurrency = e.concurrency;
+      }),
+    ];
+    return () => offs.forEach((off) => off());
+  }
+
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const lines: string[] = [];
     const csvs = new Set<string>();
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
-        const meta = (test.meta() as { disagg?: DisaggMetaView }).disagg;
+        const meta = (test.meta() as { disagg?: Partial<DisaggMeta> }).disagg;
         if (!meta) continue;
         const state = test.result().state;
         const perf = meta.perf?.concurrencies?.length ? `con ${meta.perf.concurrencies.join(',')}` : '';
@@ -32,8 +92,10 @@ export class DisaggSummaryReporter implements Reporter {
           .join('; ');
         if (meta.perf?.csv) csvs.add(meta.perf.csv);
         const job = meta.jobId ? `job ${meta.jobId} ${meta.jobState ?? ''}`.trim() : 'no job';
+        const timeline = meta.testId ? this.timelines.get(meta.testId) : undefined;
+        const timing = timeline ? describeTimeline(timeline) : '';
         lines.push(
-          `  ${state.padEnd(7)} ${meta.testId ?? test.name}  ${[job, perf, acc].filter(Boolean).join(' | ')}` +
+          `  ${state.padEnd(7)} ${meta.testId ?? test.name}  ${[job, timing, perf, acc].filter(Boolean).join(' | ')}` +
             (meta.logDir ? `\n          logs: ${meta.logDir}` : ''),
         );
       }

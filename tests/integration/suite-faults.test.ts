@@ -111,6 +111,19 @@ describe.each(['local', 'ssh'] as const)('fault knobs through the whole plugin (
     expect(fs.existsSync(path.join(logs, 'disagg_stress_healthy_ERROR'))).toBe(false);
   });
 
+  it('failure messages and test meta name log dirs that exist after the _ERROR rename', () => {
+    let checked = 0;
+    for (const stem of ['crash', 'hang', 'exit-code']) {
+      const r = result(stem);
+      const logs = /^Logs: (.+)$/m.exec(r.failureMessages.join('\n'))?.[1];
+      expect(logs, `${stem}: no "Logs:" line`).toMatch(/_ERROR$/);
+      expect(fs.existsSync(logs as string), `${stem}: ${logs} does not exist`).toBe(true);
+      expect(r.meta?.disagg?.logDir).toBe(logs);
+      checked++;
+    }
+    expect(checked).toBe(3);
+  });
+
   it('leaves no process or port of any stack behind', async () => {
     const logs = path.join(out, 'slurm_logs');
     let checked = 0;

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { BrokerEvents } from '../../../src/broker/events.js';
+import { DisaggSummaryReporter, describeTimeline } from '../../../src/plugin/summary-reporter.js';
+
+describe('summary reporter', () => {
+  it('describes a job’s queue and run time, SLURM reason, nodes and concurrency', () => {
+    expect(
+      describeTimeline({
+        submittedAt: 0,
+        runningAt: 12_000,
+        endedAt: 197_000,
+        pendingReason: 'Resources',
+        nodes: 'node[1-2]',
+        concurrency: 64,
+      }),
+    ).toBe('queued 12s (Resources), ran 3m05s on node[1-2], reached con 64');
+    expect(describeTimeline({ submittedAt: 0, pendingReason: 'Priority' })).toBe('pending (Priority)');
+  });
+
+  it('learns the timeline from broker events, not from the broker', async () => {
+    const events = new BrokerEvents();
+    const reporter = new DisaggSummaryReporter();
+    const off = reporter.subscribe(events);
+    const base = {
+      testId: 't1',
+      jobId: '7',
+      executor: 'slurm' as const,
+      configHash: 'h',
+      jobDir: '/r/t1',
+      logDir: '/o/t1',
+      resumed: false,
+      submittedByRun: 'r',
+    };
+    await events.emit('submitted', { ...base, submittedAt: '2026-11-29T05:00:00.000Z' });
+    const state = { testId: 't1', jobId: '7', terminal: false };
+    await events.emit('state', {
+      ...state,
+      state: 'PENDING',
+      reason: 'Resources',
+      since: '2026-11-29T05:00:01.000Z',
+    });
+    await events.emit('state', {
+      ...state,
+      state: 'RUNNING',
+      nodes: 'n1',
+      since: '2026-11-29T05:00:10.000Z',
+    });
+    await events.emit('progress', {
+      testId: 't1',
+      jobId: '7',
+      concurrency: 8,
+      concurrenciesDone: [1, 2, 4],
+      at: '',
+    });
+    await events.emit('state', {
+      ...state,
+      state: 'COMPLETED',
+      terminal: true,
+      since: '2026-11-29T05:01:10.000Z',
+    });
+    off();
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (s: string) => lines.push(s);
+    try {
+      const test = {
+        name: 't1',
+        meta: () => ({ disagg: { testId: 't1', jobId: '7', jobState: 'COMPLETED', logDir: '/o/t1_ERROR' } }),
+        result: () => ({ state: 'failed' }),
+      };
+      const module = { children: { allTests: () => [test] } };
+      reporter.onTestRunEnd([module] as unknown as Parameters<DisaggSummaryReporter['onTestRunEnd']>[0]);
+    } finally {
+      console.log = log;
+    }
+    expect(lines.join('\n')).toContain(
+      'failed  t1  job 7 COMPLETED | queued 10s (Resources), ran 1m00s on n1, reached con 8\n          logs: /o/t1_ERROR',
+    );
+  });
+});
