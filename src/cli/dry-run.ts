@@ -50,7 +50,12 @@ function localPlan(spec: JobSpec): DryRunPlan {
   const files = jobFiles(spec).map((f) => ({
     name: f.name,
     path: path.join(jobDir, f.name),
-    size: f.content !== undefined ? Buffer.byteLength(f.content) : f.localPath ? fs.statSync(f.localPath).size : 0,
+    size:
+      f.content !== undefined
+        ? Buffer.byteLength(f.content)
+        : f.localPath
+          ? fs.statSync(f.localPath).size
+          : 0,
   }));
   const script = usesSimulator(spec)
     ? path.join(jobDir, SIM_SCRIPT)

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SettingsError } from '../errors.js';
 import type { DisaggOptions, ResolvedOptions } from '../settings/options.js';
-import { resolveSettings, type Env } from '../settings/resolve.js';
+import { resolveSettings, withFlags, type SettingFlags } from '../settings/resolve.js';
 import type { CliIO } from './io.js';
 
 /** The name of the plugin that carries the user's options on `api.options` (src/plugin/index.ts). */
@@ -93,29 +93,14 @@ export async function readProjectOptions(cwd: string, configFlag?: string): Prom
   return { configFile: file, root, options: (await disaggOptionsOf(config)) ?? {} };
 }
 
-/** Command-line flags that override settings; they win over the environment. */
-export interface SettingFlags {
-  config?: string;
-  configDir?: string;
-  outputPath?: string;
-  executor?: string;
-  strict?: boolean;
-}
-
 /**
- * Settings for a CLI command: project config options < env file < env < flags. Flags are applied as the
- * env variables they stand for, so one precedence serves the plugin and the CLI.
+ * Settings for a CLI command: project config options < env file < env < flags, by the settings core.
  */
 export async function cliSettings(
   io: Pick<CliIO, 'cwd' | 'env'>,
   flags: SettingFlags = {},
 ): Promise<ResolvedOptions & { configFile?: string }> {
   const project = await readProjectOptions(io.cwd, flags.config);
-  const env: Record<string, string | undefined> = { ...(io.env as Env) };
-  // Flag paths are relative to where the command runs, not to the project root.
-  if (flags.configDir !== undefined) env.DISAGG_CONFIG_DIR = path.resolve(io.cwd, flags.configDir);
-  if (flags.outputPath !== undefined) env.OUTPUT_PATH = path.resolve(io.cwd, flags.outputPath);
-  if (flags.executor !== undefined) env.DISAGG_EXECUTOR = flags.executor;
-  if (flags.strict) env.DISAGG_STRICT = '1';
-  return { ...resolveSettings(project.options, env, project.root), configFile: project.configFile };
+  const settings = resolveSettings(project.options, withFlags(io.env, flags, io.cwd), project.root);
+  return { ...settings, configFile: project.configFile };
 }

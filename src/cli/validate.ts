@@ -1,12 +1,6 @@
 // `disagg validate [paths…] [--json] [--strict] [--config-dir D] [--config F]`: one line per problem
 // `file:line:col path: message`; exit 1 on any error, 0 when there are only warnings.
-import {
-  displayFile,
-  errorsOf,
-  formatProblem,
-  validateFiles,
-  warningsOf,
-} from '../config/index.js';
+import { displayFile, errorsOf, formatProblem, validateFiles, warningsOf } from '../config/index.js';
 import { parseCommandArgs, type CliCommand } from './io.js';
 import { cliSettings } from './project-options.js';
 

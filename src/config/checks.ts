@@ -145,10 +145,10 @@ export function semanticChecks({ config, category, parsed, strict = false }: Che
             parsed.problem(
               strict ? 'error' : 'warning',
               segs,
-            dp
-              ? `concurrency ${c} exceeds gen max_batch_size ${mbs} × tensor_parallel_size ${tp} = ${limit} by ${c - limit} ` +
-                  `(with enable_attention_dp each of the ${tp} ranks batches on its own)`
-              : `concurrency ${c} exceeds gen max_batch_size ${mbs} by ${c - mbs}`,
+              dp
+                ? `concurrency ${c} exceeds gen max_batch_size ${mbs} × tensor_parallel_size ${tp} = ${limit} by ${c - limit} ` +
+                    `(with enable_attention_dp each of the ${tp} ranks batches on its own)`
+                : `concurrency ${c} exceeds gen max_batch_size ${mbs} by ${c - mbs}`,
               { source: 'check' },
             ),
           );

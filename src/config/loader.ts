@@ -74,9 +74,7 @@ export function loadConfig(entry: ConfigEntry, ctx: LoadContext = {}): LoadedCon
       problems.push(...validateSchema(parsed.value, parsed, { strict: ctx.strict }));
       if (isObject(parsed.value)) {
         config = parsed.value as DisaggConfig;
-        problems.push(
-          ...semanticChecks({ config, category: entry.category, parsed, strict: ctx.strict }),
-        );
+        problems.push(...semanticChecks({ config, category: entry.category, parsed, strict: ctx.strict }));
       }
     }
   }

@@ -60,7 +60,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return spec;
   };
   // Created on the first job request: `vitest list` must work without SSH settings or a cluster.
-  const executor = lazyExecutor(options.executor, () => createExecutor(options.executor, executorInput(options)));
+  const executor = lazyExecutor(options.executor, () =>
+    createExecutor(options.executor, executorInput(options)),
+  );
   const broker = new JobBroker({
     executor,
     ledger: new Ledger(options.outputPath),

@@ -35,7 +35,8 @@ export function loadChecked(
 /** Everything an executor needs to run a test's job; throws a clear error if it cannot be submitted. */
 export async function jobSpecFor(entry: ConfigEntry, options: ResolvedOptions): Promise<JobSpec> {
   const loaded = loadChecked(entry, options);
-  if (loaded.skipReason) throw new ConfigError(`${entry.testId} is skipped: ${loaded.skipReason}`, entry.file);
+  if (loaded.skipReason)
+    throw new ConfigError(`${entry.testId} is skipped: ${loaded.skipReason}`, entry.file);
   assertSubmittable(loaded);
   return {
     testId: entry.testId,

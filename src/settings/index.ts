@@ -6,6 +6,8 @@ export {
   envFileOf,
   resolveConfigDir,
   resolveSettings,
+  withFlags,
   type Env,
+  type SettingFlags,
 } from './resolve.js';
 export type * from './types.js';

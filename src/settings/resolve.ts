@@ -96,8 +96,7 @@ function sshInput(options: DisaggOptions, get: Lookup, env: Env, homeDir: string
     knownHostsPaths: knownHosts ?? (o.knownHostsPath ? [o.knownHostsPath] : undefined),
     proxyJump: get('DISAGG_SSH_PROXY_JUMP')?.value ?? o.proxyJump,
     remoteDir: get('DISAGG_REMOTE_DIR')?.value ?? o.remoteDir,
-    sshConfigPath:
-      get('DISAGG_SSH_CONFIG')?.value ?? o.configPath ?? path.join(homeDir, '.ssh', 'config'),
+    sshConfigPath: get('DISAGG_SSH_CONFIG')?.value ?? o.configPath ?? path.join(homeDir, '.ssh', 'config'),
   };
 }
 
@@ -164,8 +163,7 @@ export function resolveSettings(
   const batch = get('DISAGG_BATCH_SIZE');
   const batchSize = batch ? wholeNumber(batch) : options.maxJobsInFlight;
   // The local executor runs jobs on this machine's cores: unlimited would overload a laptop.
-  const maxJobsInFlight =
-    batchSize === undefined ? (executor === 'local' ? 2 : 0) : Math.max(0, batchSize);
+  const maxJobsInFlight = batchSize === undefined ? (executor === 'local' ? 2 : 0) : Math.max(0, batchSize);
   const resume = get('DISAGG_RESUME');
   const strict = get('DISAGG_STRICT');
   const debug = get('DEBUG_MODE');
@@ -218,4 +216,28 @@ export function resolveSettings(
 /** Config dir alone (CLI `--config-dir`): the same precedence, without resolving everything else. */
 export function resolveConfigDir(optionDir: string | undefined, env: Env, cwd: string): string {
   return path.resolve(cwd, nonEmpty(env.DISAGG_CONFIG_DIR) ?? optionDir ?? DEFAULT_CONFIG_DIR);
+}
+
+/** Command-line flags that override settings (the CLI's `--config-dir`, `--executor`, …). */
+export interface SettingFlags {
+  /** The vitest config file to read disagg() options from (read by the CLI, not here). */
+  config?: string;
+  configDir?: string;
+  outputPath?: string;
+  executor?: string;
+  strict?: boolean;
+}
+
+/**
+ * The environment with command-line flags applied as the variables they stand for: a flag is the most
+ * explicit setting, so it wins over env, env file and options with the same precedence code.
+ */
+export function withFlags(env: Env, flags: SettingFlags, cwd: string): Env {
+  const out: Record<string, string | undefined> = { ...env };
+  // Flag paths are relative to where the command runs, not to the project root.
+  if (flags.configDir !== undefined) out.DISAGG_CONFIG_DIR = path.resolve(cwd, flags.configDir);
+  if (flags.outputPath !== undefined) out.OUTPUT_PATH = path.resolve(cwd, flags.outputPath);
+  if (flags.executor !== undefined) out.DISAGG_EXECUTOR = flags.executor;
+  if (flags.strict) out.DISAGG_STRICT = '1';
+  return out;
 }

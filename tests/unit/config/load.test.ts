@@ -34,9 +34,7 @@ describe('parseYaml positions', () => {
 
 describe('loadConfig', () => {
   it('resolves anchors, aliases and merge keys; positions follow aliases', () => {
-    const anchors = loadAll(path.join(fixtures, 'tree')).configs.find(
-      (c) => c.stem === 'anchors',
-    );
+    const anchors = loadAll(path.join(fixtures, 'tree')).configs.find((c) => c.stem === 'anchors');
     expect(anchors?.problems).toEqual([]);
     expect(anchors?.config.worker_config?.gen).toEqual({
       tensor_parallel_size: 2,
