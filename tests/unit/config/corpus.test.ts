@@ -60,8 +60,9 @@ describe('TensorRT-LLM corpus', () => {
   it('loads with GPU_TYPE=GB200 without schema errors or warnings; only GB300-only configs skipped', () => {
     for (const c of gb200.configs) {
       expect(schemaErrors(c), c.relFile).toEqual([]);
+      // Over-concurrency is a warning by default (real suites do it on purpose): see validate-corpus.test.ts.
       expect(
-        c.problems.filter((p) => p.severity === 'warning'),
+        c.problems.filter((p) => p.severity === 'warning' && !/exceeds gen max_batch_size/.test(p.message)),
         c.relFile,
       ).toEqual([]);
       const gpus = supportedGpus(c.config);
