@@ -213,9 +213,9 @@ export function resolveSettings(
   };
 }
 
-/** Config dir alone (CLI `--config-dir`): the same precedence, without resolving everything else. */
+/** The config dir alone, by the same precedence (env, env file, option, default). */
 export function resolveConfigDir(optionDir: string | undefined, env: Env, cwd: string): string {
-  return path.resolve(cwd, nonEmpty(env.DISAGG_CONFIG_DIR) ?? optionDir ?? DEFAULT_CONFIG_DIR);
+  return resolveSettings({ configDir: optionDir }, env, cwd).configDir;
 }
 
 /** Command-line flags that override settings (the CLI's `--config-dir`, `--executor`, …). */

@@ -196,4 +196,35 @@ describe('disagg reads the disagg() options of vitest.config.*', () => {
     expect(r.stdout).toContain(`  bash ${jobDir}/disagg-sim.slurm\n`);
     expect(r.stdout).toMatch(/config\.yaml .* → .*output\/slurm_logs\/disagg_stress_short-1\/config\.yaml/);
   });
+
+  it('SCRIPT_DIR from DISAGG_ENV_FILE is where dry-run (the executor plan) finds the job script', async () => {
+    const dir = project(
+      (plugin) =>
+        `import { defineConfig } from 'vitest/config';\nimport { disagg } from '${plugin}';\n` +
+        `export default defineConfig({ plugins: [disagg({ configDir: 'my-configs', envFile: 'cluster.env' })] });\n`,
+    );
+    const cfg = path.join(dir, 'my-configs/disagg/stress/short-1.yaml');
+    const text = fs.readFileSync(cfg, 'utf8').replaceAll('disagg-sim.slurm', 'my-job.slurm');
+    fs.writeFileSync(cfg, text.slice(0, text.indexOf('simulator:')));
+    fs.mkdirSync(path.join(dir, 'launcher'));
+    fs.writeFileSync(path.join(dir, 'launcher', 'my-job.slurm'), '#!/bin/bash\necho hi\n');
+    fs.writeFileSync(path.join(dir, 'cluster.env'), 'export SCRIPT_DIR=launcher\n');
+    const r = await disagg(['dry-run', cfg, '--executor', 'slurm', '--json'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout) as { files: Array<{ name: string; size: number }>; argv: string[] };
+    expect(plan.files.find((f) => f.name === 'my-job.slurm')).toEqual({
+      name: 'my-job.slurm',
+      path: path.join(dir, 'output/slurm_logs/disagg_stress_short-1/my-job.slurm'),
+      size: 20,
+    });
+    expect(plan.argv.at(-1)).toBe(path.join(dir, 'output/slurm_logs/disagg_stress_short-1/my-job.slurm'));
+    // Without the env file the script is not found, and the error says to set SCRIPT_DIR.
+    fs.writeFileSync(path.join(dir, 'cluster.env'), '# empty\n');
+    const missing = await disagg(['dry-run', cfg, '--executor', 'slurm', '--json'], dir);
+    expect(missing.code).toBe(1);
+    expect((JSON.parse(missing.stdout) as { error: string }).error).toMatch(
+      /job script my-job.slurm not found.*set SCRIPT_DIR/,
+    );
+  });
 });
