@@ -1,25 +1,33 @@
-import { parseArgs } from 'node:util';
 import { Ledger, type LedgerJob } from '../broker/ledger.js';
 import { createExecutor } from '../executors/index.js';
 import type { ExecutorKind } from '../executors/types.js';
-import { resolveOptions } from '../plugin/options.js';
+import { executorInput } from '../settings/executor-options.js';
 import { TERMINAL_STATES } from '../types.js';
-import type { CliCommand } from './io.js';
+import { parseCommandArgs, type CliCommand } from './io.js';
+import { cliSettings } from './project-options.js';
+
+export const usage =
+  'usage: disagg cancel [--output-path <dir>] [--config <vitest config file>] [--json]\n' +
+  '  cancels every live job in <output path>/jobs.json (output path as `npx vitest` uses it)';
 
 /** `disagg cancel [--output-path P] [--json]`: cancel every job the ledger still lists as live. */
 export const run: CliCommand = async (argv, io) => {
-  const { values } = parseArgs({
-    args: argv,
-    options: { 'output-path': { type: 'string' }, json: { type: 'boolean', default: false } },
+  const { values } = parseCommandArgs(argv, usage, {
+    'output-path': { type: 'string' },
+    config: { type: 'string' },
+    json: { type: 'boolean' },
   });
-  const options = resolveOptions({ outputPath: values['output-path'] }, io.env, io.cwd);
+  const options = await cliSettings(io, { config: values.config, outputPath: values['output-path'] });
   const ledger = new Ledger(options.outputPath);
   const data = await ledger.read();
   const live = data.jobs.filter((j) => !TERMINAL_STATES.has(j.state));
   const byKind = new Map<ExecutorKind, LedgerJob[]>();
   for (const job of live) byKind.set(job.executor, [...(byKind.get(job.executor) ?? []), job]);
   for (const [kind, jobs] of byKind) {
-    const executor = await createExecutor(kind, { ...options, executor: kind });
+    const executor = await createExecutor(
+      kind,
+      executorInput({ ...options, executor: kind, executorSettings: { ...options.executorSettings, kind } }),
+    );
     try {
       await executor.cancel(
         jobs.map((j) => ({

@@ -15,11 +15,17 @@ export type CliCommand = (argv: string[], io: CliIO) => Promise<number>;
 /** Thrown for bad command-line usage; main prints the message and exits 2. */
 export class UsageError extends Error {}
 
+/** A command module: its usage text (for --help and usage errors) and its runner. */
+export interface CliModule {
+  usage: string;
+  run: CliCommand;
+}
+
 /**
  * Flags of one command: a bad flag is a UsageError carrying the usage text; `--help`/`-h` is handled by
  * the caller when `help` is true (print usage, exit 0).
  */
-type HelpOption = { help: { type: 'boolean'; short: 'h' } };
+type HelpOption = { help: { type: 'boolean'; short: 'h' }; version: { type: 'boolean'; short: 'V' } };
 type CommandArgs<O extends OptionsConfig> = ReturnType<
   typeof parseArgs<{ args: string[]; options: O & HelpOption; allowPositionals: boolean; strict: true }>
 >;
@@ -33,7 +39,12 @@ export function parseCommandArgs<const O extends OptionsConfig>(
   try {
     return parseArgs({
       args: argv,
-      options: { ...options, help: { type: 'boolean', short: 'h' } } as O & HelpOption,
+      // --help and --version are answered by main before a command runs; accepted here so they parse.
+      options: {
+        ...options,
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      } as O & HelpOption,
       allowPositionals,
       strict: true,
     });

@@ -1,5 +1,5 @@
-// `disagg list [--json] [--config-dir D]`: every config with its test name, file, type, category,
-// tags and skip reason (GPU_TYPE; DISAGG_TEST_LIST marks unlisted configs as not selected).
+// `disagg list [--json] [--config-dir D] [--config F]`: every config with its test name, file, type,
+// category, tags and skip reason (GPU_TYPE; DISAGG_TEST_LIST marks unlisted configs as not selected).
 import path from 'node:path';
 import {
   applyTestList,
@@ -7,13 +7,15 @@ import {
   loadAll,
   pytestNodeId,
   readTestList,
-  resolveConfigDir,
   tagsFor,
   warningsOf,
 } from '../config/index.js';
 import { parseCommandArgs, type CliCommand } from './io.js';
+import { cliSettings } from './project-options.js';
 
-const USAGE = 'usage: disagg list [--json] [--config-dir <dir>]';
+export const usage =
+  'usage: disagg list [--json] [--config-dir <dir>] [--config <vitest config file>]\n' +
+  '  configDir, GPU type and test list as `npx vitest` sees them (disagg() options, env, DISAGG_ENV_FILE)';
 
 export interface ListRow {
   name: string;
@@ -30,22 +32,25 @@ export interface ListRow {
 }
 
 export const run: CliCommand = async (argv, io) => {
-  const { values } = parseCommandArgs(argv, USAGE, {
+  const { values } = parseCommandArgs(argv, usage, {
     json: { type: 'boolean' },
     'config-dir': { type: 'string' },
+    config: { type: 'string' },
   });
-  if (values.help) {
-    io.stdout(`${USAGE}\n`);
-    return 0;
-  }
-  const configDir = resolveConfigDir(values['config-dir'], io.env, io.cwd);
-  const { configs, notices } = loadAll(configDir, { env: io.env, cwd: io.cwd });
+  const settings = await cliSettings(io, { config: values.config, configDir: values['config-dir'] });
+  const configDir = settings.configDir;
+  const { configs, notices } = loadAll(configDir, {
+    vars: settings.placeholderVars,
+    gpuType: settings.gpuType,
+    strict: settings.strict,
+    cwd: io.cwd,
+  });
 
   let listed: Set<string> | undefined;
   let unmatched: string[] = [];
-  const listFile = io.env.DISAGG_TEST_LIST?.trim();
+  const listFile = settings.testList;
   if (listFile) {
-    const r = applyTestList(configs, readTestList(path.resolve(io.cwd, listFile)));
+    const r = applyTestList(configs, readTestList(listFile));
     listed = new Set(r.selected.map((c) => c.testId));
     unmatched = r.unmatched;
   }

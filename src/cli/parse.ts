@@ -7,7 +7,7 @@ import { findAccuracyLogs, parseAccuracyLogs } from '../parsers/accuracy.js';
 import { loadBenchResults, parseBenchLog } from '../parsers/bench.js';
 import { parseCommandArgs, UsageError, type CliCommand, type CliIO } from './io.js';
 
-const USAGE = 'usage: disagg parse bench|accuracy <log file or log dir> [--json]';
+export const usage = 'usage: disagg parse bench|accuracy <log file or log dir> [--json]';
 
 async function isDirectory(p: string): Promise<boolean> {
   try {
@@ -58,14 +58,14 @@ async function parseAccuracy(target: string): Promise<AccuracyRun[]> {
 }
 
 export const run: CliCommand = async (argv: string[], io: CliIO): Promise<number> => {
-  const parsed = parseCommandArgs(argv, USAGE, { json: { type: 'boolean', default: false } }, true);
+  const parsed = parseCommandArgs(argv, usage, { json: { type: 'boolean', default: false } }, true);
   if (parsed.values.help === true) {
-    io.stdout(`${USAGE}\n`);
+    io.stdout(`${usage}\n`);
     return 0;
   }
   const [kind, target, ...extra] = parsed.positionals;
   if ((kind !== 'bench' && kind !== 'accuracy') || target === undefined || extra.length > 0) {
-    throw new UsageError(USAGE);
+    throw new UsageError(usage);
   }
   const file = path.resolve(io.cwd, target);
   const json = parsed.values.json === true;

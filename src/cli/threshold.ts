@@ -3,13 +3,13 @@
 import { computeThreshold, FALLBACK_DEFAULTS } from '../stats/threshold.js';
 import { parseCommandArgs, UsageError, type CliCommand, type CliIO } from './io.js';
 
-const USAGE =
+export const usage =
   'usage: disagg threshold --expected-value X --num-samples N [--sigma S] [--alpha A] [--beta B] ' +
   '[--lower-is-better] [--json]\n  values > 1 are percentages (85 = 0.85); sigma > 1 is in points (50 = 0.5)';
 
 function num(name: string, text: string | undefined, fallback?: number): number {
   if (text === undefined) {
-    if (fallback === undefined) throw new UsageError(`--${name} is required\n${USAGE}`);
+    if (fallback === undefined) throw new UsageError(`--${name} is required\n${usage}`);
     return fallback;
   }
   const n = Number(text);
@@ -19,7 +19,7 @@ function num(name: string, text: string | undefined, fallback?: number): number 
 }
 
 export const run: CliCommand = async (argv: string[], io: CliIO): Promise<number> => {
-  const { values } = parseCommandArgs(argv, USAGE, {
+  const { values } = parseCommandArgs(argv, usage, {
     'expected-value': { type: 'string' },
     'num-samples': { type: 'string' },
     sigma: { type: 'string' },
@@ -29,7 +29,7 @@ export const run: CliCommand = async (argv: string[], io: CliIO): Promise<number
     json: { type: 'boolean', default: false },
   });
   if (values.help === true) {
-    io.stdout(`${USAGE}\n`);
+    io.stdout(`${usage}\n`);
     return 0;
   }
   const expected = num('expected-value', values['expected-value']);

@@ -1,31 +1,37 @@
-// `disagg validate [paths…] [--json] [--config-dir D]`: one line per problem
+// `disagg validate [paths…] [--json] [--strict] [--config-dir D] [--config F]`: one line per problem
 // `file:line:col path: message`; exit 1 on any error, 0 when there are only warnings.
-import {
-  displayFile,
-  errorsOf,
-  formatProblem,
-  resolveConfigDir,
-  validateFiles,
-  warningsOf,
-} from '../config/index.js';
+import { displayFile, errorsOf, formatProblem, validateFiles, warningsOf } from '../config/index.js';
 import { parseCommandArgs, type CliCommand } from './io.js';
+import { cliSettings } from './project-options.js';
 
-const USAGE = 'usage: disagg validate [file or dir …] [--json] [--config-dir <dir>]';
+export const usage =
+  'usage: disagg validate [file or dir …] [--json] [--strict] [--config-dir <dir>] [--config <vitest config file>]\n' +
+  '  --strict (or DISAGG_STRICT=1, or the strict option): over-concurrency and unknown keys are errors';
 
 export const run: CliCommand = async (argv, io) => {
   const { values, positionals } = parseCommandArgs(
     argv,
-    USAGE,
-    { json: { type: 'boolean' }, 'config-dir': { type: 'string' } },
+    usage,
+    {
+      json: { type: 'boolean' },
+      strict: { type: 'boolean' },
+      'config-dir': { type: 'string' },
+      config: { type: 'string' },
+    },
     true,
   );
-  if (values.help) {
-    io.stdout(`${USAGE}\n`);
-    return 0;
-  }
-  const paths =
-    positionals.length > 0 ? positionals : [resolveConfigDir(values['config-dir'], io.env, io.cwd)];
-  const { configs, notices, missing } = validateFiles(paths, { env: io.env, cwd: io.cwd });
+  const settings = await cliSettings(io, {
+    config: values.config,
+    configDir: values['config-dir'],
+    strict: values.strict,
+  });
+  const paths = positionals.length > 0 ? positionals : [settings.configDir];
+  const { configs, notices, missing } = validateFiles(paths, {
+    vars: settings.placeholderVars,
+    gpuType: settings.gpuType,
+    strict: settings.strict,
+    cwd: io.cwd,
+  });
   const problems = configs.flatMap((c) => c.problems);
   const errors = errorsOf(problems).length;
   const warnings = warningsOf(problems).length;
@@ -38,7 +44,9 @@ export const run: CliCommand = async (argv, io) => {
       valid: errorsOf(c.problems).length === 0,
       problems: c.problems.map((p) => ({ ...p, file: displayFile(p.file, io.cwd) })),
     }));
-    io.stdout(`${JSON.stringify({ valid: !failed, errors, warnings, files, missing, notices }, null, 2)}\n`);
+    io.stdout(
+      `${JSON.stringify({ valid: !failed, strict: settings.strict, errors, warnings, files, missing, notices }, null, 2)}\n`,
+    );
     return failed ? 1 : 0;
   }
   for (const n of notices) io.stderr(`note: ${n}\n`);

@@ -20,12 +20,6 @@ export interface DiscoveryResult {
 
 const YAML_EXT = /\.ya?ml$/i;
 
-/** Config dir: env DISAGG_CONFIG_DIR beats the plugin/CLI option, which beats `stress-configs`. */
-export function resolveConfigDir(optionDir: string | undefined, env: Env, cwd: string): string {
-  const fromEnv = env.DISAGG_CONFIG_DIR?.trim();
-  return path.resolve(cwd, fromEnv || optionDir || DEFAULT_CONFIG_DIR);
-}
-
 export function isCategory(name: string): name is Category {
   return (CATEGORIES as readonly string[]).includes(name);
 }

@@ -5,7 +5,6 @@ export {
   entryForFile,
   isCategory,
   makeEntry,
-  resolveConfigDir,
   type DiscoveryResult,
   type Env,
 } from './discover.js';
@@ -23,9 +22,7 @@ export { parseConcurrencyList, semanticChecks } from './checks.js';
 export {
   assertSubmittable,
   findUnresolved,
-  parseEnvFile,
-  placeholderVars,
-  readEnvFile,
+  PLACEHOLDER_VARIABLES,
   resolvePlaceholders,
   type PlaceholderResult,
   type UnresolvedPlaceholder,
@@ -36,7 +33,6 @@ export {
   DEFAULT_SUPPORTED_GPUS,
   filterGpuType,
   gpuSkipReason,
-  gpuTypeFrom,
   parseTestListLine,
   readTestList,
   supportedGpus,
@@ -55,3 +51,6 @@ export {
   warningsOf,
   type PathSegments,
 } from './problems.js';
+// Kept here for callers of the config layer; they live in the settings core (the only env reader).
+export { parseEnvFile, readEnvFile } from '../settings/env-file.js';
+export { resolveConfigDir } from '../settings/resolve.js';

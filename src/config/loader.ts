@@ -4,22 +4,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ConfigEntry, DisaggConfig, LoadedConfig, Problem } from '../types.js';
 import { semanticChecks } from './checks.js';
-import { discoverConfigs, entryForFile, type Env } from './discover.js';
+import { discoverConfigs, entryForFile } from './discover.js';
 import { parseYaml } from './load.js';
 import { resolvePlaceholders } from './placeholders.js';
 import { sortProblems } from './problems.js';
 import { validateSchema } from './schema.js';
-import { gpuSkipReason, gpuTypeFrom } from './select.js';
+import { DEFAULT_GPU_TYPE, gpuSkipReason } from './select.js';
 
+/** What loading needs from the settings core (`ResolvedOptions` has all three); nothing is read from env. */
 export interface LoadContext {
-  /** Environment: GPU_TYPE, DISAGG_ENV_FILE and placeholder variables (default process.env). */
-  env?: Env;
-  /** Base for a relative DISAGG_ENV_FILE (default process.cwd()). */
+  /** Values for placeholders (`ResolvedOptions.placeholderVars`); default none. */
+  vars?: Readonly<Record<string, string | undefined>>;
+  /** Base for relative paths given to validateFiles (default process.cwd()). */
   cwd?: string;
-  /** GPU type to select for; overrides env GPU_TYPE. */
+  /** GPU type to select for (default GB200). */
   gpuType?: string;
-  /** Env file with placeholder variables; overrides env DISAGG_ENV_FILE. */
-  envFile?: string;
+  /** Over-concurrency and unknown keys are errors instead of warnings. */
+  strict?: boolean;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -42,8 +43,6 @@ function hashOf(bytes: Buffer, vars: Record<string, string>): string {
  * semantic errors all become `problems` with file, YAML path and 1-based line:column.
  */
 export function loadConfig(entry: ConfigEntry, ctx: LoadContext = {}): LoadedConfig {
-  const baseEnv = ctx.env ?? process.env;
-  const env: Env = ctx.envFile ? { ...baseEnv, DISAGG_ENV_FILE: ctx.envFile } : baseEnv;
   const problems: Problem[] = [];
   let bytes: Buffer;
   let readOk = true;
@@ -72,27 +71,19 @@ export function loadConfig(entry: ConfigEntry, ctx: LoadContext = {}): LoadedCon
         ),
       );
     } else {
-      problems.push(...validateSchema(parsed.value, parsed));
+      problems.push(...validateSchema(parsed.value, parsed, { strict: ctx.strict }));
       if (isObject(parsed.value)) {
         config = parsed.value as DisaggConfig;
-        problems.push(...semanticChecks({ config, category: entry.category, parsed }));
+        problems.push(...semanticChecks({ config, category: entry.category, parsed, strict: ctx.strict }));
       }
     }
   }
 
-  let resolvedVars: Record<string, string> = {};
-  let unresolved: LoadedConfig['unresolved'] = [];
-  try {
-    const r = resolvePlaceholders(config, env, { cwd: ctx.cwd });
-    config = r.config;
-    resolvedVars = r.resolvedVars;
-    unresolved = r.unresolved;
-  } catch (e) {
-    // An unreadable DISAGG_ENV_FILE would break every job: fail each test with the reason.
-    problems.push(rootProblem(entry.file, e instanceof Error ? e.message : String(e), 'check'));
-  }
+  const r = resolvePlaceholders(config, ctx.vars ?? {});
+  config = r.config;
+  const { resolvedVars, unresolved } = r;
 
-  const skipReason = gpuSkipReason(config, ctx.gpuType || gpuTypeFrom(env));
+  const skipReason = gpuSkipReason(config, ctx.gpuType || DEFAULT_GPU_TYPE);
   return {
     ...entry,
     config,

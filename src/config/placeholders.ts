@@ -1,9 +1,7 @@
 // Placeholders such as `<partition>` filled from environment variables (the original's names) or an
 // env file. Unlike the original, an explicit YAML value is never replaced: only placeholders are.
-import fs from 'node:fs';
 import path from 'node:path';
 import type { DisaggConfig, LoadedConfig, UnresolvedPlaceholder } from '../types.js';
-import type { Env } from './discover.js';
 import { formatPath } from './problems.js';
 
 export type { UnresolvedPlaceholder } from '../types.js';
@@ -86,6 +84,18 @@ export const FIELD_RULES: Readonly<Record<string, FieldRule>> = {
   'accuracy.env_var.HF_HOME': { needs: ['HF_HOME_DIR'], build: (g) => g('HF_HOME_DIR') },
 };
 
+/** Every variable a placeholder can be filled from (the settings core looks these up). */
+export const PLACEHOLDER_VARIABLES: readonly string[] = [
+  ...new Set([
+    ...Object.values(TOKEN_VARIABLES),
+    ...Object.values(FIELD_RULES).flatMap((r) => r.needs),
+    // optional parts of the container mounts
+    'DATASET_DIR',
+    'REPO_DIR',
+    'TRTLLM_WHEEL_PATH',
+  ]),
+];
+
 /** `src:src` mounts for the launcher: same paths inside the container as outside. */
 function containerMount(get: (name: string) => string, config: DisaggConfig, lookup: Lookup): string {
   const dirs = ['WORK_DIR', 'SCRIPT_DIR', 'MODEL_DIR', 'OUTPUT_PATH'].map(get);
@@ -111,23 +121,18 @@ function clone<T>(v: T): T {
 }
 
 /**
- * Fill placeholders from `env` plus the DISAGG_ENV_FILE it names (env wins; see `placeholderVars`).
- * Scans every string outside `worker_config.ctx/gen` (those go to TensorRT-LLM unchanged). Throws only
- * when DISAGG_ENV_FILE names a file that cannot be read.
+ * Fill placeholders from `vars` (the settings core merges env and env file into them). Scans every
+ * string outside `worker_config.ctx/gen` (those go to TensorRT-LLM unchanged). Never throws.
  */
-export function resolvePlaceholders(
-  config: DisaggConfig,
-  env: Env,
-  opts: { cwd?: string } = {},
-): PlaceholderResult {
-  return resolveWith(config, placeholderVars(env, opts.cwd));
+export function resolvePlaceholders(config: DisaggConfig, vars: Vars): PlaceholderResult {
+  return resolveWith(config, vars);
 }
 
-function resolveWith(config: DisaggConfig, env: Vars): PlaceholderResult {
+function resolveWith(config: DisaggConfig, vars: Vars): PlaceholderResult {
   const out = clone(config);
   const resolvedVars: Record<string, string> = {};
   const unresolved: UnresolvedPlaceholder[] = [];
-  const lookup: Lookup = (name) => (usable(env[name]) ? env[name] : undefined);
+  const lookup: Lookup = (name) => (usable(vars[name]) ? vars[name] : undefined);
   const use = (name: string): string => {
     const v = lookup(name) as string;
     resolvedVars[name] = v;
@@ -177,64 +182,6 @@ function resolveWith(config: DisaggConfig, env: Vars): PlaceholderResult {
   };
   const resolved = visit(out, []) as DisaggConfig;
   return { config: resolved, resolvedVars, unresolved };
-}
-
-// ------------------------------------------------------------------------------------------------
-// Env file
-// ------------------------------------------------------------------------------------------------
-
-/** Parse `KEY=VALUE` / `export KEY=VALUE` lines; quotes stripped, `#` comments, `$VAR` expanded. */
-export function parseEnvFile(text: string, base: Vars = {}): Record<string, string> {
-  const out: Record<string, string> = {};
-  const expand = (v: string): string =>
-    v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a: string, b: string) => {
-      const name = a ?? b;
-      return out[name] ?? base[name] ?? '';
-    });
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!m) continue;
-    const [, key, rest] = m;
-    let value: string;
-    if (rest.startsWith("'")) {
-      const end = rest.indexOf("'", 1);
-      value = end > 0 ? rest.slice(1, end) : rest.slice(1);
-    } else if (rest.startsWith('"')) {
-      const end = rest.indexOf('"', 1);
-      value = expand(end > 0 ? rest.slice(1, end) : rest.slice(1));
-    } else {
-      value = expand(rest.replace(/\s+#.*$/, '').trim());
-    }
-    out[key] = value;
-  }
-  return out;
-}
-
-/** Read an env file; a missing file is an error naming it (a typo must not silently drop values). */
-export function readEnvFile(file: string, base: Vars = {}): Record<string, string> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(
-      `Cannot read env file ${file} (DISAGG_ENV_FILE): ${e instanceof Error ? e.message : String(e)}`,
-    );
-  }
-  return parseEnvFile(text, base);
-}
-
-/**
- * Variables placeholders resolve from: the DISAGG_ENV_FILE file (relative to `cwd`) overlaid by the
- * process environment, so a variable set on the command line beats the file.
- */
-export function placeholderVars(env: Env, cwd: string = process.cwd()): Record<string, string | undefined> {
-  const file = env.DISAGG_ENV_FILE?.trim();
-  const fromFile = file ? readEnvFile(path.resolve(cwd, file), env) : {};
-  const merged: Record<string, string | undefined> = { ...fromFile };
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
-  return merged;
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -146,7 +146,7 @@ function branchTitles(e: ErrorObject): string[] {
   );
 }
 
-function toProblem(e: ErrorObject, parsed: ParsedYaml, root: unknown): Problem {
+function toProblem(e: ErrorObject, parsed: ParsedYaml, root: unknown, strict: boolean): Problem {
   const segs = segmentsOf(e.instancePath);
   const err = (message: string, s: PathSegments = segs, at: 'key' | 'value' = 'value'): Problem =>
     parsed.problem('error', s, message, { at, source: 'schema' });
@@ -164,8 +164,8 @@ function toProblem(e: ErrorObject, parsed: ParsedYaml, root: unknown): Problem {
       if (moved) message += ` (it belongs at ${moved})`;
       else if (guess) message += ` (did you mean ${guess}?)`;
       else if (known.length > 0) message += `; known keys here: ${known.join(', ')}`;
-      message += '; it is ignored';
-      return parsed.problem('warning', at, message, { at: 'key', source: 'schema' });
+      if (!strict) message += '; it is ignored';
+      return parsed.problem(strict ? 'error' : 'warning', at, message, { at: 'key', source: 'schema' });
     }
     case 'required': {
       const missing = String((e.params as { missingProperty: string }).missingProperty);
@@ -203,15 +203,19 @@ function toProblem(e: ErrorObject, parsed: ParsedYaml, root: unknown): Problem {
   }
 }
 
-/** Validate a parsed config against the JSON Schema; unknown keys become warnings. */
-export function validateSchema(value: unknown, parsed: ParsedYaml): Problem[] {
+/** Validate a parsed config against the JSON Schema; unknown keys are warnings, errors under strict. */
+export function validateSchema(
+  value: unknown,
+  parsed: ParsedYaml,
+  { strict = false }: { strict?: boolean } = {},
+): Problem[] {
   const { validate } = compiled();
   if (validate(value)) return [];
   const errors = foldAnyOf(validate.errors ?? []);
   const seen = new Set<string>();
   const problems: Problem[] = [];
   for (const e of errors) {
-    const p = toProblem(e, parsed, value);
+    const p = toProblem(e, parsed, value, strict);
     const key = `${p.severity}|${p.path}|${p.message}`;
     if (seen.has(key)) continue;
     seen.add(key);

@@ -1,17 +1,11 @@
 // Selection: which configs run here (GPU type) and which a test-list file asks for.
 import fs from 'node:fs';
 import type { ConfigEntry, DisaggConfig } from '../types.js';
-import type { Env } from './discover.js';
 import { pytestMethodFor } from './naming.js';
 
 export const DEFAULT_GPU_TYPE = 'GB200';
 /** What the original assumes when a config has no supported_gpus. */
 export const DEFAULT_SUPPORTED_GPUS: readonly string[] = ['GB200', 'GB300', 'H100', 'B200', 'B300'];
-
-/** Raw GPU_TYPE (default GB200). */
-export function gpuTypeFrom(env: Env): string {
-  return env.GPU_TYPE?.trim() || DEFAULT_GPU_TYPE;
-}
 
 /** GPU type for filtering: cluster variants like `GB200_LYRIS` count as `GB200`. */
 export function filterGpuType(gpuType: string): string {

@@ -8,9 +8,12 @@ import { setActiveBroker } from '../broker/registry.js';
 import { serveBroker } from '../broker/server.js';
 import { discoverConfigs } from '../config/discover.js';
 import { tagsFor } from '../config/index.js';
+import { ConfigError } from '../errors.js';
 import { createExecutor } from '../executors/index.js';
 import type { ConfigEntry, JobSpec } from '../types.js';
+import { executorInput } from '../settings/executor-options.js';
 import { jobSpecFor } from './job-spec.js';
+import { lazyExecutor } from './lazy-executor.js';
 import type { ResolvedOptions } from './options.js';
 
 const log = (message: string) => console.error(`[vitest-disagg] ${message}`);
@@ -59,7 +62,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (!spec) specs.set(entry.testId, (spec = jobSpecFor(entry, options, runId)));
     return spec;
   };
-  const executor = await createExecutor(options.executor, options);
+  // Created on the first job request: `vitest list` must work without SSH settings or a cluster.
+  const executor = lazyExecutor(options.executor, () =>
+    createExecutor(options.executor, executorInput(options)),
+  );
   const broker = new JobBroker({
     executor,
     ledger: new Ledger(options.outputPath),
@@ -67,7 +73,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     settings: options,
     specFor: async (testId) => {
       const entry = byId.get(testId);
-      if (!entry) throw new Error(`no config for test ${testId} under ${options.configDir}`);
+      if (!entry) throw new ConfigError(`no config for test ${testId} under ${options.configDir}`);
       return specFor(entry);
     },
     log,

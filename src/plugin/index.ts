@@ -49,10 +49,12 @@ const posix = (p: string) => p.split(path.sep).join('/');
  */
 export function disagg(options: DisaggOptions = {}): Plugin[] {
   let resolved: ResolvedOptions | undefined;
-  const opts = (root?: string): ResolvedOptions => (resolved ??= resolveOptions(options, process.env, root));
+  const opts = (root?: string): ResolvedOptions => (resolved ??= resolveOptions(options, undefined, root));
 
   const configPlugin: Plugin = {
     name: 'vitest-disagg:config',
+    // The options as the user wrote them: `disagg list|validate|dry-run|cancel` read them from vitest.config.*.
+    api: { options },
     config(config) {
       const o = opts(config.root ? path.resolve(config.root) : process.cwd());
       const discovery = discoverConfigs(o.configDir);

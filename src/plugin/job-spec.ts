@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.js';
 import { assertSubmittable, formatProblem, hasErrors, loadConfig } from '../config/index.js';
 import { CATEGORY_TIMEOUT_MS } from '../config/naming.js';
 import type { ConfigEntry, JobSpec, LoadedConfig } from '../types.js';
@@ -11,9 +12,11 @@ export function loadChecked(
   options: ResolvedOptions,
   printWarnings = false,
 ): LoadedConfig {
-  // OUTPUT_PATH is ours to know (option or env), so placeholders built from it (container mounts) resolve.
-  const env = { ...process.env, OUTPUT_PATH: options.outputPath };
-  const loaded = loadConfig(entry, { env, gpuType: options.gpuType, envFile: options.envFile });
+  const loaded = loadConfig(entry, {
+    vars: options.placeholderVars,
+    gpuType: options.gpuType,
+    strict: options.strict,
+  });
   if (printWarnings) {
     for (const w of loaded.problems.filter((p) => p.severity === 'warning')) {
       console.warn(`[vitest-disagg] ${formatProblem(w)}`);
@@ -21,9 +24,10 @@ export function loadChecked(
   }
   if (hasErrors(loaded.problems)) {
     const errors = loaded.problems.filter((p) => p.severity === 'error');
-    throw new Error(
+    throw new ConfigError(
       `${entry.relFile}: ${errors.length} config error(s):\n` +
         errors.map((p) => `  ${formatProblem(p)}`).join('\n'),
+      entry.file,
     );
   }
   return loaded;
@@ -39,7 +43,8 @@ export async function jobSpecFor(
   runId: string = newRunId(),
 ): Promise<JobSpec> {
   const loaded = loadChecked(entry, options);
-  if (loaded.skipReason) throw new Error(`${entry.testId} is skipped: ${loaded.skipReason}`);
+  if (loaded.skipReason)
+    throw new ConfigError(`${entry.testId} is skipped: ${loaded.skipReason}`, entry.file);
   assertSubmittable(loaded);
   return {
     testId: entry.testId,

@@ -61,8 +61,21 @@ describe('semantic checks', () => {
   it('concurrency against gen max_batch_size, without attention DP', () => {
     const [e, ...rest] = checks(MINIMAL.replace("'1 2 4'", "'16 64'"));
     expect(rest).toEqual([]);
-    expect(e).toMatchObject({ path: 'benchmark.concurrency_list', line: 9, column: 21 });
+    // Real suites run above the batch size on purpose: a warning by default, an error under strict.
+    expect(e).toMatchObject({ severity: 'warning', path: 'benchmark.concurrency_list', line: 9, column: 21 });
     expect(e.message).toBe('concurrency 64 exceeds gen max_batch_size 32 by 32');
+    const strict = loadText(MINIMAL.replace("'1 2 4'", "'16 64'"), { strict: true }).problems;
+    expect(strict.filter((p) => p.source === 'check')).toEqual([
+      { ...e, file: strict[0].file, severity: 'error' },
+    ]);
+  });
+
+  it('unknown keys: a warning by default, an error under strict', () => {
+    const text = MINIMAL.replace('  streaming: true\n', '  streaming: true\n  concurency_list: 4\n');
+    const unknown = (strict: boolean) =>
+      loadText(text, { strict }).problems.filter((p) => p.message.startsWith('unknown key'));
+    expect(unknown(false)).toMatchObject([{ severity: 'warning', path: 'benchmark.concurency_list' }]);
+    expect(unknown(true)).toMatchObject([{ severity: 'error', path: 'benchmark.concurency_list' }]);
   });
 
   it('concurrency against max_batch_size × tensor_parallel_size with attention DP', () => {

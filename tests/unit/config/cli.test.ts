@@ -43,12 +43,22 @@ describe('disagg validate', () => {
     );
   });
 
-  it('reports a concurrency above the batch size and by how much', async () => {
+  it('reports a concurrency above the batch size and by how much: a warning, an error under --strict', async () => {
     const r = await call(validate, [inv('concurrency-over')]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(0);
     expect(r.stdout).toBe(
-      `${inv('concurrency-over')}:7:21 benchmark.concurrency_list: concurrency 64 exceeds gen max_batch_size 32 by 32\n`,
+      `${inv('concurrency-over')}:7:21 benchmark.concurrency_list: warning: concurrency 64 exceeds gen max_batch_size 32 by 32\n`,
     );
+    for (const [argv, env] of [
+      [['--strict'], {}],
+      [[], { DISAGG_STRICT: '1' }],
+    ] as const) {
+      const s = await call(validate, [inv('concurrency-over'), ...argv], env);
+      expect(s.code).toBe(1);
+      expect(s.stdout).toBe(
+        `${inv('concurrency-over')}:7:21 benchmark.concurrency_list: concurrency 64 exceeds gen max_batch_size 32 by 32\n`,
+      );
+    }
   });
 
   it('reports a string where a number belongs', async () => {
@@ -66,6 +76,11 @@ describe('disagg validate', () => {
       `${inv('unknown-key')}:8:3 benchmark.concurency_list: warning: unknown key "concurency_list" (did you mean concurrency_list?); it is ignored\n`,
     );
     expect(r.stderr).toContain('0 invalid, 0 error(s), 1 warning(s)');
+    const strict = await call(validate, [inv('unknown-key'), '--strict']);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toBe(
+      `${inv('unknown-key')}:8:3 benchmark.concurency_list: unknown key "concurency_list" (did you mean concurrency_list?)\n`,
+    );
   });
 
   it('validates the config dir by default and a directory argument; --json', async () => {
@@ -80,11 +95,19 @@ describe('disagg validate', () => {
       warnings: number;
       files: Array<{ file: string; valid: boolean }>;
     };
-    expect(j).toMatchObject({ valid: false, errors: 3, warnings: 1 });
+    expect(j).toMatchObject({ valid: false, errors: 2, warnings: 2 });
     expect(j.files.filter((f) => !f.valid).map((f) => path.basename(f.file))).toEqual([
+      'no-accuracy.yaml',
+      'string-number.yaml',
+    ]);
+    const s = await call(validate, ['tests/fixtures/configs/invalid', '--json', '--strict']);
+    const js = JSON.parse(s.stdout) as typeof j;
+    expect(js).toMatchObject({ valid: false, strict: true, errors: 4, warnings: 0 });
+    expect(js.files.filter((f) => !f.valid).map((f) => path.basename(f.file))).toEqual([
       'concurrency-over.yaml',
       'no-accuracy.yaml',
       'string-number.yaml',
+      'unknown-key.yaml',
     ]);
   });
 

@@ -45,7 +45,7 @@ const schemaErrors = (c: LoadedConfig) =>
   c.problems.filter((p) => p.severity === 'error' && (p.source === 'schema' || p.source === 'yaml'));
 
 describe('TensorRT-LLM corpus', () => {
-  const gb200 = loadAll(configDir, { env: { GPU_TYPE: 'GB200' } });
+  const gb200 = loadAll(configDir, { gpuType: 'GB200' });
 
   it('discovers every perf/accuracy/stress config with the original test ids; perf-sanity left out with one notice', () => {
     expect(gb200.configs.map((c) => c.testId).sort()).toEqual(expectedIds());
@@ -60,8 +60,9 @@ describe('TensorRT-LLM corpus', () => {
   it('loads with GPU_TYPE=GB200 without schema errors or warnings; only GB300-only configs skipped', () => {
     for (const c of gb200.configs) {
       expect(schemaErrors(c), c.relFile).toEqual([]);
+      // Over-concurrency is a warning by default (real suites do it on purpose): see validate-corpus.test.ts.
       expect(
-        c.problems.filter((p) => p.severity === 'warning'),
+        c.problems.filter((p) => p.severity === 'warning' && !/exceeds gen max_batch_size/.test(p.message)),
         c.relFile,
       ).toEqual([]);
       const gpus = supportedGpus(c.config);
@@ -72,7 +73,7 @@ describe('TensorRT-LLM corpus', () => {
   });
 
   it('skips every config on H100 with a reason', () => {
-    const h100 = loadAll(configDir, { env: { GPU_TYPE: 'H100' } });
+    const h100 = loadAll(configDir, { gpuType: 'H100' });
     for (const c of h100.configs)
       expect(c.skipReason, c.relFile).toMatch(/^not supported on H100 \(supported: GB[23]00/);
   });
@@ -93,9 +94,7 @@ describe('TensorRT-LLM corpus', () => {
     expect(files.length).toBeGreaterThanOrEqual(4);
     for (const f of files) {
       const parts = f.split(path.sep);
-      const c = loadConfig(makeEntry(f, trtllm, parts.at(-3) as string, parts.at(-2) as Category), {
-        env: {},
-      });
+      const c = loadConfig(makeEntry(f, trtllm, parts.at(-3) as string, parts.at(-2) as Category));
       expect(schemaErrors(c), f).toEqual([]);
       expect(
         c.problems.filter((p) => p.severity === 'warning'),

@@ -18,7 +18,15 @@ export function tmpDir(): string {
 /** Write `text` to <tmp>/<testType>/<category>/<name>.yaml and load it. */
 export function loadText(
   text: string,
-  opts: { category?: Category; testType?: string; name?: string; env?: Record<string, string> } = {},
+  opts: {
+    category?: Category;
+    testType?: string;
+    name?: string;
+    /** Placeholder values (as the settings core resolves them). */
+    vars?: Record<string, string>;
+    gpuType?: string;
+    strict?: boolean;
+  } = {},
 ): LoadedConfig {
   const category = opts.category ?? 'stress';
   const testType = opts.testType ?? 'disagg';
@@ -26,7 +34,11 @@ export function loadText(
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${opts.name ?? 'cfg'}-${Math.random().toString(36).slice(2, 8)}.yaml`);
   fs.writeFileSync(file, text);
-  return loadConfig(makeEntry(file, tmpDir(), testType, category), { env: opts.env ?? {} });
+  return loadConfig(makeEntry(file, tmpDir(), testType, category), {
+    vars: opts.vars ?? {},
+    gpuType: opts.gpuType,
+    strict: opts.strict,
+  });
 }
 
 /** A minimal valid stress config; `patch` lines are spliced in by tests via string replace. */

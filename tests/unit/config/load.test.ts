@@ -34,9 +34,7 @@ describe('parseYaml positions', () => {
 
 describe('loadConfig', () => {
   it('resolves anchors, aliases and merge keys; positions follow aliases', () => {
-    const anchors = loadAll(path.join(fixtures, 'tree'), { env: {} }).configs.find(
-      (c) => c.stem === 'anchors',
-    );
+    const anchors = loadAll(path.join(fixtures, 'tree')).configs.find((c) => c.stem === 'anchors');
     expect(anchors?.problems).toEqual([]);
     expect(anchors?.config.worker_config?.gen).toEqual({
       tensor_parallel_size: 2,
@@ -66,10 +64,10 @@ describe('loadConfig', () => {
 
   it('hashes the file bytes plus the env values it resolved', () => {
     const text = MINIMAL + 'slurm:\n  partition: <partition>\n';
-    const a = loadText(text, { name: 'h', env: { SLURM_PARTITION: 'p1' } });
-    const b = loadText(text, { name: 'h', env: { SLURM_PARTITION: 'p1', UNRELATED: 'x' } });
-    const c = loadText(text, { name: 'h', env: { SLURM_PARTITION: 'p2' } });
-    const d = loadText(text + '# comment\n', { name: 'h', env: { SLURM_PARTITION: 'p1' } });
+    const a = loadText(text, { name: 'h', vars: { SLURM_PARTITION: 'p1' } });
+    const b = loadText(text, { name: 'h', vars: { SLURM_PARTITION: 'p1', UNRELATED: 'x' } });
+    const c = loadText(text, { name: 'h', vars: { SLURM_PARTITION: 'p2' } });
+    const d = loadText(text + '# comment\n', { name: 'h', vars: { SLURM_PARTITION: 'p1' } });
     expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(b.hash).toBe(a.hash);
     expect(c.hash).not.toBe(a.hash);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assertSubmittable, parseEnvFile, resolvePlaceholders } from '../../../src/config/index.js';
+import { resolveSettings } from '../../../src/settings/index.js';
 import type { DisaggConfig } from '../../../src/types.js';
 import { loadText, MINIMAL, tmpDir } from './helpers.js';
 
@@ -99,9 +100,10 @@ describe('resolvePlaceholders', () => {
   it('reads DISAGG_ENV_FILE; the process environment wins over the file', () => {
     const file = path.join(tmpDir(), 'cluster.env');
     fs.writeFileSync(file, '# cluster\nexport SLURM_PARTITION="from-file"\nSLURM_ACCOUNT=acct # trailing\n');
-    const r = resolvePlaceholders(cfg(), { DISAGG_ENV_FILE: file, SLURM_PARTITION: 'from-env' });
+    const vars = resolveSettings({}, { DISAGG_ENV_FILE: file, SLURM_PARTITION: 'from-env' }).placeholderVars;
+    const r = resolvePlaceholders(cfg(), vars);
     expect(r.config.slurm).toMatchObject({ partition: 'from-env', account: 'acct' });
-    expect(() => resolvePlaceholders(cfg(), { DISAGG_ENV_FILE: '/nope/x.env' })).toThrow(
+    expect(() => resolveSettings({}, { DISAGG_ENV_FILE: '/nope/x.env' })).toThrow(
       /Cannot read env file \/nope\/x.env/,
     );
   });
@@ -129,7 +131,7 @@ describe('assertSubmittable', () => {
     const loaded = loadText(
       MINIMAL + 'slurm:\n  partition: <partition>\nenvironment:\n  container_image: <container_image>\n',
       {
-        env: { CONTAINER_IMAGE: 'img' },
+        vars: { CONTAINER_IMAGE: 'img' },
       },
     );
     expect(loaded.unresolved).toEqual([
@@ -138,7 +140,7 @@ describe('assertSubmittable', () => {
     expect(() => assertSubmittable(loaded)).toThrow(
       /slurm\.partition is still the placeholder "<partition>": set SLURM_PARTITION/,
     );
-    const ok = loadText(MINIMAL + 'slurm:\n  partition: <partition>\n', { env: { SLURM_PARTITION: 'p' } });
+    const ok = loadText(MINIMAL + 'slurm:\n  partition: <partition>\n', { vars: { SLURM_PARTITION: 'p' } });
     expect(() => assertSubmittable(ok)).not.toThrow();
     expect(ok.config.slurm?.partition).toBe('p');
   });

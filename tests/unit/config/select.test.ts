@@ -24,7 +24,7 @@ describe('GPU selection', () => {
   it('loadConfig sets skipReason from GPU_TYPE (default GB200)', () => {
     const text = MINIMAL.replace('  model_name: tiny\n', '  model_name: tiny\n  supported_gpus: [H100]\n');
     expect(loadText(text).skipReason).toBe('not supported on GB200 (supported: H100)');
-    expect(loadText(text, { env: { GPU_TYPE: 'H100' } }).skipReason).toBeUndefined();
+    expect(loadText(text, { gpuType: 'H100' }).skipReason).toBeUndefined();
   });
 });
 

@@ -1,0 +1,24 @@
+import type { Executor, ExecutorKind } from '../executors/types.js';
+
+/**
+ * An executor created on first real use: `vitest list` and runs that submit nothing never need SSH
+ * settings or a connection, so a missing `DISAGG_SSH_HOST` only fails when a job is really submitted.
+ */
+export function lazyExecutor(kind: ExecutorKind, create: () => Promise<Executor>): Executor {
+  let made: Promise<Executor> | undefined;
+  const get = (): Promise<Executor> => (made ??= create());
+  return {
+    kind,
+    submit: async (spec) => (await get()).submit(spec),
+    poll: async (jobs) => (jobs.length ? (await get()).poll(jobs) : new Map()),
+    cancel: async (jobs) => {
+      if (jobs.length) await (await get()).cancel(jobs);
+    },
+    scanEarlyFailure: async (job) => (await get()).scanEarlyFailure(job),
+    fetchLogs: async (job, dir) => (await get()).fetchLogs(job, dir),
+    close: async () => {
+      // Never create an executor just to close it; one that failed to be created has nothing to close.
+      if (made) await (await made.catch(() => undefined))?.close();
+    },
+  };
+}

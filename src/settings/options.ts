@@ -1,0 +1,79 @@
+// The user-facing option object of `disagg({...})` and the resolved settings every stage receives.
+import type { ExecutorKind, ExecutorSettings, Launcher, ResourceMode } from './types.js';
+
+/** Options of `disagg({...})` in vitest.config.ts. An env var (or DISAGG_ENV_FILE value) overrides each. */
+export interface DisaggOptions {
+  /** Root of the YAML tree. Env `DISAGG_CONFIG_DIR`. Default `stress-configs`. */
+  configDir?: string;
+  /** Where jobs run: `local` (default), `slurm` (sbatch on this machine) or `ssh`. Env `DISAGG_EXECUTOR`. */
+  executor?: ExecutorKind;
+  /** Output root: CSV, job ledger, `slurm_logs/`. Env `OUTPUT_PATH`. Default `./output`. */
+  outputPath?: string;
+  /** GPU type the configs are filtered on. Env `GPU_TYPE`. Default `GB200`. */
+  gpuType?: string;
+  /** Only run the tests listed in this file. Env `DISAGG_TEST_LIST`. */
+  testList?: string;
+  /** `KEY=VALUE` file for placeholders and settings. Env `DISAGG_ENV_FILE`. */
+  envFile?: string;
+  /** Jobs in flight at once; 0 = unlimited. Env `DISAGG_BATCH_SIZE`. Default 0 (local: 2). */
+  maxJobsInFlight?: number;
+  /** Vitest workers (each judges one config at a time). Default 8. */
+  maxWorkers?: number;
+  /** Vitest watch mode. Default false: saving a YAML must never resubmit a GPU job. */
+  watch?: boolean;
+  /** Re-attach to jobs of a crashed run instead of resubmitting. Env `DISAGG_RESUME` (0 = off). */
+  resume?: boolean;
+  /** Poll interval bounds in ms: starts at `min`, backs off to `max` for long jobs. */
+  pollIntervalMs?: { min?: number; max?: number };
+  /** Over-concurrency and unknown keys are errors instead of warnings. Env `DISAGG_STRICT=1`. */
+  strict?: boolean;
+  /** sbatch settings for executors `slurm` and `ssh` (env `DISAGG_PARTITION`, … override). */
+  slurm?: {
+    partition?: string;
+    account?: string;
+    launcher?: Launcher;
+    resources?: ResourceMode;
+    /** Folder of submit.py / job scripts (env `DISAGG_SCRIPT_DIR`, `SCRIPT_DIR`). */
+    scriptDir?: string;
+  };
+  /** SSH settings for executor `ssh` (env `DISAGG_SSH_*` override). */
+  ssh?: {
+    host?: string;
+    port?: number;
+    username?: string;
+    privateKeyPath?: string;
+    knownHostsPath?: string;
+    remoteDir?: string;
+    proxyJump?: string;
+    configPath?: string;
+  };
+}
+
+/**
+ * Every setting after env, env file, options and defaults were applied. Plain data (it is `provide`d
+ * to the workers); nothing downstream reads the environment again.
+ */
+export interface ResolvedOptions {
+  /** Project root relative paths are resolved against. */
+  root: string;
+  configDir: string;
+  executor: ExecutorKind;
+  outputPath: string;
+  gpuType: string;
+  testList?: string;
+  envFile?: string;
+  maxJobsInFlight: number;
+  maxWorkers: number;
+  watch: boolean;
+  resume: boolean;
+  pollMinMs: number;
+  pollMaxMs: number;
+  strict: boolean;
+  debug: { enabled: boolean; jobId?: string };
+  /** SSH options as the plugin option spelled them (env applied); the full input is `executorSettings.ssh`. */
+  ssh: NonNullable<DisaggOptions['ssh']>;
+  /** Values for config placeholders (SLURM_PARTITION, MODEL_DIR, …; OUTPUT_PATH = `outputPath`). */
+  placeholderVars: Record<string, string>;
+  /** Everything an executor needs. */
+  executorSettings: ExecutorSettings;
+}
