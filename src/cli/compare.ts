@@ -70,11 +70,13 @@ function table(rows: readonly CompareRow[]): string {
   return [line(header), ...cells.map(line)].join('\n');
 }
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 function summary(rows: readonly CompareRow[], regressions: number): string {
   const counts = new Map<string, number>();
   for (const r of rows) counts.set(r.verdict, (counts.get(r.verdict) ?? 0) + 1);
   const parts = [...counts].map(([v, n]) => `${n} ${v}`).join(', ');
-  return `${rows.length} rows: ${parts || 'nothing to compare'}; ${regressions} regression${regressions === 1 ? '' : 's'}`;
+  return `${plural(rows.length, 'row')}: ${parts || 'nothing to compare'}; ${plural(regressions, 'regression')}`;
 }
 
 async function compare(argv: string[], io: CliIO): Promise<{ code: number; text: string }> {
@@ -136,8 +138,8 @@ async function compare(argv: string[], io: CliIO): Promise<{ code: number; text:
   }
   const failed = result.rows.filter((r) => r.verdict === 'regressed' || r.verdict === 'changed');
   const text = [
-    `baseline: ${baseline.file} (${baseline.kind}, ${baseline.samples.length} values)`,
-    `current:  ${current.file} (${current.kind}, ${current.samples.length} values)`,
+    `baseline: ${baseline.file} (${baseline.kind}, ${plural(baseline.samples.length, 'value')})`,
+    `current:  ${current.file} (${current.kind}, ${plural(current.samples.length, 'value')})`,
     '',
     result.rows.length > 0 ? table(result.rows) : 'no metric on either side',
     '',
