@@ -16,7 +16,7 @@ export const usage =
   `  --min-runs M   fewer baseline runs give no verdict (default ${COMPARE_DEFAULTS.minRuns})\n` +
   '  exit 0: no regression; 1: a regression; 2: bad usage or input';
 
-function fraction(name: string, text: string | undefined, fallback: number, max = Infinity): number {
+function nonNegative(name: string, text: string | undefined, fallback: number, max = Infinity): number {
   if (text === undefined) return fallback;
   const n = Number(text);
   if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n >= max) {
@@ -37,8 +37,8 @@ function count(name: string, text: string | undefined, fallback: number): number
 function settingsOf(values: Record<string, string | boolean | undefined>): RuleSettings {
   const str = (k: string): string | undefined => (typeof values[k] === 'string' ? values[k] : undefined);
   return {
-    tolerance: fraction('tolerance', str('tolerance'), COMPARE_DEFAULTS.tolerance, 1),
-    noiseK: fraction('noise-k', str('noise-k'), COMPARE_DEFAULTS.noiseK),
+    tolerance: nonNegative('tolerance', str('tolerance'), COMPARE_DEFAULTS.tolerance, 1),
+    noiseK: nonNegative('noise-k', str('noise-k'), COMPARE_DEFAULTS.noiseK),
     runs: count('runs', str('runs'), COMPARE_DEFAULTS.runs),
     minRuns: count('min-runs', str('min-runs'), COMPARE_DEFAULTS.minRuns),
   };
