@@ -22,6 +22,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliModule>
     load: () => import('./dry-run.js'),
   },
   cancel: { summary: 'cancel every live job in $OUTPUT_PATH/jobs.json', load: () => import('./cancel.js') },
+  compare: {
+    summary: 'compare perf against a baseline; exit 1 on a regression',
+    load: () => import('./compare.js'),
+  },
 };
 
 function usage(): string {

@@ -1,0 +1,166 @@
+// `disagg compare <baseline> <current> [--tolerance F] [--noise-k K] [--runs N] [--min-runs M] [--json]`:
+// perf of two CSVs / output dirs / results.json files, judged by the regression rule. Exit 1 if and only
+// if something regressed; 2 on bad usage or unreadable input (with --json as {"error": …} on stdout).
+import path from 'node:path';
+import { readCompareInput } from '../results/compare-inputs.js';
+import { compareSamples, type CompareRow } from '../stats/compare.js';
+import { COMPARE_DEFAULTS, formatPercent, formatValue, type RuleSettings } from '../stats/regression.js';
+import { parseCommandArgs, UsageError, type CliCommand, type CliIO } from './io.js';
+
+export const usage =
+  'usage: disagg compare <baseline> <current> [--tolerance F] [--noise-k K] [--runs N] [--min-runs M] [--json]\n' +
+  '  each side: a perf CSV, an output dir (its history.jsonl, else its perf CSV) or a results.json\n' +
+  `  --tolerance F  smallest allowed worsening, a fraction (default ${COMPARE_DEFAULTS.tolerance} = 5 %)\n` +
+  `  --noise-k K    allowed worsening in units of the baseline's noise (default ${COMPARE_DEFAULTS.noiseK})\n` +
+  `  --runs N       baseline runs: the last N by end time, 0 = all (default ${COMPARE_DEFAULTS.runs})\n` +
+  `  --min-runs M   fewer baseline runs give no verdict (default ${COMPARE_DEFAULTS.minRuns})\n` +
+  '  exit 0: no regression; 1: a regression; 2: bad usage or input';
+
+function nonNegative(name: string, text: string | undefined, fallback: number, max = Infinity): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n >= max) {
+    const range = max === Infinity ? 'a number ≥ 0' : `a fraction from 0 to below ${max} (0.05 = 5 %)`;
+    throw new UsageError(`--${name} must be ${range}, got '${text}'`);
+  }
+  return n;
+}
+
+function count(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n))
+    throw new UsageError(`--${name} must be a whole number ≥ 0, got '${text}'`);
+  return n;
+}
+
+function settingsOf(values: Record<string, string | boolean | undefined>): RuleSettings {
+  const str = (k: string): string | undefined => (typeof values[k] === 'string' ? values[k] : undefined);
+  return {
+    tolerance: nonNegative('tolerance', str('tolerance'), COMPARE_DEFAULTS.tolerance, 1),
+    noiseK: nonNegative('noise-k', str('noise-k'), COMPARE_DEFAULTS.noiseK),
+    runs: count('runs', str('runs'), COMPARE_DEFAULTS.runs),
+    minRuns: count('min-runs', str('min-runs'), COMPARE_DEFAULTS.minRuns),
+  };
+}
+
+const signed = (x: number | null): string =>
+  x === null ? '–' : `${x > 0 ? '+' : x < 0 ? '−' : ''}${formatPercent(x)}`;
+const num = (x: number | null): string => (x === null ? '–' : formatValue(x));
+
+function table(rows: readonly CompareRow[]): string {
+  const header = ['verdict', 'delta', 'allowed', 'baseline', 'runs', 'current', 'conc', 'metric', 'test'];
+  const cells = rows.map((r) => [
+    r.verdict,
+    signed(r.delta),
+    r.allowed === null ? '–' : `±${formatPercent(r.allowed)}`,
+    num(r.baseline),
+    String(r.baselineRuns),
+    num(r.current),
+    String(r.concurrency),
+    r.metric,
+    r.test,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const right = new Set([1, 2, 3, 4, 5, 6]);
+  const line = (c: string[]): string =>
+    c
+      .map((v, i) => (i === c.length - 1 ? v : right.has(i) ? v.padStart(widths[i]) : v.padEnd(widths[i])))
+      .join('  ');
+  return [line(header), ...cells.map(line)].join('\n');
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function summary(rows: readonly CompareRow[], regressions: number): string {
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.verdict, (counts.get(r.verdict) ?? 0) + 1);
+  const parts = [...counts].map(([v, n]) => `${n} ${v}`).join(', ');
+  return `${plural(rows.length, 'row')}: ${parts || 'nothing to compare'}; ${plural(regressions, 'regression')}`;
+}
+
+async function compare(argv: string[], io: CliIO): Promise<{ code: number; text: string }> {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    usage,
+    {
+      tolerance: { type: 'string' },
+      'noise-k': { type: 'string' },
+      runs: { type: 'string' },
+      'min-runs': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    true,
+  );
+  if (values.help === true) return { code: 0, text: `${usage}\n` };
+  if (positionals.length !== 2) {
+    throw new UsageError(`expected <baseline> and <current>, got ${positionals.length} path(s)\n${usage}`);
+  }
+  const settings = settingsOf(values);
+  const [baseline, current] = await Promise.all(
+    positionals.map(async (p) => {
+      try {
+        return await readCompareInput(path.resolve(io.cwd, p));
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+    }),
+  );
+  const result = compareSamples(baseline.samples, current.samples, settings);
+  const code = result.regressions > 0 ? 1 : 0;
+  if (values.json === true) {
+    const rows = result.rows.map(
+      ({
+        test,
+        concurrency,
+        metric,
+        baseline: b,
+        baselineRuns,
+        current: c,
+        delta,
+        noise,
+        allowed,
+        verdict,
+      }) => ({
+        test,
+        concurrency,
+        metric,
+        baseline: b,
+        baselineRuns,
+        current: c,
+        delta,
+        noise,
+        allowed,
+        verdict,
+      }),
+    );
+    return { code, text: `${JSON.stringify({ rows, regressions: result.regressions })}\n` };
+  }
+  const failed = result.rows.filter((r) => r.verdict === 'regressed' || r.verdict === 'changed');
+  const text = [
+    `baseline: ${baseline.file} (${baseline.kind}, ${plural(baseline.samples.length, 'value')})`,
+    `current:  ${current.file} (${current.kind}, ${plural(current.samples.length, 'value')})`,
+    '',
+    result.rows.length > 0 ? table(result.rows) : 'no metric on either side',
+    '',
+    ...failed.map((r) => r.message),
+    summary(result.rows, result.regressions),
+  ].join('\n');
+  return { code, text: `${text}\n` };
+}
+
+export const run: CliCommand = async (argv: string[], io: CliIO): Promise<number> => {
+  // Errors are answered here (not by main) so that every one of them, bad input included, exits 2 and
+  // honours --json: exit 1 is reserved for "something regressed".
+  const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--json');
+  try {
+    const { code, text } = await compare(argv, io);
+    io.stdout(text);
+    return code;
+  } catch (err) {
+    const message = (err as Error).message;
+    if (json) io.stdout(`${JSON.stringify({ error: message })}\n`);
+    else io.stderr(`disagg compare: ${message}\n`);
+    return 2;
+  }
+};

@@ -1,0 +1,209 @@
+// `disagg compare` end to end on the real TensorRT-LLM perf CSV: against itself nothing regresses
+// (exit 0); a copy with one latency × 1.10 gives exactly one regression (exit 1); --json shape; errors.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Papa from 'papaparse';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixturePath } from '../../fixtures/paths.js';
+import type { CliIO } from '../../../src/cli/io.js';
+import { main } from '../../../src/cli/main.js';
+
+const realCsv = fixturePath('trtllm', 'perf_script_test_results.csv');
+
+interface Out {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function disagg(argv: string[], cwd = '/'): Promise<Out> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {}, cwd };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+interface JsonRow {
+  test: string;
+  concurrency: number;
+  metric: string;
+  baseline: number | null;
+  baselineRuns: number;
+  current: number | null;
+  delta: number | null;
+  noise: number | null;
+  allowed: number | null;
+  verdict: string;
+}
+
+describe('disagg compare', () => {
+  let dir: string;
+  let slower: string;
+  let changed: { test: string; metric: string; before: number; after: number };
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'cli-compare-'));
+    const parsed = Papa.parse<string[]>(await readFile(realCsv, 'utf8'), { skipEmptyLines: true });
+    const [header, ...rows] = parsed.data;
+    const col = (name: string): number => header.indexOf(name);
+    // One latency (a TTFT row in the middle of the file) × 1.10, everything else untouched.
+    const i = rows.findIndex((r, k) => k >= 5 && r[col('metric_type')] === 'DISAGG_SERVER_TTFT');
+    const before = Number(rows[i][col('perf_metric')]);
+    const after = Number((before * 1.1).toFixed(2));
+    rows[i][col('perf_metric')] = String(after);
+    changed = { test: rows[i][col('test_name')], metric: rows[i][col('metric_type')], before, after };
+    slower = path.join(dir, 'slower.csv');
+    await writeFile(slower, `${Papa.unparse([header, ...rows], { newline: '\n' })}\n`);
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the real CSV against itself: 0 regressions, exit 0', async () => {
+    const out = await disagg(['compare', realCsv, realCsv]);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^104 rows: 104 unchanged; 0 regressions$/m);
+    const json = await disagg(['compare', realCsv, realCsv, '--json']);
+    expect(json.code).toBe(0);
+    const data = JSON.parse(json.stdout) as { rows: JsonRow[]; regressions: number };
+    expect(data.regressions).toBe(0);
+    expect(data.rows).toHaveLength(104);
+    expect(new Set(data.rows.map((r) => r.verdict))).toEqual(new Set(['unchanged']));
+  });
+
+  it('a copy with one latency × 1.10: exactly 1 regression, exit 1, worst row first', async () => {
+    const out = await disagg(['compare', realCsv, slower]);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toMatch(/^104 rows: 1 regressed, 103 unchanged; 1 regression$/m);
+    const lines = out.stdout.split('\n');
+    const headerAt = lines.findIndex((l) => l.startsWith('verdict'));
+    expect(lines[headerAt + 1]).toMatch(/^regressed\s+\+10\.0 %\s+±5\.0 %/);
+    expect(out.stdout).toContain(
+      `${changed.test.replace(/_con:\d+$/, '')}: ${changed.metric} at concurrency ${/_con:(\d+)$/.exec(changed.test)?.[1]}: `,
+    );
+    expect(out.stdout).toMatch(
+      /is 10\.0 % above the baseline [\d,.]+ \(1 run, noise not measured\); allowed \+5\.0 % → FAILED/,
+    );
+  });
+
+  it('--json: the documented row shape, baseline = median, delta a fraction', async () => {
+    const out = await disagg(['compare', realCsv, slower, '--json']);
+    expect(out.code).toBe(1);
+    const data = JSON.parse(out.stdout) as { rows: JsonRow[]; regressions: number };
+    expect(Object.keys(data)).toEqual(['rows', 'regressions']);
+    expect(data.regressions).toBe(1);
+    const [worst] = data.rows;
+    expect(Object.keys(worst)).toEqual([
+      'test',
+      'concurrency',
+      'metric',
+      'baseline',
+      'baselineRuns',
+      'current',
+      'delta',
+      'noise',
+      'allowed',
+      'verdict',
+    ]);
+    expect(worst).toMatchObject({
+      test: changed.test.replace(/_con:\d+$/, ''),
+      concurrency: Number(/_con:(\d+)$/.exec(changed.test)?.[1]),
+      metric: changed.metric,
+      baseline: changed.before,
+      baselineRuns: 1,
+      current: changed.after,
+      noise: 0,
+      allowed: 0.05,
+      verdict: 'regressed',
+    });
+    expect(worst.delta).toBeCloseTo((changed.after - changed.before) / changed.before, 12);
+    expect(data.rows.filter((r) => r.verdict === 'regressed')).toHaveLength(1);
+  });
+
+  it('--tolerance above the change: no regression; the flags are fractions', async () => {
+    const out = await disagg(['compare', realCsv, slower, '--tolerance', '0.11', '--json']);
+    expect(out.code).toBe(0);
+    expect((JSON.parse(out.stdout) as { regressions: number }).regressions).toBe(0);
+    const reversed = await disagg(['compare', slower, realCsv, '--json']);
+    expect(reversed.code).toBe(0);
+    const rows = (JSON.parse(reversed.stdout) as { rows: JsonRow[] }).rows;
+    expect(rows.filter((r) => r.verdict === 'improved')).toHaveLength(1);
+  });
+
+  it('--min-runs above the runs: insufficient, no regression', async () => {
+    const out = await disagg(['compare', realCsv, slower, '--min-runs', '2', '--json']);
+    expect(out.code).toBe(0);
+    const rows = (JSON.parse(out.stdout) as { rows: JsonRow[] }).rows;
+    expect(new Set(rows.map((r) => r.verdict))).toEqual(new Set(['insufficient']));
+  });
+
+  it('an output dir (history.jsonl) against a results.json: names meet, history runs form the baseline', async () => {
+    const out = path.join(dir, 'out');
+    const logDir = path.join(dir, 'log');
+    const run = (day: number, ttft: number, passed = true): string =>
+      `${JSON.stringify({ test: 'disagg_perf_x', endTime: `2026-01-0${day}T00:00:00Z`, passed, metrics: { '8': { median_ttft_ms: ttft, output_throughput: 1000 } } })}\n`;
+    await mkdir(out);
+    await mkdir(logDir);
+    await writeFile(
+      path.join(out, 'history.jsonl'),
+      run(1, 100) + run(2, 102) + run(3, 98) + run(4, 500, false) + run(5, 101),
+    );
+    await writeFile(
+      path.join(logDir, 'results.json'),
+      JSON.stringify({
+        testId: 'disagg_perf_x',
+        perf: {
+          blocks: [
+            {
+              concurrency: 8,
+              completed: true,
+              warmup: false,
+              metrics: { median_ttft_ms: 112, output_throughput: 1000 },
+            },
+          ],
+        },
+      }),
+    );
+    const res = await disagg(['compare', 'out', 'log', '--json'], dir);
+    expect(res.code).toBe(1);
+    const data = JSON.parse(res.stdout) as { rows: JsonRow[]; regressions: number };
+    // passed runs 100 102 98 101: median 100.5; |x − m| 0.5 1.5 2.5 0.5 → MAD 1; noise 1.4826 / 100.5
+    expect(data.rows[0]).toMatchObject({
+      metric: 'median_ttft_ms',
+      baseline: 100.5,
+      baselineRuns: 4,
+      current: 112,
+      verdict: 'regressed',
+    });
+    expect(data.rows[0].noise).toBeCloseTo(1.4826 / 100.5, 12);
+    expect(data.rows[1]).toMatchObject({ metric: 'output_throughput', verdict: 'unchanged' });
+    expect(data.regressions).toBe(1);
+  });
+
+  it('bad usage and bad input exit 2; with --json the error is {"error": …} on stdout', async () => {
+    const missing = await disagg(['compare', realCsv, '/no/such.csv', '--json']);
+    expect(missing.code).toBe(2);
+    expect(JSON.parse(missing.stdout)).toEqual({ error: '/no/such.csv: no such file or directory' });
+    const text = await disagg(['compare', realCsv, '/no/such.csv']);
+    expect(text.code).toBe(2);
+    expect(text.stderr).toBe('disagg compare: /no/such.csv: no such file or directory\n');
+    const one = await disagg(['compare', realCsv, '--json']);
+    expect(one.code).toBe(2);
+    expect((JSON.parse(one.stdout) as { error: string }).error).toMatch(
+      /^expected <baseline> and <current>, got 1 path/,
+    );
+    const pct = await disagg(['compare', realCsv, realCsv, '--tolerance', '5']);
+    expect(pct.code).toBe(2);
+    expect(pct.stderr).toMatch(/--tolerance must be a fraction from 0 to below 1 \(0.05 = 5 %\), got '5'/);
+    const runs = await disagg(['compare', realCsv, realCsv, '--runs', '2.5', '--json']);
+    expect(runs.code).toBe(2);
+    expect(JSON.parse(runs.stdout)).toEqual({ error: "--runs must be a whole number ≥ 0, got '2.5'" });
+    const flag = await disagg(['compare', realCsv, realCsv, '--what']);
+    expect(flag.code).toBe(2);
+    const notCsv = await disagg(['compare', realCsv, fixturePath('trtllm', 'SOURCE.md'), '--json']);
+    expect(notCsv.code).toBe(2);
+    expect((JSON.parse(notCsv.stdout) as { error: string }).error).toMatch(/SOURCE.md: not a perf CSV: /);
+  });
+});

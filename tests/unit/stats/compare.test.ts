@@ -1,0 +1,113 @@
+// compareSamples: which samples form the baseline, which current value counts, new and missing rows,
+// and the order of the rows.
+import { describe, expect, it } from 'vitest';
+import type { MetricSample } from '../../../src/results/compare-inputs.js';
+import { compareSamples } from '../../../src/stats/compare.js';
+import { COMPARE_DEFAULTS } from '../../../src/stats/regression.js';
+
+const s = (
+  test: string,
+  metric: string,
+  value: number,
+  endTime: number | null = null,
+  concurrency = 4,
+  passed = true,
+): MetricSample => ({ test, concurrency, metric, value, endTime, passed });
+
+describe('compareSamples', () => {
+  it('baseline = the last --runs by end time; several current values → the latest', () => {
+    // end times 1…7, given out of order: by time 1000 1000 1000 100 100 100 1000
+    const runs: Array<[number, number]> = [
+      [100, 5],
+      [1000, 7],
+      [1000, 1],
+      [100, 4],
+      [1000, 3],
+      [100, 6],
+      [1000, 2],
+    ];
+    const baseline = runs.map(([v, t]) => s('t', 'median_ttft_ms', v, t));
+    // the later current value comes first in the input
+    const current = [s('t', 'median_ttft_ms', 104, 2), s('t', 'median_ttft_ms', 500, 1)];
+    // last 5: 1000 100 100 100 1000 → median 100; 104 is +4 %
+    const { rows, regressions } = compareSamples(baseline, current, COMPARE_DEFAULTS);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ baseline: 100, baselineRuns: 5, current: 104, verdict: 'unchanged' });
+    expect(regressions).toBe(0);
+    // runs 0 = all seven: 100 ×3, 1000 ×4 → median 1000
+    const all = compareSamples(baseline, current, { ...COMPARE_DEFAULTS, runs: 0 }).rows[0];
+    expect(all).toMatchObject({ baseline: 1000, baselineRuns: 7, verdict: 'improved' });
+    // runs 2: 100 (t=6), 1000 (t=7) → median 550
+    expect(compareSamples(baseline, current, { ...COMPARE_DEFAULTS, runs: 2 }).rows[0].baseline).toBe(550);
+  });
+
+  it('new and missing rows never fail; insufficient when fewer than min-runs', () => {
+    const { rows, regressions } = compareSamples(
+      [s('a', 'median_ttft_ms', 1), s('b', 'median_ttft_ms', 1)],
+      [s('a', 'median_ttft_ms', 5), s('c', 'median_ttft_ms', 1)],
+      { ...COMPARE_DEFAULTS, minRuns: 2 },
+    );
+    expect(rows.map((r) => [r.test, r.verdict])).toEqual([
+      ['a', 'insufficient'],
+      ['b', 'missing'],
+      ['c', 'new'],
+    ]);
+    expect(regressions).toBe(0);
+    expect(rows[1]).toMatchObject({
+      baseline: null,
+      baselineRuns: 1,
+      current: null,
+      delta: null,
+      allowed: null,
+    });
+    expect(rows[2]).toMatchObject({ baseline: null, baselineRuns: 0, current: 1, delta: null, noise: null });
+  });
+
+  it('a baseline whose runs all failed gives no verdict', () => {
+    const { rows } = compareSamples(
+      [s('a', 'median_ttft_ms', 1, 1, 4, false)],
+      [s('a', 'median_ttft_ms', 9)],
+      COMPARE_DEFAULTS,
+    );
+    expect(rows[0]).toMatchObject({ verdict: 'insufficient', baselineRuns: 0, current: 9 });
+    expect(rows[0].message).toBe('a: median_ttft_ms at concurrency 4: no verdict: no baseline run passed');
+  });
+
+  it('rows sort by worsening − allowed, worst first; unjudged rows last', () => {
+    const baseline = ['x', 'y', 'z', 'w'].map((t) => s(t, 'median_ttft_ms', 100));
+    const current = [
+      s('x', 'median_ttft_ms', 90),
+      s('y', 'median_ttft_ms', 130),
+      s('z', 'median_ttft_ms', 110),
+      s('v', 'median_ttft_ms', 1),
+      s('u', 'odd', 120),
+    ];
+    const { rows, regressions } = compareSamples(
+      [...baseline, s('u', 'odd', 100)],
+      current,
+      COMPARE_DEFAULTS,
+    );
+    expect(rows.map((r) => [r.test, r.verdict])).toEqual([
+      ['y', 'regressed'],
+      ['u', 'changed'],
+      ['z', 'regressed'],
+      ['x', 'improved'],
+      ['w', 'missing'],
+      ['v', 'new'],
+    ]);
+    expect(regressions).toBe(2);
+  });
+
+  it('kinds meet: the original CSV names against bench keys, shown as the current side writes them', () => {
+    const { rows } = compareSamples(
+      [s('test_stress[x]', 'SERVER_MEDIAN_TTFT', 100)],
+      [s('x', 'median_ttft_ms', 120)],
+      COMPARE_DEFAULTS,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ test: 'x', metric: 'median_ttft_ms', verdict: 'regressed' });
+    expect(rows[0].message).toBe(
+      'x: median_ttft_ms at concurrency 4: 120 ms is 20.0 % above the baseline 100 (1 run, noise not measured); allowed +5.0 % → FAILED',
+    );
+  });
+});
