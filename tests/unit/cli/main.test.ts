@@ -7,6 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
 import { repoRoot } from '../config/helpers.js';
 
+/** `runs/<run id>/<rest>`, the per-run job dir layout (src/broker/job-dirs.ts). */
+const RUN_DIR = (rest: string): RegExp =>
+  new RegExp(`^runs/[0-9]{8}-[0-9]{6}-[0-9a-f]{4}/${rest.replace(/[.]/g, '\\.')}$`);
+
 interface Result {
   code: number;
   stdout: string;
@@ -139,7 +143,10 @@ describe('disagg reads the disagg() options of vitest.config.*', () => {
     expect(dry.code).toBe(0);
     const d = JSON.parse(dry.stdout) as { executor: string; jobDir: string; argv: string[] };
     expect(d.executor).toBe('slurm');
-    expect(d.jobDir).toBe(path.join(dir, 'out', 'slurm_logs', 'disagg_stress_short-1'));
+    // A dry run plans the job dir of a new run (slurm_logs/runs/<run id>/<test>) without creating it.
+    expect(path.relative(path.join(dir, 'out', 'slurm_logs'), d.jobDir)).toMatch(
+      RUN_DIR('disagg_stress_short-1'),
+    );
     expect(d.argv[0]).toBe('sbatch');
 
     const cancel = await disagg(['cancel', '--json'], dir);
@@ -191,10 +198,14 @@ describe('disagg reads the disagg() options of vitest.config.*', () => {
     );
     const r = await disagg(['dry-run', 'my-configs/disagg/stress/short-1.yaml'], dir);
     expect(r.code).toBe(0);
-    const jobDir = path.join(dir, 'output', 'slurm_logs', 'disagg_stress_short-1');
+    const jobDir = /job dir: +(\S+)/.exec(r.stdout)?.[1] ?? '';
+    expect(path.relative(path.join(dir, 'output', 'slurm_logs'), jobDir)).toMatch(
+      RUN_DIR('disagg_stress_short-1'),
+    );
+    expect(fs.existsSync(jobDir), 'a dry run creates nothing').toBe(false);
     expect(r.stdout).toContain(`executor:  local → this machine`);
     expect(r.stdout).toContain(`  bash ${jobDir}/disagg-sim.slurm\n`);
-    expect(r.stdout).toMatch(/config\.yaml .* → .*output\/slurm_logs\/disagg_stress_short-1\/config\.yaml/);
+    expect(r.stdout).toContain(`→ ${jobDir}/config.yaml`);
   });
 
   it('SCRIPT_DIR from DISAGG_ENV_FILE is where dry-run (the executor plan) finds the job script', async () => {
@@ -213,12 +224,12 @@ describe('disagg reads the disagg() options of vitest.config.*', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout) as { files: Array<{ name: string; size: number }>; argv: string[] };
-    expect(plan.files.find((f) => f.name === 'my-job.slurm')).toEqual({
-      name: 'my-job.slurm',
-      path: path.join(dir, 'output/slurm_logs/disagg_stress_short-1/my-job.slurm'),
-      size: 20,
-    });
-    expect(plan.argv.at(-1)).toBe(path.join(dir, 'output/slurm_logs/disagg_stress_short-1/my-job.slurm'));
+    const script = plan.files.find((f) => f.name === 'my-job.slurm') as { path: string; size: number };
+    expect(script.size).toBe(20);
+    expect(path.relative(path.join(dir, 'output/slurm_logs'), script.path)).toMatch(
+      RUN_DIR('disagg_stress_short-1/my-job.slurm'),
+    );
+    expect(plan.argv.at(-1)).toBe(script.path);
     // Without the env file the script is not found, and the error says to set SCRIPT_DIR.
     fs.writeFileSync(path.join(dir, 'cluster.env'), '# empty\n');
     const missing = await disagg(['dry-run', cfg, '--executor', 'slurm', '--json'], dir);
