@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { JobSpec } from '../types.js';
+import { CONFIG_FILE, CTX_CONFIG_FILE, GEN_CONFIG_FILE, SIM_BUNDLE, SIM_SCRIPT } from '../jobdir/files.js';
 import { packageRoot } from '../util/package-root.js';
 
 /** One file placed in a job dir before the job starts. */
@@ -12,8 +13,7 @@ export interface JobFile {
   mode?: number;
 }
 
-export const SIM_SCRIPT = 'disagg-sim.slurm';
-export const SIM_BUNDLE = 'disagg-sim.mjs';
+export { SIM_BUNDLE, SIM_SCRIPT };
 
 /** The simulator's job script and bundle, as shipped in this package. */
 export function simulatorFiles(): { script: string; bundle: string } {
@@ -41,9 +41,9 @@ export function usesSimulator(spec: Pick<JobSpec, 'config'>): boolean {
  */
 export function jobFiles(spec: JobSpec): JobFile[] {
   const files: JobFile[] = [
-    { name: 'config.yaml', content: stringify(spec.config, { lineWidth: 0 }) },
-    { name: 'ctx_config.yaml', content: stringify(spec.config.worker_config?.ctx ?? {}, { lineWidth: 0 }) },
-    { name: 'gen_config.yaml', content: stringify(spec.config.worker_config?.gen ?? {}, { lineWidth: 0 }) },
+    { name: CONFIG_FILE, content: stringify(spec.config, { lineWidth: 0 }) },
+    { name: CTX_CONFIG_FILE, content: stringify(spec.config.worker_config?.ctx ?? {}, { lineWidth: 0 }) },
+    { name: GEN_CONFIG_FILE, content: stringify(spec.config.worker_config?.gen ?? {}, { lineWidth: 0 }) },
   ];
   if (usesSimulator(spec)) {
     const sim = simulatorFiles();

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { EXIT_CODE_FILE, slurmErrFile, slurmOutFile } from '../jobdir/files.js';
 import type { JobSpec, JobState, JobStatus, SubmittedJob } from '../types.js';
 import { findFatal, SCAN_TAIL_BYTES, WORKER_LOG_RE } from './early-failure.js';
 import { fileContent, jobFiles, SIM_SCRIPT, usesSimulator } from './job-files.js';
@@ -9,7 +10,6 @@ import { readTail } from '../util/tail.js';
 
 /** Seconds between SIGTERM and SIGKILL, like SLURM's KillWait. */
 const KILL_WAIT_MS = 5_000;
-const EXIT_FILE = '.exit_code';
 
 interface Running {
   child?: ChildProcess;
@@ -58,12 +58,12 @@ export class LocalExecutor implements Executor {
     const script = usesSimulator(spec) ? path.join(jobDir, SIM_SCRIPT) : this.scriptFor(spec);
     // Numeric ids like SLURM's, unique per run and unlikely to repeat across runs.
     const jobId = String((Date.now() % 100_000_000) * 10 + (this.nextId++ % 10));
-    const out = fs.openSync(path.join(jobDir, `slurm-${jobId}.out`), 'a');
-    const err = fs.openSync(path.join(jobDir, `slurm-${jobId}.err`), 'a');
+    const out = fs.openSync(path.join(jobDir, slurmOutFile(jobId)), 'a');
+    const err = fs.openSync(path.join(jobDir, slurmErrFile(jobId)), 'a');
     // The wrapper records the exit code so a later run (after a crash) can still learn the outcome.
     const child = spawn(
       'bash',
-      ['-c', `bash "$0"; code=$?; echo "$code" > ${EXIT_FILE}; exit "$code"`, script],
+      ['-c', `bash "$0"; code=$?; echo "$code" > ${EXIT_CODE_FILE}; exit "$code"`, script],
       {
         cwd: jobDir,
         detached: true,
@@ -153,7 +153,7 @@ export class LocalExecutor implements Executor {
     // Re-attached from the ledger: we are not the parent, so look at the process group and exit file.
     if (job.pid && groupAlive(job.pid)) return { jobId: job.jobId, state: 'RUNNING' };
     try {
-      const code = Number(fs.readFileSync(path.join(job.jobDir, EXIT_FILE), 'utf8').trim());
+      const code = Number(fs.readFileSync(path.join(job.jobDir, EXIT_CODE_FILE), 'utf8').trim());
       return code === 0
         ? { jobId: job.jobId, state: 'COMPLETED', exitCode: '0:0' }
         : { jobId: job.jobId, state: 'FAILED', exitCode: `${code}:0`, reason: 'NonZeroExitCode' };

@@ -3,6 +3,7 @@
 // Pure: no I/O, so `disagg dry-run` prints exactly what the executor would run.
 
 import path from 'node:path';
+import { SLURM_ERR_PATTERN, SLURM_OUT_PATTERN } from '../jobdir/files.js';
 import type { DisaggConfig } from '../types.js';
 import { shJoin, shq, splitShellWords } from './shell-quote.js';
 
@@ -62,7 +63,7 @@ export function scriptFileOf(config: DisaggConfig, fallback = DEFAULT_SCRIPT_FIL
   return typeof s === 'string' && s.trim() !== '' ? s.trim() : fallback;
 }
 
-/** The simulator's job script (`disagg-sim.slurm`) takes no launcher arguments and needs no GPUs. */
+/** The simulator's job script takes no launcher arguments and needs no GPUs. */
 export function isSimulatorScript(scriptFile: string): boolean {
   return /^disagg-sim\b/.test(path.basename(scriptFile));
 }
@@ -209,8 +210,8 @@ export function renderSubmitCommand(input: RenderInput): RenderedCommand {
   }
   argv.push(
     `--chdir=${input.jobDir}`,
-    `--output=${path.posix.join(input.jobDir, 'slurm-%j.out')}`,
-    `--error=${path.posix.join(input.jobDir, 'slurm-%j.err')}`,
+    `--output=${path.posix.join(input.jobDir, SLURM_OUT_PATTERN)}`,
+    `--error=${path.posix.join(input.jobDir, SLURM_ERR_PATTERN)}`,
   );
   const extra = optString(slurm.extra_args);
   if (extra) argv.push(...splitShellWords(extra));

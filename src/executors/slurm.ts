@@ -8,8 +8,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { JobSpec, JobStatus, SubmittedJob } from '../types.js';
+import {
+  CONFIG_FILE,
+  isFetchedLog,
+  submitControlDir,
+  submitMarker,
+  WORKER_LOG_GLOBS,
+} from '../jobdir/files.js';
 import { findFatal, SCAN_TAIL_BYTES, WORKER_LOG_RE } from './early-failure.js';
-import { jobFiles, SIM_BUNDLE, SIM_SCRIPT, usesSimulator, type JobFile } from './job-files.js';
+import { jobFiles, SIM_SCRIPT, usesSimulator, type JobFile } from './job-files.js';
 import {
   chooseLauncher,
   parseSubmitOutput,
@@ -135,7 +142,6 @@ export interface PlanOptions {
 }
 
 const MiB = 1024 * 1024;
-const MARKER_PREFIX = '.disagg-submit';
 
 /** A test id as a directory name (the original replaced ':' with '-'). */
 export function jobDirName(testId: string): string {
@@ -206,9 +212,9 @@ export function planSubmission(spec: JobSpec, jobDir: string, options: PlanOptio
 
   if (launcher === 'submit.py') {
     // submit.py deletes and recreates --log-dir, so its input lives next to it.
-    const controlDir = `${jobDir}.submit`;
+    const controlDir = submitControlDir(jobDir);
     const configYaml = stringify(spec.config, { lineWidth: 0 });
-    const configPath = path.posix.join(controlDir, 'config.yaml');
+    const configPath = path.posix.join(controlDir, CONFIG_FILE);
     const command = renderSubmitCommand({
       ...common,
       launcher,
@@ -223,7 +229,7 @@ export function planSubmission(spec: JobSpec, jobDir: string, options: PlanOptio
       cwd: controlDir,
       files: [
         {
-          name: 'config.yaml',
+          name: CONFIG_FILE,
           remotePath: configPath,
           size: Buffer.byteLength(configYaml),
           content: configYaml,
@@ -282,7 +288,7 @@ export function planSubmission(spec: JobSpec, jobDir: string, options: PlanOptio
     ...common,
     launcher,
     scriptPath,
-    configPath: path.posix.join(jobDir, 'config.yaml'),
+    configPath: path.posix.join(jobDir, CONFIG_FILE),
   });
   return { launcher, jobDir, controlDir: jobDir, cwd: jobDir, files, command };
 }
@@ -293,7 +299,7 @@ export function planSubmission(spec: JobSpec, jobDir: string, options: PlanOptio
  * a second job. `attempt` gives a deliberate retry (QOS limit) fresh markers.
  */
 export function idempotentSubmit(plan: SubmissionPlan, attempt: number): string {
-  const m = shq(path.posix.join(plan.controlDir, `${MARKER_PREFIX}-${attempt}`));
+  const m = shq(path.posix.join(plan.controlDir, submitMarker(attempt)));
   return [
     `M=${m}`,
     `if mkdir "$M.lock" 2>/dev/null; then`,
@@ -438,7 +444,7 @@ export class SlurmExecutor implements Executor {
     if (plan.launcher === 'submit.py') {
       // submit.py recreated the log dir; keep the resolved config next to the logs (best effort).
       await this.host.exec(
-        `cp -f -- ${shq(path.posix.join(plan.controlDir, 'config.yaml'))} ${shq(plan.jobDir)}/ 2>/dev/null || true`,
+        `cp -f -- ${shq(path.posix.join(plan.controlDir, CONFIG_FILE))} ${shq(plan.jobDir)}/ 2>/dev/null || true`,
       );
     }
     return { jobId, testId: spec.testId, jobDir: plan.jobDir, submittedAt: new Date().toISOString() };
@@ -551,7 +557,7 @@ export class SlurmExecutor implements Executor {
 
   async scanEarlyFailure(job: SubmittedJob): Promise<string | undefined> {
     // Only the tail of each worker log crosses the wire: worker logs can be gigabytes.
-    const globs = '3_output_GEN_*.log 3_output_CTX_*.log output_gen_*.log output_ctx_*.log';
+    const globs = WORKER_LOG_GLOBS.join(' ');
     const cmd =
       `cd -- ${shq(job.jobDir)} 2>/dev/null || exit 0\n` +
       `for f in ${globs}; do [ -f "$f" ] || continue; printf '\\n\\036DISAGG-FILE %s\\n' "$f"; tail -c ${SCAN_TAIL_BYTES} -- "$f"; done`;
@@ -577,11 +583,7 @@ export class SlurmExecutor implements Executor {
     await fs.promises.mkdir(localDir, { recursive: true });
     const small = this.opts.smallFileBytes ?? 16 * MiB;
     const tail = this.opts.tailBytes ?? 8 * MiB;
-    const files = (await this.host.listFiles(job.jobDir)).filter((f) => {
-      const base = path.posix.basename(f.path);
-      // Our submit markers, half-written uploads and the simulator bundle are not logs.
-      return !base.startsWith(MARKER_PREFIX) && !/\.tmp-[0-9a-f]{8}$/.test(base) && f.path !== SIM_BUNDLE;
-    });
+    const files = (await this.host.listFiles(job.jobDir)).filter((f) => isFetchedLog(f.path));
     const root = path.resolve(localDir);
     const errors: string[] = [];
     const queue = [...files];

@@ -17,6 +17,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
+import { partialUploadPath } from '../jobdir/files.js';
 import {
   checkHostKey,
   loadKnownHosts,
@@ -248,7 +249,7 @@ export class SshHost implements Host {
 
   async writeFile(file: string, content: string | Buffer, mode?: number): Promise<void> {
     // Write to a temp name and rename: a retried write after a lost connection never leaves half a file.
-    const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
+    const tmp = partialUploadPath(file, randomBytes(4).toString('hex'));
     const chmod = mode === undefined ? '' : ` && chmod ${(mode & 0o7777).toString(8)} ${shq(tmp)}`;
     const cmd =
       `mkdir -p -- ${shq(path.posix.dirname(file))} && cat > ${shq(tmp)}${chmod} && mv -f -- ${shq(tmp)} ${shq(file)}` +
