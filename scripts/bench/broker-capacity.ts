@@ -18,6 +18,7 @@ import { discoverConfigs } from '../../src/config/index.js';
 import { CountingHost } from '../../src/executors/counting-host.js';
 import { LocalHost } from '../../src/executors/local-host.js';
 import { SlurmExecutor } from '../../src/executors/slurm.js';
+import { executorSettingsFrom } from '../../src/settings/executor-bridge.js';
 import { jobSpecFor } from '../../src/plugin/job-spec.js';
 import { resolveOptions } from '../../src/plugin/options.js';
 import type { JobOutcome, JobSpec } from '../../src/types.js';
@@ -92,7 +93,11 @@ function runtimeSeconds(env: NodeJS.ProcessEnv, jobId: string): number {
 
 async function runJobs(specs: JobSpec[], env: NodeJS.ProcessEnv, out: string) {
   const host = new CountingHost(new LocalHost({ env }));
-  const executor = new SlurmExecutor({ kind: 'slurm', host, env });
+  const executor = new SlurmExecutor({
+    kind: 'slurm',
+    host,
+    settings: executorSettingsFrom('slurm', {}, env),
+  });
   const broker = new JobBroker({
     executor,
     ledger: new Ledger(out),

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { Ledger, type LedgerJob } from '../broker/ledger.js';
 import { createExecutor } from '../executors/index.js';
+import { executorSettingsFrom } from '../settings/executor-bridge.js';
 import type { ExecutorKind } from '../executors/types.js';
 import { resolveOptions } from '../plugin/options.js';
 import { TERMINAL_STATES } from '../types.js';
@@ -19,7 +20,7 @@ export const run: CliCommand = async (argv, io) => {
   const byKind = new Map<ExecutorKind, LedgerJob[]>();
   for (const job of live) byKind.set(job.executor, [...(byKind.get(job.executor) ?? []), job]);
   for (const [kind, jobs] of byKind) {
-    const executor = await createExecutor(kind, { ...options, executor: kind });
+    const executor = await createExecutor(kind, executorSettingsFrom(kind, options, io.env));
     try {
       await executor.cancel(
         jobs.map((j) => ({

@@ -7,6 +7,7 @@ import { entryForFile } from '../config/index.js';
 import { planSubmission, remoteJobDir, type SubmissionPlan } from '../executors/slurm.js';
 import { describeSsh, remoteWorkDir, resolveSshSettings } from '../executors/ssh-settings.js';
 import { jobSpecFor } from '../plugin/job-spec.js';
+import { executorSettingsFrom } from '../settings/executor-bridge.js';
 import { resolveOptions } from '../plugin/options.js';
 import { UsageError, type CliCommand } from './io.js';
 
@@ -37,11 +38,16 @@ export const run: CliCommand = async (argv, io) => {
   // Same loading, validation and placeholder rules as a real run: errors are thrown with every problem.
   const spec = await jobSpecFor(entry, options);
 
+  const es = executorSettingsFrom(kind, options, io.env);
   let jobDir: string;
   let target: string;
   const notes: string[] = [];
   if (kind === 'ssh') {
-    const settings = resolveSshSettings(options.ssh, io.env, {}, { requireCredentials: false });
+    const settings = resolveSshSettings(
+      es.ssh,
+      { home: es.homeDir, localUser: es.localUser },
+      { requireCredentials: false },
+    );
     target = describeSsh(settings);
     // The remote home is only known after connecting; a dry run never connects.
     const remoteDir = settings.remoteDir;
@@ -58,10 +64,13 @@ export const run: CliCommand = async (argv, io) => {
   }
 
   const plan: SubmissionPlan = planSubmission(spec, jobDir, {
-    env: io.env,
-    remoteScriptDir: kind === 'ssh' ? io.env.DISAGG_SCRIPT_DIR || io.env.SCRIPT_DIR || undefined : undefined,
-    partition: io.env.DISAGG_PARTITION || undefined,
-    account: io.env.DISAGG_ACCOUNT || undefined,
+    launcher: es.launcher,
+    resources: es.resources,
+    scriptDir: es.scriptDir,
+    scriptSearchDirs: es.scriptSearchDirs,
+    remoteScriptDir: kind === 'ssh' ? es.remoteScriptDir : undefined,
+    partition: es.partition,
+    account: es.account,
   });
 
   if (values.json) {

@@ -1,9 +1,16 @@
+// What every job dir receives before its job starts, whatever the scheduler: the resolved config, the
+// worker configs and, for the simulator, its script and bundle.
+
 import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import type { JobSpec } from '../types.js';
+import { ConfigError, SubmitError } from '../errors.js';
 import { CONFIG_FILE, CTX_CONFIG_FILE, GEN_CONFIG_FILE, SIM_BUNDLE, SIM_SCRIPT } from '../jobdir/files.js';
+import type { JobSpec } from '../types.js';
 import { packageRoot } from '../util/package-root.js';
+import type { PlannedFile, Upload } from './types.js';
+
+export { SIM_BUNDLE, SIM_SCRIPT };
 
 /** One file placed in a job dir before the job starts. */
 export interface JobFile {
@@ -13,16 +20,15 @@ export interface JobFile {
   mode?: number;
 }
 
-export { SIM_BUNDLE, SIM_SCRIPT };
-
 /** The simulator's job script and bundle, as shipped in this package. */
 export function simulatorFiles(): { script: string; bundle: string } {
   const root = packageRoot();
   const script = path.join(root, 'scripts', SIM_SCRIPT);
   const bundle = path.join(root, 'dist', 'sim', SIM_BUNDLE);
   if (!fs.existsSync(bundle)) {
-    throw new Error(
+    throw new SubmitError(
       `The simulator bundle ${bundle} is missing. Run \`npm run build\` in ${root} (npm ci does it).`,
+      false,
     );
   }
   return { script, bundle };
@@ -53,8 +59,66 @@ export function jobFiles(spec: JobSpec): JobFile[] {
   return files;
 }
 
-export async function fileContent(file: JobFile): Promise<string | Buffer> {
+function sizeOf(f: JobFile): number {
+  if (f.content !== undefined) return Buffer.byteLength(f.content);
+  if (f.localPath) return fs.statSync(f.localPath).size;
+  return 0;
+}
+
+/** The job files plus the caller's extra uploads (an upload replaces a job file of the same name). */
+export function planFiles(spec: JobSpec, jobDir: string, uploads: readonly Upload[] = []): PlannedFile[] {
+  const files: PlannedFile[] = jobFiles(spec).map((f) => ({
+    name: f.name,
+    remotePath: path.posix.join(jobDir, f.name),
+    size: sizeOf(f),
+    mode: f.mode,
+    content: f.content,
+    localPath: f.localPath,
+  }));
+  for (const u of uploads) {
+    const planned = {
+      name: u.name,
+      remotePath: path.posix.join(jobDir, u.name),
+      size: fs.statSync(u.localPath).size,
+      mode: u.mode,
+      localPath: u.localPath,
+    };
+    const i = files.findIndex((f) => f.name === u.name);
+    if (i >= 0) files[i] = planned;
+    else files.push(planned);
+  }
+  return files;
+}
+
+/**
+ * Find a non-simulator job script on this machine (the config's dir first, then `searchDirs`); an
+ * absolute path not found here is taken as a path on the submit host, and so is a relative one when
+ * `remoteScriptDir` names the launcher folder there.
+ */
+export function resolveScript(
+  spec: JobSpec,
+  script: string,
+  searchDirs: readonly string[],
+  remoteScriptDir?: string,
+): { localPath?: string; remotePath?: string } {
+  const candidates = path.isAbsolute(script)
+    ? [script]
+    : [path.dirname(spec.configFile), ...searchDirs].map((d) => path.resolve(d, script));
+  const found = candidates.find((c) => fs.existsSync(c));
+  if (found) return { localPath: found };
+  if (path.isAbsolute(script)) return { remotePath: script };
+  if (remoteScriptDir) return { remotePath: path.posix.join(remoteScriptDir, script) };
+  throw new ConfigError(
+    `${spec.configFile}: job script ${script} not found; looked in ${candidates.map((c) => path.dirname(c)).join(', ')}. ` +
+      `Use script_file: ${SIM_SCRIPT} for the simulator, an absolute path on the cluster, or set SCRIPT_DIR.`,
+    spec.configFile,
+  );
+}
+
+export async function fileContent(
+  file: Pick<PlannedFile, 'name' | 'content' | 'localPath'>,
+): Promise<string | Buffer> {
   if (file.content !== undefined) return file.content;
   if (file.localPath) return fs.promises.readFile(file.localPath);
-  throw new Error(`job file ${file.name} has neither content nor localPath`);
+  throw new SubmitError(`job file ${file.name} has neither content nor localPath`, false);
 }

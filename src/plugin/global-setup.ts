@@ -8,6 +8,7 @@ import { serveBroker } from '../broker/server.js';
 import { discoverConfigs } from '../config/discover.js';
 import { tagsFor } from '../config/index.js';
 import { createExecutor } from '../executors/index.js';
+import { executorSettingsFrom } from '../settings/executor-bridge.js';
 import type { ConfigEntry, JobSpec } from '../types.js';
 import { jobSpecFor } from './job-spec.js';
 import type { ResolvedOptions } from './options.js';
@@ -56,7 +57,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (!spec) specs.set(entry.testId, (spec = jobSpecFor(entry, options)));
     return spec;
   };
-  const executor = await createExecutor(options.executor, options);
+  const executor = await createExecutor(options.executor, executorSettingsFrom(options.executor, options));
   const broker = new JobBroker({
     executor,
     ledger: new Ledger(options.outputPath),
