@@ -3,15 +3,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createExecutor, registeredKinds } from '../../../src/executors/index.js';
 import { BENCH_LOG, CONFIG_FILE, SIM_SCRIPT, slurmErrFile } from '../../../src/jobdir/files.js';
 import { loadBenchResults } from '../../../src/parsers/bench.js';
-import { TERMINAL_STATES, type DisaggConfig, type JobSpec, type JobStatus } from '../../../src/types.js';
+import { TERMINAL_STATES, type JobSpec, type JobStatus } from '../../../src/types.js';
 import { testExecutorSettings } from '../../fixtures/executor-settings.js';
-import { repoRoot } from '../../fixtures/paths.js';
 import { calls, PLAIN_BASH } from '../../fixtures/schedulers/plain-bash.js';
+import { shortSimSpec } from '../../fixtures/short-spec.js';
 
 let work: string;
 beforeEach(() => {
@@ -19,21 +18,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(work, { recursive: true, force: true }));
 
-/** The short suite's first config, made shorter: two concurrencies, no accuracy eval. */
-function spec(): JobSpec {
-  const file = path.join(repoRoot, 'tests/fixtures/suites/short/disagg/stress/short-1.yaml');
-  const config = parse(readFileSync(file, 'utf8')) as DisaggConfig;
-  config.benchmark = { ...config.benchmark, concurrency_list: '1 2' };
-  config.accuracy = { ...config.accuracy, enable_accuracy_test: false };
-  return {
-    testId: 'custom_sched_short_1',
-    configHash: 'h',
-    config,
-    configFile: file,
-    localLogDir: path.join(work, 'out', 'slurm_logs', 'custom_sched_short_1'),
-    timeLimitMs: 120_000,
-  };
-}
+const spec = (): JobSpec => shortSimSpec(work, 'custom_sched_short_1');
 
 describe('a scheduler registered from outside src/executors', () => {
   it('is listed, plans, submits, polls to a final state, fetches logs and the bench log parses', async () => {
