@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { SchedulerError, SubmitError } from '../errors.js';
+import { SchedulerError, SubmitError, TransportError } from '../errors.js';
 import { CONFIG_FILE, SIM_SCRIPT, submitControlDir, submitMarker } from '../jobdir/files.js';
 import type { ExecutorSettings } from '../settings/types.js';
 import type { JobSpec, JobStatus, SubmittedJob } from '../types.js';
@@ -221,7 +221,16 @@ export class SlurmScheduler implements Scheduler {
     const policy = this.extras.submitRetry ?? { attempts: 8, baseDelayMs: 15_000, maxDelayMs: 120_000 };
     let jobId: string | undefined;
     for (let attempt = 0; ; attempt += 1) {
-      const r = await this.host.exec(idempotentSubmit(plan, attempt), { cwd: plan.cwd });
+      const r = await this.host
+        .exec(idempotentSubmit(plan, attempt), { cwd: plan.cwd })
+        .catch((e: unknown) => {
+          // The link failed even after the host's own retries; the markers make a later resubmit safe.
+          if (e instanceof TransportError)
+            throw new SubmitError(`${spec.testId}: ${plan.launcher} not confirmed: ${e.message}`, true, {
+              cause: e,
+            });
+          throw e;
+        });
       if (r.code === 0) {
         jobId = parseSubmitOutput(r.stdout);
         if (!jobId) {
