@@ -69,6 +69,9 @@ export function doneMarkerFile(jobId: string): string {
   return `8_done_${jobId}.txt`;
 }
 
+/** The simulator's stack description (router URL, member pids and logs), for people debugging a job. */
+export const SIM_STACK_FILE = 'sim_stack.json';
+
 /** Every parsed metric and verdict of the test, written by the fixtures. */
 export const RESULTS_JSON = 'results.json';
 

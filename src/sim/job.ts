@@ -13,7 +13,7 @@ import { runEval } from './evaluator.js';
 import { getStatus, isRecord } from './http-util.js';
 import { resolveSettings, type SimSettings } from './settings.js';
 import { startInProcessStack, startProcessStack, type Stack } from './stack.js';
-import { BENCH_LOG, CONFIG_FILE, doneMarkerFile, WAIT_SERVER_LOG } from '../jobdir/files.js';
+import { BENCH_LOG, CONFIG_FILE, doneMarkerFile, SIM_STACK_FILE, WAIT_SERVER_LOG } from '../jobdir/files.js';
 
 export interface JobOptions {
   jobDir: string;
@@ -132,7 +132,7 @@ export async function runJob(o: JobOptions): Promise<number> {
           nodeBin: o.nodeBin,
         });
     writeFileSync(
-      join(o.jobDir, 'sim_stack.json'),
+      join(o.jobDir, SIM_STACK_FILE),
       JSON.stringify({ jobId: o.jobId, routerUrl: stack.routerUrl, members: stack.members }, null, 2),
     );
     stack.onUnexpectedExit((m, code, sig) => {

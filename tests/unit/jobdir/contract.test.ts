@@ -35,6 +35,7 @@ const LITERALS: ReadonlyArray<[string, RegExp]> = [
   ['slurm-<id>.out/.err', /slurm-(?:%j|\$\{|<)/],
   ['submit markers', /\.disagg-submit/],
   ['simulator script/bundle', /disagg-sim\.(?:slurm|mjs)/],
+  ['simulator stack file', /sim_stack\.json/],
   ['local exit-code file', /['"`]\.exit_code\b/],
 ];
 
