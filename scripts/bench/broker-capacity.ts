@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { JobBroker } from '../../src/broker/broker.js';
 import { Ledger } from '../../src/broker/ledger.js';
 import { discoverConfigs } from '../../src/config/index.js';
+import { SIM_SCRIPT } from '../../src/jobdir/files.js';
 import { CountingHost } from '../../src/executors/counting-host.js';
 import { LocalHost } from '../../src/executors/local-host.js';
 import { SlurmExecutor } from '../../src/executors/slurm.js';
@@ -32,9 +33,9 @@ function config(i: number): string {
   return `metadata:
   model_name: bench-${i}
   precision: fp8
-  script_file: disagg-sim.slurm
+  script_file: ${SIM_SCRIPT}
 slurm:
-  script_file: disagg-sim.slurm
+  script_file: ${SIM_SCRIPT}
   job_time: '00:05:00'
 benchmark:
   mode: e2e

@@ -50,8 +50,12 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe('job-dir contract', () => {
-  it('no source file outside src/jobdir/files.ts spells a job-dir file name', () => {
-    const files = [...sourceFiles('src'), ...sourceFiles('fixtures')].filter((f) => f !== CONTRACT);
+  it('no source file (src, fixtures, scripts) outside src/jobdir/files.ts spells a job-dir file name', () => {
+    // scripts/build-sim.mjs runs under plain node (no TS imports): it names the bundle it builds.
+    const exempt = new Set([CONTRACT, path.join('scripts', 'build-sim.mjs')]);
+    const files = [...sourceFiles('src'), ...sourceFiles('fixtures'), ...sourceFiles('scripts')].filter(
+      (f) => !exempt.has(f),
+    );
     expect(files.length).toBeGreaterThan(50);
     const offences: string[] = [];
     for (const file of files) {
