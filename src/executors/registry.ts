@@ -44,7 +44,11 @@ const HOSTS: Record<HostName, HostFactory> = {
       import('./ssh-host.js'),
       import('./ssh-settings.js'),
     ]);
-    const ssh = resolveSshSettings(settings.ssh, { home: settings.homeDir, localUser: settings.localUser });
+    const ssh = resolveSshSettings(
+      settings.ssh,
+      { home: settings.homeDir, localUser: settings.localUser },
+      { requireCredentials: !extras.planOnly },
+    );
     return new SshHost(ssh, extras.sshHost);
   },
 };

@@ -136,6 +136,8 @@ export interface ExecutorExtras {
   remoteDir?: string;
   /** The remote home when known: a plan (dry run) then never connects to ask for it. */
   remoteHome?: string;
+  /** Built only for `plan()` (dry run): SSH credentials are not required (nothing connects). */
+  planOnly?: boolean;
   /** Force sacct on or off; default: try it and stop once it says accounting is disabled. */
   accounting?: boolean;
   /** Retries when sbatch is refused by a per-user limit (QOSMaxSubmitJobPerUserLimit, …). */
