@@ -178,7 +178,6 @@ export class SlurmScheduler implements Scheduler {
   private readonly host: Host;
   private readonly settings: ExecutorSettings;
   private readonly extras: ExecutorExtras;
-  private readonly remote: boolean;
   private readonly sleep: (ms: number) => Promise<void>;
   /** Final statuses: a finished job is never asked about again. */
   private readonly final = new Map<string, JobStatus>();
@@ -187,12 +186,10 @@ export class SlurmScheduler implements Scheduler {
   private accounting: 'unknown' | 'on' | 'off';
   private sacctFields = 'JobID,State,ExitCode,Reason';
 
-  /** `remote`: the host is a login node, so scripts not found here are looked for in remoteScriptDir. */
-  constructor(context: SchedulerContext, remote = false) {
+  constructor(context: SchedulerContext) {
     this.host = context.host;
     this.settings = context.settings;
     this.extras = context.extras;
-    this.remote = remote;
     this.sleep = context.extras.sleep ?? defaultSleep;
     const a = context.extras.accounting;
     this.accounting = a === undefined ? 'unknown' : a ? 'on' : 'off';
@@ -210,7 +207,8 @@ export class SlurmScheduler implements Scheduler {
       resources: s.resources,
       scriptDir: s.scriptDir,
       scriptSearchDirs: s.scriptSearchDirs,
-      remoteScriptDir: this.remote ? s.remoteScriptDir : undefined,
+      // Set for 'ssh' only: the launcher folder on the login node, for scripts not found here.
+      remoteScriptDir: s.remoteScriptDir,
       partition: s.partition,
       account: s.account,
       uploads,
@@ -372,7 +370,7 @@ export class SlurmScheduler implements Scheduler {
 }
 
 register('slurm', { scheduler: (context) => new SlurmScheduler(context), host: 'local' });
-register('ssh', { scheduler: (context) => new SlurmScheduler(context, true), host: 'ssh' });
+register('ssh', { scheduler: (context) => new SlurmScheduler(context), host: 'ssh' });
 
 /** Settings for a SLURM executor built by hand (tests, benchmarks): nothing set, an empty child env. */
 export function slurmSettings(kind: 'slurm' | 'ssh', over: Partial<ExecutorSettings> = {}): ExecutorSettings {
@@ -406,7 +404,7 @@ export class SlurmExecutor extends JobExecutor {
     const settings = slurmSettings(kind, options.settings);
     super({
       kind,
-      scheduler: new SlurmScheduler({ settings, host: options.host, extras }, kind === 'ssh'),
+      scheduler: new SlurmScheduler({ settings, host: options.host, extras }),
       host: options.host,
       remoteJobDirs: kind === 'ssh',
       extras,

@@ -66,7 +66,8 @@ export function executorSettingsFrom(
     // submit.py's folder: unset means `$SCRIPT_DIR` expanded on the submit host.
     scriptDir: nonEmpty(env.DISAGG_SCRIPT_DIR),
     scriptSearchDirs: scriptDir ? [scriptDir] : [],
-    remoteScriptDir: nonEmpty(env.DISAGG_SCRIPT_DIR) ?? scriptDir,
+    // Over SSH a script not found here is taken from the launcher folder on the cluster.
+    remoteScriptDir: name === 'ssh' ? (nonEmpty(env.DISAGG_SCRIPT_DIR) ?? scriptDir) : undefined,
     ssh: {
       host: options.ssh?.host ?? nonEmpty(env.DISAGG_SSH_HOST),
       port,
