@@ -17,8 +17,6 @@ export const FATAL_PATTERNS: readonly FatalPattern[] = [
   },
 ];
 
-export { WORKER_LOG_RE } from '../jobdir/files.js';
-
 /** Bytes of each worker log's tail to scan (the original read the last 100 KiB). */
 export const SCAN_TAIL_BYTES = 100 * 1024;
 

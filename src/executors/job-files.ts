@@ -10,8 +10,6 @@ import type { JobSpec } from '../types.js';
 import { packageRoot } from '../util/package-root.js';
 import type { PlannedFile, Upload } from './types.js';
 
-export { SIM_BUNDLE, SIM_SCRIPT };
-
 /** One file placed in a job dir before the job starts. */
 export interface JobFile {
   name: string;

@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import { ConfigError, SettingsError } from '../errors.js';
-import { SLURM_ERR_PATTERN, SLURM_OUT_PATTERN } from '../jobdir/files.js';
+import { SIM_SCRIPT_VARIANT_RE, SLURM_ERR_PATTERN, SLURM_OUT_PATTERN } from '../jobdir/files.js';
 import type { DisaggConfig } from '../types.js';
 import type { Launcher, ResourceMode } from '../settings/types.js';
 import { shJoin, shq, splitShellWords } from './shell-quote.js';
@@ -66,7 +66,7 @@ export function scriptFileOf(config: DisaggConfig, fallback = DEFAULT_SCRIPT_FIL
 
 /** The simulator's job script takes no launcher arguments and needs no GPUs. */
 export function isSimulatorScript(scriptFile: string): boolean {
-  return /^disagg-sim\b/.test(path.basename(scriptFile));
+  return SIM_SCRIPT_VARIANT_RE.test(path.basename(scriptFile));
 }
 
 function positiveInt(value: unknown, what: string, fallback: number): number {

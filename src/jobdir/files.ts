@@ -14,6 +14,8 @@ export const GEN_CONFIG_FILE = 'gen_config.yaml';
 /** The simulator's job script and its self-contained bundle (uploaded into the job dir). */
 export const SIM_SCRIPT = 'disagg-sim.slurm';
 export const SIM_BUNDLE = 'disagg-sim.mjs';
+/** The simulator script and variants of it (`disagg-sim-2.slurm`): no launcher arguments, no GPUs. */
+export const SIM_SCRIPT_VARIANT_RE = /^disagg-sim\b/;
 
 /** The job's own stdout / stderr, named like SLURM's default. */
 export function slurmOutFile(jobId: string): string {
