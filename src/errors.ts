@@ -68,7 +68,7 @@ export class ParseError extends DisaggError {
   }
 }
 
-/** Results could not be written (CSV, results.json, ledger). */
+/** Results could not be written (CSV, results file, ledger). */
 export class ResultsError extends DisaggError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('results', message, options);

@@ -15,9 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { JobBroker } from '../../src/broker/broker.js';
 import { Ledger } from '../../src/broker/ledger.js';
 import { discoverConfigs } from '../../src/config/index.js';
+import { SIM_SCRIPT } from '../../src/jobdir/files.js';
 import { CountingHost } from '../../src/executors/counting-host.js';
 import { LocalHost } from '../../src/executors/local-host.js';
 import { SlurmExecutor } from '../../src/executors/slurm.js';
+import { resolveSettings } from '../../src/settings/resolve.js';
 import { jobSpecFor } from '../../src/plugin/job-spec.js';
 import { newRunId } from '../../src/broker/job-dirs.js';
 import { resolveOptions } from '../../src/plugin/options.js';
@@ -32,9 +34,9 @@ function config(i: number): string {
   return `metadata:
   model_name: bench-${i}
   precision: fp8
-  script_file: disagg-sim.slurm
+  script_file: ${SIM_SCRIPT}
 slurm:
-  script_file: disagg-sim.slurm
+  script_file: ${SIM_SCRIPT}
   job_time: '00:05:00'
 benchmark:
   mode: e2e
@@ -93,7 +95,11 @@ function runtimeSeconds(env: NodeJS.ProcessEnv, jobId: string): number {
 
 async function runJobs(specs: JobSpec[], env: NodeJS.ProcessEnv, out: string) {
   const host = new CountingHost(new LocalHost({ env }));
-  const executor = new SlurmExecutor({ kind: 'slurm', host, env });
+  const executor = new SlurmExecutor({
+    kind: 'slurm',
+    host,
+    settings: resolveSettings({ executor: 'slurm' }, env).executorSettings,
+  });
   const broker = new JobBroker({
     executor,
     ledger: new Ledger(out),

@@ -1,4 +1,4 @@
-// Benchmark of the streaming 6_bench.log parser: generates a ~20 MB and a ~200 MB log (srun
+// Benchmark of the streaming bench-log parser: generates a ~20 MB and a ~200 MB log (srun
 // prefixes, tqdm bars with \r, server noise, a warm-up block, many concurrency blocks), parses
 // each with parseBenchLog and prints wall time, MB/s and the peak RSS growth during the parse.
 // Memory should stay flat between the two sizes. Run: npx tsx scripts/bench/parse-bench.ts
@@ -7,6 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { BENCH_LOG } from '../../src/jobdir/files.js';
 import { parseBenchLog } from '../../src/parsers/bench.js';
 
 const MB = 1024 * 1024;
@@ -119,8 +120,8 @@ async function measure(file: string): Promise<Measure> {
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'parse-bench-'));
   try {
-    const small = path.join(dir, 'small_6_bench.log');
-    const large = path.join(dir, 'large_6_bench.log');
+    const small = path.join(dir, `small_${BENCH_LOG}`);
+    const large = path.join(dir, `large_${BENCH_LOG}`);
     process.stdout.write('generating logs… ');
     await generate(small, 20 * MB);
     await generate(large, 200 * MB);

@@ -15,6 +15,7 @@ import { claimRunId, linkLatest, newRunId } from './job-dirs.js';
 import { Ledger, type LedgerJob } from './ledger.js';
 import { recordInLedger } from './ledger-recorder.js';
 import { readBenchProgress } from './progress.js';
+import { slurmErrFile, slurmOutFile } from '../jobdir/files.js';
 
 export interface BrokerSettings {
   /** 0 = unlimited. */
@@ -536,7 +537,7 @@ export class JobBroker {
   /** The last lines of the job's own stderr/stdout: what a person looks at first when a job failed. */
   private async logTail(outcome: JobOutcome): Promise<string> {
     const parts: string[] = [];
-    for (const name of [`slurm-${outcome.jobId}.err`, `slurm-${outcome.jobId}.out`]) {
+    for (const name of [slurmErrFile(outcome.jobId), slurmOutFile(outcome.jobId)]) {
       const lines = lastLines(await readTail(path.join(outcome.logDir, name), 16 * 1024), 20);
       if (lines.length) parts.push(`--- ${name} (last ${lines.length} lines) ---\n${lines.join('\n')}`);
     }

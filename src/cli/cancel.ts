@@ -1,7 +1,7 @@
 import { Ledger, type LedgerJob } from '../broker/ledger.js';
 import { createExecutor } from '../executors/index.js';
 import type { ExecutorKind } from '../executors/types.js';
-import { executorInput } from '../settings/executor-options.js';
+import type { ExecutorSettings } from '../settings/types.js';
 import { TERMINAL_STATES } from '../types.js';
 import { parseCommandArgs, type CliCommand } from './io.js';
 import { cliSettings } from './project-options.js';
@@ -24,10 +24,11 @@ export const run: CliCommand = async (argv, io) => {
   const byKind = new Map<ExecutorKind, LedgerJob[]>();
   for (const job of live) byKind.set(job.executor, [...(byKind.get(job.executor) ?? []), job]);
   for (const [kind, jobs] of byKind) {
-    const executor = await createExecutor(
-      kind,
-      executorInput({ ...options, executor: kind, executorSettings: { ...options.executorSettings, kind } }),
-    );
+    // The executor that submitted the job cancels it, with this project's settings.
+    const executor = await createExecutor(kind, {
+      ...options.executorSettings,
+      kind: kind as ExecutorSettings['kind'],
+    });
     try {
       await executor.cancel(
         jobs.map((j) => ({

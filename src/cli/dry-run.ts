@@ -3,16 +3,13 @@
 // The executor defaults to the plugin's (disagg() options, DISAGG_EXECUTOR), so it shows what
 // `npx vitest` would do.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import { entryForFile } from '../config/index.js';
-import { jobFiles, SIM_SCRIPT, usesSimulator } from '../executors/job-files.js';
-import { planSubmission, remoteJobDir } from '../executors/slurm.js';
-import { describeSsh, remoteWorkDir, resolveSshSettings } from '../executors/ssh-settings.js';
+import { createExecutor } from '../executors/index.js';
+import { describeSsh, resolveSshSettings } from '../executors/ssh-settings.js';
 import { jobSpecFor } from '../plugin/job-spec.js';
-import { legacyExecutorOptions } from '../settings/executor-options.js';
 import type { ResolvedOptions } from '../settings/options.js';
-import type { ExecutorKind } from '../settings/types.js';
+import type { ExecutorKind, ExecutorSettings } from '../settings/types.js';
 import type { JobSpec } from '../types.js';
 import { parseCommandArgs, UsageError, type CliCommand } from './io.js';
 import { cliSettings } from './project-options.js';
@@ -42,101 +39,61 @@ function human(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-const shq = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
-/** The local executor: the job dir is the log dir, the job script runs under bash there. */
-function localPlan(spec: JobSpec): DryRunPlan {
-  const jobDir = spec.localLogDir;
-  const files = jobFiles(spec).map((f) => ({
-    name: f.name,
-    path: path.join(jobDir, f.name),
-    size:
-      f.content !== undefined
-        ? Buffer.byteLength(f.content)
-        : f.localPath
-          ? fs.statSync(f.localPath).size
-          : 0,
-  }));
-  const script = usesSimulator(spec)
-    ? path.join(jobDir, SIM_SCRIPT)
-    : path.resolve(
-        path.dirname(spec.configFile),
-        String(spec.config.slurm?.script_file ?? spec.config.metadata?.script_file ?? ''),
-      );
-  const argv = ['bash', script];
-  return {
-    target: 'this machine (a local process group)',
-    launcher: 'local',
-    jobDir,
-    files,
-    cwd: jobDir,
-    argv,
-    env: { DISAGG_JOB_DIR: jobDir },
-    commandLine: argv.map(shq).join(' '),
-    notes: [],
-  };
+/** Where the job would go, and the remote home to assume (a dry run never connects to ask). */
+function describeTarget(es: ExecutorSettings): { target: string; remoteHome?: string; notes: string[] } {
+  if (es.kind === 'local') return { target: 'this machine (a local process group)', notes: [] };
+  if (es.kind === 'slurm') return { target: 'this machine (sbatch)', notes: [] };
+  const notes: string[] = [];
+  let user = es.ssh.username ?? es.localUser;
+  let target = '(no SSH host: set DISAGG_SSH_HOST or the ssh.host option)';
+  if (es.ssh.host) {
+    const resolved = resolveSshSettings(
+      es.ssh,
+      { home: es.homeDir, localUser: es.localUser },
+      { requireCredentials: false },
+    );
+    target = describeSsh(resolved);
+    user = resolved.username;
+  } else {
+    notes.push('a real run would fail at the first job: no SSH host is set');
+  }
+  const remoteHome = user === 'root' ? '/root' : `/home/${user}`;
+  if (!es.ssh.remoteDir || !es.ssh.remoteDir.startsWith('/')) {
+    notes.push(
+      `remote home assumed to be ${remoteHome}; set DISAGG_REMOTE_DIR to an absolute path to be exact`,
+    );
+  }
+  return { target, remoteHome, notes };
 }
 
-/**
- * The executor's own planning code for `kind`. The one place to swap for `executor.plan(spec)` once
- * every executor has one.
- */
-export function planFor(kind: ExecutorKind, spec: JobSpec, settings: ResolvedOptions): DryRunPlan {
-  if (kind === 'local') return localPlan(spec);
-  const legacy = legacyExecutorOptions({
-    ...settings,
-    executor: kind,
-    executorSettings: { ...settings.executorSettings, kind },
-  });
-  const notes: string[] = [];
-  let jobDir: string;
-  let target: string;
-  if (kind === 'ssh') {
-    const ssh = settings.executorSettings.ssh;
-    let user = ssh.username ?? settings.executorSettings.localUser;
-    if (ssh.host) {
-      const resolved = resolveSshSettings(legacy.ssh, legacy.env, {}, { requireCredentials: false });
-      target = describeSsh(resolved);
-      user = resolved.username;
-    } else {
-      target = '(no SSH host: set DISAGG_SSH_HOST or the ssh.host option)';
-      notes.push('a real run would fail at the first job: no SSH host is set');
-    }
-    // The remote home is only known after connecting; a dry run never connects.
-    const assumedHome = user === 'root' ? '/root' : `/home/${user}`;
-    const remoteDir = ssh.remoteDir;
-    if (!remoteDir || !remoteDir.startsWith('/')) {
-      notes.push(
-        `remote home assumed to be ${assumedHome}; set DISAGG_REMOTE_DIR to an absolute path to be exact`,
-      );
-    }
-    jobDir = remoteJobDir(remoteWorkDir(remoteDir, assumedHome), spec);
-  } else {
-    target = 'this machine (sbatch)';
-    jobDir = spec.localLogDir;
+/** The executor's own planning code (`plan(spec)`): exactly what `submit` would upload and run. */
+export async function planFor(
+  kind: ExecutorKind,
+  spec: JobSpec,
+  settings: ResolvedOptions,
+): Promise<DryRunPlan> {
+  const es: ExecutorSettings = { ...settings.executorSettings, kind };
+  const { target, remoteHome, notes } = describeTarget(es);
+  // Without a host nothing could connect anyway; a stand-in name lets the plan show the paths.
+  const planSettings =
+    kind === 'ssh' && !es.ssh.host ? { ...es, ssh: { ...es.ssh, host: 'login-node' } } : es;
+  const executor = await createExecutor(kind, planSettings, { planOnly: true, remoteHome });
+  try {
+    const plan = await executor.plan(spec);
+    return {
+      target,
+      launcher: plan.launcher,
+      jobDir: plan.jobDir,
+      files: plan.files.map((f) => ({ name: f.name, path: f.remotePath, size: f.size })),
+      cwd: plan.cwd,
+      argv: plan.command.argv,
+      env: plan.command.env,
+      commandLine: plan.command.commandLine,
+      notes,
+    };
+  } finally {
+    await executor.close();
   }
-  const s = settings.executorSettings;
-  const plan = planSubmission(spec, jobDir, {
-    env: legacy.env,
-    launcher: s.launcher,
-    resources: s.resources,
-    scriptDir: s.scriptDir,
-    scriptSearchDirs: s.scriptSearchDirs,
-    remoteScriptDir: kind === 'ssh' ? s.scriptDir : undefined,
-    partition: s.partition,
-    account: s.account,
-  });
-  return {
-    target,
-    launcher: plan.launcher,
-    jobDir: plan.jobDir,
-    files: plan.files.map((f) => ({ name: f.name, path: f.remotePath, size: f.size })),
-    cwd: plan.cwd,
-    argv: plan.command.argv,
-    env: plan.command.env,
-    commandLine: plan.command.commandLine,
-    notes,
-  };
 }
 
 export const run: CliCommand = async (argv, io) => {
@@ -157,7 +114,7 @@ export const run: CliCommand = async (argv, io) => {
   const entry = entryForFile(file, settings.configDir);
   // Same loading, validation and placeholder rules as a real run: errors are thrown with every problem.
   const spec = await jobSpecFor(entry, settings);
-  const plan = planFor(kind, spec, settings);
+  const plan = await planFor(kind, spec, settings);
 
   if (values.json) {
     io.stdout(JSON.stringify({ testId: spec.testId, executor: kind, ...plan }, null, 2) + '\n');

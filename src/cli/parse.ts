@@ -48,7 +48,7 @@ function accuracyText(runs: AccuracyRun[]): string {
 }
 
 async function parseBench(target: string): Promise<BenchParseResult> {
-  // A dir means a job's log dir: result.json files are preferred there, as in the fixtures.
+  // A dir means a job's log dir: per-concurrency result files are preferred there, as in the fixtures.
   return (await isDirectory(target)) ? loadBenchResults(target) : parseBenchLog(target);
 }
 

@@ -17,9 +17,6 @@ export const FATAL_PATTERNS: readonly FatalPattern[] = [
   },
 ];
 
-/** Worker log names, current (`3_output_GEN_0.log`) and old (`output_gen_0.log`). */
-export const WORKER_LOG_RE = /^(?:3_output_(?:GEN|CTX)_\d+|output_(?:gen|ctx)_\d+)\.log$/;
-
 /** Bytes of each worker log's tail to scan (the original read the last 100 KiB). */
 export const SCAN_TAIL_BYTES = 100 * 1024;
 

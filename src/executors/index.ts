@@ -1,12 +1,21 @@
-import type { ResolvedOptions } from '../plugin/options.js';
-import { LocalExecutor } from './local.js';
-import type { Executor, ExecutorKind } from './types.js';
+// Public entry of the executors: create one by name, or register a new backend.
+import './builtins.js';
 
-export type { Executor, ExecutorKind, Host, CommandResult } from './types.js';
-
-/** The executor for a run. SLURM/SSH modules load only when used (no SSH code for local runs). */
-export async function createExecutor(kind: ExecutorKind, options: ResolvedOptions): Promise<Executor> {
-  if (kind === 'local') return new LocalExecutor();
-  const registry = await import('./registry.js');
-  return registry.createExecutor(kind, options);
-}
+export { createExecutor, register, registeredKinds, type Backend, type HostName } from './registry.js';
+export { JobExecutor } from './executor.js';
+export { JobDir, remoteJobDir } from './job-dir.js';
+export { planFiles, resolveScript, usesSimulator } from './job-files.js';
+export { LocalHost } from './local-host.js';
+export type {
+  CommandResult,
+  Executor,
+  ExecutorExtras,
+  ExecutorKind,
+  Host,
+  PlannedFile,
+  Scheduler,
+  SchedulerContext,
+  StartedJob,
+  SubmissionPlan,
+  Upload,
+} from './types.js';

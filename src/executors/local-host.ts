@@ -7,8 +7,8 @@ import path from 'node:path';
 import type { CommandResult, Host } from './types.js';
 
 export interface LocalHostOptions {
-  /** Extra environment for every command (e.g. `SLURM_CONF`), on top of process.env. */
-  env?: NodeJS.ProcessEnv;
+  /** The whole environment of every command (the settings' childEnv, e.g. with `SLURM_CONF`). */
+  env?: Record<string, string | undefined>;
 }
 
 /** 128 + signal number, as bash reports a signalled child: a killed command is a result, not a lost link. */
@@ -20,10 +20,10 @@ export function signalExitCode(signal: string | null): number {
 
 export class LocalHost implements Host {
   readonly description = 'local shell';
-  private readonly env: NodeJS.ProcessEnv;
+  private readonly env: Record<string, string | undefined>;
 
   constructor(options: LocalHostOptions = {}) {
-    this.env = { ...process.env, ...options.env };
+    this.env = { ...options.env };
   }
 
   exec(command: string, options: { cwd?: string; stdin?: string | Buffer } = {}): Promise<CommandResult> {

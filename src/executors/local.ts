@@ -1,15 +1,20 @@
+// The local scheduler: each job's script runs as a child process of this machine in its own process
+// group, in `$OUTPUT_PATH/slurm_logs/<test id>/`, with SLURM-like variables. Executor 'local': no
+// cluster needed.
+
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ConfigError, SubmitError } from '../errors.js';
+import { EXIT_CODE_FILE, SIM_SCRIPT, slurmErrFile, slurmOutFile } from '../jobdir/files.js';
 import type { JobSpec, JobState, JobStatus, SubmittedJob } from '../types.js';
-import { findFatal, SCAN_TAIL_BYTES, WORKER_LOG_RE } from './early-failure.js';
-import { fileContent, jobFiles, SIM_SCRIPT, usesSimulator } from './job-files.js';
-import type { Executor } from './types.js';
-import { readTail } from '../util/tail.js';
+import { planFiles, usesSimulator } from './job-files.js';
+import { register } from './registry.js';
+import { shJoin, shq } from './shell-quote.js';
+import type { Scheduler, SchedulerContext, StartedJob, SubmissionPlan, Upload } from './types.js';
 
 /** Seconds between SIGTERM and SIGKILL, like SLURM's KillWait. */
 const KILL_WAIT_MS = 5_000;
-const EXIT_FILE = '.exit_code';
 
 interface Running {
   child?: ChildProcess;
@@ -38,56 +43,86 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/**
- * Runs each job's script as a local child process in its own process group, in
- * `$OUTPUT_PATH/slurm_logs/<test id>/`, with SLURM-like variables. The default executor: no cluster needed.
- */
-export class LocalExecutor implements Executor {
-  readonly kind = 'local' as const;
+function scriptFor(spec: JobSpec): string {
+  const script = spec.config.slurm?.script_file ?? spec.config.metadata?.script_file;
+  if (!script) {
+    throw new ConfigError(
+      `${spec.configFile}: slurm.script_file is not set; the local executor needs a script to run ` +
+        `(use \`script_file: ${SIM_SCRIPT}\` for the built-in simulator).`,
+      spec.configFile,
+    );
+  }
+  const resolved = path.resolve(path.dirname(spec.configFile), String(script));
+  if (!fs.existsSync(resolved)) {
+    throw new ConfigError(
+      `${spec.configFile}: slurm.script_file ${resolved} does not exist.`,
+      spec.configFile,
+    );
+  }
+  return resolved;
+}
+
+export class LocalScheduler implements Scheduler {
+  readonly name = 'local';
   private readonly jobs = new Map<string, Running>();
   private nextId = 0;
 
-  async submit(spec: JobSpec): Promise<SubmittedJob> {
-    const jobDir = spec.localLogDir;
-    // A new job starts from an empty dir (as submit.py does); failed runs were kept as `<dir>_ERROR`.
-    await fs.promises.rm(jobDir, { recursive: true, force: true });
-    await fs.promises.mkdir(jobDir, { recursive: true });
-    for (const file of jobFiles(spec)) {
-      await fs.promises.writeFile(path.join(jobDir, file.name), await fileContent(file), { mode: file.mode });
-    }
-    const script = usesSimulator(spec) ? path.join(jobDir, SIM_SCRIPT) : this.scriptFor(spec);
+  constructor(private readonly context: SchedulerContext) {}
+
+  render(spec: JobSpec, jobDir: string, uploads: readonly Upload[]): SubmissionPlan {
+    const files = planFiles(spec, jobDir, uploads);
+    // The simulator script is uploaded; another script runs where it is (next to its config).
+    const script = usesSimulator(spec) ? path.join(jobDir, SIM_SCRIPT) : scriptFor(spec);
+    const env: Record<string, string> = {
+      SLURM_JOB_NAME: String(spec.config.slurm?.job_name ?? spec.testId),
+      SLURM_SUBMIT_DIR: jobDir,
+      SLURM_JOB_NUM_NODES: '1',
+      SLURM_NNODES: '1',
+      SLURM_NTASKS: '1',
+      SLURM_CPUS_ON_NODE: '1',
+      SLURMD_NODENAME: 'localhost',
+      DISAGG_JOB_DIR: jobDir,
+      DISAGG_NODE: process.execPath,
+    };
+    const argv = ['bash', script];
+    const assigns = Object.entries(env).map(([k, v]) => `${k}=${shq(v)}`);
+    return {
+      launcher: 'local',
+      jobDir,
+      controlDir: jobDir,
+      cwd: jobDir,
+      files,
+      command: { argv, env, commandLine: [...assigns, shJoin(argv)].join(' ') },
+    };
+  }
+
+  async submit(plan: SubmissionPlan, spec: JobSpec): Promise<StartedJob> {
+    const { jobDir } = plan;
+    const script = plan.command.argv[1];
     // Numeric ids like SLURM's, unique per run and unlikely to repeat across runs.
     const jobId = String((Date.now() % 100_000_000) * 10 + (this.nextId++ % 10));
-    const out = fs.openSync(path.join(jobDir, `slurm-${jobId}.out`), 'a');
-    const err = fs.openSync(path.join(jobDir, `slurm-${jobId}.err`), 'a');
+    const out = fs.openSync(path.join(jobDir, slurmOutFile(jobId)), 'a');
+    const err = fs.openSync(path.join(jobDir, slurmErrFile(jobId)), 'a');
     // The wrapper records the exit code so a later run (after a crash) can still learn the outcome.
     const child = spawn(
       'bash',
-      ['-c', `bash "$0"; code=$?; echo "$code" > ${EXIT_FILE}; exit "$code"`, script],
+      ['-c', `bash "$0"; code=$?; echo "$code" > ${EXIT_CODE_FILE}; exit "$code"`, script],
       {
         cwd: jobDir,
         detached: true,
         stdio: ['ignore', out, err],
         env: {
-          ...process.env,
+          ...this.context.settings.childEnv,
+          ...plan.command.env,
           SLURM_JOB_ID: jobId,
           SLURM_JOBID: jobId,
-          SLURM_JOB_NAME: String(spec.config.slurm?.job_name ?? spec.testId),
-          SLURM_SUBMIT_DIR: jobDir,
-          SLURM_JOB_NUM_NODES: '1',
-          SLURM_NNODES: '1',
-          SLURM_NTASKS: '1',
-          SLURM_CPUS_ON_NODE: '1',
-          SLURMD_NODENAME: 'localhost',
-          DISAGG_JOB_DIR: jobDir,
-          DISAGG_NODE: process.execPath,
         },
       },
     );
     fs.closeSync(out);
     fs.closeSync(err);
     const pid = child.pid;
-    if (pid === undefined) throw new Error(`could not start ${script} for ${spec.testId}`);
+    if (pid === undefined) throw new SubmitError(`could not start ${script} for ${spec.testId}`, false);
     const running: Running = { child, pid };
     child.on('exit', (code, signal) => {
       if (running.timer) clearTimeout(running.timer);
@@ -103,22 +138,7 @@ export class LocalExecutor implements Executor {
     }, spec.timeLimitMs);
     running.timer.unref();
     this.jobs.set(jobId, running);
-    return { jobId, testId: spec.testId, jobDir, pid, submittedAt: new Date().toISOString() };
-  }
-
-  private scriptFor(spec: JobSpec): string {
-    const script = spec.config.slurm?.script_file ?? spec.config.metadata?.script_file;
-    if (!script) {
-      throw new Error(
-        `${spec.configFile}: slurm.script_file is not set; the local executor needs a script to run ` +
-          `(use \`script_file: ${SIM_SCRIPT}\` for the built-in simulator).`,
-      );
-    }
-    const resolved = path.resolve(path.dirname(spec.configFile), String(script));
-    if (!fs.existsSync(resolved)) {
-      throw new Error(`${spec.configFile}: slurm.script_file ${resolved} does not exist.`);
-    }
-    return resolved;
+    return { jobId, pid };
   }
 
   private stop(running: Running): void {
@@ -153,7 +173,7 @@ export class LocalExecutor implements Executor {
     // Re-attached from the ledger: we are not the parent, so look at the process group and exit file.
     if (job.pid && groupAlive(job.pid)) return { jobId: job.jobId, state: 'RUNNING' };
     try {
-      const code = Number(fs.readFileSync(path.join(job.jobDir, EXIT_FILE), 'utf8').trim());
+      const code = Number(fs.readFileSync(path.join(job.jobDir, EXIT_CODE_FILE), 'utf8').trim());
       return code === 0
         ? { jobId: job.jobId, state: 'COMPLETED', exitCode: '0:0' }
         : { jobId: job.jobId, state: 'FAILED', exitCode: `${code}:0`, reason: 'NonZeroExitCode' };
@@ -178,28 +198,9 @@ export class LocalExecutor implements Executor {
     }
   }
 
-  async scanEarlyFailure(job: SubmittedJob): Promise<string | undefined> {
-    let names: string[];
-    try {
-      names = await fs.promises.readdir(job.jobDir);
-    } catch {
-      return undefined;
-    }
-    for (const name of names.filter((n) => WORKER_LOG_RE.test(n)).sort()) {
-      const fatal = findFatal(name, await readTail(path.join(job.jobDir, name), SCAN_TAIL_BYTES));
-      if (fatal) return fatal;
-    }
-    return undefined;
-  }
-
-  async fetchLogs(job: SubmittedJob, localDir: string): Promise<void> {
-    // The job already wrote into its local log dir.
-    if (path.resolve(job.jobDir) !== path.resolve(localDir)) {
-      await fs.promises.cp(job.jobDir, localDir, { recursive: true });
-    }
-  }
-
   async close(): Promise<void> {
     for (const running of this.jobs.values()) if (running.timer) clearTimeout(running.timer);
   }
 }
+
+register('local', { scheduler: (context) => new LocalScheduler(context), host: 'local' });

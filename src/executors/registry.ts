@@ -1,95 +1,91 @@
-// Executor registry: 'slurm' and 'ssh' are built in; other kinds (the 'local' executor) register a
-// factory. SSH code is only reached when an 'ssh' executor is created.
+// The executor registry. A backend is a scheduler factory plus the host it runs over; the built-in
+// ones ('local', 'slurm', 'ssh') register themselves in their scheduler modules (local.ts, slurm.ts),
+// and a new scheduler is one module with one `register` call. SSH code loads only for the 'ssh' host.
 
+import { SettingsError } from '../errors.js';
+import type { ExecutorSettings } from '../settings/types.js';
+import { JobExecutor } from './executor.js';
 import { LocalHost } from './local-host.js';
-import type { Launcher, ResourceMode } from './sbatch.js';
-import { SlurmExecutor, type RetryPolicy, type Upload } from './slurm.js';
-import { SshHost, type SshHostOptions } from './ssh-host.js';
-import { resolveSshSettings, type SshOptions } from './ssh-settings.js';
-import type { Executor, ExecutorKind } from './types.js';
+import type { ExecutorExtras, ExecutorKind, Host, Scheduler, SchedulerContext } from './types.js';
 
-/** Options for creating an executor; the plugin's ResolvedOptions fits (unknown fields are ignored). */
-export interface ExecutorOptions {
-  /** Environment for settings (DISAGG_*, SSH_AUTH_SOCK) and, for 'slurm', the SLURM commands. */
-  env?: NodeJS.ProcessEnv;
-  /** SSH settings (executor 'ssh'); env DISAGG_SSH_* fill what is missing. */
-  ssh?: SshOptions;
-  /** Tuning of the SSH connection (channel limit, retries). */
-  sshHost?: SshHostOptions;
-  /** Job dirs go under this dir on the submit host (ssh default: `<remote home>/vitest-disagg`). */
-  remoteDir?: string;
-  /** Extra files uploaded into every job dir. */
-  uploads?: Upload[];
-  launcher?: Launcher;
-  resources?: ResourceMode;
-  /** Where submit.py lives (default `$SCRIPT_DIR` on the submit host). */
-  scriptDir?: string;
-  partition?: string;
-  account?: string;
-  /** Force sacct on/off (default: auto-detect). */
-  accounting?: boolean;
-  submitRetry?: RetryPolicy;
-  smallFileBytes?: number;
-  tailBytes?: number;
-  log?: (message: string) => void;
+/** A host by name: this machine, or the login node of `settings.ssh`. */
+export type HostName = 'local' | 'ssh';
+
+export type HostFactory = (settings: ExecutorSettings, extras: ExecutorExtras) => Host | Promise<Host>;
+
+export interface Backend {
+  /** Builds the scheduler for one executor (one per run: it may keep per-job state). */
+  scheduler: (context: SchedulerContext) => Scheduler;
+  /** Where its commands run and job dirs live. Default 'local'. */
+  host?: HostName | HostFactory;
+  /**
+   * Job dirs live under a base dir on the host and logs are fetched back (default: true for 'ssh').
+   * Otherwise each job runs in its local log dir.
+   */
+  remoteJobDirs?: boolean;
 }
 
-export type ExecutorFactory = (options: ExecutorOptions) => Executor | Promise<Executor>;
+const backends = new Map<ExecutorKind, Backend>();
 
-const factories = new Map<ExecutorKind, ExecutorFactory>();
-
-/** Register (or replace) the factory for an executor kind. */
-export function register(kind: ExecutorKind, factory: ExecutorFactory): void {
-  factories.set(kind, factory);
+/** Register (or replace) the backend behind an executor name. */
+export function register(kind: ExecutorKind, backend: Backend): void {
+  backends.set(kind, backend);
 }
 
-function shared(options: ExecutorOptions, env: NodeJS.ProcessEnv) {
-  return {
-    uploads: options.uploads,
-    launcher: options.launcher,
-    resources: options.resources,
-    scriptDir: options.scriptDir,
-    partition: options.partition ?? (env.DISAGG_PARTITION || undefined),
-    account: options.account ?? (env.DISAGG_ACCOUNT || undefined),
-    accounting: options.accounting,
-    submitRetry: options.submitRetry,
-    smallFileBytes: options.smallFileBytes,
-    tailBytes: options.tailBytes,
-    log: options.log,
-    env,
-  };
+/** Names of the registered backends. */
+export function registeredKinds(): ExecutorKind[] {
+  return [...backends.keys()];
 }
 
-register('slurm', (options) => {
-  const env = options.env ?? process.env;
-  return new SlurmExecutor({
-    kind: 'slurm',
-    host: new LocalHost({ env }),
-    // Unset: each job runs in its local log dir, so there is nothing to fetch.
-    baseDir: options.remoteDir,
-    ...shared(options, env),
-  });
-});
+const HOSTS: Record<HostName, HostFactory> = {
+  local: (settings) => new LocalHost({ env: settings.childEnv }),
+  ssh: async (settings, extras) => {
+    const [{ SshHost }, { resolveSshSettings }] = await Promise.all([
+      import('./ssh-host.js'),
+      import('./ssh-settings.js'),
+    ]);
+    const ssh = resolveSshSettings(
+      settings.ssh,
+      { home: settings.homeDir, localUser: settings.localUser },
+      { requireCredentials: !extras.planOnly },
+    );
+    return new SshHost(ssh, extras.sshHost);
+  },
+};
 
-register('ssh', (options) => {
-  const env = options.env ?? process.env;
-  const settings = resolveSshSettings(options.ssh ?? {}, env);
-  return new SlurmExecutor({
-    kind: 'ssh',
-    host: new SshHost(settings, options.sshHost),
-    baseDir: options.remoteDir ?? settings.remoteDir,
-    ...shared(options, env),
-  });
-});
+let builtins: Promise<unknown> | undefined;
 
-/** Create the executor of `kind`. Creating never connects: an SSH connection opens on first use. */
-export async function createExecutor(kind: ExecutorKind, options: ExecutorOptions = {}): Promise<Executor> {
-  const factory = factories.get(kind);
-  if (!factory) {
-    throw new Error(
-      `no executor registered for '${kind}' (known: ${[...factories.keys()].join(', ')}); ` +
+/**
+ * The executor named `kind`, built from `settings` (nothing is read from the environment). Creating
+ * never connects: an SSH connection opens on first use.
+ */
+export async function createExecutor(
+  kind: ExecutorKind,
+  settings: ExecutorSettings,
+  extras: ExecutorExtras = {},
+): Promise<JobExecutor> {
+  builtins ??= import('./builtins.js');
+  await builtins;
+  const backend = backends.get(kind);
+  if (!backend) {
+    throw new SettingsError(
+      `no executor registered for '${kind}' (known: ${registeredKinds().join(', ')}); ` +
         `import the module that calls register('${kind}', …) first`,
     );
   }
-  return factory(options);
+  const hostSpec = backend.host ?? 'local';
+  const host =
+    extras.host ?? (await (typeof hostSpec === 'function' ? hostSpec : HOSTS[hostSpec])(settings, extras));
+  const remoteJobDirs = backend.remoteJobDirs ?? hostSpec === 'ssh';
+  const withDir: ExecutorExtras = {
+    ...extras,
+    remoteDir: extras.remoteDir ?? (remoteJobDirs ? settings.ssh.remoteDir : undefined),
+  };
+  return new JobExecutor({
+    kind,
+    scheduler: backend.scheduler({ settings, host, extras: withDir }),
+    host,
+    remoteJobDirs,
+    extras: withDir,
+  });
 }

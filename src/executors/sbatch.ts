@@ -3,12 +3,14 @@
 // Pure: no I/O, so `disagg dry-run` prints exactly what the executor would run.
 
 import path from 'node:path';
+import { ConfigError, SettingsError } from '../errors.js';
+import { SIM_SCRIPT_VARIANT_RE, SLURM_ERR_PATTERN, SLURM_OUT_PATTERN } from '../jobdir/files.js';
 import type { DisaggConfig } from '../types.js';
+import type { Launcher, ResourceMode } from '../settings/types.js';
 import { shJoin, shq, splitShellWords } from './shell-quote.js';
 
-export type Launcher = 'sbatch' | 'submit.py';
 /** `config`: nodes/tasks from hardware + worker_config (real GPUs); `single`: one task (the simulator). */
-export type ResourceMode = 'config' | 'single';
+export type { Launcher, ResourceMode } from '../settings/types.js';
 
 /** The script used when a config names none (the original's default). */
 export const DEFAULT_SCRIPT_FILE = 'disaggr_torch.slurm';
@@ -62,16 +64,16 @@ export function scriptFileOf(config: DisaggConfig, fallback = DEFAULT_SCRIPT_FIL
   return typeof s === 'string' && s.trim() !== '' ? s.trim() : fallback;
 }
 
-/** The simulator's job script (`disagg-sim.slurm`) takes no launcher arguments and needs no GPUs. */
+/** The simulator's job script takes no launcher arguments and needs no GPUs. */
 export function isSimulatorScript(scriptFile: string): boolean {
-  return /^disagg-sim\b/.test(path.basename(scriptFile));
+  return SIM_SCRIPT_VARIANT_RE.test(path.basename(scriptFile));
 }
 
 function positiveInt(value: unknown, what: string, fallback: number): number {
   if (value === undefined || value === null) return fallback;
   const n = typeof value === 'string' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-    throw new Error(`${what} must be a non-negative integer, got ${JSON.stringify(value)}`);
+    throw new ConfigError(`${what} must be a non-negative integer, got ${JSON.stringify(value)}`);
   }
   return n;
 }
@@ -92,7 +94,9 @@ export function computeNodeCounts(config: DisaggConfig): NodeCounts {
   const hw = config.hardware ?? {};
   const gpusPerNode = positiveInt(hw.gpus_per_node, 'hardware.gpus_per_node', 0);
   if (gpusPerNode < 1) {
-    throw new Error('hardware.gpus_per_node is required (a positive integer) to compute the number of nodes');
+    throw new ConfigError(
+      'hardware.gpus_per_node is required (a positive integer) to compute the number of nodes',
+    );
   }
   const wc = config.worker_config ?? {};
   const ctxServers = positiveInt(hw.num_ctx_servers, 'hardware.num_ctx_servers', wc.ctx ? 1 : 0);
@@ -128,7 +132,7 @@ export function slurmTime(config: DisaggConfig, timeLimitMs: number): string {
   if (jt !== undefined && jt !== null && String(jt).trim() !== '') {
     const s = String(jt).trim();
     if (!TIME_FORMATS.some((re) => re.test(s)) && !/^(UNLIMITED|INFINITE)$/i.test(s)) {
-      throw new Error(
+      throw new ConfigError(
         `slurm.job_time ${JSON.stringify(s)} is not a SLURM time (e.g. 02:00:00 or 1-00:00:00)`,
       );
     }
@@ -146,7 +150,9 @@ export function slurmTime(config: DisaggConfig, timeLimitMs: number): string {
 /** A value still holding a `<placeholder>` would reach sbatch as e.g. `--partition=<partition>`. */
 function checkPlaceholder(value: string, what: string): string {
   if (/^<[^<>]*>$/.test(value.trim())) {
-    throw new Error(`${what} is still the placeholder ${value}: set it in the config or the environment`);
+    throw new ConfigError(
+      `${what} is still the placeholder ${value}: set it in the config or the environment`,
+    );
   }
   return value;
 }
@@ -177,7 +183,7 @@ export function renderSubmitCommand(input: RenderInput): RenderedCommand {
 
   if (launcher === 'submit.py') {
     if (simulator) {
-      throw new Error(
+      throw new ConfigError(
         `launcher submit.py cannot run the simulator script ${script}; use the sbatch launcher`,
       );
     }
@@ -209,8 +215,8 @@ export function renderSubmitCommand(input: RenderInput): RenderedCommand {
   }
   argv.push(
     `--chdir=${input.jobDir}`,
-    `--output=${path.posix.join(input.jobDir, 'slurm-%j.out')}`,
-    `--error=${path.posix.join(input.jobDir, 'slurm-%j.err')}`,
+    `--output=${path.posix.join(input.jobDir, SLURM_OUT_PATTERN)}`,
+    `--error=${path.posix.join(input.jobDir, SLURM_ERR_PATTERN)}`,
   );
   const extra = optString(slurm.extra_args);
   if (extra) argv.push(...splitShellWords(extra));
@@ -233,32 +239,19 @@ export function parseSubmitOutput(stdout: string): string | undefined {
 }
 
 /**
- * Which launcher to use: an explicit option, else `DISAGG_LAUNCHER`, else plain sbatch. submit.py is
- * only meaningful for a real TensorRT-LLM script (e.g. disaggr_torch.slurm), never for the simulator.
+ * Which launcher to use: the setting (DISAGG_LAUNCHER, resolved by src/settings), else plain sbatch.
+ * submit.py is only meaningful for a real TensorRT-LLM script (e.g. disaggr_torch.slurm), never for the
+ * simulator.
  */
 export function chooseLauncher(
   config: DisaggConfig,
-  option: Launcher | undefined,
-  env: NodeJS.ProcessEnv,
+  option: string | undefined,
   simulator = isSimulatorScript(scriptFileOf(config)),
 ): Launcher {
-  const raw = option ?? optString(env.DISAGG_LAUNCHER);
+  const raw = optString(option);
   if (raw === undefined || raw === 'sbatch') return 'sbatch';
   if (raw !== 'submit.py')
-    throw new Error(`DISAGG_LAUNCHER must be sbatch or submit.py, got ${JSON.stringify(raw)}`);
+    throw new SettingsError(`DISAGG_LAUNCHER must be sbatch or submit.py, got ${JSON.stringify(raw)}`);
   if (simulator) return 'sbatch';
   return 'submit.py';
-}
-
-/** Resource mode from an option or `DISAGG_SBATCH_RESOURCES` (config|single); undefined = automatic. */
-export function resourceModeFrom(
-  option: ResourceMode | undefined,
-  env: NodeJS.ProcessEnv,
-): ResourceMode | undefined {
-  const raw = option ?? optString(env.DISAGG_SBATCH_RESOURCES);
-  if (raw === undefined) return undefined;
-  if (raw !== 'config' && raw !== 'single') {
-    throw new Error(`DISAGG_SBATCH_RESOURCES must be config or single, got ${JSON.stringify(raw)}`);
-  }
-  return raw;
 }

@@ -1,5 +1,6 @@
 // POSIX shell quoting. Every value that reaches a shell (sbatch arguments from YAML, paths, job ids)
 // goes through `shq`, so a config value such as `job_name: "x; touch /tmp/pwned"` stays one inert word.
+import { ConfigError } from '../errors.js';
 
 /** Characters that never need quoting in any POSIX shell word (not at the start of a command). */
 const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
@@ -35,7 +36,7 @@ export function splitShellWords(input: string): string[] {
     const c = input[i];
     if (c === "'") {
       const end = input.indexOf("'", i + 1);
-      if (end < 0) throw new Error(`unterminated single quote in: ${input}`);
+      if (end < 0) throw new ConfigError(`unterminated single quote in: ${input}`);
       current += input.slice(i + 1, end);
       inWord = true;
       i = end + 1;
@@ -58,7 +59,7 @@ export function splitShellWords(input: string): string[] {
           i += 1;
         }
       }
-      if (!closed) throw new Error(`unterminated double quote in: ${input}`);
+      if (!closed) throw new ConfigError(`unterminated double quote in: ${input}`);
       inWord = true;
     } else if (c === '\\') {
       if (i + 1 < input.length) {

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import SSHConfig from 'ssh-config';
+import { SettingsError } from '../errors.js';
 
 export interface SshConfigHost {
   /** The alias looked up. */
@@ -104,7 +105,7 @@ export function resolveSshConfigHost(alias: string, src: SshConfigSource = {}): 
   const portText = first(computed.port);
   const port = portText !== undefined ? Number(portText) : undefined;
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
-    throw new Error(`ssh config: Port ${portText} for ${alias} is not a valid port`);
+    throw new SettingsError(`ssh config: Port ${portText} for ${alias} is not a valid port`);
   }
   const ctx = { home, localUser, host: hostName, remoteUser: user ?? localUser };
   const jump = first(computed.proxyjump);
@@ -146,7 +147,7 @@ export function parseProxyJump(value: string): JumpHop[] {
           port = Number(m[2]);
         }
       }
-      if (host === '') throw new Error(`ProxyJump: empty host in ${JSON.stringify(spec)}`);
+      if (host === '') throw new SettingsError(`ProxyJump: empty host in ${JSON.stringify(spec)}`);
       return { user, host, port };
     });
 }
@@ -155,6 +156,6 @@ function safeUserName(): string {
   try {
     return userInfo().username;
   } catch {
-    return process.env.USER ?? 'root';
+    return 'root';
   }
 }

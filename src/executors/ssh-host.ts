@@ -17,6 +17,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
+import { TransportError } from '../errors.js';
+import { partialUploadPath } from '../jobdir/files.js';
 import {
   checkHostKey,
   loadKnownHosts,
@@ -77,35 +79,28 @@ export interface SshHostOptions {
 }
 
 /** An unknown, changed or revoked host key: never retried. */
-export class HostKeyError extends Error {
+export class HostKeyError extends TransportError {
   constructor(
     message: string,
     readonly kind: 'unknown' | 'changed' | 'revoked',
   ) {
     super(message);
-    this.name = 'HostKeyError';
   }
 }
 
 /** Connecting failed (after retries, or at once for authentication errors). */
-export class SshConnectError extends Error {
+export class SshConnectError extends TransportError {
   constructor(
     message: string,
     readonly level: string | undefined,
     readonly causeError: unknown,
   ) {
-    super(message);
-    this.name = 'SshConnectError';
+    super(message, { cause: causeError });
   }
 }
 
 /** The connection was lost more often than `maxLostRetries` while running one command. */
-export class SshConnectionLostError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SshConnectionLostError';
-  }
-}
+export class SshConnectionLostError extends TransportError {}
 
 // ssh2's default host key algorithm order (ssh2 1.17, eddsa available on Node ≥ 12).
 const DEFAULT_HOST_KEY_ALGOS = [
@@ -243,19 +238,23 @@ export class SshHost implements Host {
   async mkdirp(dir: string): Promise<void> {
     const r = await this.run(`mkdir -p -- ${shq(dir)}`);
     if (r.code !== 0)
-      throw new Error(`mkdir -p ${dir} failed on ${this.settings.host}: ${r.stderr.toString().trim()}`);
+      throw new TransportError(
+        `mkdir -p ${dir} failed on ${this.settings.host}: ${r.stderr.toString().trim()}`,
+      );
   }
 
   async writeFile(file: string, content: string | Buffer, mode?: number): Promise<void> {
     // Write to a temp name and rename: a retried write after a lost connection never leaves half a file.
-    const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
+    const tmp = partialUploadPath(file, randomBytes(4).toString('hex'));
     const chmod = mode === undefined ? '' : ` && chmod ${(mode & 0o7777).toString(8)} ${shq(tmp)}`;
     const cmd =
       `mkdir -p -- ${shq(path.posix.dirname(file))} && cat > ${shq(tmp)}${chmod} && mv -f -- ${shq(tmp)} ${shq(file)}` +
       ` || { rm -f -- ${shq(tmp)}; exit 1; }`;
     const r = await this.run(cmd, { stdin: typeof content === 'string' ? Buffer.from(content) : content });
     if (r.code !== 0)
-      throw new Error(`writing ${file} on ${this.settings.host} failed: ${r.stderr.toString().trim()}`);
+      throw new TransportError(
+        `writing ${file} on ${this.settings.host} failed: ${r.stderr.toString().trim()}`,
+      );
   }
 
   async getFile(remotePath: string, localPath: string, maxBytes?: number): Promise<void> {
@@ -272,7 +271,9 @@ export class SshHost implements Host {
       throw err;
     }
     if (r.code !== 0)
-      throw new Error(`reading ${remotePath} on ${this.settings.host} failed: ${r.stderr.toString().trim()}`);
+      throw new TransportError(
+        `reading ${remotePath} on ${this.settings.host} failed: ${r.stderr.toString().trim()}`,
+      );
     await fs.mkdir(path.dirname(localPath), { recursive: true });
     const tmp = `${localPath}.part-${randomBytes(4).toString('hex')}`;
     await fs.writeFile(tmp, r.stdout);
@@ -284,7 +285,9 @@ export class SshHost implements Host {
     // NUL-separated so that any file name survives; a missing dir is an empty listing.
     const r = await this.run(`[ -d ${q} ] || exit 0; find ${q} -mindepth 1 -type f -printf '%s\\t%P\\0'`);
     if (r.code !== 0)
-      throw new Error(`listing ${dir} on ${this.settings.host} failed: ${r.stderr.toString().trim()}`);
+      throw new TransportError(
+        `listing ${dir} on ${this.settings.host} failed: ${r.stderr.toString().trim()}`,
+      );
     return parseFindOutput(r.stdout.toString('utf8'));
   }
 
@@ -293,7 +296,7 @@ export class SshHost implements Host {
       const r = await this.run('printf %s "$HOME"');
       const h = r.stdout.toString('utf8').trim();
       if (r.code !== 0 || h === '')
-        throw new Error(`cannot read $HOME on ${this.settings.host}: ${r.stderr.toString().trim()}`);
+        throw new TransportError(`cannot read $HOME on ${this.settings.host}: ${r.stderr.toString().trim()}`);
       this.home = h;
     }
     return this.home;
@@ -403,7 +406,7 @@ export class SshHost implements Host {
   }
 
   private async getConnection(): Promise<Opened> {
-    if (this.closed) throw new Error(`${this.description}: host is closed`);
+    if (this.closed) throw new TransportError(`${this.description}: host is closed`);
     if (this.current && !this.current.lost) return this.current;
     if (!this.connecting) {
       const reconnect = this.generation > 0;
@@ -419,7 +422,7 @@ export class SshHost implements Host {
     let lastError: unknown;
     for (let attempt = 0; attempt < Math.max(1, attempts); attempt += 1) {
       if (attempt > 0) await sleep(backoff(this.opts.reconnect, attempt - 1));
-      if (this.closed) throw new Error(`${this.description}: host is closed`);
+      if (this.closed) throw new TransportError(`${this.description}: host is closed`);
       try {
         const generation = ++this.generation;
         const opened = await openConnection(this.settings, this.opts, generation);

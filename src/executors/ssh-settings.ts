@@ -1,9 +1,15 @@
-// SSH settings from plugin options, then env (DISAGG_SSH_*), then ~/.ssh/config, then defaults.
+// SSH settings for the 'ssh' host: the user's input (resolved by src/settings from plugin options and
+// DISAGG_SSH_* variables), then ~/.ssh/config, then defaults. Nothing is read from the environment here.
 
 import { existsSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
+import { SettingsError } from '../errors.js';
+import type { SshInput } from '../settings/types.js';
 import { parseProxyJump, resolveSshConfigHost, type SshConfigSource } from './ssh-config.js';
+import { DEFAULT_REMOTE_DIR_NAME, remoteWorkDir } from './remote-dir.js';
+
+export { DEFAULT_REMOTE_DIR_NAME, remoteWorkDir };
+export type { SshInput };
 
 export interface SshSettings {
   /** What the user asked for (an alias or a host name), for messages. */
@@ -23,23 +29,6 @@ export interface SshSettings {
   remoteDir?: string;
 }
 
-/** Plugin options (`disagg({ ssh: {...} })`); every field is optional. */
-export interface SshOptions {
-  host?: string;
-  port?: number | string;
-  username?: string;
-  privateKeyPath?: string;
-  /** Agent socket, or false to not use the agent even if SSH_AUTH_SOCK is set. */
-  agent?: string | false;
-  knownHostsPath?: string | string[];
-  /** ProxyJump spec (`[user@]host[:port][,...]`) or `none`. */
-  proxyJump?: string;
-  remoteDir?: string;
-  /** ssh config file (default ~/.ssh/config). */
-  sshConfigPath?: string;
-}
-
-export const DEFAULT_REMOTE_DIR_NAME = 'vitest-disagg';
 const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 const MAX_JUMP_DEPTH = 8;
 
@@ -53,7 +42,7 @@ function parsePort(v: number | string | undefined, what: string): number | undef
   if (v === undefined || v === '') return undefined;
   const n = typeof v === 'number' ? v : Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 65535)
-    throw new Error(`${what} must be a TCP port, got ${JSON.stringify(v)}`);
+    throw new SettingsError(`${what} must be a TCP port, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -62,16 +51,8 @@ function expandHome(p: string, home: string): string {
   return p.startsWith('~/') ? path.join(home, p.slice(2)) : p;
 }
 
-function localUserName(env: NodeJS.ProcessEnv): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return env.USER ?? 'root';
-  }
-}
-
 interface Ctx {
-  env: NodeJS.ProcessEnv;
+  localUser: string;
   home: string;
   src: SshConfigSource;
   knownHostsPaths: string[];
@@ -86,7 +67,8 @@ function resolveOne(
   ctx: Ctx,
   depth: number,
 ): SshSettings {
-  if (depth > MAX_JUMP_DEPTH) throw new Error(`ProxyJump chain deeper than ${MAX_JUMP_DEPTH} hops (a loop?)`);
+  if (depth > MAX_JUMP_DEPTH)
+    throw new SettingsError(`ProxyJump chain deeper than ${MAX_JUMP_DEPTH} hops (a loop?)`);
   const cfg = resolveSshConfigHost(alias, ctx.src);
   const existingIdentity = cfg.identityFiles.find((f) => existsSync(f));
   const privateKeyPath = explicit.key ?? existingIdentity ?? ctx.fallbackKey;
@@ -94,7 +76,7 @@ function resolveOne(
     alias,
     host: cfg.hostName,
     port: explicit.port ?? cfg.port ?? 22,
-    username: explicit.user ?? cfg.user ?? localUserName(ctx.env),
+    username: explicit.user ?? cfg.user ?? ctx.localUser,
     privateKeyPath,
     agent: ctx.agent,
     knownHostsPaths: ctx.knownHostsPaths,
@@ -120,36 +102,29 @@ function resolveOne(
 }
 
 /**
- * Build SSH settings. Env: DISAGG_SSH_HOST, DISAGG_SSH_PORT, DISAGG_SSH_USER, DISAGG_SSH_KEY,
- * DISAGG_SSH_KNOWN_HOSTS (colon-separated list allowed), DISAGG_SSH_PROXY_JUMP, DISAGG_REMOTE_DIR,
- * SSH_AUTH_SOCK. The host may be an alias from ~/.ssh/config.
+ * Build SSH settings from the user's input. The host may be an alias from the ssh config
+ * (`input.sshConfigPath`, default `<home>/.ssh/config`); `source.home` and `source.localUser` are this
+ * machine's home dir and user name (from the settings).
  */
 export function resolveSshSettings(
-  options: SshOptions = {},
-  env: NodeJS.ProcessEnv = process.env,
-  configSource: SshConfigSource = {},
+  input: SshInput,
+  source: SshConfigSource & { home: string },
   { requireCredentials = true }: { requireCredentials?: boolean } = {},
 ): SshSettings {
-  const home = configSource.home ?? homedir();
-  const alias = nonEmpty(options.host) ?? nonEmpty(env.DISAGG_SSH_HOST);
+  const home = source.home;
+  const alias = nonEmpty(input.host);
   if (!alias) {
-    throw new Error(
+    throw new SettingsError(
       'SSH executor: no host. Set DISAGG_SSH_HOST (a host name or a ~/.ssh/config alias) or the ssh.host option.',
     );
   }
   const src: SshConfigSource = {
-    ...configSource,
-    home,
-    configPath: configSource.configPath ?? options.sshConfigPath ?? nonEmpty(env.DISAGG_SSH_CONFIG),
+    ...source,
+    configPath: source.configPath ?? nonEmpty(input.sshConfigPath),
   };
   const cfg = resolveSshConfigHost(alias, src);
 
-  const khOption = options.knownHostsPath;
-  const khList = Array.isArray(khOption)
-    ? khOption
-    : nonEmpty(khOption)
-      ? [khOption as string]
-      : (nonEmpty(env.DISAGG_SSH_KNOWN_HOSTS)?.split(':') ?? []);
+  const khList = (input.knownHostsPaths ?? []).filter((p) => p.trim() !== '');
   const knownHostsPaths = (
     khList.length > 0
       ? khList
@@ -158,34 +133,32 @@ export function resolveSshSettings(
         : [path.join(home, '.ssh', 'known_hosts'), path.join(home, '.ssh', 'known_hosts2')]
   ).map((p) => expandHome(p, home));
 
-  const agent =
-    options.agent === false
-      ? undefined
-      : (nonEmpty(options.agent || undefined) ?? nonEmpty(env.SSH_AUTH_SOCK));
-  const explicitKey = nonEmpty(options.privateKeyPath) ?? nonEmpty(env.DISAGG_SSH_KEY);
+  const agent = input.agent === false ? undefined : nonEmpty(input.agent);
+  const explicitKey = nonEmpty(input.privateKeyPath);
   // Like OpenSSH: with no key configured anywhere, try the default identities.
   const fallbackKey =
     explicitKey ?? DEFAULT_IDENTITIES.map((n) => path.join(home, '.ssh', n)).find((f) => existsSync(f));
 
-  const ctx: Ctx = { env, home, src, knownHostsPaths, agent, fallbackKey };
+  const localUser = source.localUser ?? 'root';
+  const ctx: Ctx = { localUser, home, src, knownHostsPaths, agent, fallbackKey };
   const settings = resolveOne(
     alias,
     {
-      user: nonEmpty(options.username) ?? nonEmpty(env.DISAGG_SSH_USER),
-      port: parsePort(options.port, 'ssh port') ?? parsePort(env.DISAGG_SSH_PORT, 'DISAGG_SSH_PORT'),
+      user: nonEmpty(input.username),
+      port: parsePort(input.port, 'ssh port'),
       key: explicitKey ? expandHome(explicitKey, home) : undefined,
-      proxyJump: nonEmpty(options.proxyJump) ?? nonEmpty(env.DISAGG_SSH_PROXY_JUMP),
+      proxyJump: nonEmpty(input.proxyJump),
     },
     ctx,
     0,
   );
   if (requireCredentials && !settings.privateKeyPath && !settings.agent) {
-    throw new Error(
+    throw new SettingsError(
       `SSH executor: no credentials for ${settings.username}@${settings.host}. Set DISAGG_SSH_KEY (a private key file), ` +
         'an IdentityFile in ~/.ssh/config, or run an ssh-agent (SSH_AUTH_SOCK).',
     );
   }
-  settings.remoteDir = nonEmpty(options.remoteDir) ?? nonEmpty(env.DISAGG_REMOTE_DIR);
+  settings.remoteDir = nonEmpty(input.remoteDir);
   return settings;
 }
 
@@ -193,12 +166,4 @@ export function resolveSshSettings(
 export function describeSsh(s: SshSettings): string {
   const self = `${s.username}@${s.host}:${s.port}`;
   return s.proxyJump ? `${self} via ${describeSsh(s.proxyJump)}` : self;
-}
-
-/** The remote work dir: `DISAGG_REMOTE_DIR` (relative = under home), else `<home>/vitest-disagg`. */
-export function remoteWorkDir(remoteDir: string | undefined, remoteHome: string): string {
-  if (!remoteDir) return path.posix.join(remoteHome, DEFAULT_REMOTE_DIR_NAME);
-  if (remoteDir === '~') return remoteHome;
-  if (remoteDir.startsWith('~/')) return path.posix.join(remoteHome, remoteDir.slice(2));
-  return remoteDir.startsWith('/') ? remoteDir : path.posix.join(remoteHome, remoteDir);
 }

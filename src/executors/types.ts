@@ -1,14 +1,55 @@
+import type { ExecutorKind as BuiltinExecutorKind, ExecutorSettings } from '../settings/types.js';
 import type { JobSpec, JobStatus, SubmittedJob } from '../types.js';
-
-export type ExecutorKind = 'local' | 'slurm' | 'ssh';
+import type { SshHostOptions } from './ssh-host.js';
 
 /**
- * One backend that runs jobs. Modelled on ReFrame's scheduler: `poll` takes every live job at once so a
- * backend can answer with one `squeue` call per tick, whatever the number of jobs.
+ * The name of a registered backend: the built-in 'local', 'slurm' and 'ssh', or any name a module gave
+ * to `register` (see registry.ts).
+ */
+export type ExecutorKind = BuiltinExecutorKind | (string & {});
+
+/** One file placed in a job dir before the job starts. */
+export interface PlannedFile {
+  name: string;
+  /** Where it goes on the submit host. */
+  remotePath: string;
+  size: number;
+  mode?: number;
+  content?: string | Buffer;
+  localPath?: string;
+}
+
+/** The exact command that starts a job. */
+export interface PlannedCommand {
+  /** The argument vector, unquoted (for display and tests). */
+  argv: string[];
+  /** Environment the command runs with (prefixed as assignments on the command line). */
+  env: Record<string, string>;
+  /** The exact, fully quoted line given to the shell (run with cwd = plan.cwd). */
+  commandLine: string;
+}
+
+/** What submitting one job means: the files to upload and the command. `disagg dry-run` prints it. */
+export interface SubmissionPlan {
+  /** How the job is started (`sbatch`, `submit.py`, `local`, or a custom scheduler's name). */
+  launcher: string;
+  jobDir: string;
+  /** Holds the uploads for a launcher that wipes the log dir (submit.py) and the submit markers. */
+  controlDir: string;
+  /** cwd of the submit command. */
+  cwd: string;
+  files: PlannedFile[];
+  command: PlannedCommand;
+}
+
+/**
+ * One backend that runs jobs, as the broker sees it (`createExecutor` returns a JobExecutor, which also
+ * has `plan(spec)` for dry runs). Modelled on ReFrame's scheduler: `poll` takes every
+ * live job at once so a backend can answer with one `squeue` call per tick, whatever the number of jobs.
  */
 export interface Executor {
   readonly kind: ExecutorKind;
-  /** Upload what the job needs and start it. Rejects with a clear error when the backend refuses. */
+  /** Upload what the job needs and start it. Rejects with a SubmitError when the backend refuses. */
   submit(spec: JobSpec): Promise<SubmittedJob>;
   /** Status of all given jobs, in as few backend calls as possible (one per tick for SLURM). */
   poll(jobs: readonly SubmittedJob[]): Promise<Map<string, JobStatus>>;
@@ -28,8 +69,8 @@ export interface CommandResult {
 }
 
 /**
- * Where SLURM commands run: this machine, or a login node over SSH. The slurm executor is written once
- * against this interface; only the host differs.
+ * Where scheduler commands run and job dirs live: this machine, or a login node over SSH. Schedulers
+ * and the job-dir work are written once against this interface; only the host differs.
  */
 export interface Host {
   readonly description: string;
@@ -43,4 +84,79 @@ export interface Host {
   listFiles(dir: string): Promise<Array<{ path: string; size: number }>>;
   homeDir(): Promise<string>;
   close(): Promise<void>;
+}
+
+/** What a job got from its scheduler at submission. */
+export interface StartedJob {
+  jobId: string;
+  /** Local pid of the job's process group leader (schedulers that run processes on this machine). */
+  pid?: number;
+}
+
+/**
+ * A batch system: renders and starts jobs, polls and cancels many at once, remembers final states.
+ * It runs its commands through a `Host`; preparing the job dir and reading logs is not its job (JobDir).
+ */
+export interface Scheduler {
+  /** Shown in messages and as the plan's launcher. */
+  readonly name: string;
+  /** Pure apart from reading local file sizes: the files the job dir gets and the exact command. */
+  render(spec: JobSpec, jobDir: string, uploads: readonly Upload[]): SubmissionPlan;
+  /** Start a job whose files are already in place. Throws a SubmitError when refused. */
+  submit(plan: SubmissionPlan, spec: JobSpec): Promise<StartedJob>;
+  /** States of many jobs in as few commands as possible; a final state is never asked for again. */
+  poll(jobs: readonly SubmittedJob[]): Promise<Map<string, JobStatus>>;
+  /** Cancel many jobs at once; unknown or finished ones are ignored. */
+  cancel(jobs: readonly SubmittedJob[]): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** An extra file copied into every job dir (besides config/worker configs/simulator files). */
+export interface Upload {
+  /** File name inside the job dir. */
+  name: string;
+  /** Path on this machine. */
+  localPath: string;
+  mode?: number;
+}
+
+export interface RetryPolicy {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** Tuning and test hooks a caller may add to the settings; every field is optional. */
+export interface ExecutorExtras {
+  /** Extra files for every job, or a function choosing them per job. */
+  uploads?: Upload[] | ((spec: JobSpec) => Upload[]);
+  /** Use this host instead of the backend's (tests wrap hosts, e.g. CountingHost). */
+  host?: Host;
+  /** Job dirs go under this dir on the host (default for remote hosts: `<remote home>/vitest-disagg`). */
+  remoteDir?: string;
+  /** The remote home when known: a plan (dry run) then never connects to ask for it. */
+  remoteHome?: string;
+  /** Built only for `plan()` (dry run): SSH credentials are not required (nothing connects). */
+  planOnly?: boolean;
+  /** Force sacct on or off; default: try it and stop once it says accounting is disabled. */
+  accounting?: boolean;
+  /** Retries when sbatch is refused by a per-user limit (QOSMaxSubmitJobPerUserLimit, …). */
+  submitRetry?: RetryPolicy;
+  /** Files up to this size are fetched whole (default 16 MiB). */
+  smallFileBytes?: number;
+  /** Of bigger files, only this many trailing bytes are fetched (default 8 MiB). */
+  tailBytes?: number;
+  /** Tuning of the SSH connection (channel limit, retries), for the 'ssh' host. */
+  sshHost?: SshHostOptions;
+  /** Progress messages (QOS waits, truncated logs). */
+  log?: (message: string) => void;
+  /** Injected for tests. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** What a scheduler factory gets. */
+export interface SchedulerContext {
+  settings: ExecutorSettings;
+  host: Host;
+  extras: ExecutorExtras;
 }

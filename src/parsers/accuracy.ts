@@ -1,4 +1,4 @@
-// lm-evaluation-harness result tables (`7_accuracy_eval*.log`). Tables are read cell by cell
+// lm-evaluation-harness result tables (the accuracy eval logs of src/jobdir/files.ts). Tables are read cell by cell
 // with columns located by header name, not with the original's single regex, which misses the
 // `strict-match` continuation row, padded task cells and non-exact_match metrics, and reads the
 // stderr column when values are short (`|  0.7|`) — TRT-LLM disagg reporting/accuracy_parser.py.
@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AccuracyResultRow, AccuracyRun } from '../types.js';
 import { cleanLine, splitLines } from './lines.js';
+import { ACCURACY_LOG_RE } from '../jobdir/files.js';
 
 /** `<model> (<model_args>), gen_kwargs: (…), limit: …, num_fewshot: …, batch_size: …` */
 const HEADER_LINE = /^\S.*\), gen_kwargs: \(.*\), limit: .*, num_fewshot: .*, batch_size: /;
@@ -180,7 +181,7 @@ export async function parseAccuracyLogs(files: readonly string[]): Promise<Accur
   return parser.finish();
 }
 
-/** `7_accuracy_eval_<task>.log` (current launcher) and `7_accuracy_eval.log` (older), sorted. */
+/** The accuracy eval logs of a job dir (current and older names, see the job-dir contract), sorted. */
 export async function findAccuracyLogs(dir: string): Promise<string[]> {
   let names: string[];
   try {
@@ -190,7 +191,7 @@ export async function findAccuracyLogs(dir: string): Promise<string[]> {
     throw err;
   }
   return names
-    .filter((n) => /^7_accuracy_eval.*\.log$/.test(n))
+    .filter((n) => ACCURACY_LOG_RE.test(n))
     .sort()
     .map((n) => path.join(dir, n));
 }

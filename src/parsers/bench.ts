@@ -1,4 +1,4 @@
-// Streaming parser for `6_bench.log` (benchmark_serving output wrapped by run_benchmark.sh).
+// Streaming parser for the bench log (BENCH_LOG of src/jobdir/files.ts: benchmark_serving output wrapped by run_benchmark.sh).
 // The log is split at the `Serving Benchmark Result` banner and read one line at a time: one regex
 // over the whole file pairs a warm-up block's TTFT with the next block's E2EL (as the original's does),
 // and worker logs can be gigabytes, so nothing here keeps more than the current block in memory.
@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import type { BenchBlock, BenchParseResult } from '../types.js';
 import { labelToKey } from './bench-labels.js';
 import { cleanLine, splitLines } from './lines.js';
+import { BENCH_LOG, CONCURRENCY_DIR_RE, RESULT_JSON } from '../jobdir/files.js';
 
 const BANNER = 'Serving Benchmark Result';
 const METRIC_LINE = /^\s*(.+?):\s+(\S+)\s*$/;
@@ -188,10 +189,10 @@ export async function parseBenchLog(file: string): Promise<BenchParseResult> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// concurrency_<N>/result.json (benchmark_serving --save-result)
+// per-concurrency result files (benchmark_serving --save-result)
 // ---------------------------------------------------------------------------------------------
 
-/** result.json keys that differ from our metric keys; `<stat>_<metric>_ms` keys pass through. */
+/** Per-concurrency result keys that differ from our metric keys; `<stat>_<metric>_ms` keys pass through. */
 const JSON_KEYS: Record<string, string> = {
   completed: 'successful_requests',
   failed: 'failed_requests',
@@ -212,7 +213,7 @@ const JSON_KEYS: Record<string, string> = {
 };
 const JSON_STAT_KEY = /^(mean|median|std|min|max|p\d+(?:\.\d+)?)_([a-z0-9_]+?)(_ms)?$/;
 
-/** Metrics of one result.json; non-numeric and per-request array fields are dropped. */
+/** Metrics of one per-concurrency result file; non-numeric and per-request array fields are dropped. */
 export function metricsFromResultJson(data: unknown): Record<string, number> {
   const out: Record<string, number> = {};
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return out;
@@ -234,24 +235,24 @@ async function readResultJsons(logDir: string): Promise<Map<number, Record<strin
     return found;
   }
   for (const name of entries) {
-    const m = /^concurrency_(\d+)$/.exec(name);
+    const m = CONCURRENCY_DIR_RE.exec(name);
     if (!m) continue;
     try {
-      const text = await readFile(path.join(logDir, name, 'result.json'), 'utf8');
+      const text = await readFile(path.join(logDir, name, RESULT_JSON), 'utf8');
       found.set(Number(m[1]), metricsFromResultJson(JSON.parse(text) as unknown));
     } catch {
-      // No result.json (crashed run) or a truncated one: the text block is all we have.
+      // No result file (crashed run) or a truncated one: the text block is all we have.
     }
   }
   return found;
 }
 
 /**
- * Benchmark results of a job's log dir: the `6_bench.log` blocks, with the metrics of each
- * `concurrency_<N>/result.json` preferred where one exists (exact values instead of `%.2f`).
+ * Benchmark results of a job's log dir: the bench log's blocks, with the metrics of each
+ * per-concurrency result file preferred where one exists (exact values instead of `%.2f`).
  * The text still decides `completed` and `warmup`, because only the shell's `done` line knows.
  */
-export async function loadBenchResults(logDir: string, logFile = '6_bench.log'): Promise<BenchParseResult> {
+export async function loadBenchResults(logDir: string, logFile = BENCH_LOG): Promise<BenchParseResult> {
   const parser = new BenchLogParser();
   let haveText = true;
   try {
@@ -273,7 +274,7 @@ export async function loadBenchResults(logDir: string, logFile = '6_bench.log'):
   let missing = parsed.missing;
   for (const c of [...jsons.keys()].sort((a, b) => a - b)) {
     if (used.has(c)) continue;
-    // A result.json without a text block: complete only if the shell printed its `done` line.
+    // A result file without a text block: complete only if the shell printed its `done` line.
     const completed = !haveText || parser.doneConcurrencies.includes(c);
     blocks.push({ concurrency: c, completed, warmup: false, metrics: jsons.get(c) ?? {} });
     missing = missing.filter((m) => m !== c);

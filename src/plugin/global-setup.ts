@@ -11,7 +11,6 @@ import { tagsFor } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import { createExecutor } from '../executors/index.js';
 import type { ConfigEntry, JobSpec } from '../types.js';
-import { executorInput } from '../settings/executor-options.js';
 import { jobSpecFor } from './job-spec.js';
 import { lazyExecutor } from './lazy-executor.js';
 import type { ResolvedOptions } from './options.js';
@@ -64,7 +63,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
   // Created on the first job request: `vitest list` must work without SSH settings or a cluster.
   const executor = lazyExecutor(options.executor, () =>
-    createExecutor(options.executor, executorInput(options)),
+    createExecutor(options.executor, options.executorSettings),
   );
   const broker = new JobBroker({
     executor,

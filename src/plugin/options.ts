@@ -1,5 +1,4 @@
 // The plugin's options are resolved by the settings core (src/settings); kept here under their old names.
-import path from 'node:path';
 import { latestLinkFor } from '../broker/job-dirs.js';
 import type { ResolvedOptions } from '../settings/options.js';
 

@@ -1,5 +1,6 @@
 // The original framework's perf metric names (utils/config_loader.py DEFAULT_METRICS_CONFIG) and
 // how each maps onto our parsed benchmark keys.
+import { BENCH_LOG } from '../jobdir/files.js';
 
 export const DEFAULT_PERF_METRIC_NAMES: readonly string[] = ['SERVER_MEDIAN_TTFT', 'SERVER_MEDIAN_E2EL'];
 
@@ -8,7 +9,7 @@ export const WIDEEP_PERF_METRIC_NAMES: readonly string[] = ['TTFT', 'TPOT', 'ITL
   ['MEAN', 'MEDIAN', 'P99'].map((s) => `SERVER_${s}_${m}`),
 );
 
-export const DEFAULT_PERF_LOG_FILE = '6_bench.log';
+export const DEFAULT_PERF_LOG_FILE = BENCH_LOG;
 
 /** Metric names the original writes for a test type. */
 export function defaultPerfMetricNames(testType: string): readonly string[] {

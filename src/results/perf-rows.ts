@@ -102,7 +102,7 @@ export function perfRowsFor(input: PerfRowsInput): PerfRow[] {
         perf_case_name: name,
         test_name: name,
         original_test_name: name,
-        // The log prints 2 decimals; result.json carries float noise (2588.611299999991): write what the
+        // The log prints 2 decimals; the result file carries float noise (2588.611299999991): write what the
         // benchmark printed, so rows compare equal whichever source they came from.
         perf_metric: Number(value.toFixed(2)),
         total_time__sec: totalTime,

@@ -1,18 +1,19 @@
-// `results.json` in a test's log dir: every parsed metric and verdict, for reporters and later comparison.
+// The results file in a test's log dir: every parsed metric and verdict, for reporters and later comparison.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { RESULTS_JSON } from '../jobdir/files.js';
 
-export const RESULTS_JSON_NAME = 'results.json';
+export const RESULTS_JSON_NAME = RESULTS_JSON;
 
-/** Write `<logDir>/results.json` atomically. Returns the path written. */
+/** Write the results file into `logDir` atomically. Returns the path written. */
 export async function writeResultsJson(logDir: string, data: unknown): Promise<string> {
   const target = path.join(logDir, RESULTS_JSON_NAME);
   await writeFileAtomic(target, `${JSON.stringify(data, null, 2)}\n`);
   return target;
 }
 
-/** Add top-level keys to `<logDir>/results.json`, keeping what the other steps wrote. */
+/** Add top-level keys to the results file of `logDir`, keeping what the other steps wrote. */
 export async function mergeResultsJson(logDir: string, data: Record<string, unknown>): Promise<string> {
   let current: Record<string, unknown> = {};
   try {

@@ -1,6 +1,6 @@
 // Load generator modelled on run_benchmark.sh + benchmark_serving: for each concurrency it sends
 // concurrency × multi_round requests with at most `concurrency` in flight, measures TTFT / TPOT / ITL / E2EL
-// from the stream, and writes the result block to 6_bench.log and concurrency_<N>/result.json.
+// from the stream, and writes the result block to the bench log and the per-concurrency result file (src/jobdir/files.ts).
 // All times are measured on the real clock and reported in SIMULATED ms (real / time_scale), so the log
 // reads like one from the deployment being simulated.
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { createRng, randInt } from './rng.js';
 import type { BenchSettings } from './settings.js';
 import { countTokens, fillerText } from './sim-model.js';
 import { mean, median, percentile, std } from './stats.js';
+import { BENCH_LOG, concurrencyDir, RESULT_JSON } from '../jobdir/files.js';
 
 export interface RequestResult {
   success: boolean;
@@ -278,9 +279,9 @@ export interface BenchRunOptions extends Omit<ClientOptions, 'agent'> {
   jobDir: string;
 }
 
-/** The whole run_benchmark.sh loop; appends to 6_bench.log. Returns the total number of failed requests. */
+/** The whole run_benchmark.sh loop; appends to the bench log. Returns the total number of failed requests. */
 export async function runBenchmark(o: BenchRunOptions): Promise<{ levels: LevelResult[]; failed: number }> {
-  const log = join(o.jobDir, '6_bench.log');
+  const log = join(o.jobDir, BENCH_LOG);
   const out = (s: string): void => appendFileSync(log, s.endsWith('\n') ? s : `${s}\n`);
   const levels: LevelResult[] = [];
   let failed = 0;
@@ -308,9 +309,9 @@ export async function runBenchmark(o: BenchRunOptions): Promise<{ levels: LevelR
     for (const [type, n] of errs) out(`Error type: ${type}, Count: ${n} requests`);
     if (level.metrics.failed > 0) out(`Total failed requests: ${level.metrics.failed}`);
     out(formatBenchBlock(level.metrics));
-    const dir = join(o.jobDir, `concurrency_${c}`);
+    const dir = join(o.jobDir, concurrencyDir(c));
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'result.json'), JSON.stringify(resultJson(level, o.model), null, 2));
+    writeFileSync(join(dir, RESULT_JSON), JSON.stringify(resultJson(level, o.model), null, 2));
     if (o.bench.useNvSa) out(`Total failed requests: ${level.metrics.failed}`);
     out(`Benchmark with concurrency ${c} done`);
     failed += level.metrics.failed;

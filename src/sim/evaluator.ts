@@ -1,6 +1,6 @@
 // lm-eval-style gsm8k scoring against the completions endpoint: same prompt shape, same filters
 // (strict-match, flexible-extract), same exact_match normalisation and stderr as lm-eval 0.4.x, and the
-// same printed output (header line + markdown table) in 7_accuracy_eval_<task>.log.
+// same printed output (header line + markdown table) in the task's accuracy eval log.
 import { appendFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { buildPrompt, generateGsm8k, NUM_FEWSHOT, type Gsm8kDoc } from './gsm8k-
 import { isRecord, parseJsonObject, postJson, readResponse } from './http-util.js';
 import { formatLmEvalTable, lmEvalHeader, type LmEvalRow } from './log-writers.js';
 import type { AccuracyTaskSettings } from './settings.js';
+import { accuracyLogFile } from '../jobdir/files.js';
 
 export const INVALID = '[invalid]';
 const STRICT_RE = /#### (-?[0-9.,]+)/;
@@ -142,9 +143,9 @@ async function complete(o: EvalOptions, agent: http.Agent, prompt: string): Prom
   throw new Error(lastErr || 'aborted');
 }
 
-/** Runs one task (gsm8k only) and appends header + table to 7_accuracy_eval_<task>.log in `jobDir`. */
+/** Runs one task (gsm8k only) and appends header + table to the task's accuracy log in `jobDir`. */
 export async function runEval(o: EvalOptions, jobDir: string): Promise<EvalResult> {
-  const log = join(jobDir, `7_accuracy_eval_${o.task.task}.log`);
+  const log = join(jobDir, accuracyLogFile(o.task.task));
   const out = (s: string): void => appendFileSync(log, s.endsWith('\n') ? s : `${s}\n`);
   const ts = (): string => new Date().toISOString().replace('T', ':').slice(0, 19);
   const modelArgs = [`model=${o.modelPath}`, `base_url=${o.url}/v1/completions`, o.task.modelArgsExtra]

@@ -1,7 +1,7 @@
-// The job entry (`disagg-sim.mjs job`): what disaggr_torch.slurm does on a real cluster, against the
-// simulated stack. Reads config.yaml from the job dir, starts the stack, waits for health
-// (5_wait_server.log), runs the benchmark (6_bench.log) then the accuracy eval (7_accuracy_eval_<task>.log),
-// writes 8_done_<jobid>.txt on success, and always stops every process it started.
+// The job entry (`<bundle> job`): what disaggr_torch.slurm does on a real cluster, against the
+// simulated stack. Reads the config from the job dir, starts the stack, waits for health (wait-server
+// log), runs the benchmark (bench log) then the accuracy eval (one log per task), writes the done marker
+// on success, and always stops every process it started. File names: src/jobdir/files.ts.
 import { setMaxListeners } from 'node:events';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -13,6 +13,7 @@ import { runEval } from './evaluator.js';
 import { getStatus, isRecord } from './http-util.js';
 import { resolveSettings, type SimSettings } from './settings.js';
 import { startInProcessStack, startProcessStack, type Stack } from './stack.js';
+import { BENCH_LOG, CONFIG_FILE, doneMarkerFile, SIM_STACK_FILE, WAIT_SERVER_LOG } from '../jobdir/files.js';
 
 export interface JobOptions {
   jobDir: string;
@@ -22,7 +23,7 @@ export interface JobOptions {
   nodeBin?: string;
   /** Run the servers inside this process (tests); faults that kill a process are then simulated. */
   inProcess?: boolean;
-  /** Console output (slurm-<jobid>.out under sbatch). */
+  /** Console output (the job's stdout file under sbatch). */
   print?: (line: string) => void;
   /** Abort from outside (tests); signals are handled by `installSignalHandlers`. */
   signal?: AbortSignal;
@@ -34,8 +35,8 @@ const HEALTH_POLL_MS = 200;
 const REQUEST_TIMEOUT_SIM_MS = 6 * 3600 * 1000;
 
 export function loadConfig(jobDir: string): DisaggConfig {
-  const v: unknown = parse(readFileSync(join(jobDir, 'config.yaml'), 'utf8'));
-  if (!isRecord(v)) throw new Error(`config.yaml in ${jobDir} is not a YAML mapping`);
+  const v: unknown = parse(readFileSync(join(jobDir, CONFIG_FILE), 'utf8'));
+  if (!isRecord(v)) throw new Error(`${CONFIG_FILE} in ${jobDir} is not a YAML mapping`);
   return v as DisaggConfig;
 }
 
@@ -54,7 +55,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 async function waitHealthy(url: string, jobDir: string, signal: AbortSignal): Promise<void> {
-  const log = join(jobDir, '5_wait_server.log');
+  const log = join(jobDir, WAIT_SERVER_LOG);
   const out = (s: string): void => appendFileSync(log, `${s}\n`);
   out(`Waiting for server ${url}/health ...`);
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
@@ -125,13 +126,13 @@ export async function runJob(o: JobOptions): Promise<number> {
       ? await startInProcessStack(settings, o.jobDir)
       : await startProcessStack({
           jobDir: o.jobDir,
-          configPath: join(o.jobDir, 'config.yaml'),
+          configPath: join(o.jobDir, CONFIG_FILE),
           selfScript: o.selfScript,
           settings,
           nodeBin: o.nodeBin,
         });
     writeFileSync(
-      join(o.jobDir, 'sim_stack.json'),
+      join(o.jobDir, SIM_STACK_FILE),
       JSON.stringify({ jobId: o.jobId, routerUrl: stack.routerUrl, members: stack.members }, null, 2),
     );
     stack.onUnexpectedExit((m, code, sig) => {
@@ -158,7 +159,7 @@ export async function runJob(o: JobOptions): Promise<number> {
     if (bench.failed > 0) await sleep(500, signal);
     if (signal.aborted) throw new Error(failure ?? 'aborted');
     if (bench.failed > 0) {
-      failure = `benchmark had ${bench.failed} failed requests (see 6_bench.log)`;
+      failure = `benchmark had ${bench.failed} failed requests (see ${BENCH_LOG})`;
       print(`Error: ${failure}`);
     }
     const exitCode = settings.faults.exitCode;
@@ -191,7 +192,7 @@ export async function runJob(o: JobOptions): Promise<number> {
     }
     if (failure) return 1;
     writeFileSync(
-      join(o.jobDir, `8_done_${o.jobId}.txt`),
+      join(o.jobDir, doneMarkerFile(o.jobId)),
       `${process.env.SLURM_JOB_NODELIST ?? hostname()}\n`,
     );
     print(`Job completed successfully, total runtime: ${Math.round((Date.now() - t0) / 1000)} seconds`);

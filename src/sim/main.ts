@@ -1,4 +1,4 @@
-// CLI of the simulator bundle (dist/sim/disagg-sim.mjs). `job` is what the job script runs; `worker` and
+// CLI of the simulator bundle (dist/sim/). `job` is what the job script runs; `worker` and
 // `router` are the stack's child processes; the rest are for people poking at the simulator by hand.
 import { readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -17,14 +17,15 @@ import { startRouter } from './router.js';
 import { resolveSettings, type SimSettings } from './settings.js';
 import { startProcessStack } from './stack.js';
 import { startWorker, type RunningServer } from './worker.js';
+import { ACCURACY_LOG_GLOB, BENCH_LOG, CONFIG_FILE } from '../jobdir/files.js';
 
 const USAGE = `disagg-sim — simulated disaggregated LLM-serving stack (vitest-disagg)
 
 Usage:
-  disagg-sim job --job-dir DIR [--job-id ID]      run a whole job (config.yaml in DIR; logs into DIR)
+  disagg-sim job --job-dir DIR [--job-id ID]      run a whole job (${CONFIG_FILE} in DIR; logs into DIR)
   disagg-sim serve --config FILE [--dir DIR]      start the stack and keep it running (Ctrl-C stops it)
-  disagg-sim bench --url URL --config FILE [--dir DIR]   benchmark a running server (6_bench.log)
-  disagg-sim eval --url URL --config FILE [--dir DIR]    accuracy eval against a server (7_accuracy_eval_*.log)
+  disagg-sim bench --url URL --config FILE [--dir DIR]   benchmark a running server (${BENCH_LOG})
+  disagg-sim eval --url URL --config FILE [--dir DIR]    accuracy eval against a server (${ACCURACY_LOG_GLOB})
   disagg-sim gsm8k [--n N] [--seed S]             print the generated gsm8k-style questions (JSONL)
   disagg-sim worker --role ctx|gen --index I --config FILE   (internal: one worker process)
   disagg-sim router --config FILE --ctx-urls U,.. --gen-urls U,..   (internal: the router process)

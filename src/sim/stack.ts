@@ -9,6 +9,7 @@ import { createLogger } from './logger.js';
 import { startRouter } from './router.js';
 import type { SimSettings } from './settings.js';
 import { startWorker, type Role, type RunningServer } from './worker.js';
+import { SERVER_LOG, workerLogFile } from '../jobdir/files.js';
 
 export type MemberKind = Role | 'router';
 
@@ -34,7 +35,7 @@ const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 3_000;
 
 export function logFileName(kind: MemberKind, index: number): string {
-  return kind === 'router' ? '4_output_server.log' : `3_output_${kind.toUpperCase()}_${index}.log`;
+  return kind === 'router' ? SERVER_LOG : workerLogFile(kind === 'ctx' ? 'CTX' : 'GEN', index);
 }
 
 export interface ReadyMessage {
@@ -56,7 +57,7 @@ interface Child {
 export interface ProcessStackOptions {
   jobDir: string;
   configPath: string;
-  /** Path of the disagg-sim.mjs bundle (the children run `node <bundle> worker|router …`). */
+  /** Path of the simulator bundle (the children run `node <bundle> worker|router …`). */
   selfScript: string;
   settings: SimSettings;
   nodeBin?: string;

@@ -159,9 +159,7 @@ function executor(): { ex: SlurmExecutor; host: CountingHost } {
   const ex = new SlurmExecutor({
     kind: 'slurm',
     host,
-    env: labEnv,
-    resources: 'single',
-    partition: labEnv.LOCAL_CLUSTER_PARTITION,
+    settings: { childEnv: labEnv, resources: 'single', partition: labEnv.LOCAL_CLUSTER_PARTITION },
   });
   return { ex, host };
 }

@@ -10,11 +10,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createExecutor, type ExecutorOptions } from '../../src/executors/registry.js';
-import { remoteJobDir, SlurmExecutor } from '../../src/executors/slurm.js';
+import type { JobExecutor } from '../../src/executors/executor.js';
+import { createExecutor } from '../../src/executors/registry.js';
+import { remoteJobDir } from '../../src/executors/slurm.js';
 import { HostKeyError, SshHost, type SshHostEvent } from '../../src/executors/ssh-host.js';
-import { resolveSshSettings } from '../../src/executors/ssh-settings.js';
-import type { Executor } from '../../src/executors/types.js';
+import { resolveSshSettings, type SshInput } from '../../src/executors/ssh-settings.js';
+import type { Executor, ExecutorExtras } from '../../src/executors/types.js';
+import { resolveSettings } from '../../src/settings/resolve.js';
 import { bashJobSpec } from './helpers/bash-job.js';
 import { requireClusterEnv } from './helpers/cluster.js';
 import { TERMINAL_STATES, type JobSpec, type JobStatus, type SubmittedJob } from '../../src/types.js';
@@ -31,7 +33,7 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
   if (!process.env.DISAGG_SSH_HOST) return;
   // Tidy the shared cluster: this run's remote job dirs.
-  const host = new SshHost(resolveSshSettings({}, process.env));
+  const host = new SshHost(labSsh());
   try {
     await host.exec(
       `rm -rf -- '${process.env.DISAGG_REMOTE_DIR}'/*/it_${RUN}_* '${process.env.DISAGG_REMOTE_DIR}'/it_${RUN}_*`,
@@ -41,27 +43,36 @@ afterAll(async () => {
   }
 });
 
+/** The lab's executor settings (from its env file) with the test's overrides. */
+function labSettings(kind: 'ssh' | 'slurm') {
+  const s = resolveSettings({ executor: kind }, process.env).executorSettings;
+  return { ...s, resources: 'single' as const, partition: process.env.LOCAL_CLUSTER_PARTITION };
+}
+
+/** SSH settings of the lab, with `over` applied to the input. */
+function labSsh(over: SshInput = {}, env: NodeJS.ProcessEnv = process.env) {
+  const s = resolveSettings({ executor: 'ssh' }, env).executorSettings;
+  return resolveSshSettings({ ...s.ssh, ...over }, { home: env.HOME ?? s.homeDir, localUser: s.localUser });
+}
+
 /** A tiny bash job for this run. */
 function spec(name: string, script: string, extra: { jobTime?: string } = {}): JobSpec {
   return bashJobSpec(work, `it_${RUN}_${name}`, script, extra);
 }
 
 interface Counted {
-  executor: SlurmExecutor;
+  executor: JobExecutor;
   commands: string[];
   events: SshHostEvent[];
 }
 
 /** An executor whose Host.exec calls are recorded (to count squeue calls per tick). */
-async function executor(kind: 'ssh' | 'slurm', extra: ExecutorOptions = {}): Promise<Counted> {
+async function executor(kind: 'ssh' | 'slurm', extra: ExecutorExtras = {}): Promise<Counted> {
   const events: SshHostEvent[] = [];
-  const ex = (await createExecutor(kind, {
-    env: process.env,
-    resources: 'single',
-    partition: process.env.LOCAL_CLUSTER_PARTITION,
-    sshHost: { onEvent: (e) => events.push(e) },
+  const ex = await createExecutor(kind, labSettings(kind), {
+    sshHost: { onEvent: (e: SshHostEvent) => events.push(e) },
     ...extra,
-  })) as SlurmExecutor;
+  });
   const commands: string[] = [];
   const host = ex.host;
   const exec = host.exec.bind(host);
@@ -264,7 +275,7 @@ describe.concurrent('executor ssh → sbatch on the local cluster', () => {
   });
 
   it('many concurrent commands on one connection: ≤4 channels, no Channel open failure reaches the caller', async () => {
-    const settings = resolveSshSettings({}, process.env);
+    const settings = labSsh();
     const events: SshHostEvent[] = [];
     const host = new SshHost(settings, { onEvent: (e) => events.push(e) });
     try {
@@ -302,7 +313,7 @@ describe.concurrent('executor ssh → sbatch on the local cluster', () => {
   it('an unknown host key refuses to connect and says how to trust it; a changed key says ssh-keygen -R', async () => {
     const empty = path.join(work, 'known_hosts_empty');
     writeFileSync(empty, '');
-    const settings = resolveSshSettings({ knownHostsPath: empty }, process.env);
+    const settings = labSsh({ knownHostsPaths: [empty] });
     const host = new SshHost(settings);
     const err = await host.exec('true').then(
       () => undefined,
@@ -319,7 +330,7 @@ describe.concurrent('executor ssh → sbatch on the local cluster', () => {
     const [type, b64] = readFileSync(`${other}.pub`, 'utf8').split(/\s+/);
     const changed = path.join(work, 'known_hosts_changed');
     writeFileSync(changed, `[${settings.host}]:${settings.port} ${type} ${b64}\n`);
-    const host2 = new SshHost(resolveSshSettings({ knownHostsPath: changed }, process.env));
+    const host2 = new SshHost(labSsh({ knownHostsPaths: [changed] }));
     await expect(host2.exec('true')).rejects.toThrow(/HOST KEY CHANGED[\s\S]*ssh-keygen -R/);
     await host2.close();
   });
@@ -345,8 +356,13 @@ describe.concurrent('executor ssh → sbatch on the local cluster', () => {
       ].join('\n'),
     );
     const settings = resolveSshSettings(
-      { host: 'lab', sshConfigPath: cfg, knownHostsPath: e.DISAGG_SSH_KNOWN_HOSTS, agent: false },
-      { HOME: e.HOME },
+      {
+        host: 'lab',
+        sshConfigPath: cfg,
+        knownHostsPaths: e.DISAGG_SSH_KNOWN_HOSTS ? [e.DISAGG_SSH_KNOWN_HOSTS] : undefined,
+        agent: false,
+      },
+      { home: e.HOME ?? '/nonexistent' },
     );
     expect(settings.proxyJump).toMatchObject({ host: e.DISAGG_SSH_HOST, port: Number(e.DISAGG_SSH_PORT) });
     const host = new SshHost(settings);

@@ -223,7 +223,10 @@ describe('disagg reads the disagg() options of vitest.config.*', () => {
     const r = await disagg(['dry-run', cfg, '--executor', 'slurm', '--json'], dir);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const plan = JSON.parse(r.stdout) as { files: Array<{ name: string; size: number }>; argv: string[] };
+    const plan = JSON.parse(r.stdout) as {
+      files: Array<{ name: string; path: string; size: number }>;
+      argv: string[];
+    };
     const script = plan.files.find((f) => f.name === 'my-job.slurm') as { path: string; size: number };
     expect(script.size).toBe(20);
     expect(path.relative(path.join(dir, 'output/slurm_logs'), script.path)).toMatch(

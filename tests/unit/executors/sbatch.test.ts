@@ -142,10 +142,11 @@ describe('slurmTime', () => {
 describe('submit.py launcher', () => {
   it('is chosen by DISAGG_LAUNCHER for a real script, never for the simulator', () => {
     const real = { slurm: { script_file: 'disaggr_torch.slurm' } };
-    expect(chooseLauncher(real, undefined, {})).toBe('sbatch');
-    expect(chooseLauncher(real, undefined, { DISAGG_LAUNCHER: 'submit.py' })).toBe('submit.py');
-    expect(chooseLauncher({ slurm: { script_file: 'disagg-sim.slurm' } }, 'submit.py', {})).toBe('sbatch');
-    expect(() => chooseLauncher(real, undefined, { DISAGG_LAUNCHER: 'srun' })).toThrow(/sbatch or submit.py/);
+    // The DISAGG_LAUNCHER value arrives as the `launcher` setting (resolved by src/settings).
+    expect(chooseLauncher(real, undefined)).toBe('sbatch');
+    expect(chooseLauncher(real, 'submit.py')).toBe('submit.py');
+    expect(chooseLauncher({ slurm: { script_file: 'disagg-sim.slurm' } }, 'submit.py')).toBe('sbatch');
+    expect(() => chooseLauncher(real, 'srun')).toThrow(/sbatch or submit.py/);
   });
 
   it('renders python3 $SCRIPT_DIR/submit.py -c <config> --log-dir <dir>', () => {

@@ -241,11 +241,11 @@ describe('submit', () => {
 
   it('over SSH, a script not found on this machine is taken from $SCRIPT_DIR on the cluster', () => {
     const remote = spec({ slurm: { script_file: 'disaggr_torch.slurm', job_time: '01:00:00' } });
-    const plan = planSubmission(remote, '/home/u/job', { env: {}, remoteScriptDir: '/lustre/scripts' });
+    const plan = planSubmission(remote, '/home/u/job', { remoteScriptDir: '/lustre/scripts' });
     expect(plan.command.argv.at(-1)).toBe('/lustre/scripts/disaggr_torch.slurm');
     expect(plan.files.map((f) => f.name)).not.toContain('disaggr_torch.slurm');
     // Without a remote script dir it is a clear error naming where it looked.
-    expect(() => planSubmission(remote, '/home/u/job', { env: {} })).toThrow(
+    expect(() => planSubmission(remote, '/home/u/job', {})).toThrow(
       /disaggr_torch\.slurm not found; looked in/,
     );
   });
@@ -258,7 +258,7 @@ describe('submit', () => {
     chmodSync(path.join(bin, 'sbatch'), 0o755);
     const jobDir = path.join(dir, 'job');
     mkdirSync(jobDir);
-    const plan = planSubmission(spec(), jobDir, { env: {} });
+    const plan = planSubmission(spec(), jobDir, {});
     const host = new LocalHost({ env: { PATH: `${bin}:${process.env.PATH}` } });
     const cmd = idempotentSubmit(plan, 0);
     const a = await host.exec(cmd, { cwd: jobDir });

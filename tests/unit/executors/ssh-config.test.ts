@@ -86,16 +86,16 @@ describe('parseProxyJump', () => {
 });
 
 describe('resolveSshSettings', () => {
+  // The DISAGG_SSH_* values arrive as SshInput (resolved by src/settings).
   it('env DISAGG_SSH_* for a plain host, known_hosts and remote dir', () => {
     const s = resolveSshSettings(
-      {},
       {
-        DISAGG_SSH_HOST: '127.0.0.1',
-        DISAGG_SSH_PORT: '2222',
-        DISAGG_SSH_USER: 'bench',
-        DISAGG_SSH_KEY: '/lab/id',
-        DISAGG_SSH_KNOWN_HOSTS: '/lab/known_hosts',
-        DISAGG_REMOTE_DIR: '/home/bench/disagg',
+        host: '127.0.0.1',
+        port: 2222,
+        username: 'bench',
+        privateKeyPath: '/lab/id',
+        knownHostsPaths: ['/lab/known_hosts'],
+        remoteDir: '/home/bench/disagg',
       },
       { home },
     );
@@ -111,11 +111,7 @@ describe('resolveSshSettings', () => {
   });
 
   it('an alias through ~/.ssh/config, with the bastion resolved from its own section', () => {
-    const s = resolveSshSettings(
-      {},
-      { DISAGG_SSH_HOST: 'cluster', SSH_AUTH_SOCK: '/tmp/agent.sock' },
-      { home },
-    );
+    const s = resolveSshSettings({ host: 'cluster', agent: '/tmp/agent.sock' }, { home });
     expect(s).toMatchObject({
       alias: 'cluster',
       host: 'login.example.org',
@@ -135,9 +131,9 @@ describe('resolveSshSettings', () => {
   });
 
   it('options win over env, env over ssh config', () => {
+    // src/settings merged options over env into this input; explicit input wins over the ssh config.
     const s = resolveSshSettings(
-      { host: 'cluster', port: 2300, privateKeyPath: '/opt/key' },
-      { DISAGG_SSH_HOST: 'ignored', DISAGG_SSH_PORT: '9', DISAGG_SSH_USER: 'envuser' },
+      { host: 'cluster', port: 2300, privateKeyPath: '/opt/key', username: 'envuser' },
       { home },
     );
     expect(s).toMatchObject({
@@ -149,7 +145,7 @@ describe('resolveSshSettings', () => {
   });
 
   it('a ProxyJump chain nests: first hop innermost', () => {
-    const s = resolveSshSettings({ host: 'chain', privateKeyPath: '/k' }, {}, { home });
+    const s = resolveSshSettings({ host: 'chain', privateKeyPath: '/k' }, { home });
     expect(s.host).toBe('inner.example.org');
     expect(s.proxyJump).toMatchObject({ host: 'jump2', port: 2022, username: 'carol' });
     expect(s.proxyJump?.proxyJump).toMatchObject({ host: 'jump1', port: 22 });
@@ -157,8 +153,8 @@ describe('resolveSshSettings', () => {
   });
 
   it('says what to set when host or credentials are missing', () => {
-    expect(() => resolveSshSettings({}, {}, { home })).toThrow(/DISAGG_SSH_HOST/);
-    expect(() => resolveSshSettings({ host: 'nokey.example.org' }, {}, { home })).toThrow(/DISAGG_SSH_KEY/);
+    expect(() => resolveSshSettings({}, { home })).toThrow(/DISAGG_SSH_HOST/);
+    expect(() => resolveSshSettings({ host: 'nokey.example.org' }, { home })).toThrow(/DISAGG_SSH_KEY/);
   });
 
   it('remote work dir defaults under the remote home', () => {

@@ -1,0 +1,3 @@
+// The built-in backends: each scheduler module registers its executor names when loaded.
+import './local.js';
+import './slurm.js';

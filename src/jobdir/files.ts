@@ -1,0 +1,104 @@
+// The job-dir contract: the one place that spells the name of every file a job dir holds. The job's
+// inputs are written by the executors; its logs by the job script (the simulator, src/sim, or a real
+// TensorRT-LLM launcher); the parsers, results and broker read them. Everyone imports the names from
+// here, so a rename is one edit (a unit test fails when a name is spelled anywhere else).
+//
+// Pure data and string functions: the simulator bundle imports this module too.
+
+/** The resolved config, written by the executor (and read by the simulator). */
+export const CONFIG_FILE = 'config.yaml';
+/** The context / generation worker configs, as the original's submit.py writes them. */
+export const CTX_CONFIG_FILE = 'ctx_config.yaml';
+export const GEN_CONFIG_FILE = 'gen_config.yaml';
+
+/** The simulator's job script and its self-contained bundle (uploaded into the job dir). */
+export const SIM_SCRIPT = 'disagg-sim.slurm';
+export const SIM_BUNDLE = 'disagg-sim.mjs';
+/** The simulator script and variants of it (`disagg-sim-2.slurm`): no launcher arguments, no GPUs. */
+export const SIM_SCRIPT_VARIANT_RE = /^disagg-sim\b/;
+
+/** The job's own stdout / stderr, named like SLURM's default. */
+export function slurmOutFile(jobId: string): string {
+  return `slurm-${jobId}.out`;
+}
+export function slurmErrFile(jobId: string): string {
+  return `slurm-${jobId}.err`;
+}
+/** The same names as sbatch `--output` / `--error` patterns (`%j` = job id). */
+export const SLURM_OUT_PATTERN = slurmOutFile('%j');
+export const SLURM_ERR_PATTERN = slurmErrFile('%j');
+
+export type WorkerSide = 'CTX' | 'GEN';
+
+/** One worker's log: `3_output_CTX_<i>.log` / `3_output_GEN_<i>.log`. */
+export function workerLogFile(side: WorkerSide, index: number): string {
+  return `3_output_${side}_${index}.log`;
+}
+/** Worker log names, current (`3_output_GEN_0.log`) and old (`output_gen_0.log`). */
+export const WORKER_LOG_RE = /^(?:3_output_(?:GEN|CTX)_\d+|output_(?:gen|ctx)_\d+)\.log$/;
+/** Shell globs matching the same names (for a scan that runs on the submit host). */
+export const WORKER_LOG_GLOBS: readonly string[] = [
+  '3_output_GEN_*.log',
+  '3_output_CTX_*.log',
+  'output_gen_*.log',
+  'output_ctx_*.log',
+];
+
+/** The router (disaggregated server) log. */
+export const SERVER_LOG = '4_output_server.log';
+/** The wait-for-server log (health checks until the router answers). */
+export const WAIT_SERVER_LOG = '5_wait_server.log';
+/** The benchmark client's log: one block per concurrency. */
+export const BENCH_LOG = '6_bench.log';
+
+/** Per-concurrency benchmark results: `concurrency_<N>/result.json`. */
+export function concurrencyDir(concurrency: number): string {
+  return `concurrency_${concurrency}`;
+}
+export const CONCURRENCY_DIR_RE = /^concurrency_(\d+)$/;
+export const RESULT_JSON = 'result.json';
+
+/** Accuracy eval log of one task: `7_accuracy_eval_<task>.log` (older launchers: `7_accuracy_eval.log`). */
+export function accuracyLogFile(task: string): string {
+  return `7_accuracy_eval_${task}.log`;
+}
+export const ACCURACY_LOG_RE = /^7_accuracy_eval.*\.log$/;
+/** Shell glob of the accuracy logs (for messages). */
+export const ACCURACY_LOG_GLOB = '7_accuracy_eval_*.log';
+
+/** Written by the job script when it finished: `8_done_<jobid>.txt`. */
+export function doneMarkerFile(jobId: string): string {
+  return `8_done_${jobId}.txt`;
+}
+
+/** The simulator's stack description (router URL, member pids and logs), for people debugging a job. */
+export const SIM_STACK_FILE = 'sim_stack.json';
+
+/** Every parsed metric and verdict of the test, written by the fixtures. */
+export const RESULTS_JSON = 'results.json';
+
+/** Prefix of the idempotent-submit markers (`.disagg-submit-<attempt>.{lock,out,err,rc}`). */
+export const SUBMIT_MARKER_PREFIX = '.disagg-submit';
+export function submitMarker(attempt: number): string {
+  return `${SUBMIT_MARKER_PREFIX}-${attempt}`;
+}
+/** The local scheduler's wrapper writes the job's exit code here (read back after a crash). */
+export const EXIT_CODE_FILE = '.exit_code';
+/** submit.py wipes its `--log-dir`, so its input lives in this sibling dir. */
+export function submitControlDir(jobDir: string): string {
+  return `${jobDir}.submit`;
+}
+
+/** A half-written upload (atomic write: temp file, then rename); `hex` is 8 random hex digits. */
+export function partialUploadPath(file: string, hex: string): string {
+  return `${file}.tmp-${hex}`;
+}
+export const PARTIAL_UPLOAD_RE = /\.tmp-[0-9a-f]{8}$/;
+
+/** Files of a job dir that are not logs: never fetched back (markers, half-written uploads, the bundle). */
+export function isFetchedLog(relativePath: string): boolean {
+  const base = relativePath.split('/').pop() ?? relativePath;
+  return (
+    !base.startsWith(SUBMIT_MARKER_PREFIX) && !PARTIAL_UPLOAD_RE.test(base) && relativePath !== SIM_BUNDLE
+  );
+}
