@@ -1,11 +1,10 @@
 import path from 'node:path';
+import { BENCH_LOG } from '../jobdir/files.js';
 import { readTail } from '../util/tail.js';
 
 // How far a running job's benchmark got, read from its log while it runs. Only a job dir readable on this
 // machine (local executor, SLURM on a shared file system) gives progress; elsewhere it is unknown.
 
-/** The benchmark log the job writes (see the job dir contract in docs/ARCHITECTURE.md). */
-const BENCH_LOG = '6_bench.log';
 const ANNOUNCE = /^Benchmarking with concurrency (\d+)/gm;
 const DONE = /^Benchmark with concurrency (\d+) done/gm;
 /** Enough tail to see the current block's announce line; blocks are a few KiB. */

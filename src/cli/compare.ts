@@ -1,6 +1,7 @@
 // `disagg compare <baseline> <current> [--tolerance F] [--noise-k K] [--runs N] [--min-runs M] [--json]`:
-// perf of two CSVs / output dirs / results.json files, judged by the regression rule. Exit 1 if and only
+// perf of two CSVs / output dirs / results JSON files, judged by the regression rule. Exit 1 if and only
 // if something regressed; 2 on bad usage or unreadable input (with --json as {"error": …} on stdout).
+import { RESULTS_JSON } from '../jobdir/files.js';
 import path from 'node:path';
 import { readCompareInput } from '../results/compare-inputs.js';
 import { compareSamples, type CompareRow } from '../stats/compare.js';
@@ -9,7 +10,8 @@ import { parseCommandArgs, UsageError, type CliCommand, type CliIO } from './io.
 
 export const usage =
   'usage: disagg compare <baseline> <current> [--tolerance F] [--noise-k K] [--runs N] [--min-runs M] [--json]\n' +
-  '  each side: a perf CSV, an output dir (its history.jsonl, else its perf CSV) or a results.json\n' +
+  '  each side: a perf CSV, an output dir (its history.jsonl, else its perf CSV) or a ' +
+  `${RESULTS_JSON}\n` +
   `  --tolerance F  smallest allowed worsening, a fraction (default ${COMPARE_DEFAULTS.tolerance} = 5 %)\n` +
   `  --noise-k K    allowed worsening in units of the baseline's noise (default ${COMPARE_DEFAULTS.noiseK})\n` +
   `  --runs N       baseline runs: the last N by end time, 0 = all (default ${COMPARE_DEFAULTS.runs})\n` +

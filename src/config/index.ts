@@ -51,6 +51,3 @@ export {
   warningsOf,
   type PathSegments,
 } from './problems.js';
-// Kept here for callers of the config layer; they live in the settings core (the only env reader).
-export { parseEnvFile, readEnvFile } from '../settings/env-file.js';
-export { resolveConfigDir } from '../settings/resolve.js';

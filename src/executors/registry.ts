@@ -53,8 +53,6 @@ const HOSTS: Record<HostName, HostFactory> = {
   },
 };
 
-let builtins: Promise<unknown> | undefined;
-
 /**
  * The executor named `kind`, built from `settings` (nothing is read from the environment). Creating
  * never connects: an SSH connection opens on first use.
@@ -64,8 +62,6 @@ export async function createExecutor(
   settings: ExecutorSettings,
   extras: ExecutorExtras = {},
 ): Promise<JobExecutor> {
-  builtins ??= import('./builtins.js');
-  await builtins;
   const backend = backends.get(kind);
   if (!backend) {
     throw new SettingsError(

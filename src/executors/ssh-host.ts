@@ -28,7 +28,9 @@ import {
 import { signalExitCode } from './local-host.js';
 import { shq } from './shell-quote.js';
 import { describeSsh, type SshSettings } from './ssh-settings.js';
-import type { CommandResult, Host } from './types.js';
+import type { CommandResult, Host, RetryPolicy, SshHostOptions } from './types.js';
+
+export type { RetryPolicy, SshHostEvent, SshHostOptions } from './types.js';
 
 /** The subset of ssh2's connect config we use (node-ssh re-exports ssh2's types, which are not installed). */
 interface ConnectConfig {
@@ -49,33 +51,6 @@ interface ConnectConfig {
 interface Ssh2Error extends Error {
   level?: string;
   code?: string | number;
-}
-
-export interface RetryPolicy {
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export type SshHostEvent =
-  | { type: 'connected'; generation: number; reconnect: boolean }
-  | { type: 'connection-lost'; generation: number; command?: string }
-  | { type: 'channel-retry'; attempt: number; error: string };
-
-export interface SshHostOptions {
-  /** Concurrent channels on the connection (default 4; OpenSSH's MaxSessions is 10). */
-  maxChannels?: number;
-  /** Retries of `Channel open failure` per command. */
-  channelRetry?: RetryPolicy;
-  /** Reconnection after a lost connection. */
-  reconnect?: RetryPolicy;
-  /** Attempts of the very first connection (fail fast on a wrong host or port). */
-  initialConnectAttempts?: number;
-  /** How many times one command may be re-run because the connection was lost. */
-  maxLostRetries?: number;
-  readyTimeoutMs?: number;
-  keepaliveIntervalMs?: number;
-  onEvent?: (event: SshHostEvent) => void;
 }
 
 /** An unknown, changed or revoked host key: never retried. */

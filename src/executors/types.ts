@@ -1,6 +1,5 @@
 import type { ExecutorKind as BuiltinExecutorKind, ExecutorSettings } from '../settings/types.js';
 import type { JobSpec, JobStatus, SubmittedJob } from '../types.js';
-import type { SshHostOptions } from './ssh-host.js';
 
 /**
  * The name of a registered backend: the built-in 'local', 'slurm' and 'ssh', or any name a module gave
@@ -159,4 +158,26 @@ export interface SchedulerContext {
   settings: ExecutorSettings;
   host: Host;
   extras: ExecutorExtras;
+}
+
+/** Events of the SSH connection (tests and benchmarks watch reconnects). */
+export type SshHostEvent =
+  | { type: 'connected'; generation: number; reconnect: boolean }
+  | { type: 'connection-lost'; generation: number; command?: string }
+  | { type: 'channel-retry'; attempt: number; error: string };
+
+export interface SshHostOptions {
+  /** Concurrent channels on the connection (default 4; OpenSSH's MaxSessions is 10). */
+  maxChannels?: number;
+  /** Retries of `Channel open failure` per command. */
+  channelRetry?: RetryPolicy;
+  /** Reconnection after a lost connection. */
+  reconnect?: RetryPolicy;
+  /** Attempts of the very first connection (fail fast on a wrong host or port). */
+  initialConnectAttempts?: number;
+  /** How many times one command may be re-run because the connection was lost. */
+  maxLostRetries?: number;
+  readyTimeoutMs?: number;
+  keepaliveIntervalMs?: number;
+  onEvent?: (event: SshHostEvent) => void;
 }

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BenchBlock, BenchParseResult, MetricsOverride } from '../types.js';
-import { DEFAULT_PERF_LOG_FILE, defaultPerfMetricNames } from '../results/metric-names.js';
+import { DEFAULT_PERF_LOG_FILE, defaultPerfMetricNames } from './metric-names.js';
 import { loadBenchResults } from './bench.js';
 import { compilePythonPattern } from './python-regex.js';
 

@@ -1,5 +1,5 @@
 // Reads one side of a comparison into metric samples: a perf CSV (ours or the original's), an output
-// dir (its history.jsonl, else its perf CSV) or a test's results.json. Names are kept as written; a
+// dir (its history.jsonl, else its perf CSV) or a test's results JSON. Names are kept as written; a
 // canonical key lets different kinds meet (`SERVER_MEDIAN_TTFT` ↔ `median_ttft_ms`,
 // `test_stress[x]` ↔ `x`).
 import { readFile, stat } from 'node:fs/promises';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import Papa from 'papaparse';
 import { PERF_CSV_NAME } from './csv.js';
 import { HISTORY_FILE_NAME, parseHistory } from './history.js';
-import { benchKeyForMetricName } from './metric-names.js';
+import { benchKeyForMetricName } from '../parsers/metric-names.js';
 import { RESULTS_JSON_NAME } from './results-json.js';
 
 export type CompareInputKind = 'csv' | 'history' | 'results-json';
@@ -117,7 +117,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * The measured blocks of a results.json (`perf.blocks`, warm-up and incomplete blocks left out). It
+ * The measured blocks of a test's results JSON (`perf.blocks`, warm-up and incomplete blocks left out). It
  * records no end time or pass/fail: the caller gives the file's time, and the run counts as passed.
  */
 export function samplesFromResultsJson(text: string, file: string, endTime: number | null): MetricSample[] {
@@ -128,7 +128,7 @@ export function samplesFromResultsJson(text: string, file: string, endTime: numb
     throw new Error(`${file}: not JSON (${(err as Error).message})`);
   }
   if (!isObject(data) || !isObject(data.perf) || !Array.isArray(data.perf.blocks)) {
-    throw new Error(`${file}: no perf.blocks: not the results.json of a perf or stress test`);
+    throw new Error(`${file}: no perf.blocks: not the ${RESULTS_JSON_NAME} of a perf or stress test`);
   }
   const test = typeof data.testId === 'string' ? data.testId : path.basename(path.dirname(file));
   const samples: MetricSample[] = [];
@@ -166,7 +166,7 @@ async function readFileInput(file: string): Promise<CompareInput> {
 
 /**
  * One side of a comparison. A dir is read as an output dir (history.jsonl, else the perf CSV) or a
- * test's log dir (results.json), in that order.
+ * test's log dir (its results JSON), in that order.
  */
 export async function readCompareInput(target: string): Promise<CompareInput> {
   const info = await statOrNull(target);
@@ -178,6 +178,6 @@ export async function readCompareInput(target: string): Promise<CompareInput> {
     if ((await statOrNull(file))?.isFile()) return readFileInput(file);
   }
   throw new Error(
-    `${target}: none of ${candidates.join(', ')} in this dir; give an output dir, a CSV or a results.json`,
+    `${target}: none of ${candidates.join(', ')} in this dir; give an output dir, a CSV or a ${RESULTS_JSON_NAME}`,
   );
 }

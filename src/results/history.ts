@@ -7,7 +7,7 @@ export const HISTORY_FILE_NAME = 'history.jsonl';
 
 /** One test run. */
 export interface HistoryRecord {
-  /** Test id, e.g. `disagg_perf_deepseek-r1-fp4_1k1k_…` (results.json's `testId`). */
+  /** Test id, e.g. `disagg_perf_deepseek-r1-fp4_1k1k_…` (the results JSON's `testId`). */
   test: string;
   /** When the run ended, ISO 8601 (`2026-11-29T04:17:51.000Z`). Baselines are ordered by it. */
   endTime: string;

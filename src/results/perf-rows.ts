@@ -2,7 +2,7 @@
 // LogParser._convert_to_perf_result_format (TRT-LLM tests/integration/defs/perf/disagg/reporting/report.py).
 import type { BenchBlock, Category, DisaggConfig } from '../types.js';
 import { lockClocks } from './gpu-clocks.js';
-import { benchKeyForMetricName, defaultPerfMetricNames } from './metric-names.js';
+import { benchKeyForMetricName, defaultPerfMetricNames } from '../parsers/metric-names.js';
 
 /** The original 17 columns, in order (checked against the real file's header in the tests). */
 export const PERF_CSV_COLUMNS = [

@@ -2,7 +2,7 @@
 // p99 TTFT ≤ 2000 ms), a reference value with a relative tolerance, and/or no regression against the
 // test's history. Pure functions: the caller gives the measured metrics and the history records.
 import type { HistoryRecord } from '../results/history.js';
-import { benchKeyForMetricName } from '../results/metric-names.js';
+import { benchKeyForMetricName } from '../parsers/metric-names.js';
 import { metricDirection, metricUnit, type Direction } from './direction.js';
 import {
   describeJudgement,

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobExecutor } from '../../src/executors/executor.js';
-import { createExecutor } from '../../src/executors/registry.js';
+import { createExecutor } from '../../src/executors/index.js';
 import { remoteJobDir } from '../../src/executors/slurm.js';
 import { HostKeyError, SshHost, type SshHostEvent } from '../../src/executors/ssh-host.js';
 import { resolveSshSettings, type SshInput } from '../../src/executors/ssh-settings.js';

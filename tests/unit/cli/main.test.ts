@@ -204,7 +204,7 @@ describe('disagg reads the disagg() options of vitest.config.*', () => {
     );
     expect(fs.existsSync(jobDir), 'a dry run creates nothing').toBe(false);
     expect(r.stdout).toContain(`executor:  local → this machine`);
-    expect(r.stdout).toContain(`  bash ${jobDir}/disagg-sim.slurm\n`);
+    expect(r.stdout).toContain(` bash ${jobDir}/disagg-sim.slurm\n`);
     expect(r.stdout).toContain(`→ ${jobDir}/config.yaml`);
   });
 

@@ -11,9 +11,9 @@ import {
   parseTestListLine,
   pytestMethodFor,
   readTestList,
-  resolveConfigDir,
   supportedGpus,
 } from '../../../src/config/index.js';
+import { resolveConfigDir } from '../../../src/settings/resolve.js';
 import type { Category, LoadedConfig } from '../../../src/types.js';
 import { fixturePath } from '../../fixtures/paths.js';
 import { repoRoot } from './helpers.js';

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { discoverConfigs, entryForFile, resolveConfigDir } from '../../../src/config/index.js';
+import { discoverConfigs, entryForFile } from '../../../src/config/index.js';
+import { resolveConfigDir } from '../../../src/settings/resolve.js';
 import { fixtures } from './helpers.js';
 
 const tree = path.join(fixtures, 'tree');

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assertSubmittable, parseEnvFile, resolvePlaceholders } from '../../../src/config/index.js';
+import { assertSubmittable, resolvePlaceholders } from '../../../src/config/index.js';
+import { parseEnvFile } from '../../../src/settings/env-file.js';
 import { resolveSettings } from '../../../src/settings/index.js';
 import type { DisaggConfig } from '../../../src/types.js';
 import { loadText, MINIMAL, tmpDir } from './helpers.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { extractCustomMetrics, loadPerfMetrics } from '../../../src/parsers/custom-metrics.js';
 import { convertPythonPattern, PythonRegexError } from '../../../src/parsers/python-regex.js';
-import { DEFAULT_PERF_PATTERN, DEFAULT_PERF_METRIC_NAMES } from '../../../src/results/metric-names.js';
+import { DEFAULT_PERF_PATTERN, DEFAULT_PERF_METRIC_NAMES } from '../../../src/parsers/metric-names.js';
 import { fixtureLog } from '../../fixtures/paths.js';
 
 const row = (label: string, value: string): string => `0: ${label.padEnd(40)} ${value.padEnd(10)}`;

@@ -7,7 +7,7 @@ import {
   benchKeyForMetricName,
   WIDEEP_PERF_METRIC_NAMES,
   DEFAULT_PERF_METRIC_NAMES,
-} from '../../../src/results/metric-names.js';
+} from '../../../src/parsers/metric-names.js';
 import { formatTimestamp, PERF_CSV_COLUMNS, perfRowsFor } from '../../../src/results/perf-rows.js';
 import type { BenchBlock } from '../../../src/types.js';
 import { fixtureLog, fixturePath } from '../../fixtures/paths.js';
