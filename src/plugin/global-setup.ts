@@ -9,6 +9,7 @@ import { serveBroker } from '../broker/server.js';
 import { discoverConfigs } from '../config/discover.js';
 import { tagsFor } from '../config/index.js';
 import { createExecutor } from '../executors/index.js';
+import { ProgressView } from '../progress/view.js';
 import type { ConfigEntry, JobSpec } from '../types.js';
 import { jobSpecFor } from './job-spec.js';
 import type { ResolvedOptions } from './options.js';
@@ -73,6 +74,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     log,
   });
   setActiveBroker(broker);
+  const progress = new ProgressView({
+    write: log,
+    heartbeatMs: options.heartbeatMs,
+    tty: !!process.stderr.isTTY,
+  });
+  const stopProgress = progress.subscribe(broker.events);
   const server = await serveBroker(broker);
   project.provide('disaggBroker', server.socketPath);
 
@@ -95,6 +102,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   return async () => {
     await broker.close();
+    stopProgress();
+    progress.close();
     setActiveBroker(undefined);
     await server.close();
   };

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { latestLinkFor } from '../broker/job-dirs.js';
 import type { ExecutorKind } from '../executors/types.js';
+import { parseInterval } from '../util/duration.js';
 
 /** Options of `disagg({...})` in vitest.config.ts. Every one has an env var that overrides it. */
 export interface DisaggOptions {
@@ -26,6 +27,8 @@ export interface DisaggOptions {
   resume?: boolean;
   /** Poll interval bounds in ms: starts at `min`, backs off to `max` for long jobs. */
   pollIntervalMs?: { min?: number; max?: number };
+  /** Heartbeat line per live job: `5m`, `30s`, ms as a number; 0 = off. Env `DISAGG_HEARTBEAT`. Default 5 min. */
+  heartbeat?: string | number;
   /** SSH settings for executor `ssh` (env `DISAGG_SSH_*` override). */
   ssh?: {
     host?: string;
@@ -52,6 +55,7 @@ export interface ResolvedOptions {
   resume: boolean;
   pollMinMs: number;
   pollMaxMs: number;
+  heartbeatMs: number;
   debug: { enabled: boolean; jobId?: string };
   ssh: NonNullable<DisaggOptions['ssh']>;
 }
@@ -63,6 +67,22 @@ function intFromEnv(name: string, value: string | undefined): number | undefined
   const n = Number(value);
   if (!Number.isInteger(n)) throw new Error(`${name}=${value} is not a whole number`);
   return n;
+}
+
+/** `DISAGG_HEARTBEAT` (or the option) to ms; default 5 minutes. */
+function heartbeatFrom(envValue: string | undefined, option: string | number | undefined): number {
+  if (envValue !== undefined && envValue.trim() !== '') {
+    const ms = parseInterval(envValue);
+    if (ms === undefined)
+      throw new Error(`DISAGG_HEARTBEAT=${envValue} is not an interval like 30s, 5m or 0 (off)`);
+    return ms;
+  }
+  if (typeof option === 'number') return Math.max(0, option);
+  if (option === undefined) return 5 * 60_000;
+  const ms = parseInterval(option);
+  if (ms === undefined)
+    throw new Error(`disagg({ heartbeat: '${option}' }) is not an interval like 30s, 5m or 0 (off)`);
+  return ms;
 }
 
 export function resolveOptions(
@@ -93,6 +113,7 @@ export function resolveOptions(
     resume: env.DISAGG_RESUME !== undefined ? env.DISAGG_RESUME !== '0' : (options.resume ?? true),
     pollMinMs: options.pollIntervalMs?.min ?? (executor === 'local' ? 250 : 2000),
     pollMaxMs: options.pollIntervalMs?.max ?? (executor === 'local' ? 2000 : 30_000),
+    heartbeatMs: heartbeatFrom(env.DISAGG_HEARTBEAT, options.heartbeat),
     debug: { enabled: env.DEBUG_MODE === '1', jobId: env.DEBUG_JOB_ID || undefined },
     ssh: {
       ...options.ssh,
