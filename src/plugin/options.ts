@@ -56,6 +56,8 @@ export interface ResolvedOptions {
   pollMinMs: number;
   pollMaxMs: number;
   heartbeatMs: number;
+  /** Under the VS Code extension (`VITEST_VSCODE=true`): job updates also go to the test's console output, which it shows per test. */
+  progressToConsole: boolean;
   debug: { enabled: boolean; jobId?: string };
   ssh: NonNullable<DisaggOptions['ssh']>;
 }
@@ -114,6 +116,7 @@ export function resolveOptions(
     pollMinMs: options.pollIntervalMs?.min ?? (executor === 'local' ? 250 : 2000),
     pollMaxMs: options.pollIntervalMs?.max ?? (executor === 'local' ? 2000 : 30_000),
     heartbeatMs: heartbeatFrom(env.DISAGG_HEARTBEAT, options.heartbeat),
+    progressToConsole: env.VITEST_VSCODE === 'true',
     debug: { enabled: env.DEBUG_MODE === '1', jobId: env.DEBUG_JOB_ID || undefined },
     ssh: {
       ...options.ssh,
