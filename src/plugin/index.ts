@@ -15,6 +15,7 @@ import { generateModule, yamlSyntaxError } from './transform.js';
 
 export type { DisaggOptions, ResolvedOptions } from './options.js';
 export { DisaggSummaryReporter } from './summary-reporter.js';
+export { DisaggJUnitReporter } from './junit-reporter.js';
 
 const HOUR = 3_600_000;
 
