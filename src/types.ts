@@ -307,6 +307,18 @@ export interface DatasetVerdict {
   run?: number;
 }
 
+/** A waiting test's job as last seen: what the progress lines and annotations show. */
+export interface LiveJobState {
+  jobId: string;
+  state: string;
+  reason?: string;
+  nodes?: string;
+  /** When this state was first seen (ISO 8601). */
+  since?: string;
+  /** Highest concurrency the benchmark reached so far. */
+  concurrency?: number;
+}
+
 /** What the perf step found, as kept in the test's meta and shown by the summary reporter. */
 export interface PerfSummary {
   concurrencies: number[];
@@ -342,6 +354,10 @@ export interface DisaggMeta {
   /** Where the logs will be if this test fails (`<logDir>_ERROR`; the same dir in DEBUG_MODE). */
   failureLogDir?: string;
   jobState?: string;
+  /** The scheduler's reason for the job's final state, when it gave one. */
+  jobReason?: string;
+  /** The job's latest scheduler state as the broker pushed it while the test waited. */
+  live?: LiveJobState;
   perf?: PerfSummary;
   accuracy?: AccuracySummary;
 }

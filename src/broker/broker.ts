@@ -329,6 +329,7 @@ export class JobBroker {
         configHash: spec.configHash,
         jobDir: job.jobDir,
         logDir: t.spec.localLogDir,
+        timeLimitMs: t.spec.timeLimitMs,
         pid: job.pid,
         resumed: t.resumed,
         submittedByRun,

@@ -1,6 +1,12 @@
 import net from 'node:net';
 import type { JobOutcome } from '../types.js';
-import { lineSplitter, type BrokerRequest, type BrokerResponse } from './protocol.js';
+import {
+  lineSplitter,
+  type BrokerPush,
+  type BrokerRequest,
+  type BrokerResponse,
+  type JobUpdate,
+} from './protocol.js';
 
 type Pending = { resolve: (res: BrokerResponse) => void; reject: (err: Error) => void };
 type RequestBody = BrokerRequest extends infer R ? (R extends BrokerRequest ? Omit<R, 'id'> : never) : never;
@@ -9,12 +15,22 @@ type RequestBody = BrokerRequest extends infer R ? (R extends BrokerRequest ? Om
 export class BrokerClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Map<string, (update: JobUpdate) => void>();
 
   private constructor(private readonly socket: net.Socket) {
     socket.on(
       'data',
       lineSplitter((line) => {
-        const res = JSON.parse(line) as BrokerResponse;
+        const msg = JSON.parse(line) as BrokerResponse | BrokerPush;
+        if ('push' in msg) {
+          try {
+            this.listeners.get(msg.testId)?.(msg.update);
+          } catch {
+            // a listener's failure must not lose the answers still to come
+          }
+          return;
+        }
+        const res = msg;
         const p = this.pending.get(res.id);
         this.pending.delete(res.id);
         p?.resolve(res);
@@ -46,8 +62,15 @@ export class BrokerClient {
     });
   }
 
-  async run(testId: string): Promise<JobOutcome> {
-    const res = await this.request({ op: 'run', testId });
+  /** Wait for a test's job; `onUpdate` hears what happens to it meanwhile (state, progress). */
+  async run(testId: string, onUpdate?: (update: JobUpdate) => void): Promise<JobOutcome> {
+    if (onUpdate) this.listeners.set(testId, onUpdate);
+    let res: BrokerResponse;
+    try {
+      res = await this.request({ op: 'run', testId });
+    } finally {
+      if (onUpdate) this.listeners.delete(testId);
+    }
     if (!res.ok) throw new Error(res.error);
     if (!res.outcome) throw new Error(`broker returned no outcome for ${testId}`);
     return res.outcome;

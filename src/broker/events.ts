@@ -14,6 +14,8 @@ export interface SubmittedEvent {
   jobDir: string;
   /** This run's local log dir of the test. */
   logDir: string;
+  /** The job's hard time limit (SLURM --time, local kill), for heartbeats. */
+  timeLimitMs?: number;
   pid?: number;
   resumed: boolean;
   /** The run that submitted the job (for a re-attached job: the crashed run). */

@@ -10,6 +10,7 @@ import { discoverConfigs } from '../config/discover.js';
 import { tagsFor } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import { createExecutor } from '../executors/index.js';
+import { ProgressView } from '../progress/view.js';
 import type { ConfigEntry, JobSpec } from '../types.js';
 import { jobSpecFor } from './job-spec.js';
 import { lazyExecutor } from './lazy-executor.js';
@@ -78,6 +79,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     log,
   });
   setActiveBroker(broker);
+  const progress = new ProgressView({
+    write: log,
+    heartbeatMs: options.heartbeatMs,
+    tty: !!process.stderr.isTTY,
+  });
+  const stopProgress = progress.subscribe(broker.events);
   const server = await serveBroker(broker);
   project.provide('disaggBroker', server.socketPath);
 
@@ -100,6 +107,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   return async () => {
     await broker.close();
+    stopProgress();
+    progress.close();
     setActiveBroker(undefined);
     await server.close();
   };

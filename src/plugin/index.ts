@@ -8,12 +8,14 @@ import { discoverConfigs, entryForFile } from '../config/discover.js';
 import { readTestList, applyTestList, tagsFor } from '../config/index.js';
 import { sourceOrBuilt } from '../util/package-root.js';
 import { resolveOptions, type DisaggOptions, type ResolvedOptions } from './options.js';
+import { useDisaggJUnit } from './junit-reporter.js';
 import { takeOverSignals } from './signals.js';
 import { DisaggSummaryReporter } from './summary-reporter.js';
 import { generateModule, yamlSyntaxError } from './transform.js';
 
 export type { DisaggOptions, ResolvedOptions } from './options.js';
 export { DisaggSummaryReporter } from './summary-reporter.js';
+export { DisaggJUnitReporter } from './junit-reporter.js';
 
 const HOUR = 3_600_000;
 
@@ -102,6 +104,8 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
     },
     configureVitest({ vitest }: { vitest: Vitest }) {
       takeOverSignals(vitest);
+      // JUnit `<properties>` with each test's job, logs, metrics (also for `--reporter=junit`).
+      useDisaggJUnit(vitest.config as unknown as { reporters: unknown[] });
     },
   };
 

@@ -25,6 +25,8 @@ export interface DisaggOptions {
   resume?: boolean;
   /** Poll interval bounds in ms: starts at `min`, backs off to `max` for long jobs. */
   pollIntervalMs?: { min?: number; max?: number };
+  /** Heartbeat line per live job: `5m`, `30s`, ms as a number; 0 = off. Env `DISAGG_HEARTBEAT`. Default 5 min. */
+  heartbeat?: string | number;
   /** Over-concurrency and unknown keys are errors instead of warnings. Env `DISAGG_STRICT=1`. */
   strict?: boolean;
   /** sbatch settings for executors `slurm` and `ssh` (env `DISAGG_PARTITION`, … override). */
@@ -68,6 +70,10 @@ export interface ResolvedOptions {
   resume: boolean;
   pollMinMs: number;
   pollMaxMs: number;
+  /** Interval of the per-job heartbeat line; 0 = off. */
+  heartbeatMs: number;
+  /** Under the VS Code extension (`VITEST_VSCODE=true`): job updates also go to the test's console output, which it shows per test. */
+  progressToConsole: boolean;
   strict: boolean;
   debug: { enabled: boolean; jobId?: string };
   /** SSH options as the plugin option spelled them (env applied); the full input is `executorSettings.ssh`. */

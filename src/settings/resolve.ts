@@ -6,6 +6,7 @@
 // An empty variable counts as unset. The env file is named by DISAGG_ENV_FILE (env) or the `envFile`
 // option and cannot name another env file. This is the only module of the plugin that reads
 // `process.env` (the simulator, a separate program, aside); every other stage takes the result.
+import { parseInterval } from '../util/duration.js';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_CONFIG_DIR } from '../config/discover.js';
@@ -74,6 +75,22 @@ function flag(s: Source): boolean {
 function optionOneOf<T extends string>(name: string, v: T | undefined, allowed: readonly T[]): T | undefined {
   if (v === undefined) return undefined;
   return oneOf({ value: v, label: `option ${name}: '${v}'` }, allowed);
+}
+
+/** `DISAGG_HEARTBEAT` (or the `heartbeat` option) in ms; default 5 minutes, 0 = off. */
+function heartbeatFrom(s: Source | undefined, option: string | number | undefined): number {
+  if (s) {
+    const ms = parseInterval(s.value);
+    if (ms === undefined) throw new SettingsError(`${s.label} is not an interval like 30s, 5m or 0 (off)`);
+    return ms;
+  }
+  if (typeof option === 'number') return Math.max(0, option);
+  if (option === undefined) return 5 * 60_000;
+  const ms = parseInterval(option);
+  if (ms === undefined) {
+    throw new SettingsError(`option heartbeat: '${option}' is not an interval like 30s, 5m or 0 (off)`);
+  }
+  return ms;
 }
 
 /** The env file this run uses: DISAGG_ENV_FILE, else the `envFile` option; relative to `root`. */
@@ -194,6 +211,8 @@ export function resolveSettings(
     resume: resume ? flag(resume) : (options.resume ?? true),
     pollMinMs: options.pollIntervalMs?.min ?? (executor === 'local' ? 250 : 2000),
     pollMaxMs: options.pollIntervalMs?.max ?? (executor === 'local' ? 2000 : 30_000),
+    heartbeatMs: heartbeatFrom(get('DISAGG_HEARTBEAT'), options.heartbeat),
+    progressToConsole: env.VITEST_VSCODE === 'true',
     strict: strict ? flag(strict) : (options.strict ?? false),
     debug: {
       enabled: debug ? flag(debug) : false,

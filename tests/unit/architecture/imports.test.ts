@@ -17,7 +17,7 @@ const STAGES: Array<{ rank: number; paths: string[] }> = [
   { rank: 4, paths: ['src/broker'] },
   { rank: 5, paths: ['src/parsers'] },
   { rank: 6, paths: ['src/results'] },
-  { rank: 7, paths: ['src/stats'] },
+  { rank: 7, paths: ['src/stats', 'src/progress'] },
   { rank: 8, paths: ['src/plugin', 'fixtures'] },
   { rank: 9, paths: ['src/cli'] },
   { rank: 10, paths: ['src/index.ts'] },

@@ -1,0 +1,41 @@
+import type { DisaggMeta } from '../types.js';
+
+// What a disagg test's JUnit `<properties>` carry, from its `meta.disagg` at the end of the run (after an
+// `_ERROR` rename, so the log dir named is the one that exists): the job, its state, the logs, every
+// perf metric per concurrency, and each accuracy value with its threshold.
+
+export interface JUnitProperty {
+  name: string;
+  value: string;
+}
+
+export function disaggProperties(meta: Partial<DisaggMeta>): JUnitProperty[] {
+  const props: JUnitProperty[] = [];
+  const add = (name: string, value: string | number | boolean | undefined) => {
+    if (value !== undefined && value !== '') props.push({ name: `disagg.${name}`, value: String(value) });
+  };
+  add('testId', meta.testId);
+  add('jobId', meta.jobId);
+  add('state', meta.jobState ?? meta.live?.state);
+  add('reason', meta.jobReason ?? meta.live?.reason);
+  add('nodes', meta.live?.nodes);
+  add('logDir', meta.logDir);
+  if (meta.perf) {
+    add('perf.csv', meta.perf.csv);
+    add('perf.concurrencies', meta.perf.concurrencies.join(','));
+    for (const [con, metrics] of Object.entries(meta.perf.metrics)) {
+      for (const [name, value] of Object.entries(metrics)) add(`perf.con${con}.${name}`, value);
+    }
+  }
+  const seen = new Map<string, number>();
+  for (const v of meta.accuracy?.verdicts ?? []) {
+    // Several runs of one dataset in the log: `gsm8k`, `gsm8k#2`…
+    const n = (seen.get(v.dataset) ?? 0) + 1;
+    seen.set(v.dataset, n);
+    const key = `accuracy.${n > 1 ? `${v.dataset}#${n}` : v.dataset}`;
+    add(`${key}.value`, v.observed);
+    add(`${key}.threshold`, v.threshold);
+    add(`${key}.passed`, v.passed);
+  }
+  return props;
+}
