@@ -46,8 +46,8 @@ export class BrokerClient {
     });
   }
 
-  async run(testId: string): Promise<JobOutcome> {
-    const res = await this.request({ op: 'run', testId });
+  async run(testId: string, configFile?: string): Promise<JobOutcome> {
+    const res = await this.request({ op: 'run', testId, ...(configFile ? { configFile } : {}) });
     if (!res.ok) throw new Error(res.error);
     if (!res.outcome) throw new Error(`broker returned no outcome for ${testId}`);
     return res.outcome;

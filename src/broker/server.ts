@@ -5,13 +5,18 @@ import path from 'node:path';
 import type { JobBroker } from './broker.js';
 import { lineSplitter, type BrokerRequest, type BrokerResponse } from './protocol.js';
 
+export interface ServeOptions {
+  /** Called before a `run` request reaches the broker: may register the test's config file, or throw. */
+  onRun?: (testId: string, configFile: string | undefined) => void;
+}
+
 export interface BrokerServer {
   socketPath: string;
   close(): Promise<void>;
 }
 
 /** Serve the broker to the Vitest workers on a unix socket only this user can open. */
-export async function serveBroker(broker: JobBroker): Promise<BrokerServer> {
+export async function serveBroker(broker: JobBroker, opts: ServeOptions = {}): Promise<BrokerServer> {
   // mkdtemp creates the dir with mode 0700, so other users cannot reach the socket.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vitest-disagg-'));
   const socketPath = path.join(dir, 'broker.sock');
@@ -35,6 +40,7 @@ export async function serveBroker(broker: JobBroker): Promise<BrokerServer> {
         const answer = async (): Promise<BrokerResponse> => {
           switch (req.op) {
             case 'run':
+              opts.onRun?.(req.testId, req.configFile);
               return { id: req.id, ok: true, outcome: await broker.run(req.testId) };
             case 'cancel':
               await broker.cancel(req.testId);

@@ -5,12 +5,13 @@ import { JobBroker } from '../broker/broker.js';
 import { Ledger } from '../broker/ledger.js';
 import { setActiveBroker } from '../broker/registry.js';
 import { serveBroker } from '../broker/server.js';
-import { discoverConfigs } from '../config/discover.js';
+import { discoverConfigs, entryForFile } from '../config/discover.js';
 import { tagsFor } from '../config/index.js';
 import { createExecutor } from '../executors/index.js';
 import type { ConfigEntry, JobSpec } from '../types.js';
 import { jobSpecFor } from './job-spec.js';
 import type { ResolvedOptions } from './options.js';
+import { DISAGG_PROJECT } from './project.js';
 
 const log = (message: string) => console.error(`[vitest-disagg] ${message}`);
 
@@ -40,6 +41,8 @@ function scheduledEntries(project: TestProject, entries: ConfigEntry[]): ConfigE
 
 /** Main-process setup: the job broker, its socket for the workers, and up-front submission. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Registered at the root; a project that `extends` the root config inherits it: one broker per run.
+  if (!project.isRootProject()) return async () => undefined;
   const options: ResolvedOptions = project.getProvidedContext().disaggOptions;
   if (options.debug.enabled) {
     log(
@@ -50,6 +53,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const { entries } = discoverConfigs(options.configDir);
   const byId = new Map(entries.map((e) => [e.testId, e]));
+  // A hand-written test names its YAML (`disaggTest.config(file)`), which may lie outside the config dir.
+  const register = (testId: string, configFile: string | undefined) => {
+    if (!configFile) return;
+    const known = byId.get(testId);
+    if (known && path.resolve(known.file) !== path.resolve(configFile)) {
+      throw new Error(
+        `${configFile} has the test name ${testId} of ${known.file}: rename one of them (the name is {test_type}_{category}_{file stem})`,
+      );
+    }
+    if (!known) byId.set(testId, entryForFile(configFile, options.configDir));
+  };
   const specs = new Map<string, Promise<JobSpec>>();
   const specFor = (entry: ConfigEntry): Promise<JobSpec> => {
     let spec = specs.get(entry.testId);
@@ -69,13 +83,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     log,
   });
   setActiveBroker(broker);
-  const server = await serveBroker(broker);
+  const server = await serveBroker(broker, { onRun: register });
   project.provide('disaggBroker', server.socketPath);
 
   // Submit every scheduled, valid, supported config now: wall time then approaches the cluster's
   // capacity bound instead of the sum of job times. Invalid or skipped ones are reported by their test.
   const scheduled: string[] = [];
-  for (const entry of scheduledEntries(project, entries)) {
+  // `--project` may leave the YAML project out of the run: then no YAML test asks, so plan none.
+  const yamlRuns = project.vitest.projects.some((p) => p.name === DISAGG_PROJECT);
+  for (const entry of yamlRuns ? scheduledEntries(project, entries) : []) {
     try {
       await specFor(entry);
       scheduled.push(entry.testId);
