@@ -17,6 +17,7 @@ export {
   type ConfigFileRef,
   type DisaggMeta,
   type DisaggReport,
+  type DisaggTest,
   type PerfResult,
 } from '../fixtures/index.js';
 export type { ConfigEntry, DatasetVerdict, DisaggConfig, JobOutcome, LoadedConfig } from './types.js';

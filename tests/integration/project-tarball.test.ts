@@ -185,7 +185,7 @@ describe('a fresh project installing the packed tarball', () => {
   );
 
   it(
-    'a stack trace into vitest-disagg points at files the package ships',
+    'a stack trace into vitest-disagg points at files the package ships; a .ts file is never read as YAML',
     () => {
       const file = path.join(app, 'tests/stack-trace.test.ts');
       fs.writeFileSync(
@@ -197,6 +197,10 @@ describe('a fresh project installing the packed tarball', () => {
           "  await disaggReport.perf({ blocks: [], summary: { concurrencies: [], rows: 0, csv: 'none' } } as never);",
           '});',
           '',
+          "disaggTest('perf without a YAML config', async ({ perf }) => {",
+          '  console.log(perf);',
+          '});',
+          '',
         ].join('\n'),
       );
       try {
@@ -204,6 +208,10 @@ describe('a fresh project installing the packed tarball', () => {
         const out = r.stdout + r.stderr;
         expect(r.status, out).not.toBe(0);
         expect(out).toContain('no complete benchmark block was parsed');
+        // A test file is never parsed as YAML: the fixture says how to name the config.
+        expect(out).toMatch(
+          /stack-trace\.test\.ts is not a YAML config: a hand-written test names its config/,
+        );
         // Vitest prints frames relative to the project root, e.g. node_modules/vitest-disagg/fixtures/steps/report.ts:30:8.
         // eslint-disable-next-line no-control-regex
         const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
