@@ -8,7 +8,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../fixtures/paths.js';
 
 const MINUTE = 60_000;
@@ -140,6 +140,11 @@ describe('a fresh project installing the packed tarball', () => {
       ].join('\n'),
     );
   }, 20 * MINUTE);
+
+  // The fresh project holds a whole node_modules: never leave it behind.
+  afterAll(() => {
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
 
   it(
     'runs the YAML test, the hand-written test and the user’s unit test, all passing',
