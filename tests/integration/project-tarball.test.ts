@@ -2,14 +2,15 @@
 // installed into a fresh `"type": "module"` project next to Vitest, with the README's config and
 // hand-written test copied as written. The YAML tests, the hand-written test and the user's own unit
 // test (with the user's own pool) must all pass; `disagg list` must read configDir from vitest.config.ts;
-// a stack trace into the package must point at files that exist. Local executor only; installs use npm's
-// cache (`--prefer-offline`, filled by `npm ci`), so the registry need not be reachable.
+// a stack trace into the package must point at files that exist. Local executor only; the install is
+// `npm ci --prefer-offline` with a lock pinned to ours, so npm's cache (filled by our `npm ci`) suffices.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../fixtures/paths.js';
+import { freshProjectLock, type Lock } from './helpers/fresh-lock.js';
 
 const MINUTE = 60_000;
 const README = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
@@ -85,30 +86,24 @@ describe('a fresh project installing the packed tarball', () => {
 
     app = path.join(work, 'app');
     fs.mkdirSync(app);
+    // The README's package.json, with what `npm install --save-dev vitest@<ours> <tarball>` adds to it,
+    // and a lock pinned to our own lock's versions: `npm ci` then installs from npm's cache alone.
+    const readmePkg = JSON.parse(
+      readmeBlock('json', '{ "type": "module", "scripts": { "test": "vitest run" } }'),
+    ) as Record<string, unknown>;
+    const ours = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as Lock;
+    const ourPkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as Parameters<
+      typeof freshProjectLock
+    >[1];
+    const spec = `file:../pack/${tarball}`;
+    const { lock, devDependencies } = freshProjectLock(ours, ourPkg, spec, path.join(packDir, tarball));
     fs.writeFileSync(
       path.join(app, 'package.json'),
-      readmeBlock('json', '{ "type": "module", "scripts": { "test": "vitest run" } }'),
+      JSON.stringify({ ...readmePkg, devDependencies }, null, 2) + '\n',
     );
-    const lock = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as {
-      packages: Record<string, { version: string }>;
-    };
-    const vitestVersion = lock.packages['node_modules/vitest'].version;
-    ok(
-      run(
-        'npm',
-        [
-          'install',
-          '--prefer-offline',
-          '--no-audit',
-          '--no-fund',
-          path.join(packDir, tarball),
-          `vitest@${vitestVersion}`,
-        ],
-        app,
-        8 * MINUTE,
-      ),
-      'npm install',
-    );
+    fs.writeFileSync(path.join(app, 'package-lock.json'), JSON.stringify(lock, null, 2) + '\n');
+    ok(run('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], app, 8 * MINUTE), 'npm ci');
+    expect(fs.existsSync(path.join(app, 'node_modules/vitest-disagg/dist/src/index.js'))).toBe(true);
 
     // The README's config and hand-written test, as written.
     fs.writeFileSync(path.join(app, 'vitest.config.ts'), readmeBlock('ts', '// vitest.config.ts'));
