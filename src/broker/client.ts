@@ -62,12 +62,19 @@ export class BrokerClient {
     });
   }
 
-  /** Wait for a test's job; `onUpdate` hears what happens to it meanwhile (state, progress). */
-  async run(testId: string, onUpdate?: (update: JobUpdate) => void): Promise<JobOutcome> {
+  /**
+   * Wait for a test's job. `onUpdate` hears what happens to it meanwhile (state, progress); a
+   * hand-written test names its YAML (`configFile`), which may lie outside the config dir.
+   */
+  async run(
+    testId: string,
+    opts: { configFile?: string; onUpdate?: (update: JobUpdate) => void } = {},
+  ): Promise<JobOutcome> {
+    const { configFile, onUpdate } = opts;
     if (onUpdate) this.listeners.set(testId, onUpdate);
     let res: BrokerResponse;
     try {
-      res = await this.request({ op: 'run', testId });
+      res = await this.request({ op: 'run', testId, ...(configFile ? { configFile } : {}) });
     } finally {
       if (onUpdate) this.listeners.delete(testId);
     }

@@ -4,7 +4,8 @@ import type { ProgressEvent, StateEvent, SubmittedEvent } from './events.js';
 // Newline-delimited JSON over a unix socket in a 0700 directory: only this user can connect.
 
 export type BrokerRequest =
-  | { id: number; op: 'run'; testId: string }
+  // configFile: the YAML the test runs (a hand-written test may run one outside the config dir).
+  | { id: number; op: 'run'; testId: string; configFile?: string }
   | { id: number; op: 'cancel'; testId: string }
   | { id: number; op: 'ping' };
 

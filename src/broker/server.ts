@@ -11,13 +11,18 @@ import {
   type JobUpdate,
 } from './protocol.js';
 
+export interface ServeOptions {
+  /** Called before a `run` request reaches the broker: may register the test's config file, or throw. */
+  onRun?: (testId: string, configFile: string | undefined) => void;
+}
+
 export interface BrokerServer {
   socketPath: string;
   close(): Promise<void>;
 }
 
 /** Serve the broker to the Vitest workers on a unix socket only this user can open. */
-export async function serveBroker(broker: JobBroker): Promise<BrokerServer> {
+export async function serveBroker(broker: JobBroker, opts: ServeOptions = {}): Promise<BrokerServer> {
   // mkdtemp creates the dir with mode 0700, so other users cannot reach the socket.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vitest-disagg-'));
   const socketPath = path.join(dir, 'broker.sock');
@@ -43,6 +48,7 @@ export async function serveBroker(broker: JobBroker): Promise<BrokerServer> {
           switch (req.op) {
             case 'run': {
               const testId = req.testId;
+              opts.onRun?.(testId, req.configFile);
               const stop = updates.watch(testId, (update) => {
                 const push: BrokerPush = { push: 'job', testId, update };
                 if (!socket.destroyed) socket.write(JSON.stringify(push) + '\n');

@@ -6,7 +6,7 @@ import { newRunId } from '../broker/job-dirs.js';
 import { Ledger } from '../broker/ledger.js';
 import { setActiveBroker } from '../broker/registry.js';
 import { serveBroker } from '../broker/server.js';
-import { discoverConfigs } from '../config/discover.js';
+import { discoverConfigs, entryForFile } from '../config/discover.js';
 import { tagsFor } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import { createExecutor } from '../executors/index.js';
@@ -15,6 +15,7 @@ import type { ConfigEntry, JobSpec } from '../types.js';
 import { jobSpecFor } from './job-spec.js';
 import { lazyExecutor } from './lazy-executor.js';
 import type { ResolvedOptions } from './options.js';
+import { DISAGG_PROJECT } from './project.js';
 
 const log = (message: string) => console.error(`[vitest-disagg] ${message}`);
 
@@ -44,6 +45,8 @@ function scheduledEntries(project: TestProject, entries: ConfigEntry[]): ConfigE
 
 /** Main-process setup: the job broker, its socket for the workers, and up-front submission. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Registered at the root; a project that `extends` the root config inherits it: one broker per run.
+  if (!project.isRootProject()) return async () => undefined;
   const options: ResolvedOptions = project.getProvidedContext().disaggOptions;
   if (options.debug.enabled) {
     log(
@@ -56,6 +59,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const byId = new Map(entries.map((e) => [e.testId, e]));
   // One run id for the whole run: every job of it gets its own dir under slurm_logs/runs/<runId>/.
   const runId = newRunId();
+  // A hand-written test names its YAML (`disaggTest.config(file)`), which may lie outside the config dir.
+  const register = (testId: string, configFile: string | undefined) => {
+    if (!configFile) return;
+    const known = byId.get(testId);
+    if (known && path.resolve(known.file) !== path.resolve(configFile)) {
+      throw new Error(
+        `${configFile} has the test name ${testId} of ${known.file}: rename one of them (the name is {test_type}_{category}_{file stem})`,
+      );
+    }
+    if (!known) byId.set(testId, entryForFile(configFile, options.configDir));
+  };
   const specs = new Map<string, Promise<JobSpec>>();
   const specFor = (entry: ConfigEntry): Promise<JobSpec> => {
     let spec = specs.get(entry.testId);
@@ -85,13 +99,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     tty: !!process.stderr.isTTY,
   });
   const stopProgress = progress.subscribe(broker.events);
-  const server = await serveBroker(broker);
+  const server = await serveBroker(broker, { onRun: register });
   project.provide('disaggBroker', server.socketPath);
 
   // Submit every scheduled, valid, supported config now: wall time then approaches the cluster's
   // capacity bound instead of the sum of job times. Invalid or skipped ones are reported by their test.
   const scheduled: string[] = [];
-  for (const entry of scheduledEntries(project, entries)) {
+  // `--project` may leave the YAML project out of the run: then no YAML test asks, so plan none.
+  const yamlRuns = project.vitest.projects.some((p) => p.name === DISAGG_PROJECT);
+  for (const entry of yamlRuns ? scheduledEntries(project, entries) : []) {
     try {
       await specFor(entry);
       scheduled.push(entry.testId);

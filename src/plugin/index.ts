@@ -1,14 +1,20 @@
 import path from 'node:path';
 import type { Plugin } from 'vite';
-import type { TestTagDefinition } from '@vitest/runner';
 import type { Vitest } from 'vitest/node';
 // Brings Vitest's `test` key into Vite's UserConfig type.
 import type {} from 'vitest/config';
-import { discoverConfigs, entryForFile } from '../config/discover.js';
-import { readTestList, applyTestList, tagsFor } from '../config/index.js';
+import { entryForFile } from '../config/discover.js';
+import { tagsFor } from '../config/index.js';
 import { sourceOrBuilt } from '../util/package-root.js';
 import { resolveOptions, type DisaggOptions, type ResolvedOptions } from './options.js';
 import { useDisaggJUnit } from './junit-reporter.js';
+import {
+  DISAGG_PROJECT,
+  groupOrderAfter,
+  selectYamlTests,
+  yamlProject,
+  type YamlSelection,
+} from './project.js';
 import { takeOverSignals } from './signals.js';
 import { DisaggSummaryReporter } from './summary-reporter.js';
 import { generateModule, yamlSyntaxError } from './transform.js';
@@ -16,19 +22,7 @@ import { generateModule, yamlSyntaxError } from './transform.js';
 export type { DisaggOptions, ResolvedOptions } from './options.js';
 export { DisaggSummaryReporter } from './summary-reporter.js';
 export { DisaggJUnitReporter } from './junit-reporter.js';
-
-const HOUR = 3_600_000;
-
-/** The spec's timeouts per category; the test_type tags carry no timeout. */
-export const CATEGORY_TAGS: TestTagDefinition[] = [
-  {
-    name: 'stress',
-    description: 'Disagg stress tests: perf benchmark + accuracy gate (4 h)',
-    timeout: 4 * HOUR,
-  },
-  { name: 'perf', description: 'Disagg performance benchmarks (2 h)', timeout: 2 * HOUR },
-  { name: 'accuracy', description: 'Disagg accuracy evaluations (3 h)', timeout: 3 * HOUR },
-];
+export { CATEGORY_TAGS, DISAGG_PROJECT } from './project.js';
 
 declare module 'vitest' {
   interface ProvidedContext {
@@ -44,70 +38,33 @@ function isInside(dir: string, file: string): boolean {
 
 const posix = (p: string) => p.split(path.sep).join('/');
 
+// One signal takeover (and JUnit reporter swap) per Vitest instance, whichever of our plugins sees it first.
+const signalsTaken = new WeakSet<Vitest>();
+function takeOverOnce(vitest: Vitest): void {
+  if (signalsTaken.has(vitest)) return;
+  signalsTaken.add(vitest);
+  takeOverSignals(vitest);
+  // JUnit `<properties>` with each test's job, logs and metrics (also for `--reporter=junit`).
+  useDisaggJUnit(vitest.config as unknown as { reporters: unknown[] });
+}
+
+/** The options plugin of `disagg()`; `disagg list` finds it by name and reads `api.options`. */
+export interface DisaggConfigPlugin extends Plugin {
+  name: 'vitest-disagg:config';
+  api: { options: DisaggOptions };
+}
+
 /**
- * `disagg(options)`: every YAML config under the config dir becomes its own Vitest test module, tagged
- * `stress`/`perf`/`accuracy` and its test_type, judged by the shared fixtures. Add it to the `plugins`
+ * `disagg(options)`: every YAML config under the config dir becomes its own Vitest test, in a test
+ * project of its own named `disagg` (tagged `stress`/`perf`/`accuracy` and its test_type, judged by the
+ * shared fixtures). Your own tests keep their project, include list and pool. Add it to the `plugins`
  * of vitest.config.ts.
  */
 export function disagg(options: DisaggOptions = {}): Plugin[] {
   let resolved: ResolvedOptions | undefined;
+  let selection: YamlSelection | undefined;
   const opts = (root?: string): ResolvedOptions => (resolved ??= resolveOptions(options, undefined, root));
-
-  const configPlugin: Plugin = {
-    name: 'vitest-disagg:config',
-    // The options as the user wrote them: `disagg list|validate|dry-run|cancel` read them from vitest.config.*.
-    api: { options },
-    config(config) {
-      const o = opts(config.root ? path.resolve(config.root) : process.cwd());
-      const discovery = discoverConfigs(o.configDir);
-      for (const notice of discovery.notices) console.warn(`[vitest-disagg] ${notice}`);
-      let files = discovery.entries.map((e) => e.file);
-      if (o.testList) {
-        const list = readTestList(o.testList);
-        const { selected, unmatched } = applyTestList(discovery.entries, list);
-        for (const id of unmatched) console.warn(`[vitest-disagg] ${o.testList}: no config matches ${id}`);
-        console.warn(
-          `[vitest-disagg] test list ${o.testList}: ${selected.length} of ${discovery.entries.length} selected`,
-        );
-        files = selected.map((e) => e.file);
-      }
-      const testTypes = [...new Set(discovery.entries.map((e) => e.testType)), 'disagg', 'wideep'];
-      const typeTags: TestTagDefinition[] = [...new Set(testTypes)].map((name) => ({
-        name,
-        description: `test_type ${name}`,
-      }));
-      return {
-        test: {
-          // A test list that selects nothing must run nothing, not everything.
-          include: files.length
-            ? files.map((f) => posix(path.relative(o.root, f)))
-            : ['__no_disagg_config__'],
-          passWithNoTests: files.length === 0 && !!o.testList,
-          includeTaskLocation: true,
-          tags: [...CATEGORY_TAGS, ...typeTags],
-          // Threads: Ctrl-C reaches only the main process, which cancels jobs; workers just wait on I/O.
-          pool: 'threads' as const,
-          // One module graph per worker: the fixtures load once, not once per YAML file.
-          isolate: false,
-          maxWorkers: o.maxWorkers,
-          watch: o.watch,
-          hookTimeout: 10 * 60_000,
-          teardownTimeout: 5 * 60_000,
-          globalSetup: [sourceOrBuilt('src/plugin', 'global-setup')],
-          // Vitest's reporter plus a closing summary, unless the user chose reporters (CLI flags win anyway).
-          ...(config.test?.reporters === undefined
-            ? { reporters: ['default', new DisaggSummaryReporter()] }
-            : {}),
-          provide: { disaggOptions: o },
-        },
-      };
-    },
-    configureVitest({ vitest }: { vitest: Vitest }) {
-      takeOverSignals(vitest);
-      // JUnit `<properties>` with each test's job, logs, metrics (also for `--reporter=junit`).
-      useDisaggJUnit(vitest.config as unknown as { reporters: unknown[] });
-    },
-  };
+  const selected = (): YamlSelection => (selection ??= selectYamlTests(opts()));
 
   const yamlPlugin: Plugin = {
     name: 'vitest-disagg:yaml',
@@ -131,7 +88,66 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
     },
   };
 
-  return [configPlugin, yamlPlugin];
+  // Lives in the YAML project only. Vitest calls configureVitest for the projects it resolved from the
+  // config (so when the user has `test.projects`), not for injected ones.
+  const projectPlugin: Plugin = {
+    name: 'vitest-disagg:project',
+    configureVitest({ vitest }: { vitest: Vitest }) {
+      takeOverOnce(vitest);
+    },
+  };
+
+  const configPlugin: DisaggConfigPlugin = {
+    name: 'vitest-disagg:config',
+    api: { options },
+    config(config) {
+      const o = opts(config.root ? path.resolve(config.root) : process.cwd());
+      const { files } = selected();
+      const userProjects = config.test?.projects;
+      return {
+        test: {
+          // Root-level: the broker and its options serve every project, so a hand-written test in the
+          // user's own project can run a YAML config through the same fixtures.
+          globalSetup: [sourceOrBuilt('src/plugin', 'global-setup')],
+          provide: { disaggOptions: o },
+          watch: o.watch,
+          teardownTimeout: 5 * 60_000,
+          ...(files.length === 0 && o.testList ? { passWithNoTests: true } : {}),
+          // Vitest's reporter plus a closing summary, unless the user chose reporters (CLI flags win anyway).
+          ...(config.test?.reporters === undefined
+            ? { reporters: ['default', new DisaggSummaryReporter()] }
+            : {}),
+          // With the user's own `test.projects`, ours joins the list (Vite merges arrays by appending);
+          // without, it is injected in configureVitest beside the root project.
+          ...(Array.isArray(userProjects)
+            ? {
+                projects: [
+                  yamlProject(
+                    o,
+                    selected(),
+                    [yamlPlugin, projectPlugin],
+                    groupOrderAfter(
+                      userProjects.map((p) =>
+                        typeof p === 'object' && !(p instanceof Promise) ? p.test?.sequence?.groupOrder : 0,
+                      ),
+                    ),
+                  ),
+                ],
+              }
+            : {}),
+        },
+      };
+    },
+    async configureVitest({ vitest, injectTestProjects }) {
+      takeOverOnce(vitest);
+      // Called once per project that loads this config (e.g. `extends: true` projects): inject once.
+      if (vitest.projects.some((p) => p.name === DISAGG_PROJECT)) return;
+      const order = groupOrderAfter(vitest.projects.map((p) => p.config.sequence.groupOrder));
+      await injectTestProjects(yamlProject(opts(), selected(), [yamlPlugin], order));
+    },
+  };
+
+  return [configPlugin];
 }
 
 export default disagg;

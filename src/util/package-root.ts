@@ -21,10 +21,16 @@ export function packageRoot(): string {
   }
 }
 
-/** A file of ours that exists as `.ts` in this repo and as `.js` once built. */
+/** True when this code runs from the TypeScript sources (this repo), false when from dist/ (installed). */
+const runsFromSource = import.meta.url.endsWith('.ts');
+
+/**
+ * A module of ours, in the same form as the code running now: the `.ts` source in this repo, the built
+ * `.js` when installed. Not "the .ts if it exists": the package ships its sources too (for stack traces),
+ * and Node cannot load those from node_modules.
+ */
 export function sourceOrBuilt(dirFromRoot: string, stem: string): string {
   const root = packageRoot();
-  const ts = path.join(root, dirFromRoot, `${stem}.ts`);
-  if (fs.existsSync(ts)) return ts;
+  if (runsFromSource) return path.join(root, dirFromRoot, `${stem}.ts`);
   return path.join(root, 'dist', dirFromRoot, `${stem}.js`);
 }

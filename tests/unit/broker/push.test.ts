@@ -90,7 +90,7 @@ describe('job updates pushed to the waiting worker', () => {
       await until(() => pending, 'PENDING');
 
       const updates: JobUpdate[] = [];
-      const outcome = client.run('t1', (u) => updates.push(u));
+      const outcome = client.run('t1', { onUpdate: (u) => updates.push(u) });
       await until(() => updates.length >= 2, 'the replayed updates');
       expect(updates.map((u) => u.kind)).toEqual(['submitted', 'state']);
       expect(updates[1]).toMatchObject({ kind: 'state', event: { state: 'PENDING', reason: 'Resources' } });
