@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobBroker } from '../../../src/broker/broker.js';
 import { BrokerClient } from '../../../src/broker/client.js';
+import { BrokerEvents } from '../../../src/broker/events.js';
 import { serveBroker, type BrokerServer } from '../../../src/broker/server.js';
 import type { JobOutcome } from '../../../src/types.js';
 
@@ -24,7 +25,10 @@ afterEach(async () => {
 describe('broker server: run requests with a config file', () => {
   it('passes the file to onRun before the broker runs the test', async () => {
     const seen: string[] = [];
-    const broker = { run: async (id: string) => (seen.push(`run ${id}`), outcome(id)) };
+    const broker = {
+      events: new BrokerEvents(),
+      run: async (id: string) => (seen.push(`run ${id}`), outcome(id)),
+    };
     server = await serveBroker(broker as unknown as JobBroker, {
       onRun: (id, file) => void seen.push(`register ${id} ${file}`),
     });
@@ -39,7 +43,7 @@ describe('broker server: run requests with a config file', () => {
 
   it('a refused registration fails that request with its reason, and the broker never sees it', async () => {
     const seen: string[] = [];
-    const broker = { run: async (id: string) => (seen.push(id), outcome(id)) };
+    const broker = { events: new BrokerEvents(), run: async (id: string) => (seen.push(id), outcome(id)) };
     server = await serveBroker(broker as unknown as JobBroker, {
       onRun: (id, file) => {
         if (file) throw new Error(`${file} has the test name ${id} of another config`);

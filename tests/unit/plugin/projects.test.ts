@@ -80,7 +80,7 @@ describe('disagg() and the user’s own tests', () => {
     runConfig(p, { root: repoRoot });
     const injected: TestProjectInlineConfiguration[] = [];
     const projects = [{ name: '', config: { sequence: { groupOrder: 0 } } }];
-    const vitest = { projects } as unknown as Vitest;
+    const vitest = { projects, config: { reporters: [] } } as unknown as Vitest;
     const inject = async (c: TestProjectInlineConfiguration) => {
       injected.push(c);
       projects.push({ name: DISAGG_PROJECT, config: { sequence: { groupOrder: 1 } } });
