@@ -19,6 +19,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Cli
     load: () => import('./dry-run.js'),
   },
   cancel: { summary: 'cancel every live job in $OUTPUT_PATH/jobs.json', load: () => import('./cancel.js') },
+  report: {
+    summary: 'write the HTML report of an output dir, perf CSV or history',
+    load: () => import('./report.js'),
+  },
 };
 
 function usage(): string {
