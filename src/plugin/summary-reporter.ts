@@ -97,8 +97,10 @@ export class DisaggSummaryReporter implements Reporter {
         if (meta.perf?.csv) csvs.add(meta.perf.csv);
         const job = meta.jobId ? `job ${meta.jobId} ${meta.jobState ?? ''}`.trim() : 'no job';
         const timeline = meta.testId ? this.timelines.get(meta.testId) : undefined;
-        const errors = (test.result().errors ?? []).map((e) => e.message);
-        runTests.push({ meta, state, errors, timeline });
+        const result = test.result();
+        const errors = (result.errors ?? []).map((e) => e.message);
+        const skipNote = result.state === 'skipped' ? result.note : undefined;
+        runTests.push({ meta, state, errors, skipNote, timeline });
         const timing = timeline ? describeTimeline(timeline) : '';
         lines.push(
           `  ${state.padEnd(7)} ${meta.testId ?? test.name}  ${[job, timing, perf, acc].filter(Boolean).join(' | ')}` +

@@ -91,6 +91,7 @@ export function testFromSources(src: TestSources): ReportTest {
     queueMs: run.queueMs ?? ms(submittedAt, run.runningAt),
     runMs: run.runMs ?? ms(run.runningAt ?? submittedAt, endedAt),
     nodes: run.nodes,
+    skipReason: run.skipReason,
     logDir: src.logDir,
     gpus: run.gpus ?? src.gpus,
     perf,

@@ -16,6 +16,8 @@ export interface RunTest {
   state: string;
   /** Error messages of a failed test. */
   errors: string[];
+  /** The reason a skipped test gave. */
+  skipNote?: string;
   /** ms since epoch, from the broker's events. */
   timeline?: { submittedAt?: number; runningAt?: number; endedAt?: number; nodes?: string };
 }
@@ -56,6 +58,7 @@ function runRecord(t: RunTest, gpus: number | undefined): RunRecord {
   return {
     status: status(t.state),
     failure: t.state === 'failed' ? failureText(t.errors) : undefined,
+    skipReason: t.state === 'skipped' ? t.skipNote : undefined,
     jobState: t.meta.jobState,
     submittedAt: iso(tl.submittedAt),
     runningAt: iso(tl.runningAt),
@@ -87,6 +90,7 @@ export async function writeRunReport(outputPath: string, tests: readonly RunTest
     const record = records.get(test.testId);
     if (!record || test.logDir) continue;
     Object.assign(test, { status: record.status ?? 'unknown', failure: record.failure, jobId: undefined });
+    test.skipReason = record.skipReason;
     Object.assign(test, {
       jobState: undefined,
       submittedAt: undefined,

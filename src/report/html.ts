@@ -74,6 +74,12 @@ interface Column {
   cell: (t: ReportTest) => { html: string; sort: string | number } | undefined;
 }
 
+/** The overview shows the first line (shortened); the test's section has the whole text. */
+function firstLine(text: string, max = 200): string {
+  const line = text.split('\n')[0];
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
 function value(n: number | undefined, text: string) {
   return n === undefined || !Number.isFinite(n) ? undefined : { html: text, sort: n };
 }
@@ -134,9 +140,12 @@ const COLUMNS: Column[] = [
     },
   },
   {
-    title: 'Failure',
+    title: 'Failure / skip reason',
     cls: 'reason',
-    cell: (t) => (t.failure ? { html: esc(t.failure), sort: t.failure } : undefined),
+    cell: (t) => {
+      const reason = t.failure ?? t.skipReason;
+      return reason ? { html: esc(firstLine(reason)), sort: reason } : undefined;
+    },
   },
 ];
 
@@ -227,6 +236,9 @@ function section(t: ReportTest, charts: TestCharts): string {
     : t.logDir
       ? `<p class="logs">Logs: <code>${esc(t.logDir)}</code></p>`
       : '';
+  const skipped = t.skipReason
+    ? `<div class="skip"><strong>Skipped:</strong> ${esc(t.skipReason)}</div>`
+    : '';
   const incomplete = t.incomplete.length
     ? `<p class="warn">Unfinished concurrencies: ${t.incomplete.map((c) => esc(String(c))).join(', ')}</p>`
     : '';
@@ -245,7 +257,7 @@ function section(t: ReportTest, charts: TestCharts): string {
   return (
     `<section class="test ${esc(t.status)}" id="${anchor(t.testId)}" data-test="${esc(t.testId)}">` +
     `<h2>${badge(t.status)} ${esc(t.testId)} <small>${kind}</small></h2>` +
-    `${details(t)}${failure}${incomplete}${perf}${acc}${trend}</section>`
+    `${details(t)}${failure}${skipped}${incomplete}${perf}${acc}${trend}</section>`
   );
 }
 
@@ -273,6 +285,8 @@ h3{font-size:14px;margin:14px 0 6px;color:#374151}
 dl.facts{display:grid;grid-template-columns:repeat(4,auto 1fr);gap:2px 10px;margin:0 0 8px;font-size:13px}
 dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}
 .failure{background:#fef2f2;border:1px solid #fecaca;color:#7f1d1d;padding:8px 12px;border-radius:4px;margin:8px 0;word-break:break-word}
+.skip{background:#fefce8;border:1px solid #fde68a;color:#713f12;padding:8px 12px;border-radius:4px;margin:8px 0}
+.failure{white-space:pre-line}
 .warn{color:#92400e}.logs{color:var(--muted);font-size:12px}
 code{font-family:ui-monospace,Menlo,monospace;font-size:12px}
 .charts{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}

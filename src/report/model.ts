@@ -48,8 +48,10 @@ export interface ReportTest {
   /** Time from RUNNING (or submission, when RUNNING was not seen) to the end (ms). */
   runMs?: number;
   nodes?: string;
-  /** Why the test failed (first line of the error, or the state and reason). */
+  /** Why the test failed (first lines of the error, or the state and reason). */
   failure?: string;
+  /** Why the test was skipped (e.g. its GPU type is not supported). */
+  skipReason?: string;
   /** The test's log dir as it is now (the `_ERROR` dir after a failure). */
   logDir?: string;
   /** GPUs the deployment uses (ctx and gen servers × their world size), for throughput per GPU. */

@@ -10,6 +10,7 @@ import type { TestStatus } from './model.js';
 export interface RunRecord {
   status?: TestStatus;
   failure?: string;
+  skipReason?: string;
   jobState?: string;
   submittedAt?: string;
   runningAt?: string;
