@@ -100,7 +100,7 @@ export async function perfCharts(test: ReportTest): Promise<Chart[]> {
   if (lat.length) {
     charts.push({
       kind: 'perf-latency',
-      title: 'Latency (median and p99) vs concurrency',
+      title: 'Latency vs concurrency: median (solid) and p99 (dashed)',
       svg: await renderSvg({
         data: { values: lat },
         facet: {
@@ -117,12 +117,13 @@ export async function perfCharts(test: ReportTest): Promise<Chart[]> {
               field: 'stat',
               type: 'nominal',
               title: 'statistic',
+              legend: { orient: 'right', symbolType: 'stroke' },
               scale: { domain: ['median', 'p99'], range: ['#2563eb', '#dc2626'] },
             },
             strokeDash: {
               field: 'stat',
               type: 'nominal',
-              legend: null,
+              title: 'statistic',
               scale: {
                 domain: ['median', 'p99'],
                 range: [

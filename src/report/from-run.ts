@@ -34,7 +34,12 @@ export function failureText(errors: readonly string[]): string | undefined {
   // eslint-disable-next-line no-control-regex
   const first = errors[0]?.replace(/\u001b\[[0-9;]*m/g, '').trim();
   if (!first) return undefined;
-  const lines = first.split('\n').slice(0, 6).join('\n');
+  // Vitest's own assertion suffix says nothing to a reader of the report.
+  const lines = first
+    .replace(/: expected .+ \/\/ Object\.is equality$/m, '')
+    .split('\n')
+    .slice(0, 6)
+    .join('\n');
   return lines.length > MAX_FAILURE_CHARS ? `${lines.slice(0, MAX_FAILURE_CHARS)}…` : lines;
 }
 

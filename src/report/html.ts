@@ -265,7 +265,7 @@ const STYLE = `
 :root{--fg:#111827;--muted:#6b7280;--line:#e5e7eb;--pass:#16a34a;--fail:#dc2626;--unk:#6b7280;--skip:#ca8a04}
 *{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);margin:0;background:#f9fafb}
 header{background:#111827;color:#f9fafb;padding:18px 28px}header h1{margin:0 0 4px;font-size:22px}header p{margin:2px 0;color:#d1d5db}
-main{padding:20px 28px;max-width:1500px}
+main{padding:20px 28px}
 .counts span{margin-right:14px;font-weight:600}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:white;vertical-align:middle}
 .badge.passed{background:var(--pass)}.badge.failed{background:var(--fail)}.badge.unknown{background:var(--unk)}.badge.skipped{background:var(--skip)}
@@ -275,7 +275,8 @@ th{background:#f3f4f6;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 #overview th{cursor:pointer;user-select:none}#overview th:hover{background:#e5e7eb}
 #overview th[aria-sort=ascending]::after{content:" ▲"}#overview th[aria-sort=descending]::after{content:" ▼"}
-#overview td.reason{min-width:260px;max-width:480px;color:var(--fail);font-size:12px;white-space:pre-line}
+#overview{font-size:13px}#overview th,#overview td{padding:4px 6px}
+#overview td.reason{min-width:200px;max-width:320px;color:var(--fail);font-size:12px;white-space:pre-line}
 .scroll{overflow-x:auto}
 #overview td.name{font-family:ui-monospace,Menlo,monospace;font-size:12px;white-space:nowrap}
 section.test{background:white;border:1px solid var(--line);border-left:5px solid var(--unk);border-radius:6px;padding:12px 18px;margin:18px 0}
