@@ -182,25 +182,37 @@ function details(t: ReportTest): string {
   return `<dl class="facts">${items.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
 }
 
+type Point = ReportTest['perf'][number];
+
+/** A column of the perf table: its header and the cell text, or undefined when the point lacks it. */
+type PerfColumn = [string, (p: Point) => string | undefined];
+
+function num(v: number | undefined, digits = 1): string | undefined {
+  return v === undefined ? undefined : fmt(v, digits);
+}
+
+function medianP99(p: Point, m: string): string | undefined {
+  const med = p.metrics[`median_${m}_ms`];
+  const p99 = p.metrics[`p99_${m}_ms`];
+  return med === undefined && p99 === undefined ? undefined : `${fmt(med)} / ${fmt(p99)}`;
+}
+
 function perfTable(t: ReportTest): string {
   if (!t.perf.length) return '';
-  const cols: Array<[string, (p: ReportTest['perf'][number]) => number | undefined]> = [
-    ['output tok/s', (p) => p.metrics.output_throughput],
-    ['tok/s/GPU', (p) => throughputPerGpu(p, t.gpus)],
-    ['req/s', (p) => p.metrics.request_throughput],
-    ['TTFT med / p99 (ms)', (p) => p.metrics.median_ttft_ms],
-    ['TPOT med / p99 (ms)', (p) => p.metrics.median_tpot_ms],
-    ['ITL med / p99 (ms)', (p) => p.metrics.median_itl_ms],
-    ['E2EL med / p99 (ms)', (p) => p.metrics.median_e2el_ms],
-    ['failed req', (p) => p.metrics.failed_requests],
+  const all: PerfColumn[] = [
+    ['output tok/s', (p) => num(p.metrics.output_throughput)],
+    ['tok/s/GPU', (p) => num(throughputPerGpu(p, t.gpus))],
+    ['req/s', (p) => num(p.metrics.request_throughput, 3)],
+    ['TTFT med / p99 (ms)', (p) => medianP99(p, 'ttft')],
+    ['TPOT med / p99 (ms)', (p) => medianP99(p, 'tpot')],
+    ['ITL med / p99 (ms)', (p) => medianP99(p, 'itl')],
+    ['E2EL med / p99 (ms)', (p) => medianP99(p, 'e2el')],
+    ['failed req', (p) => num(p.metrics.failed_requests, 0)],
   ];
-  const p99 = (p: ReportTest['perf'][number], m: string) => p.metrics[`p99_${m}_ms`];
+  // A CSV holds only some metrics: leave out the columns no point has.
+  const cols = all.filter(([, get]) => t.perf.some((p) => get(p) !== undefined));
   const rows = t.perf.map((p) => {
-    const c = cols.map(([name, get], i) => {
-      const m = ['ttft', 'tpot', 'itl', 'e2el'][i - 3];
-      const value = m ? `${fmt(get(p))} / ${fmt(p99(p, m))}` : fmt(get(p), name === 'req/s' ? 3 : 1);
-      return `<td class="num">${value}</td>`;
-    });
+    const c = cols.map(([, get]) => `<td class="num">${get(p) ?? '–'}</td>`);
     return `<tr${p.completed ? '' : ' class="failed"'}><td class="num">${p.concurrency}${p.completed ? '' : ' (unfinished)'}</td>${c.join('')}</tr>`;
   });
   return (
