@@ -290,7 +290,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 #overview{font-size:13px}#overview th,#overview td{padding:4px 6px}
 #overview td.reason{min-width:200px;max-width:320px;color:var(--fail);font-size:12px;white-space:pre-line}
 .scroll{overflow-x:auto}
-#overview td.name{font-family:ui-monospace,Menlo,monospace;font-size:12px;white-space:nowrap}
+#overview td.name{font-family:ui-monospace,Menlo,monospace;font-size:12px;min-width:180px;max-width:300px;overflow-wrap:anywhere}
 section.test{background:white;border:1px solid var(--line);border-left:5px solid var(--unk);border-radius:6px;padding:12px 18px;margin:18px 0}
 section.test.passed{border-left-color:var(--pass)}section.test.failed{border-left-color:var(--fail)}section.test.skipped{border-left-color:var(--skip)}
 section.test h2{font-size:16px;margin:4px 0 10px;font-family:ui-monospace,Menlo,monospace}section.test h2 small{color:var(--muted);font-family:system-ui,sans-serif;font-weight:400}
