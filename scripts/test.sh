@@ -13,6 +13,9 @@ npx eslint .
 step 'format (prettier --check)'
 npx prettier --check .
 
+step 'chromium for the report browser test (scripts/ensure-chromium.sh)'
+bash scripts/ensure-chromium.sh
+
 step 'local cluster: start (scripts/local-cluster.sh)'
 # Registered before start: stop is idempotent and also cleans up after a failed start. Logs are kept
 # in $LOCAL_CLUSTER_DIR/log (CI artifacts) unless the caller sets LOCAL_CLUSTER_KEEP_LOGS=0.
@@ -30,7 +33,7 @@ npx vitest run --config vitest.unit.config.ts --reporter=default --reporter=json
 
 step 'stress suite (vitest.config.ts, embedded default configs)'
 OUTPUT_PATH="$reports/output" npx vitest run --reporter=default --reporter=json \
-  --outputFile.json="$reports/stress.json" || status=1
+  --reporter=./src/plugin/summary-reporter.ts --outputFile.json="$reports/stress.json" || status=1
 
 # One closing line over both runs, in the plain form CI tools read.
 node -e '

@@ -1,6 +1,7 @@
-import type { Reporter, TestModule } from 'vitest/node';
+import type { Reporter, TestModule, Vitest } from 'vitest/node';
 import type { BrokerEvents } from '../broker/events.js';
 import { onBrokerEvents } from '../broker/registry.js';
+import { outputPathOf, writeRunReport, type RunTest } from '../report/from-run.js';
 import type { DisaggMeta } from '../types.js';
 
 /** What the broker's events told about one test's job. */
@@ -50,9 +51,11 @@ export function describeTimeline(t: JobTimeline): string {
 export class DisaggSummaryReporter implements Reporter {
   private readonly timelines = new Map<string, JobTimeline>();
   private unsubscribe?: () => void;
+  private outputPath?: string;
 
-  onInit(): void {
+  onInit(vitest?: Vitest): void {
     this.unsubscribe ??= onBrokerEvents((events) => this.subscribe(events));
+    this.outputPath = vitest?.config.provide?.disaggOptions?.outputPath;
   }
 
   /** Record what the broker says about each job (public so a test can feed it events). */
@@ -78,9 +81,10 @@ export class DisaggSummaryReporter implements Reporter {
     return () => offs.forEach((off) => off());
   }
 
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  async onTestRunEnd(testModules: ReadonlyArray<TestModule>): Promise<void> {
     const lines: string[] = [];
     const csvs = new Set<string>();
+    const runTests: RunTest[] = [];
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
         const meta = (test.meta() as { disagg?: Partial<DisaggMeta> }).disagg;
@@ -93,6 +97,10 @@ export class DisaggSummaryReporter implements Reporter {
         if (meta.perf?.csv) csvs.add(meta.perf.csv);
         const job = meta.jobId ? `job ${meta.jobId} ${meta.jobState ?? ''}`.trim() : 'no job';
         const timeline = meta.testId ? this.timelines.get(meta.testId) : undefined;
+        const result = test.result();
+        const errors = (result.errors ?? []).map((e) => e.message);
+        const skipNote = result.state === 'skipped' ? result.note : undefined;
+        runTests.push({ meta, state, errors, skipNote, timeline });
         const timing = timeline ? describeTimeline(timeline) : '';
         lines.push(
           `  ${state.padEnd(7)} ${meta.testId ?? test.name}  ${[job, timing, perf, acc].filter(Boolean).join(' | ')}` +
@@ -103,6 +111,16 @@ export class DisaggSummaryReporter implements Reporter {
     if (!lines.length) return;
     const out = ['', 'vitest-disagg summary', ...lines];
     for (const csv of csvs) out.push(`  perf CSV: ${csv}`);
+    // The HTML report of this run (src/report): written here because only the run knows each test's
+    // status, failure message and queue time.
+    const outputPath = this.outputPath ?? outputPathOf(runTests);
+    if (outputPath) {
+      try {
+        out.push(`  report:   ${await writeRunReport(outputPath, runTests)}`);
+      } catch (err) {
+        out.push(`  report not written: ${(err as Error).message}`);
+      }
+    }
     console.log(out.join('\n') + '\n');
   }
 }

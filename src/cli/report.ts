@@ -1,0 +1,82 @@
+// `disagg report [output dir | perf CSV | history.jsonl] [--out file] [--json]`: the HTML report of
+// results already on disk (an output dir, our CSV or the original framework's, a history file).
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { REPORT_NAME, writeReport } from '../report/build.js';
+import { testsFromCsv } from '../report/from-csv.js';
+import { loadHistoryFile } from '../report/from-history.js';
+import { loadOutputDir } from '../report/from-output.js';
+import type { ReportData } from '../report/model.js';
+import { parseCommandArgs, UsageError, type CliCommand, type CliIO } from './io.js';
+import { cliSettings } from './project-options.js';
+
+export const usage =
+  'usage: disagg report [output dir | perf CSV | history.jsonl] [--out file.html] [--config <vitest config file>] [--json]\n' +
+  '  default input: $OUTPUT_PATH (./output); default --out: <output dir>/report.html, <file>.html for a file';
+
+async function load(input: string): Promise<{ data: ReportData; defaultOut: string }> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(input)).isDirectory();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(`${input}: no such file or directory`);
+    throw err;
+  }
+  if (isDir) return { data: await loadOutputDir(input), defaultOut: path.join(input, REPORT_NAME) };
+  const defaultOut = input.replace(/\.[^./]+$/, '') + '.html';
+  if (/\.jsonl$/i.test(input)) return { data: await loadHistoryFile(input), defaultOut };
+  const tests = await testsFromCsv(input);
+  if (!tests.length) throw new Error(`${input}: the CSV has a header but no rows`);
+  return {
+    data: {
+      title: `vitest-disagg report: ${path.basename(input)}`,
+      generatedAt: new Date().toISOString(),
+      source: input,
+      tests,
+      history: [],
+      notes: ['Built from a perf CSV: it holds measurements only (no verdicts, job states or accuracy).'],
+    },
+    defaultOut,
+  };
+}
+
+async function report(argv: string[], io: CliIO, json: boolean): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    usage,
+    { out: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean', default: false } },
+    true,
+  );
+  if (values.help === true) {
+    io.stdout(`${usage}\n`);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UsageError(`one input expected, got ${positionals.length}\n${usage}`);
+  // Default input: the output dir `npx vitest` writes (disagg() options of vitest.config.*, OUTPUT_PATH).
+  const input = positionals[0]
+    ? path.resolve(io.cwd, positionals[0])
+    : (await cliSettings(io, { config: values.config })).outputPath;
+  const { data, defaultOut } = await load(input);
+  const file = await writeReport(data, values.out ? path.resolve(io.cwd, values.out) : defaultOut);
+  const failed = data.tests.filter((t) => t.status === 'failed').length;
+  if (json) {
+    io.stdout(`${JSON.stringify({ report: file, source: data.source, tests: data.tests.length, failed })}\n`);
+  } else {
+    io.stdout(`report: ${file} (${data.tests.length} test(s), ${failed} failed)\n`);
+  }
+  return 0;
+}
+
+export const run: CliCommand = async (argv, io) => {
+  const json = argv.includes('--json');
+  if (!json) return report(argv, io, false);
+  // With --json every outcome is one JSON object on stdout, errors too (scripts read one stream).
+  try {
+    return await report(argv, io, true);
+  } catch (err) {
+    const isUsage = err instanceof UsageError;
+    io.stdout(`${JSON.stringify({ error: (err as Error).message.split('\n')[0], usage: isUsage })}\n`);
+    return isUsage ? 2 : 1;
+  }
+};

@@ -1,0 +1,314 @@
+// Charts as inline SVG, rendered at report-writing time with Vega-Lite (compiled to Vega, drawn by
+// Vega's headless SVG renderer): the page needs no script and no network to show them.
+import { parse, View } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import {
+  throughputPerGpu,
+  throughputPerUser,
+  type AccuracyPoint,
+  type HistoryEntry,
+  type ReportTest,
+} from './model.js';
+
+export interface Chart {
+  /** Stable id, used by the page and the browser test (`perf-throughput`, `perf-latency`, …). */
+  kind: string;
+  title: string;
+  svg: string;
+}
+
+const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+
+/** One look for every chart: readable fonts, light grid, no border. */
+const CONFIG = {
+  font: FONT,
+  background: 'white',
+  view: { stroke: null },
+  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 600, gridColor: '#e5e7eb' },
+  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom' },
+  title: { fontSize: 13, anchor: 'start', fontWeight: 600 },
+  header: { labelFontSize: 12, labelFontWeight: 600, titleFontSize: 0 },
+  point: { size: 45, filled: true },
+  line: { strokeWidth: 2 },
+} as const;
+
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const vgSpec = compile({ ...spec, config: { ...CONFIG, ...(spec.config ?? {}) } } as TopLevelSpec).spec;
+  const view = new View(parse(vgSpec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+const CONCURRENCY_AXIS = {
+  field: 'concurrency',
+  type: 'quantitative',
+  title: 'concurrency (requests in flight)',
+  scale: { type: 'log', base: 2, nice: false },
+  axis: { values: [] as number[], format: 'd' },
+} as const;
+
+function concurrencyAxis(values: number[]) {
+  return { ...CONCURRENCY_AXIS, axis: { ...CONCURRENCY_AXIS.axis, values } };
+}
+
+const LATENCIES = [
+  ['ttft', 'TTFT'],
+  ['tpot', 'TPOT'],
+  ['itl', 'ITL'],
+  ['e2el', 'E2EL'],
+] as const;
+
+/** Throughput, latency percentiles and the per-GPU/per-user trade-off of one perf test. */
+export async function perfCharts(test: ReportTest): Promise<Chart[]> {
+  const points = test.perf.filter((p) => p.completed);
+  if (!points.length) return [];
+  const cons = points.map((p) => p.concurrency);
+  const charts: Chart[] = [];
+
+  const tput = points
+    .filter((p) => p.metrics.output_throughput !== undefined)
+    .map((p) => ({ concurrency: p.concurrency, value: p.metrics.output_throughput }));
+  if (tput.length) {
+    charts.push({
+      kind: 'perf-throughput',
+      title: 'Output throughput vs concurrency',
+      svg: await renderSvg({
+        width: 300,
+        height: 200,
+        data: { values: tput },
+        mark: { type: 'line', point: true, color: '#2563eb' },
+        encoding: {
+          x: concurrencyAxis(cons),
+          y: { field: 'value', type: 'quantitative', title: 'output tokens/s' },
+          tooltip: [{ field: 'concurrency' }, { field: 'value', format: '.1f' }],
+        },
+      }),
+    });
+  }
+
+  const lat = points.flatMap((p) =>
+    LATENCIES.flatMap(([key, label]) =>
+      (['median', 'p99'] as const).flatMap((stat) => {
+        const v = p.metrics[`${stat}_${key}_ms`];
+        return v === undefined ? [] : [{ concurrency: p.concurrency, metric: label, stat, value: v }];
+      }),
+    ),
+  );
+  if (lat.length) {
+    charts.push({
+      kind: 'perf-latency',
+      title: 'Latency vs concurrency: median (solid) and p99 (dashed)',
+      svg: await renderSvg({
+        data: { values: lat },
+        facet: {
+          column: { field: 'metric', type: 'nominal', sort: LATENCIES.map(([, l]) => l), title: null },
+        },
+        spec: {
+          width: 170,
+          height: 170,
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { ...concurrencyAxis(cons), title: 'concurrency' },
+            y: { field: 'value', type: 'quantitative', title: 'latency (ms)' },
+            color: {
+              field: 'stat',
+              type: 'nominal',
+              title: 'statistic',
+              legend: { orient: 'right', symbolType: 'stroke' },
+              scale: { domain: ['median', 'p99'], range: ['#2563eb', '#dc2626'] },
+            },
+            strokeDash: {
+              field: 'stat',
+              type: 'nominal',
+              title: 'statistic',
+              scale: {
+                domain: ['median', 'p99'],
+                range: [
+                  [1, 0],
+                  [5, 3],
+                ],
+              },
+            },
+            tooltip: [
+              { field: 'metric' },
+              { field: 'stat' },
+              { field: 'concurrency' },
+              { field: 'value', format: '.1f' },
+            ],
+          },
+        },
+        resolve: { scale: { y: 'independent' } },
+      }),
+    });
+  }
+
+  const tradeoff = points.flatMap((p) => {
+    const perGpu = throughputPerGpu(p, test.gpus);
+    const perUser = throughputPerUser(p);
+    return perGpu === undefined || perUser === undefined
+      ? []
+      : [{ concurrency: p.concurrency, perGpu, perUser, label: `c${p.concurrency}` }];
+  });
+  if (tradeoff.length) {
+    const enc = {
+      x: {
+        field: 'perUser',
+        type: 'quantitative',
+        title: 'tokens/s per user',
+        scale: { zero: false },
+      },
+      y: {
+        field: 'perGpu',
+        type: 'quantitative',
+        title: `tokens/s per GPU (${test.gpus} GPUs)`,
+        scale: { zero: false },
+      },
+    } as const;
+    charts.push({
+      kind: 'perf-pareto',
+      title: 'Throughput per GPU vs per user (labels: concurrency)',
+      svg: await renderSvg({
+        width: 300,
+        height: 200,
+        data: { values: tradeoff },
+        encoding: enc,
+        layer: [
+          {
+            mark: { type: 'line', point: true, color: '#059669' },
+            encoding: { order: { field: 'concurrency' } },
+          },
+          {
+            mark: { type: 'text', align: 'left', dx: 6, dy: -6, fontSize: 10, color: '#374151' },
+            encoding: { text: { field: 'label' } },
+          },
+        ],
+      }),
+    });
+  }
+  // The two small charts side by side, the wide latency grid below them.
+  const order = ['perf-throughput', 'perf-pareto', 'perf-latency'];
+  return charts.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+}
+
+/** Each verdict's observed value against its threshold (and the expected value). */
+export async function accuracyChart(points: readonly AccuracyPoint[]): Promise<Chart | undefined> {
+  const rows = points
+    .filter((a) => Number.isFinite(a.threshold))
+    .map((a) => ({
+      label: `${a.dataset}${a.filter ? ` (${a.filter})` : ''}${a.run && points.length > 1 ? ` run ${a.run}` : ''}`,
+      observed: a.observed,
+      threshold: a.threshold,
+      expected: a.expected,
+      verdict: a.passed ? 'passed' : 'failed',
+    }));
+  if (!rows.length) return undefined;
+  const y = { field: 'label', type: 'nominal', title: null, axis: { labelLimit: 260 } } as const;
+  return {
+    kind: 'accuracy',
+    title: 'Accuracy: observed (dot) vs threshold (black tick) and expected (grey tick)',
+    svg: await renderSvg({
+      width: 360,
+      height: { step: 34 },
+      data: { values: rows },
+      layer: [
+        {
+          mark: { type: 'tick', thickness: 3, color: '#111827', size: 24 },
+          encoding: {
+            y,
+            x: {
+              field: 'threshold',
+              type: 'quantitative',
+              title: 'score (fraction)',
+              scale: { domain: [0, 1] },
+            },
+            tooltip: [{ field: 'threshold', format: '.4f' }],
+          },
+        },
+        {
+          mark: { type: 'tick', thickness: 1.5, color: '#9ca3af', size: 24 },
+          encoding: { y, x: { field: 'expected', type: 'quantitative' } },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 110, shape: 'circle' },
+          encoding: {
+            y,
+            x: { field: 'observed', type: 'quantitative' },
+            color: {
+              field: 'verdict',
+              type: 'nominal',
+              title: 'observed value',
+              scale: { domain: ['passed', 'failed'], range: ['#16a34a', '#dc2626'] },
+            },
+            tooltip: [{ field: 'observed', format: '.4f' }, { field: 'verdict' }],
+          },
+        },
+      ],
+    }),
+  };
+}
+
+/** Key metrics of one test across the runs in the history, with each run's gate verdict. */
+export async function trendChart(
+  testId: string,
+  entries: readonly HistoryEntry[],
+): Promise<Chart | undefined> {
+  const mine = entries.filter((e) => e.testId === testId);
+  if (mine.length < 2) return undefined;
+  const rows = mine.flatMap((e) =>
+    Object.entries(e.metrics).map(([metric, value]) => {
+      const gate = e.gates.find((g) => g.metric === metric);
+      return {
+        at: e.at,
+        run: e.runId,
+        metric,
+        value,
+        gate: gate ? (gate.passed ? 'passed' : 'failed') : 'no gate',
+      };
+    }),
+  );
+  if (!rows.length) return undefined;
+  return {
+    kind: 'trend',
+    title: 'Trend over earlier runs (gate verdict per run)',
+    svg: await renderSvg({
+      data: { values: rows },
+      facet: { column: { field: 'metric', type: 'nominal', title: null } },
+      spec: {
+        width: 170,
+        height: 140,
+        layer: [
+          {
+            mark: { type: 'line', color: '#6b7280' },
+            encoding: {
+              x: { field: 'at', type: 'temporal', title: 'run' },
+              y: { field: 'value', type: 'quantitative', title: 'value' },
+            },
+          },
+          {
+            mark: { type: 'point', filled: true, size: 60 },
+            encoding: {
+              x: { field: 'at', type: 'temporal' },
+              y: { field: 'value', type: 'quantitative' },
+              color: {
+                field: 'gate',
+                type: 'nominal',
+                title: 'gate',
+                scale: { domain: ['passed', 'failed', 'no gate'], range: ['#16a34a', '#dc2626', '#9ca3af'] },
+              },
+              tooltip: [
+                { field: 'run' },
+                { field: 'metric' },
+                { field: 'value', format: '.2f' },
+                { field: 'gate' },
+              ],
+            },
+          },
+        ],
+      },
+      resolve: { scale: { y: 'independent' } },
+    }),
+  };
+}

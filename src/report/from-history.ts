@@ -1,0 +1,41 @@
+// Report data from a history file alone (`disagg report history.jsonl`): one test per test id, its
+// status from the latest run's gate verdicts, and the trends.
+import path from 'node:path';
+import { readHistory } from './history.js';
+import type { ReportData, ReportTest } from './model.js';
+
+export async function loadHistoryFile(file: string): Promise<ReportData> {
+  const { entries, skipped } = await readHistory(path.dirname(file), path.basename(file));
+  if (!entries.length) {
+    throw new Error(
+      `${file}: no history entries (each line: {"runId","at","testId","metrics":{…},"gates":[…]})` +
+        (skipped ? `; ${skipped} line(s) not understood` : ''),
+    );
+  }
+  const latest = new Map<string, (typeof entries)[number]>();
+  for (const e of entries) {
+    const seen = latest.get(e.testId);
+    if (!seen || Date.parse(e.at) >= Date.parse(seen.at)) latest.set(e.testId, e);
+  }
+  const tests: ReportTest[] = [...latest.values()].map((e) => {
+    const failed = e.gates.filter((g) => !g.passed);
+    return {
+      testId: e.testId,
+      status: !e.gates.length ? 'unknown' : failed.length ? 'failed' : 'passed',
+      failure: failed.length
+        ? failed.map((g) => g.message ?? `gate ${g.metric} failed`).join('; ')
+        : undefined,
+      perf: [],
+      incomplete: [],
+      accuracy: [],
+    };
+  });
+  return {
+    title: 'vitest-disagg history',
+    generatedAt: new Date().toISOString(),
+    source: path.resolve(file),
+    tests: tests.sort((a, b) => a.testId.localeCompare(b.testId)),
+    history: entries,
+    notes: skipped ? [`${file}: ${skipped} line(s) not understood, left out`] : [],
+  };
+}

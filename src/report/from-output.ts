@@ -1,0 +1,98 @@
+// Report data from an output dir: every test's latest job dir (`slurm_logs/<test>` or its `_ERROR`
+// twin), its results.json and config.yaml, the ledger (`jobs.json`), the perf CSV for tests without
+// results.json, and `history.jsonl` when present.
+import fs from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ERROR_SUFFIX, latestLogsOf, logsRoot, RUNS_DIR } from '../broker/job-dirs.js';
+import { Ledger, type LedgerJob } from '../broker/ledger.js';
+import { perfCsvPath } from '../results/csv.js';
+import type { DisaggConfig } from '../types.js';
+import { testsFromCsv } from './from-csv.js';
+import { testFromSources } from './from-results.js';
+import { gpuCount } from './gpus.js';
+import { readHistory } from './history.js';
+import type { ReportData, ReportTest } from './model.js';
+import { readResultsFile } from './results-file.js';
+
+/** Test ids with a link (or legacy dir) under `slurm_logs/`. */
+function linkedTests(outputPath: string): string[] {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(logsRoot(outputPath));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n !== RUNS_DIR && !n.includes('.tmp-'))
+    .map((n) => (n.endsWith(ERROR_SUFFIX) ? n.slice(0, -ERROR_SUFFIX.length) : n));
+}
+
+/** GPUs of the resolved config the job dir received, when it can be read. */
+export async function gpusOfJobDir(dir: string): Promise<number | undefined> {
+  try {
+    return gpuCount(parseYaml(await readFile(path.join(dir, 'config.yaml'), 'utf8')) as DisaggConfig);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface OutputDirOptions {
+  /** Only these tests (a run's), in this order; default: every test found. */
+  testIds?: readonly string[];
+  /** A run's own log dir per test (undefined: the test had no job); default: the latest logs on disk. */
+  logDirOf?: (testId: string) => string | undefined;
+  title?: string;
+}
+
+export async function loadOutputDir(outputPath: string, opts: OutputDirOptions = {}): Promise<ReportData> {
+  const notes: string[] = [];
+  if (!fs.existsSync(outputPath)) throw new Error(`${outputPath}: no such output dir`);
+  let jobs: LedgerJob[] = [];
+  try {
+    jobs = (await new Ledger(outputPath).read()).jobs;
+  } catch (err) {
+    notes.push((err as Error).message);
+  }
+  const latestJob = new Map<string, LedgerJob>();
+  for (const j of jobs) latestJob.set(j.testId, j); // appended in submission order: the last one wins
+  const ids = opts.testIds ?? [...new Set([...linkedTests(outputPath), ...latestJob.keys()])].sort();
+  const tests: ReportTest[] = [];
+  for (const testId of ids) {
+    const logDir = opts.logDirOf ? opts.logDirOf(testId) : latestLogsOf(outputPath, testId);
+    let results;
+    try {
+      results = logDir ? await readResultsFile(logDir) : undefined;
+    } catch (err) {
+      notes.push((err as Error).message);
+    }
+    const ledger = latestJob.get(testId);
+    // The ledger entry belongs to these logs only when it names the same job.
+    const sameJob = !results?.jobId || !ledger || ledger.jobId === results.jobId;
+    const gpus = results?.run?.gpus ?? (logDir ? await gpusOfJobDir(logDir) : undefined);
+    tests.push(testFromSources({ testId, logDir, results, ledger: sameJob ? ledger : undefined, gpus }));
+  }
+  const csv = perfCsvPath(outputPath);
+  if ((!tests.length || tests.some((t) => !t.perf.length)) && fs.existsSync(csv)) {
+    try {
+      const csvTests = await testsFromCsv(csv);
+      // An output dir with only the CSV (copied from CI, or the original framework's): show its tests.
+      if (!tests.length && !opts.testIds) tests.push(...csvTests);
+      const fromCsv = new Map(csvTests.map((t) => [t.testId, t]));
+      for (const t of tests) if (!t.perf.length && t.logDir) t.perf = fromCsv.get(t.testId)?.perf ?? [];
+    } catch (err) {
+      notes.push((err as Error).message);
+    }
+  }
+  const history = await readHistory(outputPath);
+  if (history.skipped) notes.push(`${history.file}: ${history.skipped} line(s) not understood, left out`);
+  return {
+    title: opts.title ?? 'vitest-disagg report',
+    generatedAt: new Date().toISOString(),
+    source: path.resolve(outputPath),
+    tests,
+    history: history.entries,
+    notes,
+  };
+}

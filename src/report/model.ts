@@ -1,0 +1,105 @@
+// The report's data model: what `report.html` shows, built from an output dir, a perf CSV or a
+// Vitest run, and nothing else (rendering reads only this).
+
+export type TestStatus = 'passed' | 'failed' | 'skipped' | 'unknown';
+
+/** One concurrency of a benchmark: the parser's metric keys (`median_ttft_ms`, `output_throughput`, …). */
+export interface PerfPoint {
+  concurrency: number;
+  /** False when the benchmark announced this concurrency but did not finish it. */
+  completed: boolean;
+  metrics: Record<string, number>;
+}
+
+/** One accuracy verdict: the observed value against its threshold, with the test's parameters. */
+export interface AccuracyPoint {
+  dataset: string;
+  filter?: string;
+  metric?: string;
+  /** 1-based run of the accuracy log (several runs → several points). */
+  run?: number;
+  observed?: number;
+  expected?: number;
+  threshold: number;
+  theta?: number;
+  n?: number;
+  alpha?: number;
+  beta?: number;
+  thresholdType?: string;
+  higherIsBetter?: boolean;
+  passed: boolean;
+  message: string;
+}
+
+export interface ReportTest {
+  testId: string;
+  category?: string;
+  testType?: string;
+  status: TestStatus;
+  jobId?: string;
+  /** SLURM state (COMPLETED, FAILED, TIMEOUT, …). */
+  jobState?: string;
+  exitCode?: string;
+  submittedAt?: string;
+  runningAt?: string;
+  endedAt?: string;
+  /** Time from submission to RUNNING (ms), when the broker saw it. */
+  queueMs?: number;
+  /** Time from RUNNING (or submission, when RUNNING was not seen) to the end (ms). */
+  runMs?: number;
+  nodes?: string;
+  /** Why the test failed (first lines of the error, or the state and reason). */
+  failure?: string;
+  /** Why the test was skipped (e.g. its GPU type is not supported). */
+  skipReason?: string;
+  /** The test's log dir as it is now (the `_ERROR` dir after a failure). */
+  logDir?: string;
+  /** GPUs the deployment uses (ctx and gen servers × their world size), for throughput per GPU. */
+  gpus?: number;
+  perf: PerfPoint[];
+  /** Concurrencies announced with no finished result. */
+  incomplete: number[];
+  accuracy: AccuracyPoint[];
+}
+
+/** One line of `$OUTPUT_PATH/history.jsonl`: a test's key metrics and gate verdicts in one earlier run. */
+export interface HistoryEntry {
+  runId: string;
+  /** ISO time of the run. */
+  at: string;
+  testId: string;
+  metrics: Record<string, number>;
+  gates: Array<{ metric: string; passed: boolean; message?: string }>;
+}
+
+export interface ReportData {
+  title: string;
+  generatedAt: string;
+  /** What the report was built from (an output dir, a CSV file). */
+  source: string;
+  tests: ReportTest[];
+  history: HistoryEntry[];
+  /** Problems met while reading (unreadable files): shown on the page, never fatal. */
+  notes: string[];
+}
+
+/** Output throughput per GPU (tokens/s/GPU), when the GPU count is known. */
+export function throughputPerGpu(p: PerfPoint, gpus: number | undefined): number | undefined {
+  const tput = p.metrics.output_throughput;
+  return tput !== undefined && gpus ? tput / gpus : undefined;
+}
+
+/** Output throughput per user (tokens/s/user): total output throughput ÷ concurrency, else 1000 ÷ median TPOT. */
+export function throughputPerUser(p: PerfPoint): number | undefined {
+  const tput = p.metrics.output_throughput;
+  if (tput !== undefined && p.concurrency > 0) return tput / p.concurrency;
+  const tpot = p.metrics.median_tpot_ms;
+  return tpot ? 1000 / tpot : undefined;
+}
+
+/** Counts by status, for the header. */
+export function statusCounts(tests: readonly ReportTest[]): Record<TestStatus, number> {
+  const counts: Record<TestStatus, number> = { passed: 0, failed: 0, skipped: 0, unknown: 0 };
+  for (const t of tests) counts[t.status]++;
+  return counts;
+}

@@ -1,0 +1,53 @@
+// What the report reads from (and adds to) a job dir's `results.json`. The perf and accuracy steps
+// write `perf` and `accuracy`; the end of a run adds `run` (status, failure, timings, GPUs) so a later
+// `disagg report` shows the same page.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { RESULTS_JSON_NAME } from '../results/results-json.js';
+import type { BenchBlock, DatasetVerdict } from '../types.js';
+import type { TestStatus } from './model.js';
+
+export interface RunRecord {
+  status?: TestStatus;
+  failure?: string;
+  skipReason?: string;
+  jobState?: string;
+  submittedAt?: string;
+  runningAt?: string;
+  endedAt?: string;
+  queueMs?: number;
+  runMs?: number;
+  nodes?: string;
+  gpus?: number;
+}
+
+export interface ResultsFile {
+  testId?: string;
+  jobId?: string;
+  perf?: { logFile?: string; blocks?: BenchBlock[]; missing?: number[] };
+  accuracy?: { logs?: string[]; verdicts?: Array<Partial<DatasetVerdict>> };
+  run?: RunRecord;
+}
+
+export const RUN_KEY = 'run';
+
+/** `<dir>/results.json`, or undefined when it is missing; a file that is not JSON is an error naming it. */
+export async function readResultsFile(dir: string): Promise<ResultsFile | undefined> {
+  const file = path.join(dir, RESULTS_JSON_NAME);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const data = JSON.parse(text) as unknown;
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error('not an object');
+    return data as ResultsFile;
+  } catch (err) {
+    throw new Error(
+      `${file}: not a results.json (${(err as Error).message}); move it aside or rerun the test`,
+    );
+  }
+}

@@ -1,0 +1,264 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { linkLatest, renameToError, runDirFor } from '../../../src/broker/job-dirs.js';
+import type { LedgerData } from '../../../src/broker/ledger.js';
+import { renderReport } from '../../../src/report/build.js';
+import { testsFromCsv, testsFromCsvText } from '../../../src/report/from-csv.js';
+import { loadOutputDir } from '../../../src/report/from-output.js';
+import { failureText } from '../../../src/report/from-run.js';
+import { gpuCount } from '../../../src/report/gpus.js';
+import { throughputPerGpu, throughputPerUser } from '../../../src/report/model.js';
+import { fixturePath } from '../../fixtures/paths.js';
+
+const tmps: string[] = [];
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'report-model-'));
+  tmps.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of tmps.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const CONFIG_YAML = `
+hardware: { gpus_per_node: 4, num_ctx_servers: 1, num_gen_servers: 2 }
+worker_config:
+  ctx: { tensor_parallel_size: 4 }
+  gen: { tensor_parallel_size: 4, pipeline_parallel_size: 2 }
+`;
+
+function block(concurrency: number, tput: number, completed = true) {
+  return {
+    concurrency,
+    completed,
+    warmup: false,
+    metrics: {
+      output_throughput: tput,
+      median_ttft_ms: 100 * concurrency,
+      p99_ttft_ms: 150 * concurrency,
+      failed_requests: 0,
+    },
+  };
+}
+
+describe('report data from the original CSV (tests/fixtures/trtllm)', () => {
+  it('groups rows by test and concurrency and maps the old metric names to parser keys', async () => {
+    const tests = await testsFromCsv(fixturePath('trtllm', 'perf_script_test_results.csv'));
+    expect(tests).toHaveLength(14);
+    const t = tests.find(
+      (x) => x.testId === 'disagg_perf_file:deepseek-r1-fp4_015_8k1k_dep:16_bs:64_mtp:0_ccbackend:UCX',
+    );
+    expect(t).toBeDefined();
+    expect(t?.category).toBe('perf');
+    expect(t?.status).toBe('unknown');
+    const p = t?.perf.find((x) => x.concurrency === 1075);
+    expect(p?.metrics).toEqual({ median_ttft_ms: 1122.63, median_e2el_ms: 22521.71 });
+    // 2025-10-31 00:53:53 → 01:05:36, read as UTC.
+    expect(t?.submittedAt).toBe('2025-10-31T00:53:53.000Z');
+    expect(t?.runMs).toBe(703_000);
+    // 104 rows = 52 (test, concurrency) points × 2 metrics.
+    expect(tests.reduce((n, x) => n + x.perf.length, 0)).toBe(52);
+  });
+
+  it('a CSV without the perf columns is an error naming the file and the columns', () => {
+    expect(() => testsFromCsvText('a,b\n1,2\n', 'x.csv')).toThrow(
+      /x\.csv: not a perf CSV: column\(s\) perf_case_name, perf_metric, metric_type missing/,
+    );
+    const bad = 'perf_case_name,perf_metric,metric_type\nnot-a-case,1,SERVER_MEDIAN_TTFT\n';
+    expect(() => testsFromCsvText(bad, 'y.csv')).toThrow(/y\.csv:2: cannot read row/);
+  });
+});
+
+describe('report data from an output dir', () => {
+  function writeTest(out: string, runId: string, testId: string, results: object): string {
+    const dir = runDirFor(out, runId, testId);
+    linkLatest(dir);
+    fs.writeFileSync(path.join(dir, 'config.yaml'), CONFIG_YAML);
+    fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results));
+    return dir;
+  }
+
+  it('reads results.json, the config GPUs and the ledger; an _ERROR dir with a FAILED job is a failed test', async () => {
+    const out = tmp();
+    const run = '20261129-040000-abcd';
+    writeTest(out, run, 'disagg_perf_a', {
+      testId: 'disagg_perf_a',
+      jobId: '11',
+      perf: { blocks: [block(4, 400), block(1, 120), { ...block(16, 0), completed: false }], missing: [32] },
+      accuracy: {
+        verdicts: [
+          {
+            dataset: 'gsm8k',
+            filter: 'flexible-extract',
+            observed: 0.9,
+            threshold: 0.8,
+            n: 1319,
+            alpha: 0.05,
+            theta: 0.048,
+            passed: true,
+            message: 'ok',
+          },
+        ],
+      },
+    });
+    const failedDir = writeTest(out, run, 'disagg_stress_b', { testId: 'disagg_stress_b', jobId: '12' });
+    renameToError(failedDir);
+    const ledger: LedgerData = {
+      version: 1,
+      runs: [],
+      jobs: [
+        {
+          testId: 'disagg_perf_a',
+          configHash: 'h',
+          executor: 'local',
+          jobId: '11',
+          jobDir: '/x',
+          state: 'COMPLETED',
+          runId: run,
+          submittedAt: '2026-11-29T04:00:00.000Z',
+          updatedAt: '2026-11-29T04:01:00.000Z',
+          endedAt: '2026-11-29T04:01:00.000Z',
+          consumed: true,
+        },
+        {
+          testId: 'disagg_stress_b',
+          configHash: 'h',
+          executor: 'local',
+          jobId: '12',
+          jobDir: '/y',
+          state: 'FAILED',
+          exitCode: '3:0',
+          reason: 'NonZeroExitCode',
+          runId: run,
+          submittedAt: '2026-11-29T04:00:00.000Z',
+          updatedAt: '2026-11-29T04:00:30.000Z',
+          endedAt: '2026-11-29T04:00:30.000Z',
+          consumed: true,
+        },
+      ],
+    };
+    fs.writeFileSync(path.join(out, 'jobs.json'), JSON.stringify(ledger));
+
+    const data = await loadOutputDir(out);
+    expect(data.tests.map((t) => t.testId)).toEqual(['disagg_perf_a', 'disagg_stress_b']);
+    const [a, b] = data.tests;
+    expect(a.status).toBe('failed'); // concurrency 16 unfinished, 32 missing
+    expect(a.incomplete).toEqual([16, 32]);
+    expect(a.failure).toMatch(/concurrency 16, 32 did not finish/);
+    expect(a.gpus).toBe(4 + 2 * 8);
+    expect(a.perf.map((p) => p.concurrency)).toEqual([1, 4, 16]);
+    expect(a.runMs).toBe(60_000);
+    expect(a.accuracy[0]).toMatchObject({
+      dataset: 'gsm8k',
+      n: 1319,
+      alpha: 0.05,
+      theta: 0.048,
+      passed: true,
+    });
+    expect(throughputPerGpu(a.perf[1], a.gpus)).toBe(20);
+    expect(throughputPerUser(a.perf[1])).toBe(100);
+    expect(b.status).toBe('failed');
+    expect(b.logDir).toMatch(/disagg_stress_b_ERROR$/);
+    expect(b.failure).toBe('job 12 ended FAILED (exit code 3:0, NonZeroExitCode)');
+    expect(data.history).toEqual([]);
+  });
+
+  it('what the run recorded (status, failure, queue time) wins over what is derived', async () => {
+    const out = tmp();
+    writeTest(out, '20261129-040000-abcd', 'disagg_stress_c', {
+      jobId: '5',
+      perf: { blocks: [block(2, 50)], missing: [] },
+      run: { status: 'passed', queueMs: 12_000, runMs: 34_000, gpus: 3 },
+    });
+    const [c] = (await loadOutputDir(out)).tests;
+    expect(c).toMatchObject({ status: 'passed', queueMs: 12_000, runMs: 34_000, gpus: 3, jobId: '5' });
+    expect(c.failure).toBeUndefined();
+  });
+
+  it('reads history.jsonl when present and notes the lines it cannot use', async () => {
+    const out = tmp();
+    writeTest(out, '20261129-040000-abcd', 'disagg_stress_c', { perf: { blocks: [block(2, 50)] } });
+    const line = (runId: string, v: number, passed: boolean) =>
+      JSON.stringify({
+        runId,
+        at: `2026-11-2${runId}T00:00:00Z`,
+        testId: 'disagg_stress_c',
+        metrics: { output_throughput: v },
+        gates: [{ metric: 'output_throughput', passed }],
+      });
+    fs.writeFileSync(
+      path.join(out, 'history.jsonl'),
+      `${line('1', 40, true)}\nnot json\n${line('2', 30, false)}\n`,
+    );
+    const data = await loadOutputDir(out);
+    expect(data.history.map((h) => [h.runId, h.metrics.output_throughput, h.gates[0].passed])).toEqual([
+      ['1', 40, true],
+      ['2', 30, false],
+    ]);
+    expect(data.notes.join('\n')).toMatch(/history\.jsonl: 1 line\(s\) not understood/);
+    const html = await renderReport(data);
+    expect(html).toContain('data-chart="trend"');
+  });
+
+  it('a missing output dir is an error naming it', async () => {
+    await expect(loadOutputDir('/nonexistent/out')).rejects.toThrow('/nonexistent/out: no such output dir');
+  });
+});
+
+describe('the rendered page', () => {
+  it('is self-contained: inline SVG charts, no external script, style or image', async () => {
+    const tests = await testsFromCsv(fixturePath('trtllm', 'perf_script_test_results.csv'));
+    const html = await renderReport({
+      title: 't',
+      generatedAt: 'now',
+      source: 's',
+      tests,
+      history: [],
+      notes: [],
+    });
+    expect(html.match(/<tr data-test=/g)).toHaveLength(14);
+    expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(14);
+    expect(html).not.toMatch(/<script[^>]+src=|<link |@import|url\(/i);
+    // Only XML namespaces mention http: never a src or href.
+    expect(html).not.toMatch(/(src|href)="https?:/i);
+  });
+
+  it('escapes test ids and messages', async () => {
+    const html = await renderReport({
+      title: '<t>',
+      generatedAt: 'now',
+      source: 's',
+      tests: [
+        { testId: 'x<script>', status: 'failed', failure: '"&<b>', perf: [], incomplete: [], accuracy: [] },
+      ],
+      history: [],
+      notes: [],
+    });
+    expect(html).not.toContain('x<script>');
+    expect(html).not.toContain('"&<b>');
+    expect(html).toContain('x&#60;script&#62;');
+  });
+});
+
+describe('helpers', () => {
+  it('gpuCount: servers × tp × pp × cp per side; none without workers', () => {
+    expect(
+      gpuCount({
+        hardware: { num_ctx_servers: 2, num_gen_servers: 1 },
+        worker_config: {
+          ctx: { tensor_parallel_size: 4 },
+          gen: { tensor_parallel_size: 8, context_parallel_size: 2 },
+        },
+      }),
+    ).toBe(2 * 4 + 16);
+    expect(gpuCount({})).toBeUndefined();
+  });
+
+  it('failureText keeps the first lines of the first error without colours', () => {
+    const long = `\u001b[31mjob 7 FAILED\u001b[39m\n${Array.from({ length: 10 }, (_, i) => `line ${i}`).join('\n')}`;
+    expect(failureText([long])).toBe('job 7 FAILED\nline 0\nline 1\nline 2\nline 3\nline 4');
+    expect(failureText([])).toBeUndefined();
+  });
+});
