@@ -1,5 +1,5 @@
 import type { RunnerTask, RunnerTestCase } from 'vitest';
-import { JUnitReporter } from 'vitest/reporters';
+import { JUnitReporter } from 'vitest/node';
 import { disaggProperties } from '../progress/junit-properties.js';
 import type { DisaggMeta } from '../types.js';
 

@@ -1,7 +1,7 @@
 import type { Reporter, TestModule, Vitest } from 'vitest/node';
 import type { BrokerEvents } from '../broker/events.js';
 import { onBrokerEvents } from '../broker/registry.js';
-import { outputPathOf, writeRunReport, type RunTest } from '../report/from-run.js';
+import type { RunTest } from '../report/from-run.js';
 import type { DisaggMeta } from '../types.js';
 
 /** What the broker's events told about one test's job. */
@@ -113,6 +113,8 @@ export class DisaggSummaryReporter implements Reporter {
     for (const csv of csvs) out.push(`  perf CSV: ${csv}`);
     // The HTML report of this run (src/report): written here because only the run knows each test's
     // status, failure message and queue time.
+    // Loaded here, not at import: the charting library is heavy and vitest.config.* imports this module.
+    const { outputPathOf, writeRunReport } = await import('../report/from-run.js');
     const outputPath = this.outputPath ?? outputPathOf(runTests);
     if (outputPath) {
       try {

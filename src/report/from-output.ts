@@ -1,6 +1,7 @@
 // Report data from an output dir: every test's latest job dir (`slurm_logs/<test>` or its `_ERROR`
-// twin), its results.json and config.yaml, the ledger (`jobs.json`), the perf CSV for tests without
-// results.json, and `history.jsonl` when present.
+// twin), its results file and config.yaml, the ledger (`jobs.json`), the perf CSV for tests without
+// results file, and `history.jsonl` when present.
+import { CONFIG_FILE } from '../jobdir/files.js';
 import fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,7 +33,7 @@ function linkedTests(outputPath: string): string[] {
 /** GPUs of the resolved config the job dir received, when it can be read. */
 export async function gpusOfJobDir(dir: string): Promise<number | undefined> {
   try {
-    return gpuCount(parseYaml(await readFile(path.join(dir, 'config.yaml'), 'utf8')) as DisaggConfig);
+    return gpuCount(parseYaml(await readFile(path.join(dir, CONFIG_FILE), 'utf8')) as DisaggConfig);
   } catch {
     return undefined;
   }

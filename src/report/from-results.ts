@@ -1,4 +1,4 @@
-// A report test from the parsed contents of one job dir (results.json, the ledger entry, config GPUs).
+// A report test from the parsed contents of one job dir (results file, the ledger entry, config GPUs).
 import type { LedgerJob } from '../broker/ledger.js';
 import { ERROR_SUFFIX } from '../broker/job-dirs.js';
 import { TERMINAL_STATES, type JobState } from '../types.js';

@@ -1,5 +1,5 @@
 // The end of a Vitest run: record what only the run knows (status, failure message, queue and run
-// time from the broker's events, GPUs) in each test's results.json, then write the run's report from
+// time from the broker's events, GPUs) in each test's results file, then write the run's report from
 // the output dir, so `disagg report <output dir>` later shows the same page.
 import path from 'node:path';
 import { parseRunDir } from '../broker/job-dirs.js';
@@ -75,7 +75,7 @@ function runRecord(t: RunTest, gpus: number | undefined): RunRecord {
   };
 }
 
-/** Record the run in each test's results.json and write `<outputPath>/report.html`. Returns its path. */
+/** Record the run in each test's results file and write `<outputPath>/report.html`. Returns its path. */
 export async function writeRunReport(outputPath: string, tests: readonly RunTest[]): Promise<string> {
   const records = new Map<string, RunRecord>();
   for (const t of tests) {

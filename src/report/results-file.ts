@@ -1,4 +1,4 @@
-// What the report reads from (and adds to) a job dir's `results.json`. The perf and accuracy steps
+// What the report reads from (and adds to) a job dir's results file. The perf and accuracy steps
 // write `perf` and `accuracy`; the end of a run adds `run` (status, failure, timings, GPUs) so a later
 // `disagg report` shows the same page.
 import { readFile } from 'node:fs/promises';
@@ -31,7 +31,7 @@ export interface ResultsFile {
 
 export const RUN_KEY = 'run';
 
-/** `<dir>/results.json`, or undefined when it is missing; a file that is not JSON is an error naming it. */
+/** `<dir>/results file`, or undefined when it is missing; a file that is not JSON is an error naming it. */
 export async function readResultsFile(dir: string): Promise<ResultsFile | undefined> {
   const file = path.join(dir, RESULTS_JSON_NAME);
   let text: string;
@@ -47,7 +47,7 @@ export async function readResultsFile(dir: string): Promise<ResultsFile | undefi
     return data as ResultsFile;
   } catch (err) {
     throw new Error(
-      `${file}: not a results.json (${(err as Error).message}); move it aside or rerun the test`,
+      `${file}: not a ${RESULTS_JSON_NAME} (${(err as Error).message}); move it aside or rerun the test`,
     );
   }
 }

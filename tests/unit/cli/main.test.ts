@@ -110,6 +110,8 @@ describe('disagg: help, version, usage errors', () => {
 function project(config: (plugin: string) => string, file = 'vitest.config.ts'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'disagg-cli-project-'));
   fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'));
+  // As the README asks of a project: ESM, so vitest.config.ts is loaded as a module.
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
   const cfgDir = path.join(dir, 'my-configs', 'disagg', 'stress');
   fs.mkdirSync(cfgDir, { recursive: true });
   fs.copyFileSync(

@@ -1,3 +1,7 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Vitest } from 'vitest/node';
 import { describe, expect, it } from 'vitest';
 import { BrokerEvents } from '../../../src/broker/events.js';
 import { DisaggSummaryReporter, describeTimeline } from '../../../src/plugin/summary-reporter.js';
@@ -20,6 +24,9 @@ describe('summary reporter', () => {
   it('learns the timeline from broker events, not from the broker', async () => {
     const events = new BrokerEvents();
     const reporter = new DisaggSummaryReporter();
+    // The run's output dir, where the reporter also writes report.html.
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'disagg-summary-'));
+    reporter.onInit({ config: { provide: { disaggOptions: { outputPath: out } } } } as unknown as Vitest);
     const off = reporter.subscribe(events);
     const base = {
       testId: 't1',
@@ -69,7 +76,9 @@ describe('summary reporter', () => {
         result: () => ({ state: 'failed' }),
       };
       const module = { children: { allTests: () => [test] } };
-      reporter.onTestRunEnd([module] as unknown as Parameters<DisaggSummaryReporter['onTestRunEnd']>[0]);
+      await reporter.onTestRunEnd([module] as unknown as Parameters<
+        DisaggSummaryReporter['onTestRunEnd']
+      >[0]);
     } finally {
       console.log = log;
     }
