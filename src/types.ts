@@ -1,3 +1,8 @@
+import type {
+  AccuracyDataset,
+  MetricsOverride as SchemaMetricsOverride,
+  VitestDisaggTestConfig,
+} from './config-type.generated.js';
 // Shared data types. Data flows one way: config → job → logs → results → verdict.
 // Each stage owns its module; this file only holds the shapes that cross module boundaries.
 
@@ -33,107 +38,29 @@ export interface ConfigEntry {
   testId: string;
 }
 
-export interface AccuracyDatasetConfig {
-  name?: string;
-  dataset_name?: string;
-  expected_value: number;
-  threshold_type?: 'hypothesis_test' | 'absolute';
-  filter_type?: string;
-  /** lm-eval metric column to judge (default: exact_match for gsm8k, else the task's first metric). */
-  metric?: string;
-  alpha?: number;
-  beta?: number;
-  sigma?: number;
-  num_samples?: number;
-  higher_is_better?: boolean;
-  /** For threshold_type absolute: the allowed drop below expected_value (fraction). */
-  tolerance?: number;
-}
+/**
+ * A config as loaded (before validation says it is complete): the type generated from the JSON Schema
+ * (src/config-type.generated.ts), so the schema is the one source of truth, with every key
+ * optional.
+ */
+export type DisaggConfig = DeepPartial<VitestDisaggTestConfig>;
 
-export interface MetricsOverride {
-  log_file?: string;
-  extractor_pattern?: string;
-  metric_names?: string[];
-}
+/** Every key optional, at every depth (arrays keep their element type). */
+type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
 
-export interface SimulatorFaults {
-  /** Crash one worker with a Python-style traceback `after_s` simulated seconds into the run. */
-  crash?: { worker?: 'ctx' | 'gen'; index?: number; after_s?: number; message?: string };
-  /** Share of completion requests (0–1) answered with HTTP 500. */
-  http_500_rate?: number;
-  /** Stop answering: the job hangs until SLURM/our timeout kills it. */
-  hang?: boolean | { after_s?: number };
-  /** The job script exits with this code after the benchmark. */
-  exit_code?: number;
-}
+type Section<K extends keyof DisaggConfig> = NonNullable<DisaggConfig[K]>;
 
-export interface SimulatorConfig {
-  /** Real seconds per simulated second (0.01 = 100× faster). */
-  time_scale?: number;
-  /** Probability that the simulated model answers a question correctly. */
-  accuracy?: number;
-  /** Mix of answer styles: strict (`The answer is N.`), flexible (number only at the end), none. */
-  answer_styles?: { strict?: number; flexible?: number; none?: number };
-  /** Number of gsm8k-style questions to evaluate. */
-  num_questions?: number;
-  seed?: number;
-  faults?: SimulatorFaults;
-}
-
-export type ConcurrencyList = string | number | number[];
-
-export interface DisaggConfig {
-  metadata?: {
-    model_name?: string;
-    precision?: string;
-    model_dir_name?: string;
-    supported_gpus?: string[];
-    script_file?: string;
-    benchmark_type?: string;
-    config_index?: number;
-    dataset_file?: string;
-    accuracy?: { datasets?: AccuracyDatasetConfig[]; metrics?: MetricsOverride };
-    metrics?: MetricsOverride;
-    [k: string]: unknown;
-  };
-  slurm?: {
-    script_file?: string;
-    partition?: string;
-    account?: string;
-    job_time?: string;
-    job_name?: string;
-    extra_args?: string;
-    numa_bind?: boolean;
-    set_segment?: boolean;
-    [k: string]: unknown;
-  };
-  benchmark?: {
-    mode?: string;
-    use_nv_sa_benchmark?: boolean;
-    multi_round?: number;
-    benchmark_ratio?: number;
-    streaming?: boolean;
-    concurrency_list?: ConcurrencyList;
-    input_length?: number;
-    output_length?: number;
-    dataset_file?: string;
-    [k: string]: unknown;
-  };
-  hardware?: {
-    gpus_per_node?: number;
-    num_ctx_servers?: number;
-    num_gen_servers?: number;
-    supported_gpus?: string[];
-    [k: string]: unknown;
-  };
-  environment?: Record<string, unknown>;
-  profiling?: Record<string, unknown>;
-  accuracy?: Record<string, unknown>;
-  sequence?: Record<string, unknown>;
-  worker_config?: { ctx?: Record<string, unknown>; gen?: Record<string, unknown>; [k: string]: unknown };
-  simulator?: SimulatorConfig;
-  [k: string]: unknown;
-}
+/** One entry of `metadata.accuracy.datasets`. */
+export type AccuracyDatasetConfig = DeepPartial<AccuracyDataset> & { expected_value: number };
+/** `metadata.metrics` (the original's perf metric override). */
+export type MetricsOverride = DeepPartial<SchemaMetricsOverride>;
+export type SimulatorConfig = Section<'simulator'>;
+export type SimulatorFaults = NonNullable<SimulatorConfig['faults']>;
+export type ConcurrencyList = NonNullable<Section<'benchmark'>['concurrency_list']>;
 
 /** A config after loading: parsed YAML (anchors resolved), problems, selection. */
 export interface LoadedConfig extends ConfigEntry {

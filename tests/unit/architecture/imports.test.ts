@@ -8,7 +8,7 @@ import { repoRoot } from '../../fixtures/paths.js';
 
 /** Stages in data-flow order; a module may import its own stage or an earlier one. */
 const STAGES: Array<{ rank: number; paths: string[] }> = [
-  { rank: 0, paths: ['src/util', 'src/errors.ts', 'src/types.ts'] },
+  { rank: 0, paths: ['src/util', 'src/errors.ts', 'src/types.ts', 'src/config-type.generated.ts'] },
   { rank: 1, paths: ['src/config'] },
   // The settings core knows the config layer's defaults (config dir, GPU type, placeholder variables).
   { rank: 1.5, paths: ['src/settings'] },
