@@ -5,6 +5,10 @@ import type { ExecutorSettings } from '../settings/types.js';
 import { TERMINAL_STATES } from '../types.js';
 import { parseCommandArgs, type CliCommand } from './io.js';
 import { cliSettings } from './project-options.js';
+import { progressBar } from './progress-bar.js';
+
+/** Jobs per scancel call. */
+const CANCEL_BATCH = 50;
 
 export const usage =
   'usage: disagg cancel [--output-path <dir>] [--config <vitest config file>] [--json]\n' +
@@ -23,6 +27,8 @@ export const run: CliCommand = async (argv, io) => {
   const live = data.jobs.filter((j) => !TERMINAL_STATES.has(j.state));
   const byKind = new Map<ExecutorKind, LedgerJob[]>();
   for (const job of live) byKind.set(job.executor, [...(byKind.get(job.executor) ?? []), job]);
+  const bar = progressBar(io.stderr, !values.json && io.stderrIsTTY === true, 'cancelling', live.length);
+  let cancelled = 0;
   for (const [kind, jobs] of byKind) {
     // The executor that submitted the job cancels it, with this project's settings.
     const executor = await createExecutor(kind, {
@@ -30,19 +36,25 @@ export const run: CliCommand = async (argv, io) => {
       kind: kind as ExecutorSettings['kind'],
     });
     try {
-      await executor.cancel(
-        jobs.map((j) => ({
-          jobId: j.jobId,
-          testId: j.testId,
-          jobDir: j.jobDir,
-          pid: j.pid,
-          submittedAt: j.submittedAt,
-        })),
-      );
+      // In batches, so that a terminal shows progress over many jobs; each batch is one scancel call.
+      for (let i = 0; i < jobs.length; i += CANCEL_BATCH) {
+        await executor.cancel(
+          jobs.slice(i, i + CANCEL_BATCH).map((j) => ({
+            jobId: j.jobId,
+            testId: j.testId,
+            jobDir: j.jobDir,
+            pid: j.pid,
+            submittedAt: j.submittedAt,
+          })),
+        );
+        cancelled += Math.min(CANCEL_BATCH, jobs.length - i);
+        bar.update(cancelled);
+      }
     } finally {
       await executor.close();
     }
   }
+  bar.done();
   const ids = new Set(live.map((j) => `${j.executor}:${j.jobId}`));
   await ledger.update((d) => {
     for (const j of d.jobs) {

@@ -8,6 +8,8 @@ export interface CliIO {
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** stderr is a terminal: long work may draw a progress bar there. */
+  stderrIsTTY?: boolean;
 }
 
 export type CliCommand = (argv: string[], io: CliIO) => Promise<number>;

@@ -9,12 +9,17 @@ import { loadOutputDir } from '../report/from-output.js';
 import type { ReportData } from '../report/model.js';
 import { parseCommandArgs, UsageError, type CliCommand, type CliIO } from './io.js';
 import { cliSettings } from './project-options.js';
+import { progressBar, type ProgressBar } from './progress-bar.js';
 
 export const usage =
   'usage: disagg report [output dir | perf CSV | history.jsonl] [--out file.html] [--config <vitest config file>] [--json]\n' +
   '  default input: $OUTPUT_PATH (./output); default --out: <output dir>/report.html, <file>.html for a file';
 
-async function load(input: string): Promise<{ data: ReportData; defaultOut: string }> {
+async function load(
+  input: string,
+  io: CliIO,
+  json: boolean,
+): Promise<{ data: ReportData; defaultOut: string }> {
   let isDir: boolean;
   try {
     isDir = (await stat(input)).isDirectory();
@@ -23,7 +28,18 @@ async function load(input: string): Promise<{ data: ReportData; defaultOut: stri
       throw new Error(`${input}: no such file or directory`);
     throw err;
   }
-  if (isDir) return { data: await loadOutputDir(input), defaultOut: path.join(input, REPORT_NAME) };
+  if (isDir) {
+    // Reading thousands of job dirs takes a while: a bar in a terminal (never with --json or in a pipe).
+    let bar: ProgressBar | undefined;
+    const data = await loadOutputDir(input, {
+      onProgress: (done, total) => {
+        bar ??= progressBar(io.stderr, !json && io.stderrIsTTY === true, 'reading tests', total);
+        bar.update(done);
+      },
+    });
+    bar?.done();
+    return { data, defaultOut: path.join(input, REPORT_NAME) };
+  }
   const defaultOut = input.replace(/\.[^./]+$/, '') + '.html';
   if (/\.jsonl$/i.test(input)) return { data: await loadHistoryFile(input), defaultOut };
   const tests = await testsFromCsv(input);
@@ -57,7 +73,7 @@ async function report(argv: string[], io: CliIO, json: boolean): Promise<number>
   const input = positionals[0]
     ? path.resolve(io.cwd, positionals[0])
     : (await cliSettings(io, { config: values.config })).outputPath;
-  const { data, defaultOut } = await load(input);
+  const { data, defaultOut } = await load(input, io, json);
   const file = await writeReport(data, values.out ? path.resolve(io.cwd, values.out) : defaultOut);
   const failed = data.tests.filter((t) => t.status === 'failed').length;
   if (json) {

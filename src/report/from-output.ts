@@ -45,6 +45,8 @@ export interface OutputDirOptions {
   /** A run's own log dir per test (undefined: the test had no job); default: the latest logs on disk. */
   logDirOf?: (testId: string) => string | undefined;
   title?: string;
+  /** Called after each test is read (a progress bar for big output dirs). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export async function loadOutputDir(outputPath: string, opts: OutputDirOptions = {}): Promise<ReportData> {
@@ -73,6 +75,7 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
     const sameJob = !results?.jobId || !ledger || ledger.jobId === results.jobId;
     const gpus = results?.run?.gpus ?? (logDir ? await gpusOfJobDir(logDir) : undefined);
     tests.push(testFromSources({ testId, logDir, results, ledger: sameJob ? ledger : undefined, gpus }));
+    opts.onProgress?.(tests.length, ids.length);
   }
   const csv = perfCsvPath(outputPath);
   if ((!tests.length || tests.some((t) => !t.perf.length)) && fs.existsSync(csv)) {
