@@ -136,15 +136,16 @@ describe.each(['local', 'ssh'] as const)('fault knobs through the whole plugin (
 
   it('failure messages and test meta name log dirs that exist after the _ERROR rename', () => {
     let checked = 0;
-    for (const stem of ['crash', 'hang', 'exit-code']) {
+    // Job failures (`Logs: …`) and verdict failures (`…; logs: …`) alike.
+    for (const stem of ['crash', 'hang', 'exit-code', 'http500', 'accuracy-drop']) {
       const r = result(stem);
-      const logs = /^Logs: (.+)$/m.exec(r.failureMessages.join('\n'))?.[1];
-      expect(logs, `${stem}: no "Logs:" line`).toMatch(/_ERROR$/);
+      const logs = /\blogs: (\S+)$/im.exec(r.failureMessages.join('\n'))?.[1];
+      expect(logs, `${stem}: no "logs:" in ${r.failureMessages.join('\n')}`).toMatch(/_ERROR$/);
       expect(fs.existsSync(logs as string), `${stem}: ${logs} does not exist`).toBe(true);
       expect(r.meta?.disagg?.logDir).toBe(logs);
       checked++;
     }
-    expect(checked).toBe(3);
+    expect(checked).toBe(5);
   });
 
   it('leaves no process or port of any stack behind', async () => {
