@@ -206,9 +206,23 @@ export class JobBroker {
       t.cancelRequested = true;
       const reason = `test ${testId} was aborted`;
       const told = this.events.emit('cancel', { jobIds: [t.job.jobId], reason });
-      await this.deps.executor.cancel([t.job]);
+      await this.cancelJobs([t], reason);
       await told;
       await this.markCancelled([t], reason);
+    }
+  }
+
+  /**
+   * Ask the executor to cancel; who cancelled is known before, so a poll that sees the end meanwhile
+   * keeps the reason. A cancel that failed leaves the jobs as they were.
+   */
+  private async cancelJobs(ts: Tracked[], reason: string): Promise<void> {
+    for (const t of ts) t.cancelledBy = reason;
+    try {
+      await this.deps.executor.cancel(ts.map((t) => t.job as SubmittedJob));
+    } catch (err) {
+      for (const t of ts) t.cancelledBy = undefined;
+      throw err;
     }
   }
 
@@ -220,8 +234,7 @@ export class JobBroker {
   private async markCancelled(ts: Tracked[], reason: string): Promise<void> {
     const changed: Array<{ t: Tracked; previous?: JobStatus }> = [];
     for (const t of ts) {
-      if (!t.job || (t.status && TERMINAL_STATES.has(t.status.state))) continue;
-      t.cancelledBy = reason;
+      if (!t.job || t.cancelledBy !== reason || (t.status && TERMINAL_STATES.has(t.status.state))) continue;
       const previous = t.status;
       t.status = { jobId: t.job.jobId, state: 'CANCELLED', reason };
       t.stateSince = new Date().toISOString();
@@ -253,7 +266,7 @@ export class JobBroker {
       const jobIds = live.map((j) => j.jobId);
       // The log line comes before the (possibly slow) scancel, as people expect; the ledger after it.
       const told = this.events.emit('cancel', { jobIds, reason });
-      await this.deps.executor.cancel(live);
+      await this.cancelJobs(cancelled, reason);
       await told;
       await this.markCancelled(cancelled, reason);
     }
@@ -430,10 +443,11 @@ export class JobBroker {
       this.pollFailures = 0;
       const changed: Array<{ t: Tracked; previous?: JobStatus }> = [];
       for (const t of live) {
-        const status = statuses.get((t.job as SubmittedJob).jobId);
+        let status = statuses.get((t.job as SubmittedJob).jobId);
         // A job this run cancelled stays CANCELLED until the scheduler reports its end (squeue may
-        // still say RUNNING for a moment after scancel).
+        // still say RUNNING for a moment after scancel), and keeps saying who cancelled it.
         if (!status || (t.cancelledBy && !TERMINAL_STATES.has(status.state))) continue;
+        if (t.cancelledBy && status.state === 'CANCELLED') status = { ...status, reason: t.cancelledBy };
         const previous = t.status;
         if (status.state !== previous?.state) t.stateSince = new Date().toISOString();
         if (status.state !== previous?.state || status.reason !== previous?.reason)

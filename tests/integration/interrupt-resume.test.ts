@@ -82,7 +82,9 @@ describe('SIGINT during vitest run', () => {
       expect(output).toMatch(/Tests\s+3 failed \(3\)/);
       // The ledger says so too, and `disagg cancel` finds nothing left to cancel.
       const ledger = readLedger(out);
-      expect(ledger?.jobs.map((j) => j.state)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);
+      expect(ledger?.jobs.map((j) => [j.state, j.reason])).toEqual(
+        Array.from({ length: 3 }, () => ['CANCELLED', 'cancelled by Ctrl-C']),
+      );
       const { code: cancelCode, stdout } = await cancelCli(out);
       expect(cancelCode, stdout).toBe(0);
       expect(stdout).toMatch(/no live jobs/);

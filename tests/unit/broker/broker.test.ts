@@ -199,6 +199,12 @@ describe('JobBroker', () => {
       'not submitted: interrupted by SIGINT',
     ]);
     expect(exec.submitted).toEqual(['a', 'b']);
+    // Once the scheduler reports them CANCELLED (with its own reason or none), the ledger still says who.
+    await Promise.all(runs.slice(0, 2));
+    expect((await new Ledger(out).read()).jobs.map((j) => [j.state, j.reason])).toEqual([
+      ['CANCELLED', 'interrupted by SIGINT'],
+      ['CANCELLED', 'interrupted by SIGINT'],
+    ]);
     await b.close();
   });
 
