@@ -168,6 +168,8 @@ export interface JobOutcome {
   logTail?: string;
   /** True when the job was re-attached from the ledger instead of submitted by this run. */
   resumed: boolean;
+  /** Why this run cancelled the job (`cancelled by Ctrl-C`, the test was aborted…), when it did. */
+  cancelledBy?: string;
   /** When the job was submitted and when its end was seen (ISO 8601). */
   submittedAt?: string;
   endedAt?: string;

@@ -72,6 +72,8 @@ interface Tracked {
   status?: JobStatus;
   resumed: boolean;
   cancelRequested?: boolean;
+  /** Why this run cancelled the job, once the executor confirmed the cancel. */
+  cancelledBy?: string;
   earlyFailure?: string;
   /** When the job was first seen RUNNING (ms): its age decides how fast it is polled. */
   runningSince?: number;
@@ -202,13 +204,43 @@ export class JobBroker {
     }
     if (t.job && t.phase === 'live' && !t.cancelRequested) {
       t.cancelRequested = true;
-      const told = this.events.emit('cancel', {
-        jobIds: [t.job.jobId],
-        reason: `test ${testId} was aborted`,
-      });
-      await this.deps.executor.cancel([t.job]);
+      const reason = `test ${testId} was aborted`;
+      const told = this.events.emit('cancel', { jobIds: [t.job.jobId], reason });
+      await this.cancelJobs([t], reason);
       await told;
+      await this.markCancelled([t], reason);
     }
+  }
+
+  /**
+   * Ask the executor to cancel; who cancelled is known before, so a poll that sees the end meanwhile
+   * keeps the reason. A cancel that failed leaves the jobs as they were.
+   */
+  private async cancelJobs(ts: Tracked[], reason: string): Promise<void> {
+    for (const t of ts) t.cancelledBy = reason;
+    try {
+      await this.deps.executor.cancel(ts.map((t) => t.job as SubmittedJob));
+    } catch (err) {
+      for (const t of ts) t.cancelledBy = undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * The executor cancelled these jobs: they are CANCELLED now, in the ledger too, even if the run ends
+   * before the next poll would see it (else the ledger keeps them RUNNING and `disagg cancel` cancels
+   * them again). A final state the scheduler reports later (the job had just completed) wins.
+   */
+  private async markCancelled(ts: Tracked[], reason: string): Promise<void> {
+    const changed: Array<{ t: Tracked; previous?: JobStatus }> = [];
+    for (const t of ts) {
+      if (!t.job || t.cancelledBy !== reason || (t.status && TERMINAL_STATES.has(t.status.state))) continue;
+      const previous = t.status;
+      t.status = { jobId: t.job.jobId, state: 'CANCELLED', reason };
+      t.stateSince = new Date().toISOString();
+      changed.push({ t, previous });
+    }
+    if (changed.length) await this.emitStates(changed);
   }
 
   /** Ctrl-C or SIGTERM: cancel every job of this run and submit nothing more. */
@@ -219,22 +251,24 @@ export class JobBroker {
 
   /** Cancel every job of this run that is still queued or live (Ctrl-C, SIGTERM, end of run). */
   async cancelAll(reason: string, only: (t: Tracked) => boolean = () => true): Promise<string[]> {
-    const live: SubmittedJob[] = [];
+    const cancelled: Tracked[] = [];
     for (const t of this.tracked.values()) {
       if (!only(t)) continue;
       if (t.phase === 'queued') {
         this.fail(t, new Error(`not submitted: ${reason}`));
       } else if (t.job && !t.cancelRequested && (t.phase === 'live' || t.phase === 'submitting')) {
         t.cancelRequested = true;
-        live.push(t.job);
+        cancelled.push(t);
       }
     }
+    const live = cancelled.map((t) => t.job as SubmittedJob);
     if (live.length) {
       const jobIds = live.map((j) => j.jobId);
       // The log line comes before the (possibly slow) scancel, as people expect; the ledger after it.
       const told = this.events.emit('cancel', { jobIds, reason });
-      await this.deps.executor.cancel(live);
+      await this.cancelJobs(cancelled, reason);
       await told;
+      await this.markCancelled(cancelled, reason);
     }
     return live.map((j) => j.jobId);
   }
@@ -409,8 +443,11 @@ export class JobBroker {
       this.pollFailures = 0;
       const changed: Array<{ t: Tracked; previous?: JobStatus }> = [];
       for (const t of live) {
-        const status = statuses.get((t.job as SubmittedJob).jobId);
-        if (!status) continue;
+        let status = statuses.get((t.job as SubmittedJob).jobId);
+        // A job this run cancelled stays CANCELLED until the scheduler reports its end (squeue may
+        // still say RUNNING for a moment after scancel), and keeps saying who cancelled it.
+        if (!status || (t.cancelledBy && !TERMINAL_STATES.has(status.state))) continue;
+        if (t.cancelledBy && status.state === 'CANCELLED') status = { ...status, reason: t.cancelledBy };
         const previous = t.status;
         if (status.state !== previous?.state) t.stateSince = new Date().toISOString();
         if (status.state !== previous?.state || status.reason !== previous?.reason)
@@ -510,6 +547,7 @@ export class JobBroker {
         logDir: spec.localLogDir,
         earlyFailure: t.earlyFailure,
         resumed: t.resumed,
+        cancelledBy: status.state === 'CANCELLED' ? t.cancelledBy : undefined,
         submittedAt: job.submittedAt,
         endedAt: new Date().toISOString(),
       };

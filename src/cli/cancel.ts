@@ -24,7 +24,11 @@ export const run: CliCommand = async (argv, io) => {
   const options = await cliSettings(io, { config: values.config, outputPath: values['output-path'] });
   const ledger = new Ledger(options.outputPath);
   const data = await ledger.read();
-  const live = data.jobs.filter((j) => !TERMINAL_STATES.has(j.state));
+  // A job already final (ended, or cancelled by Ctrl-C) is left alone: cancelling it again would
+  // at best be noise and at worst hit a reused id.
+  const final = (j: LedgerJob) => TERMINAL_STATES.has(j.state) || j.endedAt !== undefined;
+  const live = data.jobs.filter((j) => !final(j));
+  const ended = data.jobs.length - live.length;
   const byKind = new Map<ExecutorKind, LedgerJob[]>();
   for (const job of live) byKind.set(job.executor, [...(byKind.get(job.executor) ?? []), job]);
   const bar = progressBar(io.stderr, !values.json && io.stderrIsTTY === true, 'cancelling', live.length);
@@ -72,7 +76,7 @@ export const run: CliCommand = async (argv, io) => {
       }) + '\n',
     );
   } else if (!live.length) {
-    io.stdout(`no live jobs in ${ledger.file}\n`);
+    io.stdout(`no live jobs in ${ledger.file}${ended ? ` (${ended} already final, left alone)` : ''}\n`);
   } else {
     for (const j of live) io.stdout(`cancelled ${j.executor} job ${j.jobId} (${j.testId})\n`);
   }

@@ -3,6 +3,21 @@ import { activeBroker } from '../broker/registry.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
+type CancelReason = Parameters<Vitest['cancelCurrentRun']>[0];
+
+/** What a test stopped by `signal` says happened (the fixtures turn the run's cancel reason into it too). */
+export function cancelledBy(signal: NodeJS.Signals): string {
+  return signal === 'SIGINT' ? 'cancelled by Ctrl-C' : `cancelled by ${signal}`;
+}
+
+/**
+ * The reason Vitest hands to the tests' abort signal: Vitest's own Ctrl-C reason for SIGINT, the signal's
+ * name otherwise (Vitest passes any string through), so a test can say which one stopped it.
+ */
+function cancelReason(signal: NodeJS.Signals): CancelReason {
+  return (signal === 'SIGINT' ? 'keyboard-input' : signal) as CancelReason;
+}
+
 /**
  * Under `vitest run`, Vitest's own SIGINT/SIGTERM handler exits at once: no abort signal, no fixture
  * cleanup, jobs left running on the cluster. We replace it: the first signal cancels every job this run
@@ -27,11 +42,11 @@ export function takeOverSignals(vitest: Vitest): void {
         `[vitest-disagg] ${signal}: cancelling this run's jobs… (press Ctrl-C again to force exit)`,
       );
       const broker = activeBroker();
-      const cancelled = broker ? broker.interrupt(`interrupted by ${signal}`) : Promise.resolve([]);
+      const cancelled = broker ? broker.interrupt(cancelledBy(signal)) : Promise.resolve([]);
       void cancelled
         .then((ids) => ids.length && console.error(`[vitest-disagg] cancelled job(s) ${ids.join(', ')}`))
         .catch((err: Error) => console.error(`[vitest-disagg] cancelling jobs failed: ${err.message}`))
-        .finally(() => void vitest.cancelCurrentRun('keyboard-input'));
+        .finally(() => void vitest.cancelCurrentRun(cancelReason(signal)));
     });
   }
 }

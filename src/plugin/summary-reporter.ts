@@ -43,6 +43,13 @@ export function describeTimeline(t: JobTimeline): string {
   return parts.join(', ');
 }
 
+/** The first line of a failure message, cut to a length that fits a terminal line or two. */
+export function reasonLine(message: string | undefined): string {
+  const first = (message ?? '').split('\n').find((l) => l.trim()) ?? 'failed without a message';
+  const line = first.trim().replace(/^Error: /, '');
+  return line.length > 240 ? `${line.slice(0, 239)}…` : line;
+}
+
 /**
  * One line per disagg test at the end of a run: state, job, queue and run time, concurrencies measured,
  * accuracy against its threshold, and where the logs are (after an `_ERROR` rename, the renamed dir) —
@@ -95,15 +102,19 @@ export class DisaggSummaryReporter implements Reporter {
           .map((v) => `${v.dataset} ${pct(v.observed)} ${v.passed ? '≥' : '<'} ${pct(v.threshold)}`)
           .join('; ');
         if (meta.perf?.csv) csvs.add(meta.perf.csv);
-        const job = meta.jobId ? `job ${meta.jobId} ${meta.jobState ?? ''}`.trim() : 'no job';
+        // A test without a job says why in its reason line, not "no job".
+        const job = meta.jobId ? `job ${meta.jobId} ${meta.jobState ?? ''}`.trim() : '';
         const timeline = meta.testId ? this.timelines.get(meta.testId) : undefined;
         const result = test.result();
         const errors = (result.errors ?? []).map((e) => e.message);
         const skipNote = result.state === 'skipped' ? result.note : undefined;
         runTests.push({ meta, state, errors, skipNote, timeline });
         const timing = timeline ? describeTimeline(timeline) : '';
+        const why =
+          state === 'failed' ? reasonLine(errors[0]) : state === 'skipped' && skipNote ? skipNote : '';
         lines.push(
-          `  ${state.padEnd(7)} ${meta.testId ?? test.name}  ${[job, timing, perf, acc].filter(Boolean).join(' | ')}` +
+          `  ${state.padEnd(7)} ${meta.testId ?? test.name}  ${[job, timing, perf, acc].filter(Boolean).join(' | ')}`.trimEnd() +
+            (why ? `\n          reason: ${why}` : '') +
             (meta.logDir ? `\n          logs: ${meta.logDir}` : ''),
         );
       }

@@ -1,5 +1,7 @@
 import { LineCounter, parseDocument } from 'yaml';
-import type { Category, ConfigEntry } from '../types.js';
+import { parseYaml } from '../config/load.js';
+import { datasetName } from '../stats/verdict.js';
+import type { AccuracyDatasetConfig, Category, ConfigEntry } from '../types.js';
 import { lineSourceMap, type LineSourceMap } from '../util/sourcemap.js';
 
 export interface GeneratedModule {
@@ -13,12 +15,16 @@ export interface YamlSyntaxError {
   column: number;
 }
 
+/** The generated module's verdict locations (see `VerdictLocations` in fixtures/steps/report.ts). */
+const AT = '__disaggAt';
+/** A function on its own generated line: the Error it creates has that line's YAML position in its stack. */
+const THROWER = '(message) => { throw new Error(message); }';
+
 /** The fixture each category's test body uses (lazy fixtures: only what is named runs). */
 const BODY: Record<Category, string> = {
-  perf: 'async ({ perf, disaggReport }) => { await disaggReport.perf(perf); }',
-  accuracy: 'async ({ accuracy, disaggReport }) => { await disaggReport.accuracy(accuracy); }',
-  stress:
-    'async ({ perf, accuracy, disaggReport }) => { await disaggReport.perf(perf); await disaggReport.accuracy(accuracy); }',
+  perf: `async ({ perf, disaggReport }) => { await disaggReport.perf(perf, ${AT}); }`,
+  accuracy: `async ({ accuracy, disaggReport }) => { await disaggReport.accuracy(accuracy, ${AT}); }`,
+  stress: `async ({ perf, accuracy, disaggReport }) => { await disaggReport.perf(perf, ${AT}); await disaggReport.accuracy(accuracy, ${AT}); }`,
 };
 
 /** First YAML syntax error, with 1-based position, or undefined. */
@@ -38,6 +44,30 @@ function firstKeyLine(source: string): { line: number; column: number } {
   return { line: idx < 0 ? 1 : idx + 1, column: 1 };
 }
 
+type Pos = { line: number; column: number };
+
+/**
+ * Where a failed verdict points: `benchmark.concurrency_list` for perf, each dataset's `expected_value`
+ * for accuracy (by dataset name, as the verdicts name them).
+ */
+export function verdictPositions(file: string, source: string): { perf: Pos; accuracy: Map<string, Pos> } {
+  const parsed = parseYaml(source, file);
+  const perf = parsed.locate(['benchmark', 'concurrency_list'], 'key');
+  const accuracy = new Map<string, Pos>();
+  const value = parsed.value as { metadata?: { accuracy?: { datasets?: unknown } } } | undefined;
+  const datasets = value?.metadata?.accuracy?.datasets;
+  if (Array.isArray(datasets)) {
+    datasets.forEach((ds: unknown, i) => {
+      if (!ds || typeof ds !== 'object') return;
+      const name = datasetName(ds as AccuracyDatasetConfig);
+      // Several entries of one dataset: the first one's line (the verdicts name only the dataset).
+      if (!accuracy.has(name))
+        accuracy.set(name, parsed.locate(['metadata', 'accuracy', 'datasets', i, 'expected_value'], 'key'));
+    });
+  }
+  return { perf, accuracy };
+}
+
 /**
  * Turn one YAML config into a Vitest test module. The calls are literal (`describe("stress", …)`,
  * `disaggTest("<id>", { tags: [...] }, …)`) so that `vitest list --static-parse` and the VS Code
@@ -50,9 +80,17 @@ export function generateModule(
   runtimeModule: string,
 ): GeneratedModule {
   const at = firstKeyLine(source);
-  const lines: Array<[string, { line: number; column: number }]> = [
-    [`import { describe } from 'vitest';`, { line: 1, column: 1 }],
-    [`import { disaggTest } from ${JSON.stringify(runtimeModule)};`, { line: 1, column: 1 }],
+  const top = { line: 1, column: 1 };
+  const where = verdictPositions(entry.file, source);
+  const lines: Array<[string, Pos]> = [
+    [`import { describe } from 'vitest';`, top],
+    [`import { disaggTest } from ${JSON.stringify(runtimeModule)};`, top],
+    [`const ${AT} = { accuracy: {} };`, top],
+    [`${AT}.perf = ${THROWER};`, where.perf],
+    ...[...where.accuracy].map(([name, pos]): [string, Pos] => [
+      `${AT}.accuracy[${JSON.stringify(name)}] = ${THROWER};`,
+      pos,
+    ]),
     [`describe(${JSON.stringify(entry.category)}, () => {`, at],
     [
       `  disaggTest(${JSON.stringify(entry.testId)}, { tags: [${tags.map((t) => JSON.stringify(t)).join(', ')}] }, ${BODY[entry.category]});`,

@@ -39,6 +39,22 @@ function liveInSqueue(ids: string[]): string[] {
     .filter(Boolean);
 }
 
+async function cancelCli(out: string): Promise<{ code: number; stdout: string }> {
+  let stdout = '';
+  const code = await main(['cancel', '--output-path', out], {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stdout += t),
+    env: process.env,
+    cwd: repoRoot,
+  });
+  return { code, stdout };
+}
+
+/** The run's output without colour codes. */
+function plain(text: string): string {
+  return text.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
+}
+
 describe('SIGINT during vitest run', () => {
   it(
     'local executor: every job process group is gone 10 s later and the run ends',
@@ -59,7 +75,19 @@ describe('SIGINT during vitest run', () => {
       const code = await Promise.race([run.exited, sleep(30_000).then(() => 'still running')]);
       expect(code, run.output()).not.toBe('still running');
       expect(code).not.toBe(0);
-      expect(run.output()).toMatch(/cancell/i);
+      // Each stopped test failed (not passed, not skipped), saying why and which job was cancelled.
+      const output = plain(run.output());
+      for (const job of data.jobs)
+        expect(output, `job ${job.jobId}`).toContain(`cancelled by Ctrl-C (job ${job.jobId} cancelled)`);
+      expect(output).toMatch(/Tests\s+3 failed \(3\)/);
+      // The ledger says so too, and `disagg cancel` finds nothing left to cancel.
+      const ledger = readLedger(out);
+      expect(ledger?.jobs.map((j) => [j.state, j.reason])).toEqual(
+        Array.from({ length: 3 }, () => ['CANCELLED', 'cancelled by Ctrl-C']),
+      );
+      const { code: cancelCode, stdout } = await cancelCli(out);
+      expect(cancelCode, stdout).toBe(0);
+      expect(stdout).toMatch(/no live jobs/);
     },
   );
 
@@ -114,17 +142,6 @@ describe('kill -9 of vitest, then a rerun', () => {
 });
 
 describe('disagg cancel after a crash', () => {
-  async function cancelCli(out: string): Promise<{ code: number; stdout: string }> {
-    let stdout = '';
-    const code = await main(['cancel', '--output-path', out], {
-      stdout: (t) => (stdout += t),
-      stderr: (t) => (stdout += t),
-      env: process.env,
-      cwd: repoRoot,
-    });
-    return { code, stdout };
-  }
-
   it.each(['local', 'slurm'] as const)(
     '%s executor: cancels every live job the ledger lists',
     { timeout: 180_000 },

@@ -24,6 +24,11 @@ interface JsonReport {
   testResults: Array<{ assertionResults: JsonAssertion[] }>;
 }
 
+/** Reporter output without colour codes. */
+function plain(text: string): string {
+  return text.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
+}
+
 describe.each(['local', 'ssh'] as const)('fault knobs through the whole plugin (%s executor)', (executor) => {
   let out: string;
   let report: JsonReport;
@@ -104,6 +109,24 @@ describe.each(['local', 'ssh'] as const)('fault knobs through the whole plugin (
     expect(r.failureMessages.join('\n')).toMatch(/gsm8k.*FAILED.*observed 0\.\d+.*threshold 0\.\d+/s);
   });
 
+  it("a failed accuracy gate: printed once, no expect boilerplate, located at the dataset's expected_value", () => {
+    const output = plain(stderr);
+    const message = result('accuracy-drop').failureMessages.join('\n');
+    expect(message).not.toMatch(/expected (?:false|true) to be|Object\.is/);
+    expect(message.match(/gsm8k \(flexible-extract, exact_match\): FAILED/g)).toHaveLength(1);
+    // The whole console output: the full verdict once (the error), one short line, the theta warning once.
+    expect(output.match(/is below the threshold/g)).toHaveLength(1);
+    expect(output.match(/accuracy gsm8k FAILED: [\d.]+% < threshold/g)).toHaveLength(1);
+    expect(output.match(/Warning: theta is/g)?.length ?? 0).toBeLessThanOrEqual(1);
+    const yaml = fs.readFileSync(path.join(SUITE, 'disagg/stress/accuracy-drop.yaml'), 'utf8').split('\n');
+    const line = yaml.findIndex((l) => /^\s*expected_value:/.test(l)) + 1;
+    expect(line).toBeGreaterThan(0);
+    // The failure's location (the stack line the code frame is drawn from) is that YAML line.
+    expect(output).toMatch(
+      new RegExp(`accuracy-drop\\.yaml:${line}:\\d+\\n(?:.*\\n){0,3}.*expected_value: `),
+    );
+  });
+
   it('failed tests keep their logs in <dir>_ERROR; the healthy one in <dir>', () => {
     const logs = path.join(out, 'slurm_logs');
     expect(fs.existsSync(path.join(logs, 'disagg_stress_crash_ERROR'))).toBe(true);
@@ -113,15 +136,16 @@ describe.each(['local', 'ssh'] as const)('fault knobs through the whole plugin (
 
   it('failure messages and test meta name log dirs that exist after the _ERROR rename', () => {
     let checked = 0;
-    for (const stem of ['crash', 'hang', 'exit-code']) {
+    // Job failures (`Logs: …`) and verdict failures (`…; logs: …`) alike.
+    for (const stem of ['crash', 'hang', 'exit-code', 'http500', 'accuracy-drop']) {
       const r = result(stem);
-      const logs = /^Logs: (.+)$/m.exec(r.failureMessages.join('\n'))?.[1];
-      expect(logs, `${stem}: no "Logs:" line`).toMatch(/_ERROR$/);
+      const logs = /\blogs: (\S+)$/im.exec(r.failureMessages.join('\n'))?.[1];
+      expect(logs, `${stem}: no "logs:" in ${r.failureMessages.join('\n')}`).toMatch(/_ERROR$/);
       expect(fs.existsSync(logs as string), `${stem}: ${logs} does not exist`).toBe(true);
       expect(r.meta?.disagg?.logDir).toBe(logs);
       checked++;
     }
-    expect(checked).toBe(3);
+    expect(checked).toBe(5);
   });
 
   it('leaves no process or port of any stack behind', async () => {

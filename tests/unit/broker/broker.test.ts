@@ -199,7 +199,43 @@ describe('JobBroker', () => {
       'not submitted: interrupted by SIGINT',
     ]);
     expect(exec.submitted).toEqual(['a', 'b']);
+    // Once the scheduler reports them CANCELLED (with its own reason or none), the ledger still says who.
+    await Promise.all(runs.slice(0, 2));
+    expect((await new Ledger(out).read()).jobs.map((j) => [j.state, j.reason])).toEqual([
+      ['CANCELLED', 'interrupted by SIGINT'],
+      ['CANCELLED', 'interrupted by SIGINT'],
+    ]);
     await b.close();
+  });
+
+  it('interrupt marks the cancelled jobs CANCELLED in the ledger and their outcome says why', async () => {
+    // Its scheduler keeps saying RUNNING after the cancel (as squeue may for a moment): the ledger and
+    // the outcome must not depend on a poll seeing the end.
+    class SlowToNotice extends FakeExecutor {
+      override async cancel(): Promise<void> {}
+    }
+    const b = broker(new SlowToNotice(1_000_000));
+    await b.start();
+    b.schedule(['a', 'b']);
+    const runs = ['a', 'b'].map((id) => b.run(id));
+    for (let i = 0; i < 200; i++) {
+      const jobs = (await new Ledger(out).read()).jobs;
+      if (jobs.length === 2 && jobs.every((j) => j.state === 'RUNNING')) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await b.interrupt('cancelled by Ctrl-C');
+    const ledger = await new Ledger(out).read();
+    expect(ledger.jobs.map((j) => [j.testId, j.state, j.reason])).toEqual([
+      ['a', 'CANCELLED', 'cancelled by Ctrl-C'],
+      ['b', 'CANCELLED', 'cancelled by Ctrl-C'],
+    ]);
+    const outcomes = await Promise.all(runs);
+    expect(outcomes.map((o) => [o.state, o.cancelledBy])).toEqual([
+      ['CANCELLED', 'cancelled by Ctrl-C'],
+      ['CANCELLED', 'cancelled by Ctrl-C'],
+    ]);
+    await b.close();
+    expect((await new Ledger(out).read()).jobs.every((j) => j.state === 'CANCELLED')).toBe(true);
   });
 
   it('cancels a job whose worker logs show a fatal error and reports the line', async () => {

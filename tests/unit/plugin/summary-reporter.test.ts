@@ -73,9 +73,18 @@ describe('summary reporter', () => {
       const test = {
         name: 't1',
         meta: () => ({ disagg: { testId: 't1', jobId: '7', jobState: 'COMPLETED', logDir: '/o/t1_ERROR' } }),
-        result: () => ({ state: 'failed' }),
+        result: () => ({ state: 'failed', errors: [{ message: 'Job 7 for t1 ended COMPLETED\nLogs: /o' }] }),
       };
-      const module = { children: { allTests: () => [test] } };
+      // A test that never got a job: the summary gives its reason, not "no job".
+      const noJob = {
+        name: 't2',
+        meta: () => ({ disagg: { testId: 't2' } }),
+        result: () => ({
+          state: 'failed',
+          errors: [{ message: 'not submitted: interrupted by SIGINT\nmore detail' }],
+        }),
+      };
+      const module = { children: { allTests: () => [test, noJob] } };
       await reporter.onTestRunEnd([module] as unknown as Parameters<
         DisaggSummaryReporter['onTestRunEnd']
       >[0]);
@@ -83,7 +92,12 @@ describe('summary reporter', () => {
       console.log = log;
     }
     expect(lines.join('\n')).toContain(
-      'failed  t1  job 7 COMPLETED | queued 10s (Resources), ran 1m00s on n1, reached con 8\n          logs: /o/t1_ERROR',
+      'failed  t1  job 7 COMPLETED | queued 10s (Resources), ran 1m00s on n1, reached con 8\n' +
+        '          reason: Job 7 for t1 ended COMPLETED\n          logs: /o/t1_ERROR',
     );
+    expect(lines.join('\n')).toContain(
+      'failed  t2\n          reason: not submitted: interrupted by SIGINT\n',
+    );
+    expect(lines.join('\n')).not.toContain('no job');
   });
 });

@@ -65,6 +65,50 @@ describe('generateModule', () => {
   });
 });
 
+/** The 1-based YAML line each generated line maps to. */
+function yamlLines(mappings: string): number[] {
+  let src = 0;
+  return decodeMappings(mappings).map((seg) => (src += seg[2]) + 1);
+}
+
+describe('verdict locations in the YAML', () => {
+  const yaml = [
+    'metadata:', //                           1
+    '  accuracy:', //                         2
+    '    datasets:', //                       3
+    '      - dataset_name: gsm8k', //         4
+    '        expected_value: 0.8', //         5
+    '      - name: mmlu', //                  6
+    '        tolerance: 0.02', //             7
+    '        expected_value: 0.7', //         8
+    'benchmark:', //                          9
+    '  concurrency_list: "1 4"', //          10
+    '',
+  ].join('\n');
+  const mod = generateModule(entry, ['stress'], yaml, '/r.ts');
+  const lines = mod.code.split('\n');
+  const mapped = yamlLines(mod.map.mappings);
+  const lineOf = (needle: string) => {
+    const i = lines.findIndex((l) => l.includes(needle));
+    expect(i, `no generated line with ${needle}`).toBeGreaterThanOrEqual(0);
+    return mapped[i];
+  };
+
+  it("a failed accuracy gate throws from the line mapped to its dataset's expected_value", () => {
+    expect(lineOf('__disaggAt.accuracy["gsm8k"] = (message) => { throw new Error(message); }')).toBe(5);
+    expect(lineOf('__disaggAt.accuracy["mmlu"]')).toBe(8);
+  });
+
+  it('a perf failure throws from the line mapped to benchmark.concurrency_list', () => {
+    expect(lineOf('__disaggAt.perf = ')).toBe(10);
+  });
+
+  it('the test body hands the locations to the verdict steps', () => {
+    expect(mod.code).toContain('await disaggReport.accuracy(accuracy, __disaggAt)');
+    expect(mod.code).toContain('await disaggReport.perf(perf, __disaggAt)');
+  });
+});
+
 describe('yamlSyntaxError', () => {
   it('returns the first error with its 1-based position', () => {
     const err = yamlSyntaxError('metadata:\n  a: [1, 2\nb: 3\n');
