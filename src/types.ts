@@ -78,6 +78,8 @@ export interface SimulatorConfig {
   num_questions?: number;
   seed?: number;
   faults?: SimulatorFaults;
+  /** Slow the serving stack by this factor (1.15 = 15 % slower); outside the config hash. */
+  slowdown?: number;
 }
 
 export type ConcurrencyList = string | number | number[];

@@ -200,7 +200,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningServer> {
       }
     });
     if (stream) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    setTimeout(() => decode.add(seq), kvTransferMs(promptTokens) * settings.timeScale);
+    setTimeout(
+      () => decode.add(seq),
+      kvTransferMs(promptTokens) * settings.gen.slowdown * settings.timeScale,
+    );
   };
 
   const server = openAiServer({
