@@ -1,5 +1,6 @@
 // Shared data types. Data flows one way: config → job → logs → results → verdict.
 // Each stage owns its module; this file only holds the shapes that cross module boundaries.
+import type { PerfGateSpec } from './stats/gates.js';
 
 // ---------------------------------------------------------------------------------------------
 // Config
@@ -134,6 +135,8 @@ export interface DisaggConfig {
   sequence?: Record<string, unknown>;
   worker_config?: { ctx?: Record<string, unknown>; gen?: Record<string, unknown>; [k: string]: unknown };
   simulator?: SimulatorConfig;
+  /** Perf gates (see src/stats/gates.ts); replaces the suite-wide default of the plugin options. */
+  gates?: PerfGateSpec[];
   [k: string]: unknown;
 }
 
@@ -329,6 +332,21 @@ export interface PerfSummary {
   incomplete: number[];
   failedRequests: number;
   metrics: Record<string, Record<string, number>>;
+  /** Gate verdicts in words (`passed` null: no verdict). */
+  gates?: PerfVerdict[];
+  /** Without gates: the changes against history, in words (never fail the test). */
+  deltas?: PerfVerdict[];
+  /** The worst change against history or gate margin, in words, for the closing summary. */
+  worst?: string;
+}
+
+/** One perf verdict (a gate check or an informational delta against history). */
+export interface PerfVerdict {
+  kind: string;
+  metric: string;
+  concurrency: number | null;
+  passed: boolean | null;
+  message: string;
 }
 
 /** What the accuracy step judged, as kept in the test's meta. */

@@ -104,6 +104,7 @@ export class DisaggSummaryReporter implements Reporter {
         const timing = timeline ? describeTimeline(timeline) : '';
         lines.push(
           `  ${state.padEnd(7)} ${meta.testId ?? test.name}  ${[job, timing, perf, acc].filter(Boolean).join(' | ')}` +
+            (meta.perf?.worst ? `\n          worst perf delta: ${meta.perf.worst}` : '') +
             (meta.logDir ? `\n          logs: ${meta.logDir}` : ''),
         );
       }

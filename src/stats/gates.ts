@@ -53,6 +53,10 @@ export interface GateResult {
   /** null: no verdict (too few history runs). */
   passed: boolean | null;
   message: string;
+  /** Relative change for the worse against the reference/baseline (negative = better), when known. */
+  worsening?: number | null;
+  /** worsening − allowed: how close to failing (> 0 failed), for picking the worst. */
+  margin?: number;
 }
 
 /** Measured values of one run: concurrency (string key) → metric → value, as history records hold them. */
@@ -147,6 +151,8 @@ function judgeReference(gate: PerfGateSpec, reference: number, con: number, valu
     value,
     passed: j.verdict !== 'regressed',
     message: describeJudgement({ metric: gate.metric, concurrency: con }, j, { against: 'reference' }),
+    worsening: j.worsening,
+    margin: j.margin,
   };
 }
 
@@ -189,6 +195,8 @@ function judgeHistory(
     ...base,
     passed: j.verdict === 'insufficient' ? null : j.verdict !== 'regressed',
     message: describeJudgement(subject, j, { minRuns: settings.minRuns }),
+    worsening: j.worsening,
+    margin: j.margin,
   };
 }
 
