@@ -216,7 +216,8 @@ export async function readHistoryRecords(outputPath: string): Promise<HistoryRec
 
 /**
  * The baseline candidates of a run: earlier records of the same test, config hash and GPU type, from
- * the latest `accepted` one on (`disagg accept` starts a new level). Passed/failed is left to the rule.
+ * the latest `accepted` one on (`disagg accept` starts a new level, that run counting as passed).
+ * Passed/failed is left to the rule.
  */
 export function baselineCandidates(
   records: readonly HistoryRecord[],
@@ -229,7 +230,8 @@ export function baselineCandidates(
   same.forEach((r, i) => {
     if (r.accepted) start = i;
   });
-  return same.slice(start);
+  // An accepted run is the new level even if it failed its gate: it counts as a baseline run.
+  return same.slice(start).map((r) => (r.accepted && !r.passed ? { ...r, passed: true } : r));
 }
 
 async function withLock<T>(outputPath: string, work: (file: string) => Promise<T>): Promise<T> {

@@ -73,7 +73,10 @@ describe('history writer', () => {
     await appendHistoryRecord(out, rec('4', '2026-01-04T00:00:00Z'));
     const records = await readHistoryRecords(out);
     const base = baselineCandidates(records, { test: 't', configHash: 'c', gpuType: 'GB200' });
-    expect(base.map((r) => r.jobId)).toEqual(['3', '4']);
+    expect(base.map((r) => [r.jobId, r.passed])).toEqual([
+      ['3', true],
+      ['4', true],
+    ]);
     expect(baselineCandidates(records, { test: 't', configHash: 'd', gpuType: 'GB200' })).toEqual([]);
   });
 });
