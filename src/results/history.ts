@@ -46,7 +46,11 @@ export interface HistoryRecord {
   verdicts?: HistoryVerdict[];
   /** Set by `disagg accept`: baselines start at the latest accepted run (a new accepted level). */
   accepted?: boolean;
+  /** Which steps judged this job so far (`perf`, `accuracy`): each adds its part once. */
+  parts?: HistoryPart[];
 }
+
+export type HistoryPart = 'perf' | 'accuracy';
 
 export function historyPath(outputPath: string): string {
   return path.join(outputPath, HISTORY_FILE_NAME);
@@ -165,6 +169,8 @@ function recordOf(value: unknown, file: string, line: number): HistoryRecord {
   if (isObject(value.accuracy)) record.accuracy = numbers(value.accuracy);
   if (Array.isArray(value.verdicts)) record.verdicts = verdicts(value.verdicts);
   if (value.accepted === true) record.accepted = true;
+  if (Array.isArray(value.parts))
+    record.parts = value.parts.filter((p): p is HistoryPart => p === 'perf' || p === 'accuracy');
   return record;
 }
 
@@ -266,31 +272,60 @@ async function readText(file: string): Promise<string> {
   }
 }
 
-/** Whether the job of `key` already has a record (DEBUG_MODE re-judging must not record it twice). */
-export async function isRecorded(
+/** The parts already recorded for the job of `key` (DEBUG_MODE re-judging must not record it twice). */
+export async function recordedParts(
   outputPath: string,
   key: Pick<HistoryRecord, 'host' | 'jobId' | 'submittedAt'>,
-): Promise<boolean> {
+): Promise<HistoryPart[]> {
   const k = jobKey(key);
-  if (k === undefined) return false;
+  if (k === undefined) return [];
   const file = historyPath(outputPath);
-  const { records } = parseHistoryLenient(await readText(file), file);
-  return records.some((r) => jobKey(r) === k);
+  const found = parseHistoryLenient(await readText(file), file).records.find((r) => jobKey(r) === k);
+  return found ? (found.parts ?? ['perf']) : [];
+}
+
+/** Append one record under the file lock, unless its job is already there. Returns whether it was written. */
+export async function appendHistoryRecord(outputPath: string, record: HistoryRecord): Promise<boolean> {
+  return (await recordJobPart(outputPath, record, 'perf')) !== 'already';
 }
 
 /**
- * Append one record under the file lock, unless its job (host, job id, submit time) is already there.
- * Returns whether it was written.
+ * Record one step's part of a job's run, under the file lock: a new line for a job not yet there, else
+ * the part merged into the job's line (a run passes only if every part passed). A part already
+ * recorded for the job is left as it is: appends are idempotent per job (host, job id, submit time).
  */
-export async function appendHistoryRecord(outputPath: string, record: HistoryRecord): Promise<boolean> {
+export async function recordJobPart(
+  outputPath: string,
+  record: HistoryRecord,
+  part: HistoryPart,
+): Promise<'appended' | 'merged' | 'already'> {
   return withLock(outputPath, async (file) => {
     const text = await readText(file);
     const key = jobKey(record);
-    if (key !== undefined && parseHistoryLenient(text, file).records.some((r) => jobKey(r) === key))
-      return false;
-    const sep = text !== '' && !text.endsWith('\n') ? '\n' : '';
-    await appendFile(file, sep + formatHistoryRecord(record), 'utf8');
-    return true;
+    const lines = text.split('\n');
+    const index =
+      key === undefined
+        ? -1
+        : lines.findIndex((raw) => parseHistoryLenient(raw, file).records.some((r) => jobKey(r) === key));
+    if (index < 0) {
+      const sep = text !== '' && !text.endsWith('\n') ? '\n' : '';
+      await appendFile(file, sep + formatHistoryRecord({ ...record, parts: [part] }), 'utf8');
+      return 'appended';
+    }
+    const old = parseHistoryLenient(lines[index] as string, file).records[0] as HistoryRecord;
+    const parts = old.parts ?? ['perf'];
+    if (parts.includes(part)) return 'already';
+    const merged: HistoryRecord = {
+      ...old,
+      passed: old.passed && record.passed,
+      metrics: { ...old.metrics, ...record.metrics },
+      ...(record.accuracy || old.accuracy ? { accuracy: { ...old.accuracy, ...record.accuracy } } : {}),
+      verdicts: [...(old.verdicts ?? []), ...(record.verdicts ?? [])],
+      parts: [...parts, part],
+    };
+    lines[index] = JSON.stringify(merged);
+    await writeFileAtomic(file, lines.join('\n'));
+    return 'merged';
   });
 }
 

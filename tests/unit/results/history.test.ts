@@ -9,9 +9,10 @@ import {
   appendHistoryRecord,
   baselineCandidates,
   historyPath,
-  isRecorded,
   measurementHash,
   readHistoryRecords,
+  recordedParts,
+  recordJobPart,
   type HistoryRecord,
 } from '../../../src/results/history.js';
 import type { DisaggConfig } from '../../../src/types.js';
@@ -38,12 +39,12 @@ describe('history writer', () => {
     expect(await appendHistoryRecord(out, rec('1', '2026-01-01T00:00:00Z'))).toBe(false);
     // A wrapped local id is another job: same id, other submit time.
     expect(await appendHistoryRecord(out, rec('1', '2026-01-02T00:00:00Z'))).toBe(true);
-    expect(await isRecorded(out, { host: 'local:h', jobId: '1', submittedAt: '2026-01-01T00:00:00Z' })).toBe(
-      true,
-    );
-    expect(await isRecorded(out, { host: 'ssh:x', jobId: '1', submittedAt: '2026-01-01T00:00:00Z' })).toBe(
-      false,
-    );
+    expect(
+      await recordedParts(out, { host: 'local:h', jobId: '1', submittedAt: '2026-01-01T00:00:00Z' }),
+    ).toEqual(['perf']);
+    expect(
+      await recordedParts(out, { host: 'ssh:x', jobId: '1', submittedAt: '2026-01-01T00:00:00Z' }),
+    ).toEqual([]);
     expect(fs.readFileSync(historyPath(out), 'utf8').trim().split('\n')).toHaveLength(2);
   });
 
@@ -78,6 +79,38 @@ describe('history writer', () => {
       ['4', true],
     ]);
     expect(baselineCandidates(records, { test: 't', configHash: 'd', gpuType: 'GB200' })).toEqual([]);
+  });
+});
+
+describe('parts of one job', () => {
+  it('merges the accuracy part into the perf line once; the run passes only if both passed', async () => {
+    const out = tmp();
+    const perf = rec('7', '2026-01-01T00:00:00Z', {
+      verdicts: [
+        { kind: 'history', metric: 'output_throughput', concurrency: 4, passed: true, message: 'p' },
+      ],
+    });
+    const accuracy = rec('7', '2026-01-01T00:00:00Z', {
+      passed: false,
+      metrics: {},
+      accuracy: { 'gsm8k/exact_match': 0.5 },
+      verdicts: [
+        { kind: 'accuracy', metric: 'gsm8k/exact_match', concurrency: null, passed: false, message: 'a' },
+      ],
+    });
+    expect(await recordJobPart(out, accuracy, 'accuracy')).toBe('appended');
+    expect(await recordJobPart(out, perf, 'perf')).toBe('merged');
+    expect(await recordJobPart(out, perf, 'perf')).toBe('already');
+    expect(await recordJobPart(out, accuracy, 'accuracy')).toBe('already');
+    const [r, ...rest] = await readHistoryRecords(out);
+    expect(rest).toEqual([]);
+    expect(r).toMatchObject({
+      passed: false,
+      metrics: { '4': { output_throughput: 100 } },
+      accuracy: { 'gsm8k/exact_match': 0.5 },
+      parts: ['accuracy', 'perf'],
+    });
+    expect(r?.verdicts?.map((v) => v.message)).toEqual(['a', 'p']);
   });
 });
 
