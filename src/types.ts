@@ -1,6 +1,5 @@
 // Shared data types. Data flows one way: config → job → logs → results → verdict.
 // Each stage owns its module; this file only holds the shapes that cross module boundaries.
-import type { PerfGateSpec } from './stats/gates.js';
 
 // ---------------------------------------------------------------------------------------------
 // Config
@@ -81,6 +80,36 @@ export interface SimulatorConfig {
   faults?: SimulatorFaults;
   /** Slow the serving stack by this factor (1.15 = 15 % slower); outside the config hash. */
   slowdown?: number;
+}
+
+/** The history rule's settings as a gate writes them. */
+export interface HistoryGateSpec {
+  /** Baseline runs: the last N passed runs by end time (default 5; 0 = all). */
+  runs?: number;
+  /** Fewer baseline runs give no verdict (default 3). */
+  min_runs?: number;
+  /** Default: the gate's `tolerance`, else 0.05. */
+  tolerance?: number;
+  /** Allowed worsening in units of the baseline's relative noise (default 3). */
+  noise_k?: number;
+}
+
+/** One perf gate as written in a YAML config (snake_case like the rest of it); judged by src/stats/gates.ts. */
+export interface PerfGateSpec {
+  /** A `disagg parse bench --json` key (`p99_ttft_ms`, `output_throughput`) or an original CSV name. */
+  metric: string;
+  /** The concurrencies it applies to; default every measured one. */
+  concurrency?: number | number[];
+  /** Overrides the direction read from the metric name. */
+  higher_is_better?: boolean;
+  /** Absolute limit: at most this (lower is better) or at least this (higher is better). */
+  limit?: number;
+  /** Reference value; the current value may be worse by at most `tolerance`. */
+  reference?: number;
+  /** Relative tolerance, a fraction (default 0.05), for `reference` and `history`. */
+  tolerance?: number;
+  /** No regression against the test's earlier passed runs (the history rule). */
+  history?: boolean | HistoryGateSpec;
 }
 
 export type ConcurrencyList = string | number | number[];

@@ -1,5 +1,5 @@
 // The user-facing option object of `disagg({...})` and the resolved settings every stage receives.
-import type { PerfGateSpec } from '../stats/gates.js';
+import type { PerfGateSpec } from '../types.js';
 import type { ExecutorKind, ExecutorSettings, Launcher, ResourceMode } from './types.js';
 
 /** Options of `disagg({...})` in vitest.config.ts. An env var (or DISAGG_ENV_FILE value) overrides each. */

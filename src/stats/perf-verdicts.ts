@@ -1,6 +1,13 @@
 // The perf verdicts of one run: its gates (which can fail the test) or, without gates, its changes
 // against history in words (which never fail it), and the worst of them for the closing summary.
-import { evaluateGate, evaluateGates, type GateResult, type PerfGateSpec, type RunMetrics } from './gates.js';
+import {
+  evaluateGate,
+  evaluateGates,
+  gateProblems,
+  type GateResult,
+  type PerfGateSpec,
+  type RunMetrics,
+} from './gates.js';
 import type { HistoryRecord } from '../results/history.js';
 
 /** Metrics whose change against history is printed for a test without gates. */
@@ -18,6 +25,21 @@ export interface RunVerdicts {
 function everywhere(measured: RunMetrics, metric: string): boolean {
   const values = Object.values(measured);
   return values.length > 0 && values.every((v) => v[metric] !== undefined);
+}
+
+/**
+ * Throws on the first invalid gate, naming where it was written and its path, e.g.
+ * `configs/x.yaml: gates[1].tolerance: must be a fraction …`. `where`: the YAML file or the option.
+ */
+export function checkGates(gates: readonly PerfGateSpec[], where: string): void {
+  gates.forEach((gate, i) => {
+    const problems = gateProblems(gate);
+    if (problems.length > 0) {
+      throw new Error(
+        problems.map((p) => `${where}: gates[${i}]${p.path ? `.${p.path}` : ''}: ${p.message}`).join('\n'),
+      );
+    }
+  });
 }
 
 export function judgeRun(

@@ -99,6 +99,8 @@ describe('perf gates against history (local executor)', () => {
     // One config hash for all five: the slowdown knob is not part of it.
     expect(new Set(history.map((h) => h.configHash)).size).toBe(1);
     expect(new Set(history.map((h) => h.jobId)).size).toBe(5);
+    // The version the (simulated) workers print at start-up.
+    expect(history.map((h) => h.softwareVersion)).toEqual(Array(5).fill('0.0.0-disagg-sim'));
     // Two CSV rows per run (the 17 columns, unchanged), none added by DEBUG_MODE.
     expect(files()[0]?.trim().split('\n')).toHaveLength(1 + 5 * 2);
   }, 600_000);

@@ -2,7 +2,7 @@
 // given, and the worst check is named for the summary.
 import { describe, expect, it } from 'vitest';
 import type { HistoryRecord } from '../../../src/results/history.js';
-import { judgeRun } from '../../../src/stats/perf-verdicts.js';
+import { checkGates, judgeRun } from '../../../src/stats/perf-verdicts.js';
 
 const run = (day: number, tput: number): HistoryRecord => ({
   test: 't',
@@ -44,5 +44,25 @@ describe('judgeRun', () => {
     );
     expect(v.gates[0]?.passed).toBeNull();
     expect(v.gates[0]?.message).toMatch(/no verdict: 2 baseline runs, 3 needed/);
+  });
+});
+
+describe('checkGates', () => {
+  it('names the file, the gate and the path of a bad gate', () => {
+    expect(() =>
+      checkGates(
+        [
+          { metric: 'output_throughput', history: true },
+          { metric: 'x', limit: 3 },
+        ],
+        'c.yaml',
+      ),
+    ).toThrow(
+      'c.yaml: gates[1].higher_is_better: whether more or less x is better is not known from its name',
+    );
+    expect(() => checkGates([{ metric: 'p99_ttft_ms', tolerance: 5, reference: 1 }], 'c.yaml')).toThrow(
+      /^c\.yaml: gates\[0\]\.tolerance: must be a fraction/,
+    );
+    expect(() => checkGates([{ metric: 'p99_ttft_ms', limit: 2000 }], 'c.yaml')).not.toThrow();
   });
 });
