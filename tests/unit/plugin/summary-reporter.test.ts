@@ -72,7 +72,15 @@ describe('summary reporter', () => {
     try {
       const test = {
         name: 't1',
-        meta: () => ({ disagg: { testId: 't1', jobId: '7', jobState: 'COMPLETED', logDir: '/o/t1_ERROR' } }),
+        meta: () => ({
+          disagg: {
+            testId: 't1',
+            jobId: '7',
+            jobState: 'COMPLETED',
+            logDir: '/o/t1_ERROR',
+            perf: { concurrencies: [], worst: 'output_throughput at concurrency 8: … → FAILED' },
+          },
+        }),
         result: () => ({ state: 'failed' }),
       };
       const module = { children: { allTests: () => [test] } };
@@ -83,7 +91,8 @@ describe('summary reporter', () => {
       console.log = log;
     }
     expect(lines.join('\n')).toContain(
-      'failed  t1  job 7 COMPLETED | queued 10s (Resources), ran 1m00s on n1, reached con 8\n          logs: /o/t1_ERROR',
+      'failed  t1  job 7 COMPLETED | queued 10s (Resources), ran 1m00s on n1, reached con 8\n' +
+        '          worst perf delta: output_throughput at concurrency 8: … → FAILED\n          logs: /o/t1_ERROR',
     );
   });
 });
