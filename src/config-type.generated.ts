@@ -369,6 +369,10 @@ export interface VitestDisaggTestConfig {
      */
     seed?: number;
     /**
+     * Slow the simulated serving stack by this factor (1.15 = 15 % slower). Outside the config hash, so a slowed run is judged against the normal runs' history. The env var DISAGG_SIM_SLOWDOWN overrides it.
+     */
+    slowdown?: number;
+    /**
      * Injected faults.
      */
     faults?: {
@@ -395,6 +399,60 @@ export interface VitestDisaggTestConfig {
       exit_code?: number;
     };
   };
+  /**
+   * Perf gates (vitest-disagg only): per metric an absolute limit, a reference with a tolerance and/or no regression against history. A failed gate fails the test.
+   *
+   * Items: A perf gate on one metric.
+   */
+  gates?: {
+    /**
+     * A `disagg parse bench --json` key (p99_ttft_ms, output_throughput) or an original CSV metric name.
+     */
+    metric: string;
+    /**
+     * The concurrencies it applies to; default every measured one.
+     */
+    concurrency?: number | number[];
+    /**
+     * Overrides the direction read from the metric name.
+     */
+    higher_is_better?: boolean;
+    /**
+     * Absolute limit (SLA): at most this when lower is better, at least this when higher is better.
+     */
+    limit?: number;
+    /**
+     * Reference value; the current value may be worse by at most `tolerance`.
+     */
+    reference?: number;
+    /**
+     * Relative tolerance, a fraction (default 0.05), for reference and history.
+     */
+    tolerance?: number;
+    /**
+     * No regression against the test's earlier passed runs (same config hash and GPU type).
+     */
+    history?:
+      | boolean
+      | {
+          /**
+           * Baseline: the last N passed runs by end time (default 5; 0 = all).
+           */
+          runs?: number;
+          /**
+           * Fewer baseline runs give no verdict (default 3).
+           */
+          min_runs?: number;
+          /**
+           * Smallest allowed worsening, a fraction (default: the gate's tolerance, else 0.05).
+           */
+          tolerance?: number;
+          /**
+           * Allowed worsening in units of the baseline's relative noise (default 3).
+           */
+          noise_k?: number;
+        };
+  }[];
   /**
    * Free extension key, e.g. a YAML anchor to reuse with *alias or <<: *alias.
    *
@@ -728,6 +786,10 @@ export interface VitestDisaggTestConfig {
          */
         seed?: number;
         /**
+         * Slow the simulated serving stack by this factor (1.15 = 15 % slower). Outside the config hash, so a slowed run is judged against the normal runs' history. The env var DISAGG_SIM_SLOWDOWN overrides it.
+         */
+        slowdown?: number;
+        /**
          * Injected faults.
          */
         faults?: {
@@ -754,6 +816,55 @@ export interface VitestDisaggTestConfig {
           exit_code?: number;
         };
       }
+    | {
+        /**
+         * A `disagg parse bench --json` key (p99_ttft_ms, output_throughput) or an original CSV metric name.
+         */
+        metric: string;
+        /**
+         * The concurrencies it applies to; default every measured one.
+         */
+        concurrency?: number | number[];
+        /**
+         * Overrides the direction read from the metric name.
+         */
+        higher_is_better?: boolean;
+        /**
+         * Absolute limit (SLA): at most this when lower is better, at least this when higher is better.
+         */
+        limit?: number;
+        /**
+         * Reference value; the current value may be worse by at most `tolerance`.
+         */
+        reference?: number;
+        /**
+         * Relative tolerance, a fraction (default 0.05), for reference and history.
+         */
+        tolerance?: number;
+        /**
+         * No regression against the test's earlier passed runs (same config hash and GPU type).
+         */
+        history?:
+          | boolean
+          | {
+              /**
+               * Baseline: the last N passed runs by end time (default 5; 0 = all).
+               */
+              runs?: number;
+              /**
+               * Fewer baseline runs give no verdict (default 3).
+               */
+              min_runs?: number;
+              /**
+               * Smallest allowed worsening, a fraction (default: the gate's tolerance, else 0.05).
+               */
+              tolerance?: number;
+              /**
+               * Allowed worsening in units of the baseline's relative noise (default 3).
+               */
+              noise_k?: number;
+            };
+      }[]
     | undefined;
 }
 /**

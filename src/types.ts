@@ -62,6 +62,11 @@ export type SimulatorConfig = Section<'simulator'>;
 export type SimulatorFaults = NonNullable<SimulatorConfig['faults']>;
 export type ConcurrencyList = NonNullable<Section<'benchmark'>['concurrency_list']>;
 
+/** One perf gate as written in a YAML config (`gates:`, from the schema); judged by src/stats/gates.ts. */
+export type PerfGateSpec = NonNullable<VitestDisaggTestConfig['gates']>[number];
+/** The history rule's settings as a gate writes them (`history: { runs, min_runs, tolerance, noise_k }`). */
+export type HistoryGateSpec = Exclude<NonNullable<PerfGateSpec['history']>, boolean>;
+
 /** A config after loading: parsed YAML (anchors resolved), problems, selection. */
 export interface LoadedConfig extends ConfigEntry {
   config: DisaggConfig;
@@ -256,6 +261,21 @@ export interface PerfSummary {
   incomplete: number[];
   failedRequests: number;
   metrics: Record<string, Record<string, number>>;
+  /** Gate verdicts in words (`passed` null: no verdict). */
+  gates?: PerfVerdict[];
+  /** Without gates: the changes against history, in words (never fail the test). */
+  deltas?: PerfVerdict[];
+  /** The worst change against history or gate margin, in words, for the closing summary. */
+  worst?: string;
+}
+
+/** One perf verdict (a gate check or an informational delta against history). */
+export interface PerfVerdict {
+  kind: string;
+  metric: string;
+  concurrency: number | null;
+  passed: boolean | null;
+  message: string;
 }
 
 /** What the accuracy step judged, as kept in the test's meta. */

@@ -26,6 +26,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliModule>
     summary: 'compare perf against a baseline; exit 1 on a regression',
     load: () => import('./compare.js'),
   },
+  accept: {
+    summary: "accept a test's latest run as its new perf baseline (history gate)",
+    load: () => import('./accept.js'),
+  },
   report: {
     summary: 'write the HTML report of an output dir, perf CSV or history',
     load: () => import('./report.js'),

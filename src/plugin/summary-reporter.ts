@@ -115,6 +115,7 @@ export class DisaggSummaryReporter implements Reporter {
         lines.push(
           `  ${state.padEnd(7)} ${meta.testId ?? test.name}  ${[job, timing, perf, acc].filter(Boolean).join(' | ')}`.trimEnd() +
             (why ? `\n          reason: ${why}` : '') +
+            (meta.perf?.worst ? `\n          worst perf delta: ${meta.perf.worst}` : '') +
             (meta.logDir ? `\n          logs: ${meta.logDir}` : ''),
         );
       }

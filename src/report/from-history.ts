@@ -8,7 +8,7 @@ export async function loadHistoryFile(file: string): Promise<ReportData> {
   const { entries, skipped } = await readHistory(path.dirname(file), path.basename(file));
   if (!entries.length) {
     throw new Error(
-      `${file}: no history entries (each line: {"runId","at","testId","metrics":{…},"gates":[…]})` +
+      `${file}: no history records (each line: {"test","endTime","passed","metrics":{"<concurrency>":{…}},"verdicts":[…]})` +
         (skipped ? `; ${skipped} line(s) not understood` : ''),
     );
   }

@@ -1,42 +1,45 @@
-// `$OUTPUT_PATH/history.jsonl`: one JSON object per line, a test's key metrics and gate verdicts in
-// one run (written by the perf gates). Absent file = no trends. Lines that do not fit are counted,
-// never fatal: the report must open even when the history is half-written.
+// The report's view of `$OUTPUT_PATH/history.jsonl` (name and record shape: src/results/history.ts):
+// a test's key metrics and gate verdicts per run. Absent file = no trends. Lines that do not fit are
+// counted, never fatal: the report must open even when the history is half-written.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { HISTORY_FILE_NAME, parseHistoryLenient, type HistoryRecord } from '../results/history.js';
 import type { HistoryEntry } from './model.js';
 
-export const HISTORY_NAME = 'history.jsonl';
+/** The metrics a trend shows when no gate names others. */
+const KEY_METRICS = ['output_throughput', 'median_ttft_ms', 'median_tpot_ms'];
 
-function record(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
+/** `metric` for a run of one concurrency, else `metric @<concurrency>`: one trend per line. */
+function trendKey(metric: string, concurrency: string, single: boolean): string {
+  return single ? metric : `${metric} @${concurrency}`;
 }
 
-/** One history line, or undefined when it lacks a test id, a run and numeric metrics. */
-export function historyEntry(value: unknown): HistoryEntry | undefined {
-  const o = record(value);
-  if (!o) return undefined;
-  const testId = o.testId ?? o.test;
-  const runId = o.runId ?? o.run ?? o.at;
-  const at = o.at ?? o.time ?? o.timestamp ?? o.runId;
+/** One history record as the report shows it: key metrics and gated metrics, with the gate verdicts. */
+export function historyEntry(r: HistoryRecord): HistoryEntry {
+  const cons = Object.keys(r.metrics);
+  const single = cons.length === 1;
+  const verdicts = (r.verdicts ?? []).filter((v) => v.passed !== null);
+  const wanted = new Set([...KEY_METRICS, ...verdicts.map((v) => v.metric)]);
   const metrics: Record<string, number> = {};
-  for (const [k, v] of Object.entries(record(o.metrics) ?? {})) if (typeof v === 'number') metrics[k] = v;
-  if (typeof testId !== 'string' || typeof runId !== 'string' || typeof at !== 'string') return undefined;
-  const gates = (Array.isArray(o.gates) ? o.gates : [])
-    .map(record)
-    .filter((g): g is Record<string, unknown> => !!g && typeof g.metric === 'string')
-    .map((g) => ({
-      metric: g.metric as string,
-      passed: g.passed === true || g.verdict === 'pass' || g.verdict === 'passed',
-      message: typeof g.message === 'string' ? g.message : undefined,
-    }));
-  return { runId, at, testId, metrics, gates };
+  for (const c of cons)
+    for (const [m, v] of Object.entries(r.metrics[c] ?? {}))
+      if (wanted.has(m)) metrics[trendKey(m, c, single)] = v;
+  return {
+    runId: r.runId ?? r.jobId ?? r.endTime,
+    at: r.endTime,
+    testId: r.test,
+    metrics,
+    gates: verdicts.map((v) => ({
+      metric: v.concurrency === null ? v.metric : trendKey(v.metric, String(v.concurrency), single),
+      passed: v.passed === true,
+      message: v.message,
+    })),
+  };
 }
 
 export async function readHistory(
   outputPath: string,
-  name = HISTORY_NAME,
+  name = HISTORY_FILE_NAME,
 ): Promise<{ entries: HistoryEntry[]; skipped: number; file: string }> {
   const file = path.join(outputPath, name);
   let text = '';
@@ -45,18 +48,6 @@ export async function readHistory(
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const entries: HistoryEntry[] = [];
-  let skipped = 0;
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    let entry: HistoryEntry | undefined;
-    try {
-      entry = historyEntry(JSON.parse(line));
-    } catch {
-      entry = undefined;
-    }
-    if (entry) entries.push(entry);
-    else skipped++;
-  }
-  return { entries, skipped, file };
+  const { records, skipped } = parseHistoryLenient(text, file);
+  return { entries: records.map(historyEntry), skipped, file };
 }

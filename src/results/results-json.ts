@@ -26,3 +26,15 @@ export async function mergeResultsJson(logDir: string, data: Record<string, unkn
   }
   return writeResultsJson(logDir, { ...current, ...data });
 }
+
+/** The results file of `logDir`, or undefined when there is none (or it is not a JSON object). */
+export async function readResultsJson(logDir: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const value: unknown = JSON.parse(await readFile(path.join(logDir, RESULTS_JSON_NAME), 'utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -214,6 +214,7 @@ export function resolveSettings(
     heartbeatMs: heartbeatFrom(get('DISAGG_HEARTBEAT'), options.heartbeat),
     progressToConsole: env.VITEST_VSCODE === 'true',
     strict: strict ? flag(strict) : (options.strict ?? false),
+    gates: options.gates ?? [],
     debug: {
       enabled: debug ? flag(debug) : false,
       jobId: get('DEBUG_JOB_ID')?.value,

@@ -50,7 +50,7 @@ export class PrefillEngine {
 
   constructor(
     private readonly clock: SimClock,
-    private readonly opts: { tp: number; maxBatchSize: number; maxNumTokens: number },
+    private readonly opts: { tp: number; maxBatchSize: number; maxNumTokens: number; slowdown?: number },
     private readonly onIter?: (info: IterInfo) => void,
   ) {}
 
@@ -77,7 +77,7 @@ export class PrefillEngine {
       tokens += next.tokens;
     }
     const start = Math.max(this.clock.simNow(), this.busyUntil);
-    const dur = prefillMs(tokens, this.opts.tp);
+    const dur = prefillMs(tokens, this.opts.tp) * (this.opts.slowdown ?? 1);
     this.busyUntil = start + dur;
     this.running = true;
     this.iter++;
@@ -139,7 +139,13 @@ export class DecodeEngine {
 
   constructor(
     private readonly clock: SimClock,
-    private readonly opts: { tp: number; maxBatchSize: number; mtpLayers: number; streamInterval: number },
+    private readonly opts: {
+      tp: number;
+      maxBatchSize: number;
+      mtpLayers: number;
+      streamInterval: number;
+      slowdown?: number;
+    },
     private readonly onIter?: (info: IterInfo) => void,
   ) {
     this.tps = tokensPerStep(opts.mtpLayers);
@@ -221,9 +227,14 @@ export class DecodeEngine {
     return Math.max(1, steps);
   }
 
+  /** One decode iteration, slowed by the `simulator.slowdown` knob. */
+  private stepMs(): number {
+    return decodeStepMs(this.active.length, this.opts.tp, this.opts.mtpLayers) * (this.opts.slowdown ?? 1);
+  }
+
   private schedule(): void {
     if (this.timer || this.stopped || this.active.length === 0) return;
-    const step = decodeStepMs(this.active.length, this.opts.tp, this.opts.mtpLayers);
+    const step = this.stepMs();
     // Wake only when a chunk or a finish is due: the tick catches up every step in between exactly, so
     // a coarser timer changes no timing, only the CPU cost (stream_interval 20 = 20× fewer wake-ups).
     const wait = (this.lastSim + this.stepsToNextEvent() * step - this.clock.simNow()) * this.clock.timeScale;
@@ -240,7 +251,7 @@ export class DecodeEngine {
     const now = this.clock.simNow();
     this.inTick = true;
     for (let n = 0; n < MAX_STEPS_PER_TICK && this.active.length > 0; n++) {
-      const step = decodeStepMs(this.active.length, this.opts.tp, this.opts.mtpLayers);
+      const step = this.stepMs();
       if (this.lastSim + step > now) break;
       this.lastSim += step;
       this.g += this.tps;

@@ -24,6 +24,8 @@ export interface CtxWorkerSettings {
   maxBatchSize: number;
   maxNumTokens: number;
   printIterLog: boolean;
+  /** Every simulated duration is multiplied by this (1 = normal speed). */
+  slowdown: number;
 }
 
 export interface GenWorkerSettings {
@@ -32,6 +34,8 @@ export interface GenWorkerSettings {
   mtpLayers: number;
   streamInterval: number;
   printIterLog: boolean;
+  /** Every simulated duration is multiplied by this (1 = normal speed). */
+  slowdown: number;
 }
 
 export interface AccuracyTaskSettings {
@@ -176,8 +180,28 @@ function clamp01(x: number): number {
   return Math.min(1, Math.max(0, x));
 }
 
-export function resolveSettings(cfg: DisaggConfig): SimSettings {
+/** Env var that slows the simulated serving stack by a factor, overriding `simulator.slowdown`. */
+export const SLOWDOWN_ENV = 'DISAGG_SIM_SLOWDOWN';
+
+/**
+ * The slowdown factor: `DISAGG_SIM_SLOWDOWN` if set, else `simulator.slowdown`, else 1. A factor must be
+ * > 0; anything else is an error (a silently ignored knob would make a regression test pass).
+ */
+export function resolveSlowdown(cfg: DisaggConfig, env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = env[SLOWDOWN_ENV];
+  const raw: unknown = fromEnv !== undefined && fromEnv.trim() !== '' ? fromEnv : cfg.simulator?.slowdown;
+  if (raw === undefined) return 1;
+  const n = num(raw, NaN);
+  if (!(n > 0)) {
+    const where = fromEnv !== undefined && fromEnv.trim() !== '' ? SLOWDOWN_ENV : 'simulator.slowdown';
+    throw new Error(`${where}: ${JSON.stringify(raw)} is not a factor > 0 (1.15 = 15 % slower)`);
+  }
+  return n;
+}
+
+export function resolveSettings(cfg: DisaggConfig, processEnv: NodeJS.ProcessEnv = process.env): SimSettings {
   const sim = cfg.simulator ?? {};
+  const slowdown = resolveSlowdown(cfg, processEnv);
   const hw = cfg.hardware ?? {};
   const b = cfg.benchmark ?? {};
   const wc = cfg.worker_config ?? {};
@@ -233,6 +257,7 @@ export function resolveSettings(cfg: DisaggConfig): SimSettings {
       maxBatchSize: posInt(ctxCfg.max_batch_size, SIM_DEFAULTS.ctxMaxBatchSize),
       maxNumTokens: posInt(ctxCfg.max_num_tokens, SIM_DEFAULTS.ctxMaxNumTokens),
       printIterLog: bool(ctxCfg.print_iter_log, false),
+      slowdown,
     },
     gen: {
       tp: posInt(genCfg.tensor_parallel_size, SIM_DEFAULTS.tp),
@@ -240,6 +265,7 @@ export function resolveSettings(cfg: DisaggConfig): SimSettings {
       mtpLayers: Math.max(0, Math.floor(num(spec.num_nextn_predict_layers, 0))),
       streamInterval: posInt(genCfg.stream_interval, SIM_DEFAULTS.streamInterval),
       printIterLog: bool(genCfg.print_iter_log, false),
+      slowdown,
     },
     bench: {
       concurrencies: concurrencies(b.concurrency_list).map((c) => c * numGen),

@@ -63,6 +63,9 @@ function slice(answerToks: string[], from: number, to: number): string {
   return a + fillerText(to - Math.max(from, answerToks.length));
 }
 
+/** The version the simulated stack reports. */
+export const SIM_VERSION = '0.0.0-disagg-sim';
+
 export async function startWorker(opts: WorkerOptions): Promise<RunningServer> {
   const { role, index, settings, clock, logger } = opts;
   const w = role === 'ctx' ? settings.ctx : settings.gen;
@@ -91,7 +94,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningServer> {
         ? `, max_num_tokens=${settings.ctx.maxNumTokens}`
         : `, num_nextn_predict_layers=${settings.gen.mtpLayers}, stream_interval=${settings.gen.streamInterval}`),
   );
+  // Real workers print their version like this; the history records it as the served software's version.
+  logger.info(`[TensorRT-LLM] TensorRT-LLM version: ${SIM_VERSION}`);
   logger.info(`time_scale=${settings.timeScale} (real seconds per simulated second)`);
+  if (settings.gen.slowdown !== 1)
+    logger.info(`slowdown=${settings.gen.slowdown} (every step that much slower)`);
 
   const handleCompletion = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const body = parseJsonObject(await readBody(req));
@@ -200,7 +207,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningServer> {
       }
     });
     if (stream) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    setTimeout(() => decode.add(seq), kvTransferMs(promptTokens) * settings.timeScale);
+    setTimeout(
+      () => decode.add(seq),
+      kvTransferMs(promptTokens) * settings.gen.slowdown * settings.timeScale,
+    );
   };
 
   const server = openAiServer({

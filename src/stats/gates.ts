@@ -2,6 +2,7 @@
 // p99 TTFT ≤ 2000 ms), a reference value with a relative tolerance, and/or no regression against the
 // test's history. Pure functions: the caller gives the measured metrics and the history records.
 import type { HistoryRecord } from '../results/history.js';
+import type { HistoryGateSpec, PerfGateSpec } from '../types.js';
 import { benchKeyForMetricName } from '../parsers/metric-names.js';
 import { metricDirection, metricUnit, type Direction } from './direction.js';
 import {
@@ -13,35 +14,8 @@ import {
   subjectText,
 } from './regression.js';
 
-/** The history rule's settings as a gate writes them. */
-export interface HistoryGateSpec {
-  /** Baseline runs: the last N passed runs by end time (default 5; 0 = all). */
-  runs?: number;
-  /** Fewer baseline runs give no verdict (default 3). */
-  min_runs?: number;
-  /** Default: the gate's `tolerance`, else 0.05. */
-  tolerance?: number;
-  /** Allowed worsening in units of the baseline's relative noise (default 3). */
-  noise_k?: number;
-}
-
-/** One gate as written in a YAML config (snake_case like the rest of it). */
-export interface PerfGateSpec {
-  /** A `disagg parse bench --json` key (`p99_ttft_ms`, `output_throughput`) or an original CSV name. */
-  metric: string;
-  /** The concurrencies it applies to; default every measured one. */
-  concurrency?: number | number[];
-  /** Overrides the direction read from the metric name. */
-  higher_is_better?: boolean;
-  /** Absolute limit: at most this (lower is better) or at least this (higher is better). */
-  limit?: number;
-  /** Reference value; the current value may be worse by at most `tolerance`. */
-  reference?: number;
-  /** Relative tolerance, a fraction (default 0.05), for `reference` and `history`. */
-  tolerance?: number;
-  /** No regression against the test's earlier passed runs (the history rule). */
-  history?: boolean | HistoryGateSpec;
-}
+// The gate's YAML shape lives with the config types; re-exported for callers of this module.
+export type { HistoryGateSpec, PerfGateSpec };
 
 export type GateKind = 'limit' | 'reference' | 'history';
 
@@ -53,6 +27,10 @@ export interface GateResult {
   /** null: no verdict (too few history runs). */
   passed: boolean | null;
   message: string;
+  /** Relative change for the worse against the reference/baseline (negative = better), when known. */
+  worsening?: number | null;
+  /** worsening − allowed: how close to failing (> 0 failed), for picking the worst. */
+  margin?: number;
 }
 
 /** Measured values of one run: concurrency (string key) → metric → value, as history records hold them. */
@@ -147,6 +125,8 @@ function judgeReference(gate: PerfGateSpec, reference: number, con: number, valu
     value,
     passed: j.verdict !== 'regressed',
     message: describeJudgement({ metric: gate.metric, concurrency: con }, j, { against: 'reference' }),
+    worsening: j.worsening,
+    margin: j.margin,
   };
 }
 
@@ -189,6 +169,8 @@ function judgeHistory(
     ...base,
     passed: j.verdict === 'insufficient' ? null : j.verdict !== 'regressed',
     message: describeJudgement(subject, j, { minRuns: settings.minRuns }),
+    worsening: j.worsening,
+    margin: j.margin,
   };
 }
 

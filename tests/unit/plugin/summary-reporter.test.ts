@@ -72,7 +72,15 @@ describe('summary reporter', () => {
     try {
       const test = {
         name: 't1',
-        meta: () => ({ disagg: { testId: 't1', jobId: '7', jobState: 'COMPLETED', logDir: '/o/t1_ERROR' } }),
+        meta: () => ({
+          disagg: {
+            testId: 't1',
+            jobId: '7',
+            jobState: 'COMPLETED',
+            logDir: '/o/t1_ERROR',
+            perf: { concurrencies: [], worst: 'output_throughput at concurrency 8: … → FAILED' },
+          },
+        }),
         result: () => ({ state: 'failed', errors: [{ message: 'Job 7 for t1 ended COMPLETED\nLogs: /o' }] }),
       };
       // A test that never got a job: the summary gives its reason, not "no job".
@@ -93,7 +101,8 @@ describe('summary reporter', () => {
     }
     expect(lines.join('\n')).toContain(
       'failed  t1  job 7 COMPLETED | queued 10s (Resources), ran 1m00s on n1, reached con 8\n' +
-        '          reason: Job 7 for t1 ended COMPLETED\n          logs: /o/t1_ERROR',
+        '          reason: Job 7 for t1 ended COMPLETED\n' +
+        '          worst perf delta: output_throughput at concurrency 8: … → FAILED\n          logs: /o/t1_ERROR',
     );
     expect(lines.join('\n')).toContain(
       'failed  t2\n          reason: not submitted: interrupted by SIGINT\n',

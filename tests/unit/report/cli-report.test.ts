@@ -63,11 +63,12 @@ describe('disagg report', () => {
     const file = path.join(dir, 'history.jsonl');
     const line = (run: string, v: number) =>
       JSON.stringify({
+        test: 't',
         runId: run,
-        at: `2026-11-2${run}T00:00:00Z`,
-        testId: 't',
-        metrics: { tput: v },
-        gates: [],
+        endTime: `2026-11-2${run}T00:00:00Z`,
+        passed: true,
+        metrics: { '8': { output_throughput: v } },
+        verdicts: [],
       });
     fs.writeFileSync(file, `${line('1', 1)}\n${line('2', 2)}\n`);
     const r = await disagg(['report', file, '--json']);

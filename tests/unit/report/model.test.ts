@@ -182,11 +182,12 @@ describe('report data from an output dir', () => {
     writeTest(out, '20261129-040000-abcd', 'disagg_stress_c', { perf: { blocks: [block(2, 50)] } });
     const line = (runId: string, v: number, passed: boolean) =>
       JSON.stringify({
+        test: 'disagg_stress_c',
         runId,
-        at: `2026-11-2${runId}T00:00:00Z`,
-        testId: 'disagg_stress_c',
-        metrics: { output_throughput: v },
-        gates: [{ metric: 'output_throughput', passed }],
+        endTime: `2026-11-2${runId}T00:00:00Z`,
+        passed,
+        metrics: { '2': { output_throughput: v } },
+        verdicts: [{ kind: 'history', metric: 'output_throughput', concurrency: 2, passed, message: 'm' }],
       });
     fs.writeFileSync(
       path.join(out, 'history.jsonl'),

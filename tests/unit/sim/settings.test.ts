@@ -64,3 +64,15 @@ describe('resolveSettings', () => {
     expect(resolveSettings({}).timeScale).toBe(0.05);
   });
 });
+
+describe('slowdown knob', () => {
+  it('reads simulator.slowdown, lets DISAGG_SIM_SLOWDOWN override it and rejects a bad factor', () => {
+    expect(resolveSettings({}, {}).gen.slowdown).toBe(1);
+    expect(resolveSettings({ simulator: { slowdown: 1.5 } }, {}).ctx.slowdown).toBe(1.5);
+    expect(resolveSettings({ simulator: { slowdown: 1.5 } }, { DISAGG_SIM_SLOWDOWN: '2' }).gen.slowdown).toBe(
+      2,
+    );
+    expect(() => resolveSettings({ simulator: { slowdown: 0 } }, {})).toThrow(/simulator.slowdown/);
+    expect(() => resolveSettings({}, { DISAGG_SIM_SLOWDOWN: 'fast' })).toThrow(/DISAGG_SIM_SLOWDOWN/);
+  });
+});

@@ -1,0 +1,107 @@
+// Perf gates through the whole plugin on the local executor, runs one after another on one output dir:
+// three normal simulator runs build the history, a fourth slowed 1.5× (simulator.slowdown, outside the
+// config hash) fails its output-throughput history gate with the verdict sentence, DEBUG_MODE re-judges
+// that failed run's `_ERROR` logs twice without touching the CSV or the history, and a fifth normal run
+// passes again.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { perfCsvPath } from '../../src/results/csv.js';
+import { historyPath, readHistoryRecords } from '../../src/results/history.js';
+import { repoRoot } from '../fixtures/paths.js';
+import { VITEST } from './helpers/suite-run.js';
+
+const SUITE = path.join(repoRoot, 'tests/fixtures/suites/gates');
+const TEST_ID = 'disagg_perf_gated';
+const SLOWED =
+  /output_throughput at concurrency 4: [\d,.]+ tok\/s is [\d.]+ % below the baseline [\d,.]+ \(median of 3 runs, noise ±[\d.]+ %\); allowed −20\.0 % → FAILED/;
+
+interface JsonReport {
+  testResults: Array<{
+    assertionResults: Array<{ title: string; status: string; failureMessages: string[] }>;
+  }>;
+}
+
+interface SuiteResult {
+  status: string;
+  failure: string;
+  output: string;
+}
+
+describe('perf gates against history (local executor)', () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gates-'));
+  const configDir = path.join(work, 'configs');
+  const out = path.join(work, 'out');
+  const yaml = path.join(configDir, 'disagg/perf/gated.yaml');
+  fs.cpSync(SUITE, configDir, { recursive: true });
+  const normal = fs.readFileSync(yaml, 'utf8');
+
+  function runSuite(env: Record<string, string> = {}): SuiteResult {
+    const json = path.join(work, 'report.json');
+    fs.rmSync(json, { force: true });
+    const r = spawnSync(
+      process.execPath,
+      [VITEST, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${json}`],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          DISAGG_CONFIG_DIR: configDir,
+          DISAGG_EXECUTOR: 'local',
+          OUTPUT_PATH: out,
+          GPU_TYPE: 'GB200',
+          ...env,
+        },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    const output = r.stdout + r.stderr;
+    if (!fs.existsSync(json)) throw new Error(`vitest wrote no JSON report (exit ${r.status}):\n${output}`);
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as JsonReport;
+    const test = report.testResults.flatMap((f) => f.assertionResults).find((a) => a.title === TEST_ID);
+    if (!test) throw new Error(`no result for ${TEST_ID}:\n${output}`);
+    return { status: test.status, failure: test.failureMessages.join('\n'), output };
+  }
+
+  const files = () => [fs.readFileSync(perfCsvPath(out), 'utf8'), fs.readFileSync(historyPath(out), 'utf8')];
+
+  it('builds the history, fails a 1.5× slowed run with the sentence, re-judges it idempotently, passes again', async () => {
+    for (let i = 1; i <= 3; i++) {
+      const r = runSuite();
+      expect(r.status, `normal run ${i}:\n${r.output}`).toBe('passed');
+      expect(r.output).toMatch(/no verdict: .*3 needed/);
+    }
+
+    fs.writeFileSync(yaml, normal.replace('  time_scale: 0.2\n', '  time_scale: 0.2\n  slowdown: 1.5\n'));
+    const slowed = runSuite();
+    expect(slowed.status, slowed.output).toBe('failed');
+    expect(slowed.failure).toMatch(SLOWED);
+    expect(slowed.failure).toMatch(/_ERROR/);
+
+    const before = files();
+    for (let i = 1; i <= 2; i++) {
+      const debug = runSuite({ DEBUG_MODE: '1' });
+      expect(debug.status, `DEBUG_MODE run ${i}:\n${debug.output}`).toBe('failed');
+      expect(debug.failure).toMatch(SLOWED);
+      expect(files(), `DEBUG_MODE run ${i} changed the CSV or the history`).toEqual(before);
+    }
+
+    fs.writeFileSync(yaml, normal);
+    const recovered = runSuite();
+    expect(recovered.status, recovered.output).toBe('passed');
+    expect(recovered.output).toMatch(/output_throughput at concurrency 4: .*median of 3 runs.*→ PASSED/);
+
+    const history = await readHistoryRecords(out);
+    expect(history.map((h) => h.passed)).toEqual([true, true, true, false, true]);
+    // One config hash for all five: the slowdown knob is not part of it.
+    expect(new Set(history.map((h) => h.configHash)).size).toBe(1);
+    expect(new Set(history.map((h) => h.jobId)).size).toBe(5);
+    // The version the (simulated) workers print at start-up.
+    expect(history.map((h) => h.softwareVersion)).toEqual(Array(5).fill('0.0.0-disagg-sim'));
+    // Two CSV rows per run (the 17 columns, unchanged), none added by DEBUG_MODE.
+    expect(files()[0]?.trim().split('\n')).toHaveLength(1 + 5 * 2);
+  }, 600_000);
+});
