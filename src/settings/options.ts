@@ -1,4 +1,5 @@
 // The user-facing option object of `disagg({...})` and the resolved settings every stage receives.
+import type { ConfigLimits } from '../config/limits.js';
 import type { ExecutorKind, ExecutorSettings, Launcher, ResourceMode } from './types.js';
 
 /** Options of `disagg({...})` in vitest.config.ts. An env var (or DISAGG_ENV_FILE value) overrides each. */
@@ -29,6 +30,8 @@ export interface DisaggOptions {
   heartbeat?: string | number;
   /** Over-concurrency and unknown keys are errors instead of warnings. Env `DISAGG_STRICT=1`. */
   strict?: boolean;
+  /** Largest config file in bytes; a larger one fails alone. Env `DISAGG_MAX_CONFIG_BYTES`. Default 1 MiB. */
+  maxConfigBytes?: number;
   /** sbatch settings for executors `slurm` and `ssh` (env `DISAGG_PARTITION`, … override). */
   slurm?: {
     partition?: string;
@@ -75,6 +78,8 @@ export interface ResolvedOptions {
   /** Under the VS Code extension (`VITEST_VSCODE=true`): job updates also go to the test's console output, which it shows per test. */
   progressToConsole: boolean;
   strict: boolean;
+  /** Bounds on one config file (size from `maxConfigBytes`; the rest are fixed defaults). */
+  configLimits: ConfigLimits;
   debug: { enabled: boolean; jobId?: string };
   /** SSH options as the plugin option spelled them (env applied); the full input is `executorSettings.ssh`. */
   ssh: NonNullable<DisaggOptions['ssh']>;
