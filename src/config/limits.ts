@@ -97,11 +97,41 @@ export function prescanText(text: string, limits: ConfigLimits): TextLimitHit | 
   let lineIndicators = 0;
   let scalars = 0;
   let aliases = 0;
+  let lineStart = 0;
+  // Block maps: keys seen per indentation level (a stack), so a 100k-key map is refused before the
+  // parser spends seconds on it. Sequence items close the levels below them.
+  const indents: number[] = [];
+  const counts: number[] = [];
+  let keyColumn = 0;
+  const closeBelow = (column: number): void => {
+    while (indents.length > 0 && indents[indents.length - 1] > column) {
+      indents.pop();
+      counts.pop();
+    }
+  };
   for (const tok of new Lexer().lex(text)) {
     const start = offset;
     // Lexer control markers (document, scalar, flow-end) take no room in the source.
     if (tok.length !== 1 || tok.charCodeAt(0) >= 0x20 || tok === '\n' || tok === '\t') offset += tok.length;
-    switch (CST.tokenType(tok)) {
+    const nl = tok.lastIndexOf('\n');
+    if (nl >= 0) lineStart = start + nl + 1;
+    const type = CST.tokenType(tok);
+    if (type === 'scalar' || type === 'single-quoted-scalar' || type === 'double-quoted-scalar') {
+      keyColumn = start - lineStart;
+    }
+    switch (type) {
+      case 'map-value-ind':
+        if (flowDepth > 0) break;
+        closeBelow(keyColumn);
+        if (indents.length > 0 && indents[indents.length - 1] === keyColumn) counts[counts.length - 1]++;
+        else {
+          indents.push(keyColumn);
+          counts.push(1);
+        }
+        if (counts[counts.length - 1] > limits.maxKeysPerMap) {
+          return { offset: start, message: `a map has more than ${limits.maxKeysPerMap} keys; ${HINT}` };
+        }
+        break;
       case 'flow-seq-start':
       case 'flow-map-start':
         flowDepth++;
@@ -111,6 +141,9 @@ export function prescanText(text: string, limits: ConfigLimits): TextLimitHit | 
         flowDepth = Math.max(0, flowDepth - 1);
         break;
       case 'seq-item-ind':
+        closeBelow(start - lineStart);
+        lineIndicators++;
+        break;
       case 'explicit-key-ind':
         lineIndicators++;
         break;
@@ -170,8 +203,10 @@ export function checkDocument(
     const { line, col } = lineCounter.linePos(range?.[0] ?? 0);
     return { severity, file, line, column: col, path: formatPath(segs), message, source: 'yaml' };
   };
+  // Inside an alias expansion a limit is reported where the alias is used, not at its anchor.
+  let aliasUse: unknown;
   const stop = (node: unknown, message: string): false => {
-    problems.push(at(node, 'error', message));
+    problems.push(at(expanding > 0 ? aliasUse : node, 'error', message));
     return false;
   };
 
@@ -191,6 +226,7 @@ export function checkDocument(
       }
       // An unknown anchor is a syntax error the parser already reported.
       if (!target) return true;
+      if (expanding === 0) aliasUse = raw;
       expanding++;
       const ok = walk(target, depth);
       expanding--;

@@ -187,7 +187,7 @@ export function parseYaml(text: string, file: string, limits?: Partial<ConfigLim
   const problems: Problem[] = [];
   if (tooBig) {
     const { line, column } = textPosition(text, tooBig.offset);
-    const message = `YAML error: ${tooBig.message}`;
+    const message = tooBig.message;
     problems.push({ severity: 'error', file, line, column, path: '(root)', message, source: 'yaml' });
     return { value: undefined, problems, locate, problem };
   }

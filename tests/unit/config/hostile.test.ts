@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIO } from '../../../src/cli/io.js';
 import { run as list } from '../../../src/cli/list.js';
 import { run as validate } from '../../../src/cli/validate.js';
-import { entryForFile, formatProblem, loadAll, loadConfig } from '../../../src/config/index.js';
+import { entryForFile, formatProblem, loadAll, loadConfig, parseYaml } from '../../../src/config/index.js';
 import { resolvePlaceholders } from '../../../src/config/placeholders.js';
 import { resolveSettings } from '../../../src/settings/resolve.js';
 import { HOSTILE_FILES, writeHostileTree } from '../../fixtures/hostile-configs.js';
@@ -50,6 +50,24 @@ describe('each hostile file fails alone, within 10 s, saying what is wrong', () 
     expect(formatProblem(loaded.problems[0])).toMatch(
       /good\.yaml:1:1 \(root\): the file is \d+ bytes, more than the limit of 100 bytes; .*option maxConfigBytes or env DISAGG_MAX_CONFIG_BYTES/,
     );
+  });
+});
+
+describe('limits are counted per map, not per file', () => {
+  it('12,000 list items of one key each are not one map of 12,000 keys', () => {
+    const text =
+      'items:\n' + Array.from({ length: 12_000 }, (_, i) => `  - name: n${i}\n    v: ${i}`).join('\n');
+    const r = parseYaml(text, 'items.yaml');
+    expect(r.problems).toEqual([]);
+    expect((r.value as { items: unknown[] }).items).toHaveLength(12_000);
+  });
+
+  it('a flow map with too many keys is caught after parsing, at the map', () => {
+    const text = `a: {${Array.from({ length: 10_001 }, (_, i) => `k${i}: ${i}`).join(', ')}}\n`;
+    const r = parseYaml(text, 'flow.yaml');
+    expect(r.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`)).toEqual([
+      '1:4 a: a map has 10001 keys, more than the limit of 10000; split the file or remove the repeated/oversized part',
+    ]);
   });
 });
 
