@@ -12,6 +12,34 @@ export interface CliIO {
   stderrIsTTY?: boolean;
 }
 
+/**
+ * The real process streams for `bin/disagg.mjs`. Output to a closed pipe (`disagg cancel | head`) ends
+ * the command quietly, like other command-line tools, instead of crashing with EPIPE.
+ */
+export function processIO(proc: NodeJS.Process = process): CliIO {
+  let closed = false;
+  const onError = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'EPIPE') throw err;
+    if (closed) return;
+    closed = true;
+    // Whatever was left to say has no reader; the exit code stays what the command decided so far.
+    proc.exit(typeof proc.exitCode === 'number' ? proc.exitCode : 0);
+  };
+  proc.stdout.on('error', onError);
+  proc.stderr.on('error', onError);
+  return {
+    stdout: (t) => {
+      if (!closed) proc.stdout.write(t);
+    },
+    stderr: (t) => {
+      if (!closed) proc.stderr.write(t);
+    },
+    env: proc.env,
+    cwd: proc.cwd(),
+    stderrIsTTY: proc.stderr.isTTY === true,
+  };
+}
+
 export type CliCommand = (argv: string[], io: CliIO) => Promise<number>;
 
 /** Thrown for bad command-line usage; main prints the message and exits 2. */

@@ -43,6 +43,7 @@ export const run: CliCommand = async (argv, io) => {
     vars: settings.placeholderVars,
     gpuType: settings.gpuType,
     strict: settings.strict,
+    limits: settings.configLimits,
     cwd: io.cwd,
   });
 

@@ -30,6 +30,7 @@ export const run: CliCommand = async (argv, io) => {
     vars: settings.placeholderVars,
     gpuType: settings.gpuType,
     strict: settings.strict,
+    limits: settings.configLimits,
     cwd: io.cwd,
   });
   const problems = configs.flatMap((c) => c.problems);

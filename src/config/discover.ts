@@ -71,34 +71,84 @@ export function entryForFile(file: string, configDir?: string): ConfigEntry {
 // Code-unit order, not localeCompare: the same on every machine and locale.
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-function listDir(dir: string): fs.Dirent[] {
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((d) => !d.name.startsWith('.'))
-    .sort((a, b) => byName(a.name, b.name));
+/** What discovery skipped because the file system would not let it in (loops, unreadable dirs). */
+interface Skipped {
+  loops: string[];
+  unreadable: string[];
+}
+
+function listDir(dir: string, skipped?: Skipped): fs.Dirent[] {
+  let list: fs.Dirent[];
+  try {
+    list = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    // One unreadable folder (permissions, ELOOP) must not take every other config down with it.
+    skipped?.unreadable.push(`${dir} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    return [];
+  }
+  return list.filter((d) => !d.name.startsWith('.')).sort((a, b) => byName(a.name, b.name));
+}
+
+/** stat that follows links and answers undefined for a missing target or a link loop (ELOOP). */
+function statOf(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
+function realOf(file: string): string | undefined {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 function isYamlFile(dir: string, d: fs.Dirent): boolean {
   if (!YAML_EXT.test(d.name)) return false;
   if (d.isFile()) return true;
   // Follow symlinks to files (config trees are sometimes assembled with links).
-  return (
-    d.isSymbolicLink() && fs.statSync(path.join(dir, d.name), { throwIfNoEntry: false })?.isFile() === true
-  );
+  return d.isSymbolicLink() && statOf(path.join(dir, d.name))?.isFile() === true;
 }
 
 function isDirectory(dir: string, d: fs.Dirent): boolean {
   if (d.isDirectory()) return true;
-  return (
-    d.isSymbolicLink() &&
-    fs.statSync(path.join(dir, d.name), { throwIfNoEntry: false })?.isDirectory() === true
-  );
+  return d.isSymbolicLink() && statOf(path.join(dir, d.name))?.isDirectory() === true;
 }
 
-function countYaml(dir: string): number {
+/**
+ * A linked folder that leads back to itself or to one of its ancestors (`a -> .`, `a -> ..`): following
+ * it would walk in circles until ELOOP.
+ */
+function isLinkLoop(dir: string, d: fs.Dirent, skipped: Skipped, root: string): boolean {
+  if (!d.isSymbolicLink()) return false;
+  let loops: boolean;
+  try {
+    const target = fs.realpathSync(path.join(dir, d.name));
+    const here = fs.realpathSync(dir);
+    const rel = path.relative(target, here);
+    loops =
+      statOf(target)?.isDirectory() === true &&
+      (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)));
+  } catch (e) {
+    // `a -> b -> a`: the link never reaches a file or folder.
+    loops = (e as NodeJS.ErrnoException).code === 'ELOOP';
+  }
+  if (loops) skipped.loops.push(path.relative(root, path.join(dir, d.name)).split(path.sep).join('/'));
+  return loops;
+}
+
+function countYaml(dir: string, skipped: Skipped, root: string, seen = new Set<string>()): number {
+  const real = realOf(dir);
+  // Each real folder once, and never deeper than any sane tree: link cycles cannot recurse forever.
+  if (real === undefined || seen.has(real) || seen.size > 10_000) return 0;
+  seen.add(real);
   let n = 0;
-  for (const d of listDir(dir)) {
-    if (isDirectory(dir, d)) n += countYaml(path.join(dir, d.name));
+  for (const d of listDir(dir, skipped)) {
+    if (isLinkLoop(dir, d, skipped, root)) continue;
+    if (isDirectory(dir, d)) n += countYaml(path.join(dir, d.name), skipped, root, seen);
     else if (YAML_EXT.test(d.name)) n++;
   }
   return n;
@@ -119,7 +169,9 @@ export function discoverConfigs(configDir: string): DiscoveryResult {
   }
   const entries: ConfigEntry[] = [];
   const leftOut: string[] = [];
-  for (const d of listDir(root)) {
+  const skipped: Skipped = { loops: [], unreadable: [] };
+  for (const d of listDir(root, skipped)) {
+    if (isLinkLoop(root, d, skipped, root)) continue;
     if (isYamlFile(root, d)) {
       entries.push(makeEntry(path.join(root, d.name), root, ROOT_TEST_TYPE, ROOT_CATEGORY));
       continue;
@@ -127,17 +179,19 @@ export function discoverConfigs(configDir: string): DiscoveryResult {
     if (!isDirectory(root, d)) continue;
     const typeDir = path.join(root, d.name);
     if (d.name === 'templates') {
-      leftOut.push(`${d.name}/ (templates, ${countYaml(typeDir)} files)`);
+      leftOut.push(`${d.name}/ (templates, ${countYaml(typeDir, skipped, root)} files)`);
       continue;
     }
-    for (const c of listDir(typeDir)) {
+    for (const c of listDir(typeDir, skipped)) {
       const sub = path.join(typeDir, c.name);
+      if (isLinkLoop(typeDir, c, skipped, root)) continue;
       if (isDirectory(typeDir, c)) {
         if (!isCategory(c.name)) {
-          leftOut.push(`${d.name}/${c.name}/ (${countYaml(sub)} files)`);
+          leftOut.push(`${d.name}/${c.name}/ (${countYaml(sub, skipped, root)} files)`);
           continue;
         }
-        for (const f of listDir(sub)) {
+        for (const f of listDir(sub, skipped)) {
+          if (isLinkLoop(sub, f, skipped, root)) continue;
           if (isYamlFile(sub, f)) entries.push(makeEntry(path.join(sub, f.name), root, d.name, c.name));
         }
       } else if (isYamlFile(typeDir, c)) {
@@ -152,6 +206,16 @@ export function discoverConfigs(configDir: string): DiscoveryResult {
     notices.push(
       `Left out ${leftOut.length} path(s) under ${root} that are not <test_type>/{${CATEGORIES.join(',')}}/*.yaml: ` +
         `${leftOut.join(', ')}`,
+    );
+  }
+  if (skipped.loops.length > 0) {
+    notices.push(
+      `Skipped ${skipped.loops.length} symlink loop(s) (links that lead back into themselves): ${skipped.loops.join(', ')}`,
+    );
+  }
+  if (skipped.unreadable.length > 0) {
+    notices.push(
+      `Skipped ${skipped.unreadable.length} unreadable folder(s): ${skipped.unreadable.join(', ')}`,
     );
   }
   // Two files can map to one id (x.yaml and x.yml; root x.yaml and disagg/stress/x.yaml): keep the first.

@@ -9,10 +9,13 @@ export {
   type Env,
 } from './discover.js';
 export { parseYaml, type ParsedYaml, type Position } from './load.js';
+export { type ConfigLimits, DEFAULT_CONFIG_LIMITS } from './limits.js';
 export {
   loadAll,
   loadConfig,
+  readYamlFile,
   validateFiles,
+  yamlLoadError,
   type LoadAllResult,
   type LoadContext,
   type ValidateResult,

@@ -12,6 +12,7 @@ import {
   type ParsedNode,
 } from 'yaml';
 import type { Problem } from '../types.js';
+import { checkDocument, type ConfigLimits, limitsOf, prescanText } from './limits.js';
 import { formatPath, type PathSegments } from './problems.js';
 
 export interface Position {
@@ -80,10 +81,33 @@ function rangeStart(node: unknown): number | undefined {
   return undefined;
 }
 
-/** Parse YAML text; never throws. `file` is only used to label problems. */
-export function parseYaml(text: string, file: string): ParsedYaml {
+/** 1-based line and column of a character offset. */
+function textPosition(text: string, offset: number): Position {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, column: offset - start + 1 };
+}
+
+/**
+ * Parse YAML text; never throws. `file` is only used to label problems. Work and memory are bounded by
+ * `limits` (expanded nodes/bytes, keys per map, depth); duplicate keys are found in linear time here
+ * because the yaml library's own check is quadratic.
+ */
+export function parseYaml(text: string, file: string, limits?: Partial<ConfigLimits>): ParsedYaml {
+  const lim = limitsOf(limits);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false });
+  // Refused before parsing: the parser itself would take seconds on such text (see prescanText).
+  const tooBig = prescanText(text, lim);
+  const doc = parseDocument(tooBig ? '' : text, {
+    lineCounter,
+    merge: true,
+    uniqueKeys: false,
+    prettyErrors: false,
+  });
 
   const posOf = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
@@ -161,6 +185,12 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   };
 
   const problems: Problem[] = [];
+  if (tooBig) {
+    const { line, column } = textPosition(text, tooBig.offset);
+    const message = tooBig.message;
+    problems.push({ severity: 'error', file, line, column, path: '(root)', message, source: 'yaml' });
+    return { value: undefined, problems, locate, problem };
+  }
   for (const err of doc.errors) {
     const segs = pathAt(err.pos[0]);
     // An unclosed quote/bracket is detected at the end of the file; point at where the value starts.
@@ -172,7 +202,9 @@ export function parseYaml(text: string, file: string): ParsedYaml {
       line,
       column,
       path: formatPath(segs),
-      message: `YAML syntax error: ${err.message.replace(/\s+/g, ' ').trim()}`,
+      message: /Maximum call stack size exceeded/.test(err.message)
+        ? `YAML syntax error: nesting is too deep to parse (the limit is ${lim.maxDepth} levels); flatten the structure`
+        : `YAML syntax error: ${err.message.replace(/\s+/g, ' ').trim()}`,
       source: 'yaml',
     });
   }
@@ -189,11 +221,13 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     });
   }
 
+  if (doc.errors.length === 0) problems.push(...checkDocument(doc, lineCounter, file, lim));
+
   let value: unknown;
-  if (doc.errors.length === 0) {
+  if (doc.errors.length === 0 && !problems.some((p) => p.severity === 'error')) {
     try {
-      // maxAliasCount guards against "billion laughs" documents.
-      value = doc.toJS({ maxAliasCount: 10_000 });
+      // checkDocument bounded the expanded size; toJS shares aliased nodes instead of copying them.
+      value = doc.toJS({ maxAliasCount: -1 });
     } catch (e) {
       problems.push({
         severity: 'error',

@@ -5,7 +5,8 @@ import path from 'node:path';
 import type { ConfigEntry, DisaggConfig, LoadedConfig, Problem } from '../types.js';
 import { semanticChecks } from './checks.js';
 import { discoverConfigs, entryForFile } from './discover.js';
-import { parseYaml } from './load.js';
+import { bytePosition, type ConfigLimits, invalidUtf8Offset, limitsOf } from './limits.js';
+import { parseYaml, type ParsedYaml } from './load.js';
 import { resolvePlaceholders } from './placeholders.js';
 import { sortProblems } from './problems.js';
 import { validateSchema } from './schema.js';
@@ -21,6 +22,8 @@ export interface LoadContext {
   gpuType?: string;
   /** Over-concurrency and unknown keys are errors instead of warnings. */
   strict?: boolean;
+  /** Bounds on one file (`ResolvedOptions.configLimits`); defaults DEFAULT_CONFIG_LIMITS. */
+  limits?: Partial<ConfigLimits>;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -38,26 +41,68 @@ function hashOf(bytes: Buffer, vars: Record<string, string>): string {
   return h.digest('hex');
 }
 
+export interface ReadYaml {
+  bytes: Buffer;
+  parsed: ParsedYaml;
+  /** Read, size, encoding and YAML problems (syntax, limits, duplicate keys). */
+  problems: Problem[];
+  /** The bytes were read and decoded; `parsed` is the file's content. */
+  readOk: boolean;
+}
+
+/**
+ * Read and parse one file within `limits`: too large and invalid UTF-8 are refused before parsing.
+ * Never throws.
+ */
+export function readYamlFile(file: string, limits?: Partial<ConfigLimits>): ReadYaml {
+  const lim = limitsOf(limits);
+  const fail = (message: string, pos = { line: 1, column: 1 }): ReadYaml => ({
+    bytes: Buffer.alloc(0),
+    parsed: parseYaml('', file),
+    problems: [{ ...rootProblem(file, message, 'yaml'), ...pos }],
+    readOk: false,
+  });
+  let bytes: Buffer;
+  try {
+    // Checked before reading: a huge file is never loaded into memory.
+    const size = fs.statSync(file).size;
+    if (size > lim.maxBytes) {
+      return fail(
+        `the file is ${size} bytes, more than the limit of ${lim.maxBytes} bytes; split it, or raise the limit ` +
+          `(option maxConfigBytes or env DISAGG_MAX_CONFIG_BYTES)`,
+      );
+    }
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    return fail(`cannot read file: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (bytes.length > lim.maxBytes) {
+    return fail(`the file is more than the limit of ${lim.maxBytes} bytes (it grew while being read)`);
+  }
+  const bad = invalidUtf8Offset(bytes);
+  if (bad >= 0) {
+    const r = fail(
+      `invalid UTF-8 at byte offset ${bad} (byte 0x${bytes[bad].toString(16).padStart(2, '0')}); save the file as UTF-8`,
+      bytePosition(bytes, bad),
+    );
+    return { ...r, bytes };
+  }
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  const parsed = parseYaml(text, file, lim);
+  return { bytes, parsed, problems: [...parsed.problems], readOk: true };
+}
+
+/** The first error that keeps a file from being read as YAML at all, if any (for the test generator). */
+export function yamlLoadError(file: string, limits?: Partial<ConfigLimits>): Problem | undefined {
+  return sortProblems(readYamlFile(file, limits).problems.filter((p) => p.severity === 'error'))[0];
+}
+
 /**
  * Load one config. Never throws for bad content: unreadable files, YAML syntax errors, schema and
  * semantic errors all become `problems` with file, YAML path and 1-based line:column.
  */
 export function loadConfig(entry: ConfigEntry, ctx: LoadContext = {}): LoadedConfig {
-  const problems: Problem[] = [];
-  let bytes: Buffer;
-  let readOk = true;
-  try {
-    bytes = fs.readFileSync(entry.file);
-  } catch (e) {
-    bytes = Buffer.alloc(0);
-    readOk = false;
-    problems.push(
-      rootProblem(entry.file, `cannot read file: ${e instanceof Error ? e.message : String(e)}`, 'yaml'),
-    );
-  }
-  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
-  const parsed = parseYaml(text, entry.file);
-  problems.push(...parsed.problems);
+  const { bytes, parsed, problems, readOk } = readYamlFile(entry.file, ctx.limits);
 
   let config: DisaggConfig = {};
   const yamlOk = !parsed.problems.some((p) => p.severity === 'error') && readOk;

@@ -116,8 +116,35 @@ function usable(v: string | undefined): v is string {
   return v !== undefined && v !== '' && !v.startsWith('<');
 }
 
+/**
+ * Deep copy of plain data that keeps shared references shared (YAML aliases become one object) and
+ * never copies strings: structuredClone writes a string once per reference, so one big aliased string
+ * multiplied memory by its alias count.
+ */
 function clone<T>(v: T): T {
-  return structuredClone(v);
+  const copies = new Map<object, unknown>();
+  const copy = (x: unknown): unknown => {
+    if (x === null || typeof x !== 'object') return x;
+    const done = copies.get(x);
+    if (done !== undefined) return done;
+    if (Array.isArray(x)) {
+      const out: unknown[] = [];
+      copies.set(x, out);
+      for (const item of x) out.push(copy(item));
+      return out;
+    }
+    if (Object.getPrototypeOf(x) !== Object.prototype && Object.getPrototypeOf(x) !== null) {
+      // Dates, Maps, binary (custom YAML tags): rare and small, structuredClone handles them.
+      const out = structuredClone(x);
+      copies.set(x, out);
+      return out;
+    }
+    const out: Record<string, unknown> = {};
+    copies.set(x, out);
+    for (const [k, val] of Object.entries(x)) out[k] = copy(val);
+    return out;
+  };
+  return copy(v) as T;
 }
 
 /**

@@ -164,6 +164,14 @@ function optString(v: unknown): string | undefined {
 }
 
 /** Job name: `slurm.job_name`, else a name derived from the test id. */
+/**
+ * A literal path inside sbatch's --output/--error patterns: sbatch expands `%x`, `%j`, … there, so a
+ * config named `n%x%j.yaml` would write its logs elsewhere; `%%` is sbatch's literal `%`.
+ */
+export function filenamePatternLiteral(p: string): string {
+  return p.replaceAll('%', '%%');
+}
+
 export function jobNameOf(config: DisaggConfig, testId: string): string {
   return optString(config.slurm?.job_name) ?? `disagg-${testId}`.slice(0, 200);
 }
@@ -215,8 +223,8 @@ export function renderSubmitCommand(input: RenderInput): RenderedCommand {
   }
   argv.push(
     `--chdir=${input.jobDir}`,
-    `--output=${path.posix.join(input.jobDir, SLURM_OUT_PATTERN)}`,
-    `--error=${path.posix.join(input.jobDir, SLURM_ERR_PATTERN)}`,
+    `--output=${path.posix.join(filenamePatternLiteral(input.jobDir), SLURM_OUT_PATTERN)}`,
+    `--error=${path.posix.join(filenamePatternLiteral(input.jobDir), SLURM_ERR_PATTERN)}`,
   );
   const extra = optString(slurm.extra_args);
   if (extra) argv.push(...splitShellWords(extra));

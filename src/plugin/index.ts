@@ -4,7 +4,7 @@ import type { Vitest } from 'vitest/node';
 // Brings Vitest's `test` key into Vite's UserConfig type.
 import type {} from 'vitest/config';
 import { entryForFile } from '../config/discover.js';
-import { tagsFor } from '../config/index.js';
+import { formatProblem, tagsFor, yamlLoadError } from '../config/index.js';
 import { sourceOrBuilt } from '../util/package-root.js';
 import { resolveOptions, type DisaggOptions, type ResolvedOptions } from './options.js';
 import { useDisaggJUnit } from './junit-reporter.js';
@@ -17,7 +17,7 @@ import {
 } from './project.js';
 import { takeOverSignals } from './signals.js';
 import { DisaggSummaryReporter } from './summary-reporter.js';
-import { generateModule, yamlSyntaxError } from './transform.js';
+import { generateModule } from './transform.js';
 
 export type { DisaggOptions, ResolvedOptions } from './options.js';
 export { DisaggSummaryReporter } from './summary-reporter.js';
@@ -74,17 +74,13 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
       if (!/\.ya?ml$/i.test(file)) return null;
       const o = opts();
       if (!isInside(o.configDir, file)) return null;
-      const syntax = yamlSyntaxError(code);
-      if (syntax) {
-        this.error({
-          message: `${path.relative(o.root, file)}:${syntax.line}:${syntax.column}: YAML syntax error: ${syntax.message}`,
-          id: file,
-          loc: { file, line: syntax.line, column: syntax.column - 1 },
-        });
-      }
       const entry = entryForFile(file, o.configDir);
       const runtime = posix(sourceOrBuilt('fixtures', 'index'));
-      return generateModule(entry, tagsFor(entry), code, runtime);
+      // A file that cannot be read as YAML (syntax, size, encoding, limits) fails as its own test;
+      // throwing here would abort collection of every other config (`vitest list` included).
+      const bad = yamlLoadError(file, o.configLimits);
+      const loadError = bad && `${formatProblem(bad, o.root)} (fix this file; the other configs still run)`;
+      return generateModule(entry, tagsFor(entry), code, runtime, loadError);
     },
   };
 

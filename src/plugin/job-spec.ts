@@ -16,6 +16,7 @@ export function loadChecked(
     vars: options.placeholderVars,
     gpuType: options.gpuType,
     strict: options.strict,
+    limits: options.configLimits,
   });
   if (printWarnings) {
     for (const w of loaded.problems.filter((p) => p.severity === 'warning')) {

@@ -30,7 +30,8 @@ const BODY: Record<Category, string> = {
 /** First YAML syntax error, with 1-based position, or undefined. */
 export function yamlSyntaxError(source: string): YamlSyntaxError | undefined {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false });
+  // uniqueKeys off: the library's check is quadratic (duplicates are the loader's job, in linear time).
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const err = doc.errors[0];
   if (!err) return undefined;
   const pos = lineCounter.linePos(err.pos[0]);
@@ -39,7 +40,8 @@ export function yamlSyntaxError(source: string): YamlSyntaxError | undefined {
 
 /** Line of the first top-level key (where the test "is" in the YAML), 1-based. */
 function firstKeyLine(source: string): { line: number; column: number } {
-  const lines = source.split('\n');
+  // Only the head: a hostile file may be huge, and the first key is near the top.
+  const lines = source.slice(0, 64 * 1024).split('\n');
   const idx = lines.findIndex((l) => /^[A-Za-z_][\w-]*\s*:/.test(l));
   return { line: idx < 0 ? 1 : idx + 1, column: 1 };
 }
@@ -78,8 +80,14 @@ export function generateModule(
   tags: readonly string[],
   source: string,
   runtimeModule: string,
+  /** Set when the file cannot be read as YAML: the test keeps its name and tags and fails with this. */
+  loadError?: string,
 ): GeneratedModule {
   const at = firstKeyLine(source);
+  const body =
+    loadError === undefined
+      ? BODY[entry.category]
+      : `() => { throw new Error(${JSON.stringify(loadError)}); }`;
   const top = { line: 1, column: 1 };
   const where = verdictPositions(entry.file, source);
   const lines: Array<[string, Pos]> = [
@@ -93,7 +101,7 @@ export function generateModule(
     ]),
     [`describe(${JSON.stringify(entry.category)}, () => {`, at],
     [
-      `  disaggTest(${JSON.stringify(entry.testId)}, { tags: [${tags.map((t) => JSON.stringify(t)).join(', ')}] }, ${BODY[entry.category]});`,
+      `  disaggTest(${JSON.stringify(entry.testId)}, { tags: [${tags.map((t) => JSON.stringify(t)).join(', ')}] }, ${body});`,
       at,
     ],
     [`});`, at],
@@ -103,7 +111,8 @@ export function generateModule(
     code,
     map: lineSourceMap(
       entry.file,
-      source,
+      // A file refused for its size is not carried into the source map.
+      loadError === undefined ? source : source.slice(0, 64 * 1024),
       lines.map(([, pos]) => pos),
     ),
   };

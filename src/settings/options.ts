@@ -1,5 +1,6 @@
 // The user-facing option object of `disagg({...})` and the resolved settings every stage receives.
 import type { PerfGateSpec } from '../types.js';
+import type { ConfigLimits } from '../config/limits.js';
 import type { ExecutorKind, ExecutorSettings, Launcher, ResourceMode } from './types.js';
 
 /** Options of `disagg({...})` in vitest.config.ts. An env var (or DISAGG_ENV_FILE value) overrides each. */
@@ -35,6 +36,8 @@ export interface DisaggOptions {
    * `gates` of its own (`gates: []` in a YAML turns them off for it). Default none.
    */
   gates?: PerfGateSpec[];
+  /** Largest config file in bytes; a larger one fails alone. Env `DISAGG_MAX_CONFIG_BYTES`. Default 1 MiB. */
+  maxConfigBytes?: number;
   /** sbatch settings for executors `slurm` and `ssh` (env `DISAGG_PARTITION`, … override). */
   slurm?: {
     partition?: string;
@@ -83,6 +86,8 @@ export interface ResolvedOptions {
   strict: boolean;
   /** Suite-wide default perf gates (option `gates`). */
   gates: PerfGateSpec[];
+  /** Bounds on one config file (size from `maxConfigBytes`; the rest are fixed defaults). */
+  configLimits: ConfigLimits;
   debug: { enabled: boolean; jobId?: string };
   /** SSH options as the plugin option spelled them (env applied); the full input is `executorSettings.ssh`. */
   ssh: NonNullable<DisaggOptions['ssh']>;

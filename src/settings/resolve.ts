@@ -10,6 +10,7 @@ import { parseInterval } from '../util/duration.js';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_CONFIG_DIR } from '../config/discover.js';
+import { DEFAULT_CONFIG_LIMITS } from '../config/limits.js';
 import { PLACEHOLDER_VARIABLES } from '../config/placeholders.js';
 import { DEFAULT_GPU_TYPE } from '../config/select.js';
 import { SettingsError } from '../errors.js';
@@ -91,6 +92,26 @@ function heartbeatFrom(s: Source | undefined, option: string | number | undefine
     throw new SettingsError(`option heartbeat: '${option}' is not an interval like 30s, 5m or 0 (off)`);
   }
   return ms;
+}
+
+/** `DISAGG_MAX_CONFIG_BYTES` (or the `maxConfigBytes` option): a positive whole number of bytes. */
+function maxConfigBytesFrom(s: Source | undefined, option: number | undefined): number {
+  if (s) {
+    const n = wholeNumber(s);
+    if (n <= 0) throw new SettingsError(`${s.label} must be a positive number of bytes`);
+    return n;
+  }
+  if (option === undefined) return DEFAULT_CONFIG_LIMITS.maxBytes;
+  if (!Number.isInteger(option) || option <= 0) {
+    throw new SettingsError(`option maxConfigBytes: ${option} is not a positive whole number of bytes`);
+  }
+  return option;
+}
+
+/** A larger file may expand further: the expanded-size bound grows with the file-size bound. */
+function limitsFor(maxBytes: number): ResolvedOptions['configLimits'] {
+  const d = DEFAULT_CONFIG_LIMITS;
+  return { ...d, maxBytes, maxExpandedBytes: Math.max(d.maxExpandedBytes, 8 * maxBytes) };
 }
 
 /** The env file this run uses: DISAGG_ENV_FILE, else the `envFile` option; relative to `root`. */
@@ -215,6 +236,7 @@ export function resolveSettings(
     progressToConsole: env.VITEST_VSCODE === 'true',
     strict: strict ? flag(strict) : (options.strict ?? false),
     gates: options.gates ?? [],
+    configLimits: limitsFor(maxConfigBytesFrom(get('DISAGG_MAX_CONFIG_BYTES'), options.maxConfigBytes)),
     debug: {
       enabled: debug ? flag(debug) : false,
       jobId: get('DEBUG_JOB_ID')?.value,

@@ -126,6 +126,23 @@ describe('renderSubmitCommand (sbatch)', () => {
     };
     expect(renderSubmitCommand({ ...base, config }).argv).toContain('--segment=3');
   });
+
+  it('escapes % in the job dir of --output/--error (sbatch expands %x, %j there), not elsewhere', () => {
+    // A config file named n%x%j.yaml: its test id and job dir carry the % signs.
+    const jobDir = '/w/disagg_stress_n%x%j';
+    const cmd = renderSubmitCommand({
+      ...base,
+      testId: 'disagg_stress_n%x%j',
+      jobDir,
+      config: { slurm: { script_file: 'disagg-sim.slurm' }, hardware: { gpus_per_node: 4 } },
+      scriptPath: `${jobDir}/disagg-sim.slurm`,
+    });
+    expect(cmd.argv).toContain('--output=/w/disagg_stress_n%%x%%j/slurm-%j.out');
+    expect(cmd.argv).toContain('--error=/w/disagg_stress_n%%x%%j/slurm-%j.err');
+    // --chdir and --job-name are taken literally by sbatch.
+    expect(cmd.argv).toContain(`--chdir=${jobDir}`);
+    expect(cmd.argv).toContain('--job-name=disagg-disagg_stress_n%x%j');
+  });
 });
 
 describe('slurmTime', () => {
