@@ -156,7 +156,17 @@ export interface SubmittedJob {
   jobDir: string;
   /** Local pid of the job's process group leader (local executor only). */
   pid?: number;
+  /** What proves `pid` is still our job (local executor only): checked before any signal. */
+  procId?: ProcessIdentity;
   submittedAt: string;
+}
+
+/** A local job's process identity beyond its pid, which the OS may reuse for an unrelated process. */
+export interface ProcessIdentity {
+  /** Field 22 of /proc/<pid>/stat at submit (clock ticks since boot). */
+  startTime: string;
+  /** Random token in the job's environment (DISAGG_JOB_TOKEN). */
+  token: string;
 }
 
 export interface JobOutcome {

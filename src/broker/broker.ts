@@ -345,6 +345,7 @@ export class JobBroker {
           testId: t.testId,
           jobDir: previous.jobDir,
           pid: previous.pid,
+          procId: previous.procId,
           submittedAt: previous.submittedAt,
         };
         t.resumed = true;
@@ -365,6 +366,7 @@ export class JobBroker {
         logDir: t.spec.localLogDir,
         timeLimitMs: t.spec.timeLimitMs,
         pid: job.pid,
+        procId: job.procId,
         resumed: t.resumed,
         submittedByRun,
         submittedAt: job.submittedAt,

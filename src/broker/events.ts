@@ -1,5 +1,5 @@
 import type { ExecutorKind } from '../executors/types.js';
-import type { JobOutcome, JobState } from '../types.js';
+import type { JobOutcome, JobState, ProcessIdentity } from '../types.js';
 
 // What the broker tells its subscribers (the ledger, the log lines, reporters, a progress view), so none
 // of them reaches into the broker. Payloads are plain data: they may be serialised as they are.
@@ -17,6 +17,7 @@ export interface SubmittedEvent {
   /** The job's hard time limit (SLURM --time, local kill), for heartbeats. */
   timeLimitMs?: number;
   pid?: number;
+  procId?: ProcessIdentity;
   resumed: boolean;
   /** The run that submitted the job (for a re-attached job: the crashed run). */
   submittedByRun: string;

@@ -27,6 +27,7 @@ export function recordInLedger(events: BrokerEvents, ledger: Ledger, runId: stri
         jobDir: e.jobDir,
         localLogDir: e.logDir,
         pid: e.pid,
+        procId: e.procId,
         state: 'PENDING',
         runId,
         submittedAt: e.submittedAt,

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { ExecutorKind } from '../executors/types.js';
-import type { JobState } from '../types.js';
+import type { JobState, ProcessIdentity } from '../types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 /** One job as recorded in `$OUTPUT_PATH/jobs.json`. */
@@ -15,6 +15,8 @@ export interface LedgerJob {
   /** The local log dir this run chose for the job (absent in ledgers of older versions). */
   localLogDir?: string;
   pid?: number;
+  /** What proves `pid` is still this job before it is signalled (absent in older ledgers: never signalled). */
+  procId?: ProcessIdentity;
   state: JobState;
   exitCode?: string;
   reason?: string;

@@ -48,6 +48,7 @@ export const run: CliCommand = async (argv, io) => {
             testId: j.testId,
             jobDir: j.jobDir,
             pid: j.pid,
+            procId: j.procId,
             submittedAt: j.submittedAt,
           })),
         );

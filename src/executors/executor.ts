@@ -80,6 +80,7 @@ export class JobExecutor implements Executor {
       testId: spec.testId,
       jobDir: plan.jobDir,
       ...(started.pid !== undefined ? { pid: started.pid } : {}),
+      ...(started.procId !== undefined ? { procId: started.procId } : {}),
       submittedAt: new Date().toISOString(),
     };
   }

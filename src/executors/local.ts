@@ -7,8 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, SubmitError } from '../errors.js';
 import { EXIT_CODE_FILE, SIM_SCRIPT, slurmErrFile, slurmOutFile } from '../jobdir/files.js';
-import type { JobSpec, JobState, JobStatus, SubmittedJob } from '../types.js';
+import type { JobSpec, JobState, JobStatus, ProcessIdentity, SubmittedJob } from '../types.js';
 import { planFiles, usesSimulator } from './job-files.js';
+import { checkJobGroup, JOB_TOKEN_VAR, newJobToken, processStartTime } from './process-identity.js';
 import { register } from './registry.js';
 import { shJoin, shq } from './shell-quote.js';
 import type { Scheduler, SchedulerContext, StartedJob, SubmissionPlan, Upload } from './types.js';
@@ -27,6 +28,7 @@ interface Running {
 }
 
 function groupAlive(pid: number): boolean {
+  if (!(pid > 1)) return false;
   try {
     process.kill(-pid, 0);
     return true;
@@ -36,6 +38,8 @@ function groupAlive(pid: number): boolean {
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
+  // kill(-1) signals every process we may signal, kill(-0) our own group: never.
+  if (!Number.isSafeInteger(pid) || pid <= 1) return;
   try {
     process.kill(-pid, signal);
   } catch {
@@ -103,6 +107,8 @@ export class LocalScheduler implements Scheduler {
     const jobId = String((Date.now() % 100_000_000) * 10 + (this.nextId++ % 10));
     const out = fs.openSync(path.join(jobDir, slurmOutFile(jobId)), 'a');
     const err = fs.openSync(path.join(jobDir, slurmErrFile(jobId)), 'a');
+    // Proves later (another run, `disagg cancel`) that a pid from the ledger is still this job.
+    const token = newJobToken();
     // The wrapper records the exit code so a later run (after a crash) can still learn the outcome.
     const child = spawn(
       'bash',
@@ -116,6 +122,7 @@ export class LocalScheduler implements Scheduler {
           ...plan.command.env,
           SLURM_JOB_ID: jobId,
           SLURM_JOBID: jobId,
+          [JOB_TOKEN_VAR]: token,
         },
       },
     );
@@ -123,6 +130,8 @@ export class LocalScheduler implements Scheduler {
     fs.closeSync(err);
     const pid = child.pid;
     if (pid === undefined) throw new SubmitError(`could not start ${script} for ${spec.testId}`, false);
+    const startTime = processStartTime(pid);
+    const procId: ProcessIdentity | undefined = startTime !== undefined ? { startTime, token } : undefined;
     const running: Running = { child, pid };
     child.on('exit', (code, signal) => {
       if (running.timer) clearTimeout(running.timer);
@@ -138,7 +147,7 @@ export class LocalScheduler implements Scheduler {
     }, spec.timeLimitMs);
     running.timer.unref();
     this.jobs.set(jobId, running);
-    return { jobId, pid };
+    return { jobId, pid, ...(procId ? { procId } : {}) };
   }
 
   private stop(running: Running): void {
@@ -171,7 +180,11 @@ export class LocalScheduler implements Scheduler {
       return { jobId: job.jobId, state: 'RUNNING' };
     }
     // Re-attached from the ledger: we are not the parent, so look at the process group and exit file.
-    if (job.pid && groupAlive(job.pid)) return { jobId: job.jobId, state: 'RUNNING' };
+    // A group that is not provably the job (pid reused) means the job is gone.
+    const alive = job.procId
+      ? checkJobGroup(job.pid, job.procId).ours
+      : job.pid !== undefined && groupAlive(job.pid);
+    if (alive) return { jobId: job.jobId, state: 'RUNNING' };
     try {
       const code = Number(fs.readFileSync(path.join(job.jobDir, EXIT_CODE_FILE), 'utf8').trim());
       return code === 0
@@ -191,11 +204,25 @@ export class LocalScheduler implements Scheduler {
         running.reason = 'cancelled';
         if (running.timer) clearTimeout(running.timer);
         this.stop(running);
-      } else if (job.pid && groupAlive(job.pid)) {
-        killGroup(job.pid, 'SIGTERM');
-        setTimeout(() => killGroup(job.pid as number, 'SIGKILL'), KILL_WAIT_MS).unref();
+      } else {
+        // From the ledger: signal only a process group we can prove is this job's.
+        const check = checkJobGroup(job.pid, job.procId);
+        if (!check.ours) {
+          this.log(`local job ${job.jobId} (${job.testId}): not signalled: ${check.why}`);
+          continue;
+        }
+        const pgid = job.pid as number;
+        killGroup(pgid, 'SIGTERM');
+        setTimeout(() => {
+          if (checkJobGroup(pgid, job.procId).ours) killGroup(pgid, 'SIGKILL');
+        }, KILL_WAIT_MS).unref();
       }
     }
+  }
+
+  private log(message: string): void {
+    if (this.context.extras.log) this.context.extras.log(message);
+    else process.stderr.write(`${message}\n`);
   }
 
   async close(): Promise<void> {

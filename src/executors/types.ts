@@ -1,5 +1,5 @@
 import type { ExecutorKind as BuiltinExecutorKind, ExecutorSettings } from '../settings/types.js';
-import type { JobSpec, JobStatus, SubmittedJob } from '../types.js';
+import type { JobSpec, JobStatus, ProcessIdentity, SubmittedJob } from '../types.js';
 
 /**
  * The name of a registered backend: the built-in 'local', 'slurm' and 'ssh', or any name a module gave
@@ -90,6 +90,8 @@ export interface StartedJob {
   jobId: string;
   /** Local pid of the job's process group leader (schedulers that run processes on this machine). */
   pid?: number;
+  /** What proves `pid` is still this job (see ProcessIdentity). */
+  procId?: ProcessIdentity;
 }
 
 /**
