@@ -121,6 +121,7 @@ export class JobBroker {
   constructor(private readonly deps: BrokerDeps) {
     this.runId = deps.runId ?? newRunId();
     recordInLedger(this.events, deps.ledger, this.runId);
+    deps.ledger.onNotice = (message) => void this.events.emit('notice', { message }).catch(() => undefined);
     if (deps.log) logEvents(this.events, deps.log);
   }
 
@@ -282,15 +283,20 @@ export class JobBroker {
       await this.deps.executor.close();
       return;
     }
-    await this.started.catch(() => undefined);
+    // A ledger that could not be opened is not touched again: its error was told, and must not hang the end.
+    const opened = await this.started.then(
+      () => true,
+      () => false,
+    );
     this.closed = true;
     await this.cancelAll('the test run ended before these tests asked for their job', (t) => !t.requested);
     await this.cancelAll('the test run ended');
     if (this.timer) clearTimeout(this.timer);
-    await this.deps.ledger.update((data) => {
-      const run = data.runs.find((r) => r.id === this.runId);
-      if (run) run.endedAt = new Date().toISOString();
-    });
+    if (opened)
+      await this.deps.ledger.update((data) => {
+        const run = data.runs.find((r) => r.id === this.runId);
+        if (run) run.endedAt = new Date().toISOString();
+      });
     await this.deps.executor.close();
   }
 

@@ -4,6 +4,9 @@ import lockfile from 'proper-lockfile';
 import type { ExecutorKind } from '../executors/types.js';
 import type { JobState, ProcessIdentity } from '../types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { checkLedger, LedgerError } from './ledger-check.js';
+
+export { LedgerError } from './ledger-check.js';
 
 /** One job as recorded in `$OUTPUT_PATH/jobs.json`. */
 export interface LedgerJob {
@@ -68,26 +71,53 @@ export class Ledger {
     this.file = path.join(outputPath, 'jobs.json');
   }
 
+  /**
+   * The ledger as this process last read or wrote it. Once set, a file deleted or corrupted mid-run is
+   * rewritten from it (the run's jobs must stay findable); before, an unreadable file is an error.
+   */
+  private memory: LedgerData | undefined;
+  /** Told once per restore of a deleted or corrupted file. */
+  onNotice: (message: string) => void = (message) => process.stderr.write(`${message}\n`);
+
+  /** The ledger (empty if there is none); a LedgerError names the file and what is wrong with it. */
   async read(): Promise<LedgerData> {
     let text: string;
     try {
       text = await fs.readFile(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return structuredClone(EMPTY);
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return structuredClone(EMPTY);
+      throw new LedgerError(this.file, `cannot be read (${code ?? (err as Error).message})`);
     }
+    let data: unknown;
     try {
-      const data = JSON.parse(text) as LedgerData;
-      if (data.version !== 1 || !Array.isArray(data.jobs) || !Array.isArray(data.runs))
-        throw new Error('bad shape');
-      return data;
+      data = JSON.parse(text);
     } catch (err) {
-      // Never overwrite a ledger we cannot read: it may list live GPU jobs.
-      throw new Error(
-        `${this.file} is not a vitest-disagg job ledger (${(err as Error).message}). ` +
-          `Move it aside (it may list running jobs: check it, or run \`disagg cancel\`), then rerun.`,
-      );
+      throw new LedgerError(this.file, `is not valid JSON (${(err as Error).message})`);
     }
+    // Never overwrite a ledger we cannot read: it may list live GPU jobs.
+    checkLedger(this.file, data);
+    return data as LedgerData;
+  }
+
+  /**
+   * The file, or — when this process has used the ledger before and the file has since been deleted or
+   * corrupted — this process's last view of it, which is then written back.
+   */
+  private async readOrRestore(): Promise<LedgerData> {
+    let data: LedgerData;
+    try {
+      data = await this.read();
+    } catch (err) {
+      if (!this.memory || !(err instanceof LedgerError)) throw err;
+      this.onNotice(`${this.file}: ${err.problem} during the run; rewriting it from this run's memory`);
+      return structuredClone(this.memory);
+    }
+    if (this.memory && data.runs.length === 0 && data.jobs.length === 0 && this.memory.runs.length) {
+      this.onNotice(`${this.file} was deleted during the run; rewriting it from this run's memory`);
+      return structuredClone(this.memory);
+    }
+    return data;
   }
 
   /** Updates of this process are queued in memory; the file lock only arbitrates between processes. */
@@ -107,7 +137,7 @@ export class Ledger {
       stale: 10_000,
     });
     try {
-      const data = await this.read();
+      const data = await this.readOrRestore();
       change(data);
       if (data.jobs.length > MAX_JOBS) {
         const live = (j: LedgerJob) => !j.endedAt || !j.consumed;
@@ -117,6 +147,7 @@ export class Ledger {
       }
       data.runs = data.runs.filter((r) => !r.endedAt || data.jobs.some((j) => j.runId === r.id)).slice(-200);
       await writeFileAtomic(this.file, JSON.stringify(data, null, 2) + '\n');
+      this.memory = structuredClone(data);
       return data;
     } finally {
       await release();

@@ -80,9 +80,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const executor = lazyExecutor(options.executor, () =>
     createExecutor(options.executor, options.executorSettings),
   );
+  const ledger = new Ledger(options.outputPath);
   const broker = new JobBroker({
     executor,
-    ledger: new Ledger(options.outputPath),
+    ledger,
     runId,
     settings: options,
     specFor: async (testId) => {
@@ -115,17 +116,29 @@ export default async function setup(project: TestProject): Promise<() => Promise
       // the test itself reports why (validation error, skip, unresolved placeholder)
     }
   }
+  const teardown = async () => {
+    // The server must close even if the broker's close fails, or the process waits for vitest's close timeout.
+    try {
+      await broker.close();
+    } finally {
+      stopProgress();
+      progress.close();
+      setActiveBroker(undefined);
+      await server.close();
+    }
+  };
   if (scheduled.length) {
+    // A ledger that cannot be read fails the run now, before any job is submitted, with its reason.
+    try {
+      await ledger.read();
+    } catch (err) {
+      await teardown();
+      throw err;
+    }
     const limit = options.maxJobsInFlight ? `at most ${options.maxJobsInFlight} at once` : 'all at once';
     log(`${options.executor} executor: ${scheduled.length} job(s) to submit when the run starts, ${limit}`);
     broker.plan(scheduled);
   }
 
-  return async () => {
-    await broker.close();
-    stopProgress();
-    progress.close();
-    setActiveBroker(undefined);
-    await server.close();
-  };
+  return teardown;
 }

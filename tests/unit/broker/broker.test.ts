@@ -256,7 +256,9 @@ describe('JobBroker', () => {
   it('refuses to overwrite a ledger it cannot read', async () => {
     fs.writeFileSync(path.join(out, 'jobs.json'), '{"not":"a ledger"}');
     const b = broker(new FakeExecutor());
-    await expect(b.start()).rejects.toThrow(/not a vitest-disagg job ledger/);
+    await expect(b.start()).rejects.toThrow(
+      /"version" is missing, not 1\. This is not a usable vitest-disagg job ledger/,
+    );
     expect(fs.readFileSync(path.join(out, 'jobs.json'), 'utf8')).toBe('{"not":"a ledger"}');
   });
 });

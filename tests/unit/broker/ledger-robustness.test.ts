@@ -1,0 +1,158 @@
+// jobs.json that is malformed at start fails fast with the file, the entry and what to do; one deleted
+// or corrupted mid-run is rewritten from the broker's memory, with one notice.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JobBroker } from '../../../src/broker/broker.js';
+import { Ledger, LedgerError, type LedgerData } from '../../../src/broker/ledger.js';
+import type { Executor } from '../../../src/executors/types.js';
+import type { JobSpec, JobStatus, SubmittedJob } from '../../../src/types.js';
+
+/** Jobs stay RUNNING until `finish` is set, so the test can damage the ledger mid-run. */
+class HeldExecutor implements Executor {
+  readonly kind = 'slurm' as const;
+  finish = false;
+  private n = 100;
+  async submit(spec: JobSpec): Promise<SubmittedJob> {
+    return {
+      jobId: String(this.n++),
+      testId: spec.testId,
+      jobDir: spec.localLogDir,
+      submittedAt: new Date().toISOString(),
+    };
+  }
+  async poll(jobs: readonly SubmittedJob[]): Promise<Map<string, JobStatus>> {
+    const state = this.finish ? 'COMPLETED' : 'RUNNING';
+    return new Map(jobs.map((j) => [j.jobId, { jobId: j.jobId, state, exitCode: '0:0' }]));
+  }
+  async cancel(): Promise<void> {}
+  async scanEarlyFailure(): Promise<string | undefined> {
+    return undefined;
+  }
+  async fetchLogs(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+let out: string;
+let file: string;
+beforeEach(() => {
+  out = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-robust-'));
+  file = path.join(out, 'jobs.json');
+});
+afterEach(() => fs.rmSync(out, { recursive: true, force: true }));
+
+function brokerOn(executor: Executor, notices: string[]): JobBroker {
+  const b = new JobBroker({
+    executor,
+    ledger: new Ledger(out),
+    settings: { maxJobsInFlight: 0, pollMinMs: 5, pollMaxMs: 20, resume: true },
+    specFor: async (testId) => ({
+      testId,
+      configHash: `hash-${testId}`,
+      config: {},
+      configFile: `/x/${testId}.yaml`,
+      localLogDir: path.join(out, 'slurm_logs', testId),
+      timeLimitMs: 60_000,
+    }),
+    log: () => undefined,
+  });
+  b.events.on('notice', (e) => void notices.push(e.message));
+  return b;
+}
+
+const JOB = {
+  testId: 't1',
+  configHash: 'h',
+  executor: 'slurm',
+  jobId: '7',
+  jobDir: '/d',
+  state: 'RUNNING',
+  runId: 'r',
+  submittedAt: 'x',
+  updatedAt: 'x',
+  consumed: false,
+};
+
+describe('ledger read at start', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['not JSON', '{not json', /is not valid JSON/],
+    ['a null job (issue 12)', '{"version":1,"runs":[],"jobs":[null]}', /jobs\[0\] is null, not a job entry/],
+    [
+      'a job without jobId',
+      JSON.stringify({ version: 1, runs: [], jobs: [JOB, { ...JOB, jobId: undefined }] }),
+      /jobs\[1\]\.jobId is missing, not a non-empty string/,
+    ],
+    ['jobs not an array', '{"version":1,"runs":[],"jobs":{}}', /"jobs" is an object, not an array/],
+    [
+      'a run with a string pid',
+      '{"version":1,"runs":[{"id":"r","pid":"1","startedAt":"x"}],"jobs":[]}',
+      /runs\[0\]\.pid is string "1", not an integer/,
+    ],
+    ['another version', '{"version":2,"runs":[],"jobs":[]}', /"version" is 2, not 1/],
+  ];
+  for (const [name, text, problem] of cases) {
+    it(`names the file, the entry and what to do: ${name}`, async () => {
+      fs.writeFileSync(file, text);
+      const err = await new Ledger(out).read().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LedgerError);
+      expect((err as Error).message).toMatch(problem);
+      expect((err as Error).message).toContain(`${file}: `);
+      expect((err as Error).message).toMatch(/Move it aside \(e\.g\. `mv .*jobs\.json .*jobs\.json\.bad`/);
+    });
+  }
+
+  it('a ledger that is not a file is an error too, not a crash', async () => {
+    fs.mkdirSync(file);
+    await expect(new Ledger(out).read()).rejects.toThrow(/jobs\.json: cannot be read \(EISDIR\)/);
+  });
+
+  it('the broker fails at start, leaves the file as it was and closes at once (no close timeout)', async () => {
+    const text = '{"version":1,"runs":[],"jobs":[null]}';
+    fs.writeFileSync(file, text);
+    const b = brokerOn(new HeldExecutor(), []);
+    await expect(b.start()).rejects.toThrow(/jobs\[0\] is null/);
+    await expect(b.run('t1')).rejects.toThrow(/jobs\[0\] is null/);
+    const began = Date.now();
+    await b.close();
+    expect(Date.now() - began).toBeLessThan(2_000);
+    expect(fs.readFileSync(file, 'utf8')).toBe(text);
+  });
+});
+
+describe('ledger damaged mid-run', () => {
+  for (const [name, damage] of [
+    ['deleted', () => fs.rmSync(file)],
+    ['corrupted', () => fs.writeFileSync(file, '{"version":1,"runs":[],"jobs":[nul')],
+    ['emptied to null jobs', () => fs.writeFileSync(file, '{"version":1,"runs":[],"jobs":[null]}')],
+  ] as const) {
+    it(`is rewritten from the broker's memory when ${name}, with one notice`, async () => {
+      const exec = new HeldExecutor();
+      const notices: string[] = [];
+      const b = brokerOn(exec, notices);
+      await b.start();
+      b.schedule(['t1', 't2']);
+      const runs = [b.run('t1'), b.run('t2')];
+      // Wait (bounded) until both jobs are in the file, then damage it.
+      for (let i = 0; i < 200; i++) {
+        const d = JSON.parse(fs.readFileSync(file, 'utf8')) as LedgerData;
+        if (d.jobs.length === 2) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      damage();
+      exec.finish = true;
+      const outcomes = await Promise.all(runs);
+      await b.close();
+      expect(outcomes.map((o) => o.state)).toEqual(['COMPLETED', 'COMPLETED']);
+      const data = await new Ledger(out).read();
+      expect(data.jobs.map((j) => [j.testId, j.state, j.consumed])).toEqual([
+        ['t1', 'COMPLETED', true],
+        ['t2', 'COMPLETED', true],
+      ]);
+      expect(data.runs).toHaveLength(1);
+      expect(data.runs[0].endedAt).toBeDefined();
+      expect(notices.filter((n) => n.includes('jobs.json'))).toHaveLength(1);
+      expect(notices.join('\n')).toMatch(/jobs\.json.*during the run; rewriting it from this run's memory/);
+    });
+  }
+});
