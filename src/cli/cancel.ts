@@ -35,10 +35,12 @@ export const run: CliCommand = async (argv, io) => {
   let cancelled = 0;
   for (const [kind, jobs] of byKind) {
     // The executor that submitted the job cancels it, with this project's settings.
-    const executor = await createExecutor(kind, {
-      ...options.executorSettings,
-      kind: kind as ExecutorSettings['kind'],
-    });
+    // Its messages (e.g. a local pid it refuses to signal, and why) go to this command's stderr.
+    const executor = await createExecutor(
+      kind,
+      { ...options.executorSettings, kind: kind as ExecutorSettings['kind'] },
+      { log: (message) => io.stderr(`${message}\n`) },
+    );
     try {
       // In batches, so that a terminal shows progress over many jobs; each batch is one scancel call.
       for (let i = 0; i < jobs.length; i += CANCEL_BATCH) {
