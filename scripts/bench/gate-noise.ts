@@ -6,9 +6,9 @@
 // ≤ 1.15. TTFT on 2 shared cores is noisy: it is reported, not targeted.
 //   npx tsx scripts/bench/gate-noise.ts        (about 2 minutes: 18 runs of 6–9 s; uses dist/sim)
 // Knobs: BENCH_RUNS (12), BENCH_TIME_SCALE (0.2: at 0.05 a run takes 2.5 s and scheduling jitter on 2
-// loaded cores gives ±3 % throughput noise and false alarms; at 0.2 it is ±0.4 %). The job runs as plain
-// bash (scripts/disagg-sim.slurm), without Vitest or a cluster; the figures depend on the machine's load,
-// printed at start and end.
+// loaded cores gave ±3 % throughput noise and false alarms; at 0.2 about ±0.4–1 % while the load is
+// steady). The job runs as plain bash (the simulator job script of scripts/), without Vitest or a
+// cluster; the figures depend on the machine's load, printed at start and end.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
