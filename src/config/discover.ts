@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CATEGORIES, type Category, type ConfigEntry } from '../types.js';
 import { testIdFor } from './naming.js';
+import { ConfigError } from '../errors.js';
 
 export const DEFAULT_CONFIG_DIR = 'stress-configs';
 /** Files directly under the config root count as this type/category (simple repos need no nesting). */
@@ -163,7 +164,7 @@ export function discoverConfigs(configDir: string): DiscoveryResult {
   const root = path.resolve(configDir);
   const stat = fs.statSync(root, { throwIfNoEntry: false });
   if (!stat?.isDirectory()) {
-    throw new Error(
+    throw new ConfigError(
       `Config directory not found: ${root} (set the plugin option configDir or the env variable DISAGG_CONFIG_DIR)`,
     );
   }

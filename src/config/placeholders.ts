@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { DisaggConfig, LoadedConfig, UnresolvedPlaceholder } from '../types.js';
 import { formatPath } from './problems.js';
+import { ConfigError } from '../errors.js';
 
 export type { UnresolvedPlaceholder } from '../types.js';
 
@@ -229,7 +230,7 @@ export function assertSubmittable(loaded: Pick<LoadedConfig, 'config' | 'relFile
       ? `  ${u.path} is still the placeholder "${u.placeholder}": set ${u.variable} (in the environment or in the DISAGG_ENV_FILE file)`
       : `  ${u.path} is still the placeholder "${u.placeholder}": no environment variable fills it; write the real value in the YAML`,
   );
-  throw new Error(
+  throw new ConfigError(
     `Cannot submit ${loaded.testId} (${loaded.relFile}): ${left.length} unresolved placeholder(s)\n${lines.join('\n')}`,
   );
 }

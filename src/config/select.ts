@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import type { ConfigEntry, DisaggConfig } from '../types.js';
 import { pytestMethodFor } from './naming.js';
+import { ConfigError } from '../errors.js';
 
 export const DEFAULT_GPU_TYPE = 'GB200';
 /** What the original assumes when a config has no supported_gpus. */
@@ -66,7 +67,7 @@ export function readTestList(file: string): TestList {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(
+    throw new ConfigError(
       code === 'ENOENT'
         ? `Test list file not found: ${file}`
         : `Cannot read test list file ${file}: ${e instanceof Error ? e.message : String(e)}`,
@@ -78,7 +79,7 @@ export function readTestList(file: string): TestList {
     if (t !== '' && !t.startsWith('#')) entries.push({ text: t, line: i + 1 });
   });
   if (entries.length === 0) {
-    throw new Error(
+    throw new ConfigError(
       `Test list file ${file} is empty or contains only comments: list one test name or pytest node id per line`,
     );
   }

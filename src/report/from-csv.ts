@@ -6,6 +6,7 @@ import Papa from 'papaparse';
 import { benchKeyForMetricName } from '../parsers/metric-names.js';
 import { PERF_CSV_COLUMNS } from '../results/perf-rows.js';
 import type { PerfPoint, ReportTest } from './model.js';
+import { ParseError } from '../errors.js';
 
 const CASE_RE = /^test_\w+\[(.+)\]_con:(\d+)$/;
 
@@ -25,7 +26,7 @@ export function testsFromCsvText(text: string, file: string): ReportTest[] {
   const fields = parsed.meta.fields ?? [];
   const missing = ['perf_case_name', 'perf_metric', 'metric_type'].filter((c) => !fields.includes(c));
   if (missing.length) {
-    throw new Error(
+    throw new ParseError(
       `${file}: not a perf CSV: column(s) ${missing.join(', ')} missing (expected the 17 columns ` +
         `${PERF_CSV_COLUMNS.join(', ')})`,
     );
@@ -36,7 +37,7 @@ export function testsFromCsvText(text: string, file: string): ReportTest[] {
     const m = CASE_RE.exec(name.trim());
     const value = Number(row.perf_metric);
     if (!m || row.perf_metric === '' || !Number.isFinite(value)) {
-      throw new Error(
+      throw new ParseError(
         `${file}:${i + 2}: cannot read row: perf_case_name must look like test_<method>[<test>]_con:<N> ` +
           `and perf_metric be a number, got ${JSON.stringify(name)} and ${JSON.stringify(row.perf_metric)}`,
       );

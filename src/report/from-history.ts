@@ -3,11 +3,12 @@
 import path from 'node:path';
 import { readHistory } from './history.js';
 import type { ReportData, ReportTest } from './model.js';
+import { ParseError } from '../errors.js';
 
 export async function loadHistoryFile(file: string): Promise<ReportData> {
   const { entries, skipped } = await readHistory(path.dirname(file), path.basename(file));
   if (!entries.length) {
-    throw new Error(
+    throw new ParseError(
       `${file}: no history records (each line: {"test","endTime","passed","metrics":{"<concurrency>":{…}},"verdicts":[…]})` +
         (skipped ? `; ${skipped} line(s) not understood` : ''),
     );

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { RESULTS_JSON_NAME } from '../results/results-json.js';
 import type { BenchBlock, DatasetVerdict } from '../types.js';
 import type { TestStatus } from './model.js';
+import { ParseError } from '../errors.js';
 
 export interface RunRecord {
   status?: TestStatus;
@@ -43,10 +44,11 @@ export async function readResultsFile(dir: string): Promise<ResultsFile | undefi
   }
   try {
     const data = JSON.parse(text) as unknown;
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error('not an object');
+    if (typeof data !== 'object' || data === null || Array.isArray(data))
+      throw new ParseError('not an object');
     return data as ResultsFile;
   } catch (err) {
-    throw new Error(
+    throw new ParseError(
       `${file}: not a ${RESULTS_JSON_NAME} (${(err as Error).message}); move it aside or rerun the test`,
     );
   }

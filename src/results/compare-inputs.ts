@@ -9,6 +9,7 @@ import { PERF_CSV_NAME } from './csv.js';
 import { HISTORY_FILE_NAME, parseHistory } from './history.js';
 import { benchKeyForMetricName } from '../parsers/metric-names.js';
 import { RESULTS_JSON_NAME } from './results-json.js';
+import { ParseError } from '../errors.js';
 
 export type CompareInputKind = 'csv' | 'history' | 'results-json';
 
@@ -68,7 +69,7 @@ export function samplesFromCsv(text: string, file: string): MetricSample[] {
   const fields = parsed.meta.fields ?? [];
   const absent = NEEDED_COLUMNS.filter((c) => !fields.includes(c));
   if (absent.length > 0) {
-    throw new Error(
+    throw new ParseError(
       `${file}: not a perf CSV: column${absent.length > 1 ? 's' : ''} ${absent.join(', ')} missing ` +
         `(found: ${fields.join(', ') || 'no header'}); give a ${PERF_CSV_NAME}, an output dir or a ${RESULTS_JSON_NAME}`,
     );
@@ -79,12 +80,12 @@ export function samplesFromCsv(text: string, file: string): MetricSample[] {
     const line = i + 2; // header is line 1
     const name = row.test_name ?? '';
     const con = /^(.*)_con:(\d+)$/.exec(name);
-    if (!con) throw new Error(`${file}:${line}: test_name "${name}" does not end in _con:<concurrency>`);
+    if (!con) throw new ParseError(`${file}:${line}: test_name "${name}" does not end in _con:<concurrency>`);
     const value = Number(row.perf_metric);
     if ((row.perf_metric ?? '').trim() === '' || !Number.isFinite(value))
-      throw new Error(`${file}:${line}: perf_metric "${row.perf_metric ?? ''}" is not a number`);
+      throw new ParseError(`${file}:${line}: perf_metric "${row.perf_metric ?? ''}" is not a number`);
     const metric = (row.metric_type ?? '').trim();
-    if (metric === '') throw new Error(`${file}:${line}: metric_type is empty`);
+    if (metric === '') throw new ParseError(`${file}:${line}: metric_type is empty`);
     samples.push({
       test: con[1],
       concurrency: Number(con[2]),
@@ -125,10 +126,10 @@ export function samplesFromResultsJson(text: string, file: string, endTime: numb
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${file}: not JSON (${(err as Error).message})`);
+    throw new ParseError(`${file}: not JSON (${(err as Error).message})`);
   }
   if (!isObject(data) || !isObject(data.perf) || !Array.isArray(data.perf.blocks)) {
-    throw new Error(`${file}: no perf.blocks: not the ${RESULTS_JSON_NAME} of a perf or stress test`);
+    throw new ParseError(`${file}: no perf.blocks: not the ${RESULTS_JSON_NAME} of a perf or stress test`);
   }
   const test = typeof data.testId === 'string' ? data.testId : path.basename(path.dirname(file));
   const samples: MetricSample[] = [];
@@ -170,14 +171,14 @@ async function readFileInput(file: string): Promise<CompareInput> {
  */
 export async function readCompareInput(target: string): Promise<CompareInput> {
   const info = await statOrNull(target);
-  if (info === null) throw new Error(`${target}: no such file or directory`);
+  if (info === null) throw new ParseError(`${target}: no such file or directory`);
   if (!info.isDirectory()) return readFileInput(target);
   const candidates = [HISTORY_FILE_NAME, PERF_CSV_NAME, RESULTS_JSON_NAME];
   for (const name of candidates) {
     const file = path.join(target, name);
     if ((await statOrNull(file))?.isFile()) return readFileInput(file);
   }
-  throw new Error(
+  throw new ParseError(
     `${target}: none of ${candidates.join(', ')} in this dir; give an output dir, a CSV or a ${RESULTS_JSON_NAME}`,
   );
 }

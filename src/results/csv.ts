@@ -7,6 +7,7 @@ import path from 'node:path';
 import Papa from 'papaparse';
 import lockfile from 'proper-lockfile';
 import { PERF_CSV_COLUMNS, type PerfRow } from './perf-rows.js';
+import { ResultsError } from '../errors.js';
 
 export const PERF_CSV_NAME = 'perf_script_test_results.csv';
 
@@ -92,7 +93,7 @@ async function appendUnderLock(file: string, header: string, body: string): Prom
     await release().catch(() => undefined);
   }
   if (compromised !== undefined) {
-    throw new Error(`lock on ${file} was lost while writing (${compromised.message}); check the rows`);
+    throw new ResultsError(`lock on ${file} was lost while writing (${compromised.message}); check the rows`);
   }
   return 'written';
 }
@@ -110,7 +111,7 @@ export async function appendPerfRows(csvPath: string, rows: readonly PerfRow[]):
   }
   const sibling = siblingCsvPath(csvPath, header);
   if ((await appendUnderLock(sibling, header, body)) === 'header-mismatch') {
-    throw new Error(`${csvPath} and ${sibling} both have a different header; no rows written`);
+    throw new ResultsError(`${csvPath} and ${sibling} both have a different header; no rows written`);
   }
   return {
     file: sibling,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { DisaggConfig } from '../types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { ResultsError } from '../errors.js';
 
 export const HISTORY_FILE_NAME = 'history.jsonl';
 
@@ -259,7 +260,7 @@ async function withLock<T>(outputPath: string, work: (file: string) => Promise<T
     await release().catch(() => undefined);
     if (compromised !== undefined)
       // eslint-disable-next-line no-unsafe-finally -- a lost lock must not pass silently
-      throw new Error(`lock on ${file} was lost while writing (${compromised.message}); check it`);
+      throw new ResultsError(`lock on ${file} was lost while writing (${compromised.message}); check it`);
   }
 }
 

@@ -13,6 +13,7 @@ import {
   selectBaseline,
   subjectText,
 } from './regression.js';
+import { ConfigError } from '../errors.js';
 
 // The gate's YAML shape lives with the config types; re-exported for callers of this module.
 export type { HistoryGateSpec, PerfGateSpec };
@@ -186,7 +187,7 @@ export function evaluateGate(
 ): GateResult[] {
   const problems = gateProblems(gate);
   if (problems.length > 0) {
-    throw new Error(
+    throw new ConfigError(
       `invalid perf gate on ${gate.metric || '(no metric)'}: ` +
         problems.map((p) => `${p.path ? `${p.path}: ` : ''}${p.message}`).join('; '),
     );

@@ -9,6 +9,7 @@ import {
   type RunMetrics,
 } from './gates.js';
 import type { HistoryRecord } from '../results/history.js';
+import { ConfigError } from '../errors.js';
 
 /** Metrics whose change against history is printed for a test without gates. */
 export const DELTA_METRICS = ['output_throughput', 'median_ttft_ms', 'median_tpot_ms'] as const;
@@ -35,7 +36,7 @@ export function checkGates(gates: readonly PerfGateSpec[], where: string): void 
   gates.forEach((gate, i) => {
     const problems = gateProblems(gate);
     if (problems.length > 0) {
-      throw new Error(
+      throw new ConfigError(
         problems.map((p) => `${where}: gates[${i}]${p.path ? `.${p.path}` : ''}: ${p.message}`).join('\n'),
       );
     }
