@@ -133,10 +133,15 @@ describe('ledger damaged mid-run', () => {
       await b.start();
       b.schedule(['t1', 't2']);
       const runs = [b.run('t1'), b.run('t2')];
-      // Wait (bounded) until both jobs are in the file, then damage it.
-      for (let i = 0; i < 200; i++) {
-        const d = JSON.parse(fs.readFileSync(file, 'utf8')) as LedgerData;
-        if (d.jobs.length === 2) break;
+      // Wait (bounded) until both jobs are in the file and no write is in flight (the file unchanged for
+      // 300 ms), then damage it: a write racing the damage would otherwise overwrite it unseen.
+      let last = '';
+      let stableSince = Date.now();
+      for (let i = 0; i < 500; i++) {
+        const text = fs.readFileSync(file, 'utf8');
+        if (text !== last) [last, stableSince] = [text, Date.now()];
+        const d = JSON.parse(text) as LedgerData;
+        if (d.jobs.length === 2 && Date.now() - stableSince >= 300) break;
         await new Promise((r) => setTimeout(r, 10));
       }
       damage();
