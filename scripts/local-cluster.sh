@@ -393,6 +393,9 @@ SlurmdParameters=config_overrides
 MpiDefault=none
 SwitchType=switch/none
 MailProg=/bin/true
+# Jobs over a partition limit are accepted and sit PENDING (PartitionTimeLimit…), as on many sites:
+# the never-start tests rely on it.
+EnforcePartLimits=NO
 EOF
     if [[ $ACCOUNTING == 1 ]]; then
       echo "AccountingStorageType=accounting_storage/slurmdbd"
@@ -405,6 +408,8 @@ EOF
       echo "NodeName=node$i NodeHostname=$host NodeAddr=127.0.0.1 Port=$((SLURMD_PORT + i - 1)) CPUs=$CPUS RealMemory=4000 State=UNKNOWN"
     done
     echo "PartitionName=$PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
+    # A partition with a 1-minute MaxTime (never the default): a longer job_time there can never start.
+    echo "PartitionName=short Nodes=ALL Default=NO MaxTime=1 State=UP"
   } >"$SLURM_CONF_PATH"
   chmod 0644 "$SLURM_CONF_PATH"
 }

@@ -75,6 +75,17 @@ export class ResultsError extends DisaggError {
   }
 }
 
+/** Another run that is still alive writes into the same OUTPUT_PATH: this run refuses to start. */
+export class OutputInUseError extends ResultsError {
+  constructor(
+    message: string,
+    /** The lock file naming the other run. */
+    readonly lockFile: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Whether an error says the same operation may succeed if tried again. */
 export function isRetryable(error: unknown): boolean {
   return error instanceof SubmitError ? error.retryable : error instanceof TransportError;

@@ -14,7 +14,16 @@ import { BrokerEvents, logEvents } from './events.js';
 import { claimRunId, linkLatest, newRunId } from './job-dirs.js';
 import { Ledger, type LedgerJob } from './ledger.js';
 import { recordInLedger } from './ledger-recorder.js';
+import {
+  heldNotice,
+  NEVER_START_GRACE_MS,
+  neverStartMessage,
+  neverStartNotice,
+  NeverStartWatch,
+} from './never-start.js';
+import { jobsLeftMessage, POLL_GIVE_UP_MS, pollFailedNotice, pollGiveUpReason } from './poll-give-up.js';
 import { readBenchProgress } from './progress.js';
+import { RunLock } from './run-lock.js';
 import { slurmErrFile, slurmOutFile } from '../jobdir/files.js';
 
 export interface BrokerSettings {
@@ -29,6 +38,10 @@ export interface BrokerSettings {
   submitAttempts?: number;
   /** Wait before the first retry, doubled for each next one (default 5 s). */
   submitRetryDelayMs?: number;
+  /** How long a job may sit in a never-start pending reason before it is cancelled (default 60 s). */
+  neverStartGraceMs?: number;
+  /** How long polling may keep failing before the run cancels its jobs (default 10 min). */
+  pollGiveUpMs?: number;
 }
 
 export interface BrokerDeps {
@@ -90,8 +103,6 @@ const REATTACHABLE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING',
 const SCAN_EVERY_MS = 10_000;
 const SUBMIT_ATTEMPTS = 3;
 const SUBMIT_RETRY_DELAY_MS = 5_000;
-/** Consecutive failed polls (e.g. the login node is unreachable) before waiting tests are failed. */
-const MAX_POLL_FAILURES = 30;
 
 /**
  * The one job broker of a run, in the Vitest main process. It submits jobs (up front, bounded by
@@ -109,17 +120,23 @@ export class JobBroker {
   private timer?: NodeJS.Timeout;
   private ticking = false;
   private pollFailures = 0;
+  /** When the current streak of failed polls began (ms). */
+  private pollFailingSince?: number;
+  private readonly neverStart: NeverStartWatch;
   private closed = false;
   /** Set by Ctrl-C/SIGTERM: nothing new is submitted after it. */
   private interrupted?: string;
   private started?: Promise<void>;
   private activated?: Promise<void>;
   private planned: readonly string[] = [];
+  /** This run's hold on OUTPUT_PATH (one run per output dir at a time). */
+  private runLock?: RunLock;
   /** Number of executor.poll calls, for the benchmark and tests. */
   pollCalls = 0;
 
   constructor(private readonly deps: BrokerDeps) {
     this.runId = deps.runId ?? newRunId();
+    this.neverStart = new NeverStartWatch(deps.settings.neverStartGraceMs ?? NEVER_START_GRACE_MS);
     recordInLedger(this.events, deps.ledger, this.runId);
     deps.ledger.onNotice = (message) => void this.events.emit('notice', { message }).catch(() => undefined);
     if (deps.log) logEvents(this.events, deps.log);
@@ -146,6 +163,8 @@ export class JobBroker {
   private async open(): Promise<void> {
     const { executor, ledger, settings } = this.deps;
     // Only now (not in the constructor): `vitest list` builds a broker too, and must leave no trace.
+    // A second run on the same OUTPUT_PATH refuses here, before it touches a job dir or the ledger.
+    this.runLock = RunLock.acquire(ledger.outputPath, this.runId, (message) => this.log(message));
     claimRunId(ledger.outputPath, this.runId);
     await ledger.update((data) => {
       const crashed = new Set(Ledger.crashedRuns(data).map((r) => r.id));
@@ -292,11 +311,15 @@ export class JobBroker {
     await this.cancelAll('the test run ended before these tests asked for their job', (t) => !t.requested);
     await this.cancelAll('the test run ended');
     if (this.timer) clearTimeout(this.timer);
-    if (opened)
-      await this.deps.ledger.update((data) => {
-        const run = data.runs.find((r) => r.id === this.runId);
-        if (run) run.endedAt = new Date().toISOString();
-      });
+    try {
+      if (opened)
+        await this.deps.ledger.update((data) => {
+          const run = data.runs.find((r) => r.id === this.runId);
+          if (run) run.endedAt = new Date().toISOString();
+        });
+    } finally {
+      this.runLock?.release();
+    }
     await this.deps.executor.close();
   }
 
@@ -449,6 +472,7 @@ export class JobBroker {
       this.pollCalls++;
       const statuses = await this.deps.executor.poll(live.map((t) => t.job as SubmittedJob));
       this.pollFailures = 0;
+      this.pollFailingSince = undefined;
       const changed: Array<{ t: Tracked; previous?: JobStatus }> = [];
       for (const t of live) {
         let status = statuses.get((t.job as SubmittedJob).jobId);
@@ -464,21 +488,97 @@ export class JobBroker {
         t.status = status;
       }
       if (changed.length) await this.emitStates(changed);
+      await this.watchNeverStart(live);
       for (const t of live) {
+        if (t.phase !== 'live') continue;
         if (t.status && TERMINAL_STATES.has(t.status.state)) void this.collect(t);
         else if (t.status?.state === 'RUNNING') await this.scan(t);
       }
     } catch (err) {
-      this.pollFailures++;
-      this.log(`poll failed (${this.pollFailures}/${MAX_POLL_FAILURES}): ${(err as Error).message}`);
-      if (this.pollFailures >= MAX_POLL_FAILURES) {
-        for (const t of live)
-          this.fail(t, new Error(`could not poll job ${t.job?.jobId}: ${(err as Error).message}`));
-      }
+      await this.pollFailed(live, err instanceof Error ? err : new Error(String(err)));
     } finally {
       this.ticking = false;
     }
     this.schedulePoll(this.pollInterval());
+  }
+
+  /** Tell never-startable and held jobs once; cancel a never-startable one after its grace period. */
+  private async watchNeverStart(live: Tracked[]): Promise<void> {
+    for (const t of live) {
+      if (!t.job || !t.status || t.cancelRequested || t.phase !== 'live') continue;
+      const step = this.neverStart.observe(t.job.jobId, t.status.state, t.status.reason);
+      if (step?.kind === 'noticed')
+        this.log(neverStartNotice(t.testId, t.job.jobId, step.reason, this.neverStart.graceText()));
+      else if (step?.kind === 'held') this.log(heldNotice(t.testId, t.job.jobId, step.reason));
+      else if (step?.kind === 'due') await this.cancelNeverStartable(t, step.reason);
+    }
+  }
+
+  /** Ask the scheduler for the limit (it may also say the job can start after all), cancel, fail the test. */
+  private async cancelNeverStartable(t: Tracked, reason: string): Promise<void> {
+    const job = t.job as SubmittedJob;
+    let explained: { never: boolean; detail?: string } = { never: true };
+    try {
+      explained = (await this.deps.executor.explainPending?.(job, reason)) ?? explained;
+    } catch (err) {
+      this.log(`${t.testId}: could not read the limit behind ${reason}: ${(err as Error).message}`);
+    }
+    if (!explained.never) {
+      this.neverStart.forget(job.jobId);
+      return;
+    }
+    const message = neverStartMessage(reason, explained.detail, this.neverStart.graceText());
+    t.cancelRequested = true;
+    const told = this.events.emit('cancel', { jobIds: [job.jobId], reason: message });
+    try {
+      await this.cancelJobs([t], message);
+      await told;
+      await this.markCancelled([t], message);
+      this.fail(t, new Error(`job ${job.jobId} ${message}`));
+    } catch (err) {
+      await told.catch(() => undefined);
+      const left = jobsLeftMessage(
+        [job.jobId],
+        this.deps.ledger.file,
+        this.deps.ledger.outputPath,
+        (err as Error).message,
+      );
+      this.log(`${t.testId}: ${left}`);
+      this.fail(t, new Error(`job ${job.jobId} ${message}; but ${left}`));
+    }
+  }
+
+  /**
+   * A failed poll: told each time; once polls have failed for longer than the budget, the run gives up:
+   * nothing more is submitted, its jobs are cancelled (or, if that fails too, named with the command
+   * that cancels them) and the waiting tests fail saying why.
+   */
+  private async pollFailed(live: Tracked[], err: Error): Promise<void> {
+    this.pollFailures++;
+    const now = Date.now();
+    this.pollFailingSince ??= now;
+    const failingFor = now - this.pollFailingSince;
+    const budget = this.deps.settings.pollGiveUpMs ?? POLL_GIVE_UP_MS;
+    this.log(pollFailedNotice(this.pollFailures, failingFor, budget, err.message));
+    if (failingFor < budget) return;
+    const reason = pollGiveUpReason(failingFor, err.message);
+    this.interrupted ??= reason;
+    const jobs = live.filter((t) => t.job && !t.cancelRequested && t.phase === 'live');
+    const ids = jobs.map((t) => (t.job as SubmittedJob).jobId);
+    this.log(`${reason}: cancelling this run's job(s) ${ids.join(', ') || '(none)'}`);
+    try {
+      await this.cancelAll(reason);
+      for (const t of jobs) this.fail(t, new Error(`job ${t.job?.jobId}: ${reason}; the job was cancelled`));
+    } catch (cancelErr) {
+      const left = jobsLeftMessage(
+        ids,
+        this.deps.ledger.file,
+        this.deps.ledger.outputPath,
+        (cancelErr as Error).message,
+      );
+      this.log(left);
+      for (const t of jobs) this.fail(t, new Error(`job ${t.job?.jobId}: ${reason}; ${left}`));
+    }
   }
 
   private async scan(t: Tracked): Promise<void> {

@@ -10,6 +10,7 @@ import type {
   ExecutorExtras,
   ExecutorKind,
   Host,
+  PendingExplanation,
   Scheduler,
   SubmissionPlan,
   Upload,
@@ -91,6 +92,10 @@ export class JobExecutor implements Executor {
 
   cancel(jobs: readonly SubmittedJob[]): Promise<void> {
     return this.scheduler.cancel(jobs);
+  }
+
+  async explainPending(job: SubmittedJob, reason: string): Promise<PendingExplanation> {
+    return this.scheduler.explainPending ? this.scheduler.explainPending(job, reason) : { never: true };
   }
 
   scanEarlyFailure(job: SubmittedJob): Promise<string | undefined> {

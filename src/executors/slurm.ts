@@ -20,6 +20,7 @@ import {
   type Launcher,
   type ResourceMode,
 } from './sbatch.js';
+import { reasonCode } from './pending-reasons.js';
 import { shq } from './shell-quote.js';
 import {
   isAccountingDisabled,
@@ -29,12 +30,14 @@ import {
   parseSacct,
   parseScontrol,
   parseSqueue,
+  scontrolFields,
   type RawJobState,
 } from './slurm-state.js';
 import type {
   CommandResult,
   ExecutorExtras,
   Host,
+  PendingExplanation,
   PlannedFile,
   Scheduler,
   SchedulerContext,
@@ -357,6 +360,53 @@ export class SlurmScheduler implements Scheduler {
       for (const [id, row] of parseScontrol(r.stdout)) if (rest.includes(id)) finals.set(id, row);
     }
     return finals;
+  }
+
+  /**
+   * The limit behind a never-start reason, from one `scontrol show job` and, when needed, one
+   * `scontrol show partition` or `sinfo`: a failed command only loses the detail, never the verdict.
+   */
+  async explainPending(job: SubmittedJob, reason: string): Promise<PendingExplanation> {
+    const code = reasonCode(reason);
+    if (code === 'ReqNodeNotAvail') return this.unavailableNodes(reason);
+    if (code !== 'PartitionTimeLimit' && code !== 'PartitionNodeLimit') return { never: true };
+    if (!/^\d+$/.test(job.jobId)) return { never: true };
+    const j = scontrolFields((await this.host.exec(`scontrol show job -o ${job.jobId}`)).stdout.trim());
+    const partition = j.get('Partition');
+    if (!partition || !/^[\w.-]+$/.test(partition)) return { never: true };
+    const p = scontrolFields((await this.host.exec(`scontrol show partition -o ${partition}`)).stdout.trim());
+    if (code === 'PartitionTimeLimit') {
+      const asked = j.get('TimeLimit');
+      const max = p.get('MaxTime');
+      if (!asked || !max) return { never: true };
+      return { never: true, detail: `job_time ${asked} exceeds partition ${partition} MaxTime ${max}` };
+    }
+    const nodes = j.get('NumNodes');
+    const min = p.get('MinNodes');
+    const max = p.get('MaxNodes');
+    if (!nodes || !max) return { never: true };
+    return {
+      never: true,
+      detail: `the job asks for ${nodes} node(s); partition ${partition} allows ${min ?? '0'}..${max} (TotalNodes ${p.get('TotalNodes') ?? '?'})`,
+    };
+  }
+
+  /** `ReqNodeNotAvail, UnavailableNodes:node[1-2]` is "never" only while every listed node is down or drained. */
+  private async unavailableNodes(reason: string): Promise<PendingExplanation> {
+    const list = /UnavailableNodes:([\w[\],.-]+)/.exec(reason)?.[1];
+    if (!list) return { never: false };
+    const r = await this.host.exec(`sinfo -h -N -n ${shq(list)} -o '%N %t'`);
+    if (r.code !== 0) return { never: false };
+    const states = r.stdout
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f.length === 2);
+    const gone = states.filter(([, st]) => /^(down|drain|drained|fail)/.test(st));
+    if (states.length === 0 || gone.length < states.length) return { never: false };
+    return {
+      never: true,
+      detail: `node(s) ${gone.map(([n, st]) => `${n} (${st})`).join(', ')} are down or drained`,
+    };
   }
 
   async cancel(jobs: readonly SubmittedJob[]): Promise<void> {

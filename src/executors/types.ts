@@ -57,7 +57,19 @@ export interface Executor {
   scanEarlyFailure(job: SubmittedJob): Promise<string | undefined>;
   /** Bring the job's logs into `localDir` (small logs whole, huge worker logs tail-first). */
   fetchLogs(job: SubmittedJob, localDir: string): Promise<void>;
+  /**
+   * A pending job's never-start reason checked against the scheduler: whether it really can never start
+   * and the limit it hit (e.g. `job_time 00:05:00 exceeds partition short MaxTime 00:01:00`).
+   */
+  explainPending?(job: SubmittedJob, reason: string): Promise<PendingExplanation>;
   close(): Promise<void>;
+}
+
+/** What `explainPending` found: `never` false means "only wait" (e.g. the nodes are back). */
+export interface PendingExplanation {
+  never: boolean;
+  /** The limit the job hit, as a phrase; absent when the scheduler could not tell. */
+  detail?: string;
 }
 
 /** Result of one shell command on a host. `code: null` means the connection was lost. */
@@ -109,6 +121,8 @@ export interface Scheduler {
   poll(jobs: readonly SubmittedJob[]): Promise<Map<string, JobStatus>>;
   /** Cancel many jobs at once; unknown or finished ones are ignored. */
   cancel(jobs: readonly SubmittedJob[]): Promise<void>;
+  /** See `Executor.explainPending`. */
+  explainPending?(job: SubmittedJob, reason: string): Promise<PendingExplanation>;
   close?(): Promise<void>;
 }
 

@@ -16,6 +16,10 @@ export function lazyExecutor(kind: ExecutorKind, create: () => Promise<Executor>
     },
     scanEarlyFailure: async (job) => (await get()).scanEarlyFailure(job),
     fetchLogs: async (job, dir) => (await get()).fetchLogs(job, dir),
+    explainPending: async (job, reason) => {
+      const e = await get();
+      return e.explainPending ? e.explainPending(job, reason) : { never: true };
+    },
     close: async () => {
       // Never create an executor just to close it; one that failed to be created has nothing to close.
       if (made) await (await made.catch(() => undefined))?.close();

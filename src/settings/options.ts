@@ -27,6 +27,16 @@ export interface DisaggOptions {
   resume?: boolean;
   /** Poll interval bounds in ms: starts at `min`, backs off to `max` for long jobs. */
   pollIntervalMs?: { min?: number; max?: number };
+  /**
+   * Seconds a job may sit PENDING for a reason that means it can never start (PartitionTimeLimit, …)
+   * before it is cancelled and its test fails. Env `DISAGG_NEVER_START_GRACE`. Default 60.
+   */
+  neverStartGraceSec?: number;
+  /**
+   * Seconds polling (squeue) may keep failing before the run cancels its jobs and fails their tests.
+   * Env `DISAGG_POLL_GIVE_UP`. Default 600.
+   */
+  pollGiveUpSec?: number;
   /** Heartbeat line per live job: `5m`, `30s`, ms as a number; 0 = off. Env `DISAGG_HEARTBEAT`. Default 5 min. */
   heartbeat?: string | number;
   /** Over-concurrency and unknown keys are errors instead of warnings. Env `DISAGG_STRICT=1`. */
@@ -79,6 +89,10 @@ export interface ResolvedOptions {
   resume: boolean;
   pollMinMs: number;
   pollMaxMs: number;
+  /** Grace before a never-startable pending job is cancelled (ms). */
+  neverStartGraceMs: number;
+  /** How long polling may keep failing before the run gives up on its jobs (ms). */
+  pollGiveUpMs: number;
   /** Interval of the per-job heartbeat line; 0 = off. */
   heartbeatMs: number;
   /** Under the VS Code extension (`VITEST_VSCODE=true`): job updates also go to the test's console output, which it shows per test. */

@@ -108,6 +108,26 @@ function maxConfigBytesFrom(s: Source | undefined, option: number | undefined): 
   return option;
 }
 
+/** A duration in seconds (env var or option), non-negative; returned in ms. */
+function secondsFrom(
+  s: Source | undefined,
+  option: number | undefined,
+  optionName: string,
+  defaultSec: number,
+): number {
+  if (s) {
+    const n = Number(s.value);
+    if (!Number.isFinite(n) || n < 0)
+      throw new SettingsError(`${s.label} is not a number of seconds (0 or more)`);
+    return Math.round(n * 1000);
+  }
+  if (option === undefined) return defaultSec * 1000;
+  if (!Number.isFinite(option) || option < 0) {
+    throw new SettingsError(`option ${optionName}: ${option} is not a number of seconds (0 or more)`);
+  }
+  return Math.round(option * 1000);
+}
+
 /** A larger file may expand further: the expanded-size bound grows with the file-size bound. */
 function limitsFor(maxBytes: number): ResolvedOptions['configLimits'] {
   const d = DEFAULT_CONFIG_LIMITS;
@@ -233,6 +253,13 @@ export function resolveSettings(
     pollMinMs: options.pollIntervalMs?.min ?? (executor === 'local' ? 250 : 2000),
     pollMaxMs: options.pollIntervalMs?.max ?? (executor === 'local' ? 2000 : 30_000),
     heartbeatMs: heartbeatFrom(get('DISAGG_HEARTBEAT'), options.heartbeat),
+    neverStartGraceMs: secondsFrom(
+      get('DISAGG_NEVER_START_GRACE'),
+      options.neverStartGraceSec,
+      'neverStartGraceSec',
+      60,
+    ),
+    pollGiveUpMs: secondsFrom(get('DISAGG_POLL_GIVE_UP'), options.pollGiveUpSec, 'pollGiveUpSec', 600),
     progressToConsole: env.VITEST_VSCODE === 'true',
     strict: strict ? flag(strict) : (options.strict ?? false),
     gates: options.gates ?? [],
