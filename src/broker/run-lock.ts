@@ -60,6 +60,16 @@ function describe(owner: RunLockOwner): string {
   return `run ${owner.runId} (pid ${owner.pid} on ${owner.host}, started ${owner.startedAt})`;
 }
 
+/**
+ * The other live run holding this output dir, if any: a run that was refused must not write the
+ * output dir's shared files (the HTML report) under the run that owns it.
+ */
+export function otherRunHolding(outputPath: string): RunLockOwner | undefined {
+  const owner = readOwner(runLockFile(outputPath));
+  if (!owner || owner.pid === process.pid || staleBecause(owner)) return undefined;
+  return owner;
+}
+
 export class RunLock {
   private constructor(
     readonly file: string,

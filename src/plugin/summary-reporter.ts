@@ -1,6 +1,7 @@
 import type { Reporter, TestModule, Vitest } from 'vitest/node';
 import type { BrokerEvents } from '../broker/events.js';
 import { onBrokerEvents } from '../broker/registry.js';
+import { otherRunHolding } from '../broker/run-lock.js';
 import type { RunTest } from '../report/from-run.js';
 import type { DisaggMeta } from '../types.js';
 
@@ -128,7 +129,10 @@ export class DisaggSummaryReporter implements Reporter {
     // Loaded here, not at import: the charting library is heavy and vitest.config.* imports this module.
     const { outputPathOf, writeRunReport } = await import('../report/from-run.js');
     const outputPath = this.outputPath ?? outputPathOf(runTests);
-    if (outputPath) {
+    const holder = outputPath ? otherRunHolding(outputPath) : undefined;
+    if (holder) {
+      out.push(`  report not written: ${outputPath} belongs to run ${holder.runId} (pid ${holder.pid}) now`);
+    } else if (outputPath) {
       try {
         out.push(`  report:   ${await writeRunReport(outputPath, runTests)}`);
       } catch (err) {

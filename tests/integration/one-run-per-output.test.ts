@@ -50,6 +50,11 @@ describe('one run per OUTPUT_PATH', () => {
       expect(refused).toMatch(
         /Wait until it ends, stop it \(kill -INT \d+\), or give this run another OUTPUT_PATH/,
       );
+      // The refused run leaves the output dir's report to the run that owns it.
+      expect(refused).toContain(
+        `report not written: ${out} belongs to run ${winnerRun?.id} (pid ${runs[winnerIdx].child.pid}) now`,
+      );
+      expect(winner).toContain(`report:   ${path.join(out, 'report.html')}`);
       // Every test of the refused run failed with that, none submitted a job.
       for (const id of IDS) expect(refused).toMatch(new RegExp(`failed\\s+${id}\\s`));
       expect(ledger?.jobs.map((j) => j.testId).sort()).toEqual(IDS);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OutputInUseError } from '../../../src/errors.js';
-import { RunLock, runLockFile, type RunLockOwner } from '../../../src/broker/run-lock.js';
+import { otherRunHolding, RunLock, runLockFile, type RunLockOwner } from '../../../src/broker/run-lock.js';
 import { processStartTime } from '../../../src/executors/process-identity.js';
 
 let out: string;
@@ -41,6 +41,17 @@ describe('run lock (one run per OUTPUT_PATH)', () => {
     first.release();
     expect(fs.existsSync(runLockFile(out))).toBe(false);
     RunLock.acquire(out, 'run-B', () => undefined).release();
+  });
+
+  it('tells which other live run holds the output dir (none for our own lock or a dead one)', () => {
+    expect(otherRunHolding(out)).toBeUndefined();
+    const mine = RunLock.acquire(out, 'run-A', () => undefined);
+    expect(otherRunHolding(out)).toBeUndefined();
+    mine.release();
+    writeOwner({ pid: spawnSync('true').pid as number });
+    expect(otherRunHolding(out)).toBeUndefined();
+    writeOwner({ pid: process.ppid });
+    expect(otherRunHolding(out)).toMatchObject({ runId: 'r-old', pid: process.ppid });
   });
 
   it('takes over the lock of a dead process with a notice', () => {
