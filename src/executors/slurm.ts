@@ -397,10 +397,16 @@ export class SlurmScheduler implements Scheduler {
     if (!list) return { never: false };
     const r = await this.host.exec(`sinfo -h -N -n ${shq(list)} -o '%N %t'`);
     if (r.code !== 0) return { never: false };
-    const states = r.stdout
-      .split('\n')
-      .map((l) => l.trim().split(/\s+/))
-      .filter((f) => f.length === 2);
+    // `sinfo -N` lists a node once per partition it is in: one entry per node.
+    const states = [
+      ...new Map(
+        r.stdout
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/))
+          .filter((f) => f.length === 2)
+          .map(([n, st]) => [n, st] as const),
+      ),
+    ];
     const gone = states.filter(([, st]) => /^(down|drain|drained|fail)/.test(st));
     if (states.length === 0 || gone.length < states.length) return { never: false };
     return {
