@@ -156,12 +156,29 @@ describe('broker: never-startable jobs', () => {
   });
 });
 
+/** Until the ledger lists `n` jobs (bounded): polls fail only once every job is live. */
+async function untilRecorded(n: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const data = JSON.parse(fs.readFileSync(path.join(out, 'jobs.json'), 'utf8')) as { jobs: unknown[] };
+      if (data.jobs.length >= n) return;
+    } catch {
+      // not written yet
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`the ledger never listed ${n} jobs`);
+}
+
 describe('broker: poll give-up', () => {
   it("after the budget, cancels the run's jobs and fails the tests saying so", async () => {
     const ex = new PendingExecutor();
-    ex.failPolls = true;
     const { b, lines } = broker(ex, { pollGiveUpMs: 100 });
     const runs = [b.run('Priority-a'), b.run('Priority-b')];
+    for (const r of runs) void r.catch(() => undefined);
+    await untilRecorded(2);
+    await new Promise((r) => setTimeout(r, 50));
+    ex.failPolls = true;
     for (const r of runs)
       await expect(r).rejects.toThrow(
         /polling failed for [\d.]+ s \(squeue failed.*gave up; the job was cancelled/,
@@ -175,10 +192,13 @@ describe('broker: poll give-up', () => {
 
   it('when the cancel fails too, keeps the jobs in the ledger and names them and the command', async () => {
     const ex = new PendingExecutor();
-    ex.failPolls = true;
-    ex.failCancel = true;
     const { b, lines } = broker(ex, { pollGiveUpMs: 50 });
     const r = b.run('Priority-a');
+    void r.catch(() => undefined);
+    await untilRecorded(1);
+    await new Promise((r) => setTimeout(r, 50));
+    ex.failPolls = true;
+    ex.failCancel = true;
     await expect(r).rejects.toThrow(/could not cancel job\(s\) 100 either \(scancel failed/);
     const left = lines.find((l) => l.startsWith('could not cancel'));
     expect(left).toContain(`npx disagg cancel --output-path ${out}`);
