@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PERF_CSV_NAME } from '../../src/results/csv.js';
 import { repoRoot } from '../fixtures/paths.js';
 import { requireClusterEnv } from './helpers/cluster.js';
 import {
@@ -179,7 +180,7 @@ describe('24 jobs through a node failure, a slurmctld restart and an sshd outage
   });
 
   it('the perf CSV has every passed test and no torn row', () => {
-    const csv = fs.readFileSync(path.join(out, 'output', 'perf_script_test_results.csv'), 'utf8');
+    const csv = fs.readFileSync(path.join(out, 'output', PERF_CSV_NAME), 'utf8');
     const lines = csv.split('\n').filter((l) => l !== '');
     const header = lines[0]?.split(',') ?? [];
     expect(header).toHaveLength(17);
