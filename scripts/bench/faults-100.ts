@@ -92,6 +92,13 @@ async function main(): Promise<void> {
       outputLength: 512,
     });
     const output = path.join(work, 'output');
+    // Refusals as slurmctld logged them (the plugin retries them quietly), counted from here on.
+    const ctldLog = path.join(lab.dir, 'log', 'slurmctld.log');
+    const ctldLogStart = fs.existsSync(ctldLog) ? fs.statSync(ctldLog).size : 0;
+    const qosRefusals = (): number => {
+      const text = fs.readFileSync(ctldLog).subarray(ctldLogStart).toString('utf8');
+      return text.split('\n').filter((l) => /submit_batch_job.*(QOS|accounting)/i.test(l)).length;
+    };
     const report = path.join(work, 'report.json');
     console.log(
       `faults-100: ${JOBS} jobs, ${BATCH} in flight, ${env.LOCAL_CLUSTER_SLOTS} slots, seed ${SEED}; ${work}`,
@@ -216,7 +223,7 @@ async function main(): Promise<void> {
       (n, r) => n + Math.max(0, 4 - lines.filter((l) => l.includes(`[${r.title}]`)).length),
       0,
     );
-    const refusals = (run.output.match(/sbatch refused/g) ?? []).length;
+    const refusals = qosRefusals();
 
     console.log(`jobs submitted (in SLURM): ${jobs.length} for ${perName.size} tests of ${JOBS}`);
     console.log(
@@ -231,7 +238,7 @@ async function main(): Promise<void> {
     console.log(`duplicated submissions: ${duplicated}`);
     console.log(`jobs left after the run: ${left.length}`);
     console.log(`CSV rows: ${Math.max(0, lines.length - 1)}; lost ${lost}; torn ${torn}`);
-    console.log(`sbatch refusals seen (QOS): ${refusals}`);
+    console.log(`sbatch refusals (QOS, slurmctld log): ${refusals}`);
     console.log(`wall time: ${fmt(wall, 1)} s (vitest exit ${run.exitCode})`);
     console.log(`faults: ${log.join('; ')}`);
     if (duplicated || left.length || lost || torn || unclear.length || results.length !== JOBS) {
