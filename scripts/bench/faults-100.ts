@@ -124,7 +124,8 @@ async function main(): Promise<void> {
       console.log(`  fault ${line}`);
     };
 
-    // Random moments in the first 60 % of the expected run (jobs must still be running), in random order.
+    // Random moments in the first 60 % of the expected run (jobs must still be running), in random order;
+    // the node and QOS faults wait until there are jobs to hit.
     const faults: Array<[string, () => Promise<void>]> = [
       [
         'slurmctld restart',
@@ -165,6 +166,8 @@ async function main(): Promise<void> {
       [
         'QOS limit',
         async () => {
+          // Refusals need submissions: wait (bounded) until the run has submitted its first jobs.
+          for (let i = 0; i < 240 && !ended() && slurmJobs(env, prefix).length === 0; i++) await sleep(500);
           setQosLimit(4);
           note('QOS MaxSubmitJobsPerUser=4');
           await sleep(OUTAGE_MS);
