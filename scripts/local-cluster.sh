@@ -22,6 +22,7 @@
 #   LOCAL_CLUSTER_MIN_JOB_AGE SLURM MinJobAge seconds                       [3600]
 #   LOCAL_CLUSTER_FIRST_JOB_ID                                              [random]
 #   LOCAL_CLUSTER_ACCOUNTING  1 = MariaDB + slurmdbd so that sacct works    [0]
+#                             (limits enforced: root and the user are in account "lab", QOS "normal")
 #   LOCAL_CLUSTER_DB_PORT     MariaDB port on 127.0.0.1 (accounting only)   [3307]
 #   LOCAL_CLUSTER_SMOKE       0 = skip the smoke job (first job then waits ~3 s) [1]
 #   LOCAL_CLUSTER_NO_INSTALL  1 = never run apt-get                         [0]
@@ -73,7 +74,7 @@ SLURMD_PORT=$((CTLD_PORT + 1))
 DBD_PORT=$((SLURMD_PORT + NODES)) # after the slurmd port range (pitfall: port clash)
 DB_PORT="${LOCAL_CLUSTER_DB_PORT:-3307}"
 # Bump when the generated configs change meaning: a running cluster with another version is restarted.
-LAYOUT_VERSION=1
+LAYOUT_VERSION=2
 
 SLURM_CONF_PATH="$LAB/etc/slurm.conf"
 SSH_DIR="$LAB/ssh"
@@ -401,6 +402,7 @@ EOF
       echo "AccountingStorageType=accounting_storage/slurmdbd"
       echo "AccountingStorageHost=127.0.0.1"
       echo "AccountingStoragePort=$DBD_PORT"
+      echo "AccountingStorageEnforce=associations,limits,qos"
     else
       echo "AccountingStorageType=accounting_storage/none"
     fi
@@ -533,6 +535,13 @@ EOF
     ((SECONDS < end)) || fail_component "slurmdbd (sacctmgr add cluster)" "$LOG/slurmdbd.log"
     sleep 0.2
   done
+  # Limits are enforced (AccountingStorageEnforce), so every user that submits needs an association:
+  # root (local submissions) and $LUSER (over ssh), in account "lab" with the default QOS "normal",
+  # whose limits (e.g. MaxSubmitJobsPerUser) then refuse sbatch like a real site's QOS.
+  sacctmgr -i add account lab >>"$LOG/slurmdbd.log" 2>&1 || true
+  sacctmgr -i add user root,"$LUSER" account=lab >>"$LOG/slurmdbd.log" 2>&1 || true
+  [[ $(sacctmgr -n -P list assoc format=user 2>/dev/null | grep -cxE "root|$LUSER") -ge 2 ]] ||
+    fail_component "slurmdbd (sacctmgr add user root,$LUSER)" "$LOG/slurmdbd.log"
 }
 
 # take_symlink path target: create path -> target if path is absent, a dangling symlink or already a

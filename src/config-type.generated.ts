@@ -100,6 +100,10 @@ export interface VitestDisaggTestConfig {
      * Add --segment=<total nodes>.
      */
     set_segment?: boolean;
+    /**
+     * Let SLURM requeue the job after a node failure (--requeue). Default false: --no-requeue, so a job on a failed node ends as NODE_FAIL and its test fails with that reason.
+     */
+    requeue?: boolean;
   };
   /**
    * Benchmark client settings.
@@ -541,6 +545,10 @@ export interface VitestDisaggTestConfig {
          * Add --segment=<total nodes>.
          */
         set_segment?: boolean;
+        /**
+         * Let SLURM requeue the job after a node failure (--requeue). Default false: --no-requeue, so a job on a failed node ends as NODE_FAIL and its test fails with that reason.
+         */
+        requeue?: boolean;
       }
     | {
         /**

@@ -221,6 +221,9 @@ export function renderSubmitCommand(input: RenderInput): RenderedCommand {
     // --segment only exists in recent SLURM; emit it only when the config asks for it explicitly.
     if (slurm.set_segment === true) argv.push(`--segment=${n.totalNodes}`);
   }
+  // A requeued job reruns in the same job dir under the same id, rewriting the logs a test may be
+  // reading; without requeue a node failure ends the job as NODE_FAIL, which the test reports.
+  argv.push(slurm.requeue === true ? '--requeue' : '--no-requeue');
   argv.push(
     `--chdir=${input.jobDir}`,
     `--output=${path.posix.join(filenamePatternLiteral(input.jobDir), SLURM_OUT_PATTERN)}`,

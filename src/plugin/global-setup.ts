@@ -77,8 +77,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return spec;
   };
   // Created on the first job request: `vitest list` must work without SSH settings or a cluster.
+  // The executor's own notes (e.g. `sbatch refused (QOS…); retrying in 15 s`) go to the run's log, so a
+  // submission waiting out a QOS limit is visible, not a silent pause.
   const executor = lazyExecutor(options.executor, () =>
-    createExecutor(options.executor, options.executorSettings),
+    createExecutor(options.executor, options.executorSettings, { log }),
   );
   const ledger = new Ledger(options.outputPath);
   const broker = new JobBroker({

@@ -89,6 +89,7 @@ describe('renderSubmitCommand (sbatch)', () => {
       '--nodes=6',
       '--ntasks=24',
       '--ntasks-per-node=4',
+      '--no-requeue',
       `--chdir=${base.jobDir}`,
       `--output=${base.jobDir}/slurm-%j.out`,
       `--error=${base.jobDir}/slurm-%j.err`,
@@ -125,6 +126,22 @@ describe('renderSubmitCommand (sbatch)', () => {
       worker_config: { ctx: { tensor_parallel_size: 4 }, gen: { tensor_parallel_size: 8 } },
     };
     expect(renderSubmitCommand({ ...base, config }).argv).toContain('--segment=3');
+  });
+
+  it('--no-requeue unless slurm.requeue is true (a job on a failed node ends as NODE_FAIL)', () => {
+    const config = (slurm: DisaggConfig['slurm']): DisaggConfig => ({
+      slurm: { script_file: 'disagg-sim.slurm', ...slurm },
+      hardware: { gpus_per_node: 4 },
+    });
+    const argv = (c: DisaggConfig): string[] => renderSubmitCommand({ ...base, config: c }).argv;
+    expect(argv(config({}))).toContain('--no-requeue');
+    expect(argv(config({})).includes('--requeue')).toBe(false);
+    expect(argv(config({ requeue: false }))).toContain('--no-requeue');
+    expect(argv(config({ requeue: true }))).toContain('--requeue');
+    expect(argv(config({ requeue: true })).includes('--no-requeue')).toBe(false);
+    // before the script path: sbatch reads options only up to the script
+    const a = argv(config({}));
+    expect(a.indexOf('--no-requeue')).toBeLessThan(a.length - 1);
   });
 
   it('escapes % in the job dir of --output/--error (sbatch expands %x, %j there), not elsewhere', () => {
