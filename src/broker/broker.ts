@@ -175,11 +175,17 @@ export class JobBroker {
   }
 
   /**
-   * The jobs to submit as soon as the first test asks for one. Not earlier: `vitest list` runs the global
-   * setup too, and must neither submit jobs nor touch the ledger (a crashed run's jobs wait for a real run).
+   * The jobs to submit on `submitPlanned` (the global setup of a run) or when the first test asks for one.
+   * Not on a collection: `vitest list` runs the global setup too, and must neither submit jobs nor touch
+   * the ledger (a crashed run's jobs wait for a real run).
    */
   plan(testIds: readonly string[]): void {
     this.planned = testIds;
+  }
+
+  /** Submit the planned jobs now, without waiting for a test to ask (the same start as the first `run`). */
+  submitPlanned(): Promise<void> {
+    return this.ensureStarted();
   }
 
   private ensureStarted(): Promise<void> {

@@ -16,6 +16,7 @@ import { jobSpecFor } from './job-spec.js';
 import { lazyExecutor } from './lazy-executor.js';
 import type { ResolvedOptions } from './options.js';
 import { DISAGG_PROJECT } from './project.js';
+import { collectWithOneWorker, isTestRun } from './run-mode.js';
 
 const log = (message: string) => console.error(`[vitest-disagg] ${message}`);
 
@@ -103,12 +104,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const server = await serveBroker(broker, { onRun: register });
   project.provide('disaggBroker', server.socketPath);
 
+  // `--project` may leave the YAML project out of the run: then no YAML test asks, so plan none.
+  const yamlProjects = project.vitest.projects.filter((p) => p.name === DISAGG_PROJECT);
+  const collectOnly = !isTestRun(project.vitest);
+  // `vitest list` only collects: no config is validated or submitted here (that is per-file work a
+  // listing of 1,000 configs must not pay), and the YAML project lists with one worker.
+  if (collectOnly) for (const p of yamlProjects) collectWithOneWorker(p);
+
   // Submit every scheduled, valid, supported config now: wall time then approaches the cluster's
   // capacity bound instead of the sum of job times. Invalid or skipped ones are reported by their test.
   const scheduled: string[] = [];
-  // `--project` may leave the YAML project out of the run: then no YAML test asks, so plan none.
-  const yamlRuns = project.vitest.projects.some((p) => p.name === DISAGG_PROJECT);
-  for (const entry of yamlRuns ? scheduledEntries(project, entries) : []) {
+  for (const entry of yamlProjects.length && !collectOnly ? scheduledEntries(project, entries) : []) {
     try {
       await specFor(entry);
       scheduled.push(entry.testId);
@@ -138,6 +144,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const limit = options.maxJobsInFlight ? `at most ${options.maxJobsInFlight} at once` : 'all at once';
     log(`${options.executor} executor: ${scheduled.length} job(s) to submit when the run starts, ${limit}`);
     broker.plan(scheduled);
+    // Now, before any worker starts: with `-t <one>` over 1,000 files its test may come last. A failure
+    // to start reaches the tests through their `run` (the same promise).
+    broker.submitPlanned().catch(() => undefined);
   }
 
   return teardown;
