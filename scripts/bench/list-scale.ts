@@ -3,7 +3,7 @@
 // - runs `vitest list` over each side by side (alternating rounds; min and median of wall time);
 // - runs `vitest run -t <one name>` over the 1,000 and measures process start → that job's submission
 //   (the ledger's submittedAt), then stops the run with SIGINT (the plugin cancels the job).
-// Run: npx tsx scripts/bench/list-scale.ts [rounds=3] [big=1000]
+// Run: npx tsx scripts/bench/list-scale.ts [rounds=3] [big=1000] [both|list|run]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +16,7 @@ const VITEST = path.join(ROOT, 'node_modules/vitest/vitest.mjs');
 const SOURCE = path.join(ROOT, 'stress-configs');
 const ROUNDS = Math.min(10, Math.max(1, Number(process.argv[2] ?? 3)));
 const BIG = Math.min(5000, Math.max(6, Number(process.argv[3] ?? 1000)));
+const PARTS = process.argv[4] ?? 'both';
 /** Upper bound of one vitest process, so the benchmark always ends. */
 const PROCESS_LIMIT_MS = 180_000;
 
@@ -132,7 +133,7 @@ async function main(): Promise<void> {
     const big = generate(base, BIG);
     console.log(`configs: 6 and ${BIG} copies of ${SOURCE} under ${base}; ${os.cpus().length} CPUs`);
     const times: Record<'small' | 'big', number[]> = { small: [], big: [] };
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < (PARTS === 'run' ? 0 : ROUNDS); round++) {
       times.small.push(await listOnce(small.dir, 6, path.join(base, 'out-list')));
       times.big.push(await listOnce(big.dir, BIG, path.join(base, 'out-list')));
       console.log(
@@ -141,15 +142,16 @@ async function main(): Promise<void> {
     }
     const diffMin = Math.min(...times.big) - Math.min(...times.small);
     const diffMed = median(times.big) - median(times.small);
-    console.log(
-      `vitest list: 6 configs min ${s(Math.min(...times.small))} median ${s(median(times.small))}; ` +
-        `${BIG} configs min ${s(Math.min(...times.big))} median ${s(median(times.big))}; ` +
-        `difference min ${s(diffMin)} median ${s(diffMed)} (target ≤ 3 s)`,
-    );
+    if (PARTS !== 'run')
+      console.log(
+        `vitest list: 6 configs min ${s(Math.min(...times.small))} median ${s(median(times.small))}; ` +
+          `${BIG} configs min ${s(Math.min(...times.big))} median ${s(median(times.big))}; ` +
+          `difference min ${s(diffMin)} median ${s(diffMed)} (target ≤ 3 s)`,
+      );
     // The last file and a middle one: Vitest's file order must not decide how long the one job waits.
     const picks = [big.stems[big.stems.length - 1], big.stems[Math.floor(big.stems.length / 2)]];
     const waits: number[] = [];
-    for (const [i, stem] of picks.entries()) {
+    for (const [i, stem] of (PARTS === 'list' ? [] : picks).entries()) {
       const rel = yamlFiles(big.dir).find((f) => f.includes(stem))!;
       const [testType, category] = path.dirname(rel).split(path.sep);
       const testId = `${testType}_${category}_${stem}`;
@@ -157,9 +159,10 @@ async function main(): Promise<void> {
       waits.push(r.ms);
       console.log(`vitest run -t ${testId}: submitted after ${s(r.ms)} (${r.jobs} job(s) in the ledger)`);
     }
-    console.log(
-      `vitest run -t <one> over ${BIG}: process start → job submitted max ${s(Math.max(...waits))} (target ≤ 5 s)`,
-    );
+    if (waits.length)
+      console.log(
+        `vitest run -t <one> over ${BIG}: process start → job submitted max ${s(Math.max(...waits))} (target ≤ 5 s)`,
+      );
   } finally {
     fs.rmSync(base, { recursive: true, force: true });
   }

@@ -115,6 +115,8 @@ export class JobBroker {
   private started?: Promise<void>;
   private activated?: Promise<void>;
   private planned: readonly string[] = [];
+  /** Submissions under way (`submit` never rejects: a failure fails its test). */
+  private readonly submitting = new Set<Promise<void>>();
   /** Number of executor.poll calls, for the benchmark and tests. */
   pollCalls = 0;
 
@@ -183,9 +185,13 @@ export class JobBroker {
     this.planned = testIds;
   }
 
-  /** Submit the planned jobs now, without waiting for a test to ask (the same start as the first `run`). */
-  submitPlanned(): Promise<void> {
-    return this.ensureStarted();
+  /**
+   * Submit the planned jobs now, without waiting for a test to ask (the same start as the first `run`);
+   * resolves when the first wave of submissions has settled (each submitted or failed).
+   */
+  async submitPlanned(): Promise<void> {
+    await this.ensureStarted();
+    await Promise.allSettled([...this.submitting]);
   }
 
   private ensureStarted(): Promise<void> {
@@ -340,7 +346,9 @@ export class JobBroker {
     for (const t of queued) {
       if (max > 0 && this.inFlight() >= max) break;
       t.phase = 'submitting';
-      void this.submit(t);
+      const submitting = this.submit(t);
+      this.submitting.add(submitting);
+      void submitting.finally(() => this.submitting.delete(submitting));
     }
   }
 

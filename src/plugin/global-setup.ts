@@ -20,6 +20,20 @@ import { collectWithOneWorker, isTestRun } from './run-mode.js';
 
 const log = (message: string) => console.error(`[vitest-disagg] ${message}`);
 
+/** How long the workers wait at most for the first submissions of a run (a slow cluster never blocks). */
+const SUBMIT_HEAD_START_MS = 10_000;
+
+/** `work`, or `ms` passed, whichever comes first; the timer never keeps the process alive. */
+async function headStart(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()));
+  try {
+    await Promise.race([work, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * The tests this run will execute, known before any worker starts: file filters from the command line,
  * `--tags-filter` and `-t`. The generated modules are `describe(<category>) > disaggTest(<id>)`, so the
@@ -144,9 +158,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const limit = options.maxJobsInFlight ? `at most ${options.maxJobsInFlight} at once` : 'all at once';
     log(`${options.executor} executor: ${scheduled.length} job(s) to submit when the run starts, ${limit}`);
     broker.plan(scheduled);
-    // Now, before any worker starts: with `-t <one>` over 1,000 files its test may come last. A failure
-    // to start reaches the tests through their `run` (the same promise).
-    broker.submitPlanned().catch(() => undefined);
+    // Now, before any worker starts: with `-t <one>` over 1,000 files its test may come last. The first
+    // wave gets a head start: once the workers run, the main thread and its fs threads serve their
+    // transforms and a submission would wait behind them. A failure to start reaches the tests through
+    // their `run` (the same promise).
+    await headStart(
+      broker.submitPlanned().catch(() => undefined),
+      SUBMIT_HEAD_START_MS,
+    );
   }
 
   return teardown;
