@@ -11,7 +11,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// BENCH_ROOT: another checkout to measure (e.g. an older commit, for a before/after figure).
+const ROOT = path.resolve(
+  process.env.BENCH_ROOT ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'),
+);
 const VITEST = path.join(ROOT, 'node_modules/vitest/vitest.mjs');
 const SOURCE = path.join(ROOT, 'stress-configs');
 const ROUNDS = Math.min(10, Math.max(1, Number(process.argv[2] ?? 3)));

@@ -46,7 +46,7 @@ export const COLLECT_WORKERS = 1;
  * (called before the pool groups the files) switches the project to one worker when the run only
  * collects; a later run of the same Vitest instance gets its workers back. `maxWorkers` is read from the
  * project's resolved config when the pool groups the files; re-check on every Vitest upgrade
- * (tests/integration/vitest-list-scale.test.ts counts the workers).
+ * (`npx tsx scripts/bench/list-scale.ts`; tests/unit/plugin/global-setup-scale.test.ts checks the switch).
  */
 export function collectWithOneWorker(project: TestProject): void {
   const config = project.config as { maxWorkers: number };
