@@ -131,6 +131,8 @@ export class JobBroker {
   private planned: readonly string[] = [];
   /** This run's hold on OUTPUT_PATH (one run per output dir at a time). */
   private runLock?: RunLock;
+  /** Submissions under way (`submit` never rejects: a failure fails its test). */
+  private readonly submitting = new Set<Promise<void>>();
   /** Number of executor.poll calls, for the benchmark and tests. */
   pollCalls = 0;
 
@@ -194,11 +196,21 @@ export class JobBroker {
   }
 
   /**
-   * The jobs to submit as soon as the first test asks for one. Not earlier: `vitest list` runs the global
-   * setup too, and must neither submit jobs nor touch the ledger (a crashed run's jobs wait for a real run).
+   * The jobs to submit on `submitPlanned` (the global setup of a run) or when the first test asks for one.
+   * Not on a collection: `vitest list` runs the global setup too, and must neither submit jobs nor touch
+   * the ledger (a crashed run's jobs wait for a real run).
    */
   plan(testIds: readonly string[]): void {
     this.planned = testIds;
+  }
+
+  /**
+   * Submit the planned jobs now, without waiting for a test to ask (the same start as the first `run`);
+   * resolves when the first wave of submissions has settled (each submitted or failed).
+   */
+  async submitPlanned(): Promise<void> {
+    await this.ensureStarted();
+    await Promise.allSettled([...this.submitting]);
   }
 
   private ensureStarted(): Promise<void> {
@@ -357,7 +369,9 @@ export class JobBroker {
     for (const t of queued) {
       if (max > 0 && this.inFlight() >= max) break;
       t.phase = 'submitting';
-      void this.submit(t);
+      const submitting = this.submit(t);
+      this.submitting.add(submitting);
+      void submitting.finally(() => this.submitting.delete(submitting));
     }
   }
 

@@ -86,17 +86,27 @@ export async function serveBroker(broker: JobBroker, opts: ServeOptions = {}): P
   };
 }
 
+/** Updates kept per test for a worker that asks late (a job has a handful of state changes). */
+const MAX_REPLAY = 32;
+
 /**
- * The job updates of every test, kept (the latest of each kind) so that a worker asking for a job that
- * was submitted up front learns at once where it stands, then hears each new one.
+ * The job updates of every test, kept so that a worker asking for a job that was submitted up front
+ * (before the workers started) learns at once its story so far, then hears each new one: the submission,
+ * every state change (a job that ran before its test asked still shows RUNNING), the latest progress.
  */
 function followUpdates(broker: JobBroker) {
-  const seen = new Map<string, Map<JobUpdate['kind'], JobUpdate>>();
+  const seen = new Map<string, JobUpdate[]>();
   const watchers = new Map<string, Set<(u: JobUpdate) => void>>();
   const tell = (testId: string, update: JobUpdate) => {
-    let kinds = seen.get(testId);
-    if (!kinds || update.kind === 'submitted') seen.set(testId, (kinds = new Map()));
-    kinds.set(update.kind, update);
+    let kept = seen.get(testId);
+    if (!kept || update.kind === 'submitted') seen.set(testId, (kept = []));
+    if (update.kind === 'progress') {
+      const previous = kept.findIndex((u) => u.kind === 'progress');
+      if (previous >= 0) kept.splice(previous, 1);
+    }
+    kept.push(update);
+    // Bounded; the submission (first) stays.
+    if (kept.length > MAX_REPLAY) kept.splice(1, 1);
     for (const w of watchers.get(testId) ?? []) w(update);
   };
   const offs = [
@@ -106,7 +116,7 @@ function followUpdates(broker: JobBroker) {
   ];
   return {
     watch(testId: string, onUpdate: (u: JobUpdate) => void): () => void {
-      for (const u of seen.get(testId)?.values() ?? []) onUpdate(u);
+      for (const u of seen.get(testId) ?? []) onUpdate(u);
       let set = watchers.get(testId);
       if (!set) watchers.set(testId, (set = new Set()));
       set.add(onUpdate);

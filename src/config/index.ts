@@ -13,11 +13,13 @@ export { type ConfigLimits, DEFAULT_CONFIG_LIMITS } from './limits.js';
 export {
   loadAll,
   loadConfig,
+  loadErrorOf,
   readYamlFile,
   validateFiles,
   yamlLoadError,
   type LoadAllResult,
   type LoadContext,
+  type ReadYaml,
   type ValidateResult,
 } from './loader.js';
 export { configSchema, schemaPath, validateSchema } from './schema.js';

@@ -94,7 +94,12 @@ export function readYamlFile(file: string, limits?: Partial<ConfigLimits>): Read
 
 /** The first error that keeps a file from being read as YAML at all, if any (for the test generator). */
 export function yamlLoadError(file: string, limits?: Partial<ConfigLimits>): Problem | undefined {
-  return sortProblems(readYamlFile(file, limits).problems.filter((p) => p.severity === 'error'))[0];
+  return loadErrorOf(readYamlFile(file, limits));
+}
+
+/** `yamlLoadError` of a file already read (one read and parse per file when generating its test). */
+export function loadErrorOf(read: ReadYaml): Problem | undefined {
+  return sortProblems(read.problems.filter((p) => p.severity === 'error'))[0];
 }
 
 /**

@@ -16,8 +16,23 @@ import { jobSpecFor } from './job-spec.js';
 import { lazyExecutor } from './lazy-executor.js';
 import type { ResolvedOptions } from './options.js';
 import { DISAGG_PROJECT } from './project.js';
+import { collectWithOneWorker, isTestRun } from './run-mode.js';
 
 const log = (message: string) => console.error(`[vitest-disagg] ${message}`);
+
+/** How long the workers wait at most for the first submissions of a run (a slow cluster never blocks). */
+const SUBMIT_HEAD_START_MS = 10_000;
+
+/** `work`, or `ms` passed, whichever comes first; the timer never keeps the process alive. */
+async function headStart(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()));
+  try {
+    await Promise.race([work, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * The tests this run will execute, known before any worker starts: file filters from the command line,
@@ -105,12 +120,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const server = await serveBroker(broker, { onRun: register });
   project.provide('disaggBroker', server.socketPath);
 
+  // `--project` may leave the YAML project out of the run: then no YAML test asks, so plan none.
+  const yamlProjects = project.vitest.projects.filter((p) => p.name === DISAGG_PROJECT);
+  const collectOnly = !isTestRun(project.vitest);
+  // `vitest list` only collects: no config is validated or submitted here (that is per-file work a
+  // listing of 1,000 configs must not pay), and the YAML project lists with one worker.
+  if (collectOnly) for (const p of yamlProjects) collectWithOneWorker(p);
+
   // Submit every scheduled, valid, supported config now: wall time then approaches the cluster's
   // capacity bound instead of the sum of job times. Invalid or skipped ones are reported by their test.
   const scheduled: string[] = [];
-  // `--project` may leave the YAML project out of the run: then no YAML test asks, so plan none.
-  const yamlRuns = project.vitest.projects.some((p) => p.name === DISAGG_PROJECT);
-  for (const entry of yamlRuns ? scheduledEntries(project, entries) : []) {
+  for (const entry of yamlProjects.length && !collectOnly ? scheduledEntries(project, entries) : []) {
     try {
       await specFor(entry);
       scheduled.push(entry.testId);
@@ -140,6 +160,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const limit = options.maxJobsInFlight ? `at most ${options.maxJobsInFlight} at once` : 'all at once';
     log(`${options.executor} executor: ${scheduled.length} job(s) to submit when the run starts, ${limit}`);
     broker.plan(scheduled);
+    // Now, before any worker starts: with `-t <one>` over 1,000 files its test may come last. The first
+    // wave gets a head start: once the workers run, the main thread and its fs threads serve their
+    // transforms and a submission would wait behind them. A failure to start reaches the tests through
+    // their `run` (the same promise).
+    await headStart(
+      broker.submitPlanned().catch(() => undefined),
+      SUBMIT_HEAD_START_MS,
+    );
   }
 
   return teardown;

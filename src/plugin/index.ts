@@ -4,7 +4,7 @@ import type { Vitest } from 'vitest/node';
 // Brings Vitest's `test` key into Vite's UserConfig type.
 import type {} from 'vitest/config';
 import { entryForFile } from '../config/discover.js';
-import { formatProblem, tagsFor, yamlLoadError } from '../config/index.js';
+import { formatProblem, loadErrorOf, readYamlFile, tagsFor } from '../config/index.js';
 import { sourceOrBuilt } from '../util/package-root.js';
 import { resolveOptions, type DisaggOptions, type ResolvedOptions } from './options.js';
 import { useDisaggJUnit } from './junit-reporter.js';
@@ -15,6 +15,7 @@ import {
   yamlProject,
   type YamlSelection,
 } from './project.js';
+import { runMarker } from './run-mode.js';
 import { takeOverSignals } from './signals.js';
 import { DisaggSummaryReporter } from './summary-reporter.js';
 import { generateModule } from './transform.js';
@@ -44,8 +45,11 @@ function takeOverOnce(vitest: Vitest): void {
   if (signalsTaken.has(vitest)) return;
   signalsTaken.add(vitest);
   takeOverSignals(vitest);
+  const config = vitest.config as unknown as { reporters: unknown[] };
   // JUnit `<properties>` with each test's job, logs and metrics (also for `--reporter=junit`).
-  useDisaggJUnit(vitest.config as unknown as { reporters: unknown[] });
+  useDisaggJUnit(config);
+  // Tells the global setup a run from a collection (`vitest list` must submit and validate nothing).
+  config.reporters = [...config.reporters, runMarker(vitest)];
 }
 
 /** The options plugin of `disagg()`; `disagg list` finds it by name and reads `api.options`. */
@@ -78,9 +82,10 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
       const runtime = posix(sourceOrBuilt('fixtures', 'index'));
       // A file that cannot be read as YAML (syntax, size, encoding, limits) fails as its own test;
       // throwing here would abort collection of every other config (`vitest list` included).
-      const bad = yamlLoadError(file, o.configLimits);
+      const read = readYamlFile(file, o.configLimits);
+      const bad = loadErrorOf(read);
       const loadError = bad && `${formatProblem(bad, o.root)} (fix this file; the other configs still run)`;
-      return generateModule(entry, tagsFor(entry), code, runtime, loadError);
+      return generateModule(entry, tagsFor(entry), code, runtime, loadError, read.parsed);
     },
   };
 

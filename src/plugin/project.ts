@@ -66,9 +66,12 @@ export function yamlProject(
     test: {
       name: DISAGG_PROJECT,
       root: o.root,
+      // Vitest globs the include list from `dir`: the config dir, not the root, which for a config dir
+      // outside the root would be a common parent such as `/` (a crawl of the whole disk).
+      ...(selection.files.length ? { dir: o.configDir } : {}),
       // A test list that selects nothing must run nothing, not everything.
       include: selection.files.length
-        ? selection.files.map((f) => posix(path.relative(o.root, f)))
+        ? selection.files.map((f) => posix(path.relative(o.configDir, f)))
         : ['__no_disagg_config__'],
       includeTaskLocation: true,
       tags: selection.tags,

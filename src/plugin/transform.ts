@@ -1,5 +1,5 @@
 import { LineCounter, parseDocument } from 'yaml';
-import { parseYaml } from '../config/load.js';
+import { parseYaml, type ParsedYaml } from '../config/load.js';
 import { datasetName } from '../stats/verdict.js';
 import type { AccuracyDatasetConfig, Category, ConfigEntry } from '../types.js';
 import { lineSourceMap, type LineSourceMap } from '../util/sourcemap.js';
@@ -52,8 +52,7 @@ type Pos = { line: number; column: number };
  * Where a failed verdict points: `benchmark.concurrency_list` for perf, each dataset's `expected_value`
  * for accuracy (by dataset name, as the verdicts name them).
  */
-export function verdictPositions(file: string, source: string): { perf: Pos; accuracy: Map<string, Pos> } {
-  const parsed = parseYaml(source, file);
+export function verdictPositions(parsed: ParsedYaml): { perf: Pos; accuracy: Map<string, Pos> } {
   const perf = parsed.locate(['benchmark', 'concurrency_list'], 'key');
   const accuracy = new Map<string, Pos>();
   const value = parsed.value as { metadata?: { accuracy?: { datasets?: unknown } } } | undefined;
@@ -82,6 +81,8 @@ export function generateModule(
   runtimeModule: string,
   /** Set when the file cannot be read as YAML: the test keeps its name and tags and fails with this. */
   loadError?: string,
+  /** The file already parsed (the plugin reads each file once); parsed from `source` when not given. */
+  parsed?: ParsedYaml,
 ): GeneratedModule {
   const at = firstKeyLine(source);
   const body =
@@ -89,7 +90,11 @@ export function generateModule(
       ? BODY[entry.category]
       : `() => { throw new Error(${JSON.stringify(loadError)}); }`;
   const top = { line: 1, column: 1 };
-  const where = verdictPositions(entry.file, source);
+  // A file that failed to load never reaches a verdict: its test throws the load error.
+  const where =
+    loadError === undefined
+      ? verdictPositions(parsed ?? parseYaml(source, entry.file))
+      : { perf: top, accuracy: new Map<string, Pos>() };
   const lines: Array<[string, Pos]> = [
     [`import { describe } from 'vitest';`, top],
     [`import { disaggTest } from ${JSON.stringify(runtimeModule)};`, top],
