@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isRetryable } from '../errors.js';
-import type { Executor } from '../executors/types.js';
+import type { DoneWatcher, Executor } from '../executors/types.js';
 import {
   TERMINAL_STATES,
   type JobOutcome,
@@ -29,6 +29,13 @@ export interface BrokerSettings {
   submitAttempts?: number;
   /** Wait before the first retry, doubled for each next one (default 5 s). */
   submitRetryDelayMs?: number;
+  /**
+   * Tick interval once the executor's done-marker watcher has seen a marker of this run and watches
+   * every live job: the scheduler is then only asked as a safety net (default 60 s).
+   */
+  safetyPollMs?: number;
+  /** Wait between seeing a job's marker and polling it: the job script still has to exit (default 1 s). */
+  markerSettleMs?: number;
 }
 
 export interface BrokerDeps {
@@ -75,6 +82,10 @@ interface Tracked {
   /** Why this run cancelled the job, once the executor confirmed the cancel. */
   cancelledBy?: string;
   earlyFailure?: string;
+  /** When its completion marker was seen (ms): it is polled soon, and again until it is final. */
+  markerSeenAt?: number;
+  /** Polls since the marker was seen that did not find the job final yet (they back off). */
+  markerFollowUps?: number;
   /** When the job was first seen RUNNING (ms): its age decides how fast it is polled. */
   runningSince?: number;
   /** When the current state was first seen (ISO 8601). */
@@ -92,6 +103,8 @@ const SUBMIT_ATTEMPTS = 3;
 const SUBMIT_RETRY_DELAY_MS = 5_000;
 /** Consecutive failed polls (e.g. the login node is unreachable) before waiting tests are failed. */
 const MAX_POLL_FAILURES = 30;
+const SAFETY_POLL_MS = 60_000;
+const MARKER_SETTLE_MS = 1_000;
 
 /**
  * The one job broker of a run, in the Vitest main process. It submits jobs (up front, bounded by
@@ -107,7 +120,17 @@ export class JobBroker {
   private readonly order: string[] = [];
   private resumable = new Map<string, LedgerJob>();
   private timer?: NodeJS.Timeout;
+  /** When the pending tick fires (ms) and whether a seen marker asked for it. */
+  private timerDue = 0;
+  private timerByMarker = false;
+  /** A marker was seen during a tick: poll again this soon after it. */
+  private pollAgainIn?: number;
   private ticking = false;
+  /** The executor's done-marker watcher: undefined = not asked yet, null = it has none. */
+  private watcher?: DoneWatcher | null;
+  private watcherMade?: Promise<DoneWatcher | null>;
+  /** A completion marker of this run was seen: the watcher works here, the tick may slow down. */
+  private markerSeen = false;
   private pollFailures = 0;
   private closed = false;
   /** Set by Ctrl-C/SIGTERM: nothing new is submitted after it. */
@@ -117,6 +140,8 @@ export class JobBroker {
   private planned: readonly string[] = [];
   /** Number of executor.poll calls, for the benchmark and tests. */
   pollCalls = 0;
+  /** Of those, the polls a seen completion marker asked for (the rest are ticks). */
+  markerPolls = 0;
 
   constructor(private readonly deps: BrokerDeps) {
     this.runId = deps.runId ?? newRunId();
@@ -131,6 +156,7 @@ export class JobBroker {
 
   /** Settle a test's job with an error, telling subscribers. */
   private fail(t: Tracked, error: Error): void {
+    this.unwatch(t);
     t.phase = 'done';
     t.result.reject(error);
     void this.events
@@ -292,6 +318,7 @@ export class JobBroker {
     await this.cancelAll('the test run ended before these tests asked for their job', (t) => !t.requested);
     await this.cancelAll('the test run ended');
     if (this.timer) clearTimeout(this.timer);
+    await this.watcher?.close();
     if (opened)
       await this.deps.ledger.update((data) => {
         const run = data.runs.find((r) => r.id === this.runId);
@@ -382,7 +409,8 @@ export class JobBroker {
         throw new Error(this.interrupted ?? 'the test run ended');
       }
       t.phase = 'live';
-      this.schedulePoll(this.deps.settings.pollMinMs);
+      await this.watch(t);
+      this.schedulePoll(this.slowed() ? this.pollInterval() : this.deps.settings.pollMinMs);
     } catch (err) {
       this.fail(t, err instanceof Error ? err : new Error(String(err)));
       this.pump();
@@ -423,6 +451,35 @@ export class JobBroker {
   }
 
   private pollInterval(): number {
+    return this.slowed() ? this.watchedInterval() : this.backOffInterval();
+  }
+
+  /**
+   * The tick may wait the safety interval: a marker of this run was seen (the watcher works where the
+   * jobs write) and every live job is watched or has shown its marker.
+   */
+  private slowed(): boolean {
+    if (!this.markerSeen || !this.watcher) return false;
+    for (const t of this.tracked.values()) {
+      if (t.phase !== 'live' || !t.job || t.markerSeenAt !== undefined) continue;
+      if (!this.watcher.watching(t.job.jobId)) return false;
+    }
+    return true;
+  }
+
+  /** Jobs whose marker was seen are polled again (backing off) until final; the rest wait the safety tick. */
+  private watchedInterval(): number {
+    const settle = this.deps.settings.markerSettleMs ?? MARKER_SETTLE_MS;
+    let next = this.deps.settings.safetyPollMs ?? SAFETY_POLL_MS;
+    for (const t of this.tracked.values()) {
+      if (t.phase !== 'live' || t.markerSeenAt === undefined) continue;
+      const wait = Math.min(this.deps.settings.pollMaxMs, settle * 2 ** (t.markerFollowUps ?? 0));
+      next = Math.min(next, Math.max(0, t.markerSeenAt + wait - Date.now()));
+    }
+    return next;
+  }
+
+  private backOffInterval(): number {
     const { pollMinMs, pollMaxMs } = this.deps.settings;
     // Young jobs are polled fast (short jobs finish quickly); long jobs back off, up to pollMaxMs.
     let youngest = Infinity;
@@ -435,18 +492,66 @@ export class JobBroker {
   }
 
   /** One pending tick at a time: jobs submitted in a burst are all picked up by the same poll. */
-  private schedulePoll(delay: number): void {
+  private schedulePoll(delay: number, byMarker = false): void {
     if (this.closed || this.ticking || this.timer) return;
+    this.timerDue = Date.now() + delay;
+    this.timerByMarker = byMarker;
     this.timer = setTimeout(() => void this.tick(), delay);
+  }
+
+  /** Ask the executor for this job's watcher (once per run) and watch the job's markers. */
+  private async watch(t: Tracked): Promise<void> {
+    if (!t.job || !this.deps.executor.watchDone) return;
+    this.watcherMade ??= this.deps.executor
+      .watchDone((jobId) => this.markerSeenFor(jobId))
+      .then(
+        (w) => (this.watcher = w ?? null),
+        (err: unknown) => {
+          this.log(`no done-marker watcher (the poll tick alone sees jobs end): ${(err as Error).message}`);
+          return (this.watcher = null);
+        },
+      );
+    const w = await this.watcherMade;
+    if (w && t.phase === 'live' && !this.closed) w.add(t.job);
+  }
+
+  private unwatch(t: Tracked): void {
+    if (t.job && this.watcher) this.watcher.remove(t.job.jobId);
+  }
+
+  /** A job's completion marker appeared: poll soon (after the settle time) instead of at the next tick. */
+  private markerSeenFor(jobId: string): void {
+    const t = [...this.tracked.values()].find((x) => x.job?.jobId === jobId);
+    if (!t || t.phase !== 'live' || t.markerSeenAt !== undefined) return;
+    t.markerSeenAt = Date.now();
+    this.markerSeen = true;
+    this.pollSoon(this.deps.settings.markerSettleMs ?? MARKER_SETTLE_MS);
+  }
+
+  private pollSoon(delay: number): void {
+    if (this.closed) return;
+    if (this.ticking) {
+      this.pollAgainIn = Math.min(this.pollAgainIn ?? delay, delay);
+      return;
+    }
+    if (this.timer) {
+      if (this.timerDue <= Date.now() + delay) return;
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.schedulePoll(delay, true);
   }
 
   private async tick(): Promise<void> {
     this.timer = undefined;
+    const byMarker = this.timerByMarker;
+    this.timerByMarker = false;
     const live = [...this.tracked.values()].filter((t) => t.phase === 'live' && t.job);
     if (!live.length) return;
     this.ticking = true;
     try {
       this.pollCalls++;
+      if (byMarker) this.markerPolls++;
       const statuses = await this.deps.executor.poll(live.map((t) => t.job as SubmittedJob));
       this.pollFailures = 0;
       const changed: Array<{ t: Tracked; previous?: JobStatus }> = [];
@@ -478,7 +583,19 @@ export class JobBroker {
     } finally {
       this.ticking = false;
     }
-    this.schedulePoll(this.pollInterval());
+    for (const t of live) {
+      // The marker came a moment before the job's end reached the scheduler (or the poll failed): ask
+      // again, later each time.
+      if (t.phase === 'live' && t.markerSeenAt !== undefined) {
+        t.markerFollowUps = (t.markerFollowUps ?? 0) + 1;
+        t.markerSeenAt = Date.now();
+      }
+    }
+    const again = this.pollAgainIn;
+    this.pollAgainIn = undefined;
+    const next = this.pollInterval();
+    if (again !== undefined && again < next) this.schedulePoll(again, true);
+    else this.schedulePoll(next, this.slowed() && next < (this.deps.settings.safetyPollMs ?? SAFETY_POLL_MS));
   }
 
   private async scan(t: Tracked): Promise<void> {
@@ -542,6 +659,7 @@ export class JobBroker {
 
   private async collect(t: Tracked): Promise<void> {
     if (t.phase !== 'live' || !t.job || !t.spec || !t.status) return;
+    this.unwatch(t);
     t.phase = 'collecting';
     const { job, spec, status } = t;
     try {

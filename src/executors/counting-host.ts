@@ -1,4 +1,4 @@
-import type { CommandResult, Host } from './types.js';
+import type { CommandResult, Host, StreamingCommand } from './types.js';
 
 export type SlurmCommand = 'sbatch' | 'squeue' | 'sacct' | 'scontrol' | 'scancel';
 
@@ -11,7 +11,13 @@ const COMMANDS: readonly SlurmCommand[] = ['sbatch', 'squeue', 'sacct', 'scontro
 export class CountingHost implements Host {
   readonly calls: Record<SlurmCommand, number> = { sbatch: 0, squeue: 0, sacct: 0, scontrol: 0, scancel: 0 };
 
-  constructor(private readonly inner: Host) {}
+  /** The inner host's long-running commands (the done-marker watcher runs no SLURM command). */
+  readonly stream?: (command: string, onLine: (line: string) => void) => StreamingCommand;
+
+  constructor(private readonly inner: Host) {
+    const stream = inner.stream?.bind(inner);
+    if (stream) this.stream = stream;
+  }
 
   get description(): string {
     return this.inner.description;

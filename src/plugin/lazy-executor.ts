@@ -16,6 +16,7 @@ export function lazyExecutor(kind: ExecutorKind, create: () => Promise<Executor>
     },
     scanEarlyFailure: async (job) => (await get()).scanEarlyFailure(job),
     fetchLogs: async (job, dir) => (await get()).fetchLogs(job, dir),
+    watchDone: async (onSeen) => (await get()).watchDone?.(onSeen),
     close: async () => {
       // Never create an executor just to close it; one that failed to be created has nothing to close.
       if (made) await (await made.catch(() => undefined))?.close();
