@@ -410,7 +410,8 @@ export class JobBroker {
       }
       t.phase = 'live';
       await this.watch(t);
-      this.schedulePoll(this.slowed() ? this.pollInterval() : this.deps.settings.pollMinMs);
+      // Sooner than a pending safety tick when this job is not watched.
+      this.pollWithin(this.slowed() ? this.pollInterval() : this.deps.settings.pollMinMs);
     } catch (err) {
       this.fail(t, err instanceof Error ? err : new Error(String(err)));
       this.pump();
@@ -525,21 +526,26 @@ export class JobBroker {
     if (!t || t.phase !== 'live' || t.markerSeenAt !== undefined) return;
     t.markerSeenAt = Date.now();
     this.markerSeen = true;
-    this.pollSoon(this.deps.settings.markerSettleMs ?? MARKER_SETTLE_MS);
+    this.pollWithin(this.deps.settings.markerSettleMs ?? MARKER_SETTLE_MS, true);
   }
 
-  private pollSoon(delay: number): void {
+  /** Poll within `delay` ms: moves a later pending tick forward (a tick in progress is followed by one). */
+  private pollWithin(delay: number, byMarker = false): void {
     if (this.closed) return;
     if (this.ticking) {
-      this.pollAgainIn = Math.min(this.pollAgainIn ?? delay, delay);
+      if (byMarker) this.pollAgainIn = Math.min(this.pollAgainIn ?? delay, delay);
       return;
     }
     if (this.timer) {
-      if (this.timerDue <= Date.now() + delay) return;
+      if (this.timerDue <= Date.now() + delay) {
+        // The pending tick comes sooner anyway: it is the poll this marker asked for.
+        if (byMarker) this.timerByMarker = true;
+        return;
+      }
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    this.schedulePoll(delay, true);
+    this.schedulePoll(delay, byMarker);
   }
 
   private async tick(): Promise<void> {
