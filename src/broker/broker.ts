@@ -123,8 +123,6 @@ export class JobBroker {
   /** When the pending tick fires (ms) and whether a seen marker asked for it. */
   private timerDue = 0;
   private timerByMarker = false;
-  /** A marker was seen during a tick: poll again this soon after it. */
-  private pollAgainIn?: number;
   private ticking = false;
   /** The executor's done-marker watcher: undefined = not asked yet, null = it has none. */
   private watcher?: DoneWatcher | null;
@@ -452,7 +450,12 @@ export class JobBroker {
   }
 
   private pollInterval(): number {
-    return this.slowed() ? this.watchedInterval() : this.backOffInterval();
+    return Math.min(this.tickInterval(), this.markerInterval());
+  }
+
+  /** The tick without markers: the safety interval once slowed, else the back-off. */
+  private tickInterval(): number {
+    return this.slowed() ? (this.deps.settings.safetyPollMs ?? SAFETY_POLL_MS) : this.backOffInterval();
   }
 
   /**
@@ -468,10 +471,10 @@ export class JobBroker {
     return true;
   }
 
-  /** Jobs whose marker was seen are polled again (backing off) until final; the rest wait the safety tick. */
-  private watchedInterval(): number {
+  /** Jobs whose marker was seen are polled after the settle time, then again (backing off) until final. */
+  private markerInterval(): number {
     const settle = this.deps.settings.markerSettleMs ?? MARKER_SETTLE_MS;
-    let next = this.deps.settings.safetyPollMs ?? SAFETY_POLL_MS;
+    let next = Infinity;
     for (const t of this.tracked.values()) {
       if (t.phase !== 'live' || t.markerSeenAt === undefined) continue;
       const wait = Math.min(this.deps.settings.pollMaxMs, settle * 2 ** (t.markerFollowUps ?? 0));
@@ -532,10 +535,8 @@ export class JobBroker {
   /** Poll within `delay` ms: moves a later pending tick forward (a tick in progress is followed by one). */
   private pollWithin(delay: number, byMarker = false): void {
     if (this.closed) return;
-    if (this.ticking) {
-      if (byMarker) this.pollAgainIn = Math.min(this.pollAgainIn ?? delay, delay);
-      return;
-    }
+    // A tick in progress schedules the next one itself (from the jobs' markers) when it ends.
+    if (this.ticking) return;
     if (this.timer) {
       if (this.timerDue <= Date.now() + delay) {
         // The pending tick comes sooner anyway: it is the poll this marker asked for.
@@ -552,6 +553,7 @@ export class JobBroker {
     this.timer = undefined;
     const byMarker = this.timerByMarker;
     this.timerByMarker = false;
+    const startedAt = Date.now();
     const live = [...this.tracked.values()].filter((t) => t.phase === 'live' && t.job);
     if (!live.length) return;
     this.ticking = true;
@@ -591,17 +593,15 @@ export class JobBroker {
     }
     for (const t of live) {
       // The marker came a moment before the job's end reached the scheduler (or the poll failed): ask
-      // again, later each time.
-      if (t.phase === 'live' && t.markerSeenAt !== undefined) {
+      // again, later each time. A marker seen during this poll still gets its first poll.
+      if (t.phase === 'live' && t.markerSeenAt !== undefined && t.markerSeenAt <= startedAt) {
         t.markerFollowUps = (t.markerFollowUps ?? 0) + 1;
         t.markerSeenAt = Date.now();
       }
     }
-    const again = this.pollAgainIn;
-    this.pollAgainIn = undefined;
-    const next = this.pollInterval();
-    if (again !== undefined && again < next) this.schedulePoll(again, true);
-    else this.schedulePoll(next, this.slowed() && next < (this.deps.settings.safetyPollMs ?? SAFETY_POLL_MS));
+    const byMarkers = this.markerInterval();
+    const tick = this.tickInterval();
+    this.schedulePoll(Math.min(byMarkers, tick), byMarkers < tick);
   }
 
   private async scan(t: Tracked): Promise<void> {

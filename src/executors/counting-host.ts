@@ -11,12 +11,17 @@ const COMMANDS: readonly SlurmCommand[] = ['sbatch', 'squeue', 'sacct', 'scontro
 export class CountingHost implements Host {
   readonly calls: Record<SlurmCommand, number> = { sbatch: 0, squeue: 0, sacct: 0, scontrol: 0, scancel: 0 };
 
-  /** The inner host's long-running commands (the done-marker watcher runs no SLURM command). */
+  /** Long-running commands started (the done-marker watcher's loop; it runs no SLURM command). */
+  streams = 0;
   readonly stream?: (command: string, onLine: (line: string) => void) => StreamingCommand;
 
   constructor(private readonly inner: Host) {
     const stream = inner.stream?.bind(inner);
-    if (stream) this.stream = stream;
+    if (stream)
+      this.stream = (command, onLine) => {
+        this.streams += 1;
+        return stream(command, onLine);
+      };
   }
 
   get description(): string {
@@ -32,6 +37,7 @@ export class CountingHost implements Host {
 
   reset(): void {
     for (const name of COMMANDS) this.calls[name] = 0;
+    this.streams = 0;
   }
 
   mkdirp = (dir: string): Promise<void> => this.inner.mkdirp(dir);

@@ -3,7 +3,8 @@
 // markers once a second (no inotify-tools needed, and it works on NFS, where inotify on the login node
 // never sees files written by compute nodes) and prints one line per job whose marker appeared.
 // Jobs are added and dropped through the loop's stdin, so a new job costs no new channel and no
-// restart; the loop is restarted only when it ends (connection lost, killed), after a growing wait.
+// restart; the loop runs from the first job to the end of the run (one channel of the SSH host's
+// budget) and is restarted only when it ends (connection lost, killed), after a growing wait.
 
 import path from 'node:path';
 import { completionMarkers } from '../jobdir/files.js';
@@ -86,9 +87,9 @@ export class RemoteDoneWatcher implements DoneWatcher {
 
   remove(jobId: string): void {
     if (!this.jobs.delete(jobId)) return;
+    // The loop stays up with no job left (until close): a restart would cost a channel open, and a
+    // job submitted meanwhile would not be watched until the new loop is ready.
     this.loop?.write(`-${jobId}`);
-    // No job left: give the channel back; the next job starts a new loop.
-    if (this.jobs.size === 0) this.stop();
   }
 
   watching(jobId: string): boolean {
@@ -102,7 +103,7 @@ export class RemoteDoneWatcher implements DoneWatcher {
   }
 
   private start(): void {
-    if (this.closed || this.loop || this.restartTimer || this.jobs.size === 0) return;
+    if (this.closed || this.loop || this.restartTimer) return;
     this.starts += 1;
     const loop = this.stream(WATCH_COMMAND, (line) => this.onLine(loop, line));
     this.loop = loop;

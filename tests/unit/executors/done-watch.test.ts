@@ -93,11 +93,17 @@ describe('RemoteDoneWatcher (the shell loop)', () => {
     fs.writeFileSync(path.join(gone.jobDir, doneMarkerFile('202')), 'x\n');
     await new Promise((r) => setTimeout(r, 1_500));
     expect(c.seen).toEqual(['201']);
-    // The last job removed: the loop ends and gives its channel back.
+    // The last job removed: the loop stays up for the next job (no restart), until close.
     w.remove('203');
-    expect((await started[0].done).code).toBe(0);
     expect(w.watching('203')).toBe(false);
+    const next = job('204');
+    w.add(next);
+    expect(w.watching('204')).toBe(true);
+    fs.writeFileSync(path.join(next.jobDir, doneMarkerFile('204')), 'x\n');
+    expect(await c.until(2)).toEqual(['201', '204']);
+    expect(started.length).toBe(1);
     await w.close();
+    expect((await started[0].done).code).toBe(0);
   });
 
   it('a loop that ends while jobs are live is restarted with every live job', async () => {
