@@ -3,6 +3,7 @@
 // after ONE poll — scheduler calls = submissions + 1 (one sbatch, one squeue), before any safety tick.
 // A warm-up job first shows the watcher a marker of this run (only then may the tick slow down).
 // Asserts order and counts, never wall time.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { CountingHost } from '../../src/executors/counting-host.js';
 import { createExecutor } from '../../src/executors/index.js';
 import { LocalHost } from '../../src/executors/local-host.js';
 import { SshHost } from '../../src/executors/ssh-host.js';
+import type { SshHostEvent } from '../../src/executors/types.js';
 import { resolveSshSettings } from '../../src/executors/ssh-settings.js';
 import { resolveSettings } from '../../src/settings/index.js';
 import { bashJobSpec } from './helpers/bash-job.js';
@@ -143,5 +145,46 @@ describe.sequential(
         },
       );
     }
+
+    it(
+      'ssh: the watcher loop is restarted after the connection drops and still sees the marker',
+      { timeout: 60_000 },
+      async () => {
+        const events: SshHostEvent[] = [];
+        const settings = {
+          ...resolveSettings({ executor: 'ssh' }, process.env, work).executorSettings,
+          resources: 'single' as const,
+          partition: process.env.LOCAL_CLUSTER_PARTITION,
+        };
+        const host = new CountingHost(new SshHost(sshSettings(), { onEvent: (e) => events.push(e) }));
+        const ex = await createExecutor('ssh', settings, { host });
+        const seen: string[] = [];
+        const watcher = await ex.watchDone((id) => seen.push(id));
+        try {
+          expect(watcher).toBeDefined();
+          const job = await ex.submit(bashJobSpec(work, `push_${RUN}_drop`, script(5)));
+          watcher?.add(job);
+          const until = async (cond: () => boolean, what: string) => {
+            for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 100));
+            expect(cond(), what).toBe(true);
+          };
+          await until(() => watcher?.watching(job.jobId) === true, 'the loop is ready');
+          // Kill this connection's own sshd (the remote shell's parent): every channel dies with it.
+          const ppid = (await host.exec('echo $PPID')).stdout.trim();
+          execFileSync('kill', ['-9', ppid]);
+          await until(() => events.some((e) => e.type === 'connection-lost'), 'the drop is noticed');
+          await until(() => seen.length > 0, 'the marker is seen after the restart');
+          expect(seen).toEqual([job.jobId]);
+          expect(host.streams).toBe(2);
+          expect(host.calls.squeue).toBe(0);
+          expect(events.filter((e) => e.type === 'connected' && e.reconnect).length).toBeGreaterThanOrEqual(
+            1,
+          );
+        } finally {
+          await watcher?.close();
+          await ex.close();
+        }
+      },
+    );
   },
 );
