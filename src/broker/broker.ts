@@ -507,7 +507,11 @@ export class JobBroker {
   private async watch(t: Tracked): Promise<void> {
     if (!t.job || !this.deps.executor.watchDone) return;
     this.watcherMade ??= this.deps.executor
-      .watchDone((jobId) => this.markerSeenFor(jobId))
+      .watchDone(
+        (jobId) => this.markerSeenFor(jobId),
+        // Jobs not watched for a while: back to the back-off tick instead of a pending safety tick.
+        () => this.pollWithin(this.backOffInterval()),
+      )
       .then(
         (w) => (this.watcher = w ?? null),
         (err: unknown) => {

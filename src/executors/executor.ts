@@ -110,10 +110,10 @@ export class JobExecutor implements Executor {
    * Job dirs on this machine: `fs.watch` + a stat sweep. Remote job dirs: one loop over the host's
    * connection for every job (when the host can stream a command; otherwise the tick alone).
    */
-  async watchDone(onSeen: (jobId: string) => void): Promise<DoneWatcher | undefined> {
+  async watchDone(onSeen: (jobId: string) => void, onLapse?: () => void): Promise<DoneWatcher | undefined> {
     if (!this.remoteJobDirs) return new LocalDoneWatcher(onSeen);
     const stream = this.host.stream?.bind(this.host);
-    return stream ? new RemoteDoneWatcher(stream, onSeen, { log: this.extras.log }) : undefined;
+    return stream ? new RemoteDoneWatcher(stream, onSeen, { log: this.extras.log, onLapse }) : undefined;
   }
 
   async close(): Promise<void> {

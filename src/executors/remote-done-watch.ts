@@ -53,6 +53,8 @@ export interface RemoteDoneWatcherOptions {
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
   log?: (message: string) => void;
+  /** The loop ended while jobs were watched: they are not covered until it is ready again. */
+  onLapse?: () => void;
 }
 
 type Stream = NonNullable<Host['stream']>;
@@ -133,6 +135,7 @@ export class RemoteDoneWatcher implements DoneWatcher {
     const base = this.options.restartDelayMs ?? 1_000;
     const delay = Math.min(this.options.maxRestartDelayMs ?? 30_000, base * 2 ** this.failures);
     this.failures += 1;
+    this.options.onLapse?.();
     this.options.log?.(
       `done-marker watcher ended (${code === null ? 'connection lost' : `exit ${code}`}` +
         `${stderr.trim() ? `: ${stderr.trim().slice(0, 200)}` : ''}); restarting in ${Math.round(delay / 1000)} s`,

@@ -60,9 +60,10 @@ export interface Executor {
   /**
    * Watch live jobs' completion markers (done marker, exit marker) and call `onSeen` once per job whose
    * marker appeared: the broker then polls at once instead of waiting for its tick. Undefined when this
-   * backend cannot watch (the tick alone sees the end).
+   * backend cannot watch (the tick alone sees the end). `onLapse`: the watcher stopped covering its
+   * jobs for a while (its remote loop ended and restarts), so the tick must not wait the safety interval.
    */
-  watchDone?(onSeen: (jobId: string) => void): Promise<DoneWatcher | undefined>;
+  watchDone?(onSeen: (jobId: string) => void, onLapse?: () => void): Promise<DoneWatcher | undefined>;
   close(): Promise<void>;
 }
 

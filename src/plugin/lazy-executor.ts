@@ -16,7 +16,7 @@ export function lazyExecutor(kind: ExecutorKind, create: () => Promise<Executor>
     },
     scanEarlyFailure: async (job) => (await get()).scanEarlyFailure(job),
     fetchLogs: async (job, dir) => (await get()).fetchLogs(job, dir),
-    watchDone: async (onSeen) => (await get()).watchDone?.(onSeen),
+    watchDone: async (onSeen, onLapse) => (await get()).watchDone?.(onSeen, onLapse),
     close: async () => {
       // Never create an executor just to close it; one that failed to be created has nothing to close.
       if (made) await (await made.catch(() => undefined))?.close();

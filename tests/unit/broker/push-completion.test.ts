@@ -18,6 +18,7 @@ class MarkerExecutor implements Executor {
   watched = new Set<string>();
   watching = true;
   private onSeen?: (jobId: string) => void;
+  private onLapse?: () => void;
   private n = 100;
   async submit(spec: JobSpec): Promise<SubmittedJob> {
     return {
@@ -40,8 +41,9 @@ class MarkerExecutor implements Executor {
   }
   async fetchLogs(): Promise<void> {}
   async close(): Promise<void> {}
-  async watchDone(onSeen: (jobId: string) => void): Promise<DoneWatcher> {
+  async watchDone(onSeen: (jobId: string) => void, onLapse?: () => void): Promise<DoneWatcher> {
     this.onSeen = onSeen;
+    this.onLapse = onLapse;
     return {
       add: (job) => void this.watched.add(job.jobId),
       remove: (id) => void this.watched.delete(id),
@@ -52,6 +54,11 @@ class MarkerExecutor implements Executor {
   /** The job wrote its marker (and, `endsAfterPolls` polls later, reaches the scheduler as ended). */
   fire(jobId: string): void {
     this.onSeen?.(jobId);
+  }
+  /** The watcher's remote loop ended: its jobs are not watched until it is back. */
+  lapse(): void {
+    this.watching = false;
+    this.onLapse?.();
   }
 }
 
@@ -192,6 +199,29 @@ describe('JobBroker with a done-marker watcher', () => {
     await sleep(200);
     expect(b.pollCalls).toBeGreaterThanOrEqual(calls + 3);
     exec.ended.set(await idB, 'COMPLETED');
+    await r;
+    await b.close();
+  });
+
+  it('a watcher that lapses (its loop ended) brings the back-off tick back at once', async () => {
+    const exec = (current = new MarkerExecutor());
+    const b = broker(exec);
+    const idA = jobIdOf(b, 'a');
+    const a = b.run('a');
+    const ja = await idA;
+    exec.ended.set(ja, 'COMPLETED');
+    exec.fire(ja);
+    await a;
+    const idB = jobIdOf(b, 'b');
+    const r = b.run('b');
+    const jb = await idB;
+    const calls = b.pollCalls;
+    await sleep(150);
+    expect(b.pollCalls).toBe(calls); // the safety tick is a minute away
+    exec.lapse();
+    await sleep(200);
+    expect(b.pollCalls).toBeGreaterThanOrEqual(calls + 3);
+    exec.ended.set(jb, 'COMPLETED');
     await r;
     await b.close();
   });

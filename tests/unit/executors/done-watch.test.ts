@@ -110,9 +110,11 @@ describe('RemoteDoneWatcher (the shell loop)', () => {
     const { stream, started } = recordingStream();
     const c = seenCollector();
     const logs: string[] = [];
+    let lapses = 0;
     const w = new RemoteDoneWatcher(stream, (id) => c.seen.push(id), {
       restartDelayMs: 50,
       log: (m) => logs.push(m),
+      onLapse: () => (lapses += 1),
     });
     const a = job('301');
     const b = job('302');
@@ -123,6 +125,7 @@ describe('RemoteDoneWatcher (the shell loop)', () => {
     started[0].end();
     await started[0].done;
     expect(w.watching('301')).toBe(false);
+    expect(lapses).toBe(1);
     await until(() => w.starts === 2 && w.watching('301') && w.watching('302'));
     expect(logs.join('\n')).toMatch(/done-marker watcher ended \(exit 0\); restarting in 0 s/);
     fs.writeFileSync(path.join(b.jobDir, doneMarkerFile('302')), 'x\n');
