@@ -127,6 +127,9 @@ export class JobBroker {
   /** The executor's done-marker watcher: undefined = not asked yet, null = it has none. */
   private watcher?: DoneWatcher | null;
   private watcherMade?: Promise<DoneWatcher | null>;
+  /** Scans running jobs' logs between slowed ticks (early failure, progress need no scheduler call). */
+  private scanTimer?: NodeJS.Timeout;
+  private scanning = false;
   /** A completion marker of this run was seen: the watcher works here, the tick may slow down. */
   private markerSeen = false;
   private pollFailures = 0;
@@ -316,6 +319,7 @@ export class JobBroker {
     await this.cancelAll('the test run ended before these tests asked for their job', (t) => !t.requested);
     await this.cancelAll('the test run ended');
     if (this.timer) clearTimeout(this.timer);
+    if (this.scanTimer) clearInterval(this.scanTimer);
     await this.watcher?.close();
     if (opened)
       await this.deps.ledger.update((data) => {
@@ -403,11 +407,13 @@ export class JobBroker {
         submittedAt: job.submittedAt,
       });
       if (this.closed || this.interrupted) {
-        await this.deps.executor.cancel([job]);
+        // cancelAll may have cancelled it already while `submitted` was told: one scancel is enough.
+        if (!t.cancelRequested) await this.deps.executor.cancel([job]);
         throw new Error(this.interrupted ?? 'the test run ended');
       }
       t.phase = 'live';
       await this.watch(t);
+      this.startScans();
       // Sooner than a pending safety tick when this job is not watched.
       this.pollWithin(this.slowed() ? this.pollInterval() : this.deps.settings.pollMinMs);
     } catch (err) {
@@ -608,6 +614,29 @@ export class JobBroker {
     this.schedulePoll(Math.min(byMarkers, tick), byMarkers < tick);
   }
 
+  /**
+   * While the tick waits the safety interval, running jobs are still scanned every `scanEveryMs`
+   * (a fatal worker log cancels its job as early as before); `scan` skips a job scanned recently.
+   */
+  private startScans(): void {
+    if (this.scanTimer || this.closed) return;
+    this.scanTimer = setInterval(() => {
+      if (this.scanning || this.ticking || !this.slowed()) return;
+      this.scanning = true;
+      const running = [...this.tracked.values()].filter(
+        // A job PENDING at the last (slow) tick may be running by now: scanning it costs one read.
+        (t) =>
+          t.phase === 'live' &&
+          t.markerSeenAt === undefined &&
+          !(t.status && TERMINAL_STATES.has(t.status.state)),
+      );
+      void (async () => {
+        for (const t of running) if (t.phase === 'live') await this.scan(t);
+      })().finally(() => (this.scanning = false));
+    }, this.deps.settings.scanEveryMs ?? SCAN_EVERY_MS);
+    this.scanTimer.unref();
+  }
+
   private async scan(t: Tracked): Promise<void> {
     const every = this.deps.settings.scanEveryMs ?? SCAN_EVERY_MS;
     if (t.earlyFailure || Date.now() - t.lastScanAt < every || !t.job) return;
@@ -618,6 +647,8 @@ export class JobBroker {
         t.earlyFailure = fatal;
         await this.events.emit('earlyFailure', { testId: t.testId, jobId: t.job.jobId, line: fatal });
         await this.deps.executor.cancel([t.job]);
+        // Its end is asked for soon, not at a safety tick a minute away.
+        this.pollWithin(this.deps.settings.pollMinMs);
         return;
       }
     } catch (err) {

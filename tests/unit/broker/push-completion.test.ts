@@ -35,9 +35,18 @@ class MarkerExecutor implements Executor {
       out.set(j.jobId, { jobId: j.jobId, state: this.ended.get(j.jobId) ?? 'RUNNING', exitCode: '0:0' });
     return out;
   }
-  async cancel(): Promise<void> {}
+  async cancel(jobs: readonly SubmittedJob[]): Promise<void> {
+    for (const j of jobs) {
+      this.cancelled.push(j.jobId);
+      this.ended.set(j.jobId, 'CANCELLED');
+    }
+  }
+  scans = 0;
+  fatal?: string;
+  cancelled: string[] = [];
   async scanEarlyFailure(): Promise<string | undefined> {
-    return undefined;
+    this.scans += 1;
+    return this.fatal;
   }
   async fetchLogs(): Promise<void> {}
   async close(): Promise<void> {}
@@ -223,6 +232,32 @@ describe('JobBroker with a done-marker watcher', () => {
     expect(b.pollCalls).toBeGreaterThanOrEqual(calls + 3);
     exec.ended.set(jb, 'COMPLETED');
     await r;
+    await b.close();
+  });
+
+  it('between slowed ticks, live jobs are still scanned for fatal errors, without a scheduler poll', async () => {
+    const exec = (current = new MarkerExecutor());
+    const b = broker(exec, { scanEveryMs: 30 });
+    const idA = jobIdOf(b, 'a');
+    const a = b.run('a');
+    const ja = await idA;
+    exec.ended.set(ja, 'COMPLETED');
+    exec.fire(ja);
+    await a;
+    const idB = jobIdOf(b, 'b');
+    const r = b.run('b');
+    const jb = await idB;
+    const calls = b.pollCalls;
+    const scans = exec.scans;
+    await sleep(250);
+    expect(exec.scans).toBeGreaterThanOrEqual(scans + 3);
+    expect(b.pollCalls).toBe(calls);
+    // A fatal line: the job is cancelled at once, and its end is then polled.
+    exec.fatal = 'CUDA error: out of memory';
+    const outcome = await r;
+    expect(exec.cancelled).toEqual([jb]);
+    expect(outcome.state).toBe('CANCELLED');
+    expect(outcome.earlyFailure).toBe('CUDA error: out of memory');
     await b.close();
   });
 });
