@@ -10,7 +10,7 @@ import path from 'node:path';
 import { completionMarkers } from '../jobdir/files.js';
 import type { SubmittedJob } from '../types.js';
 import { shq } from './shell-quote.js';
-import type { DoneWatcher, Host, StreamingCommand } from './types.js';
+import { STREAM_REFUSED, type DoneWatcher, type Host, type StreamingCommand } from './types.js';
 
 /**
  * The loop. stdin: `+<id>\t<marker>\t<marker>…` adds a job, `-<id>` drops one; EOF ends the loop.
@@ -131,7 +131,15 @@ export class RemoteDoneWatcher implements DoneWatcher {
     if (loop !== this.loop) return;
     this.loop = undefined;
     this.ready = false;
-    if (this.closed || this.jobs.size === 0) return;
+    if (this.closed) return;
+    if (code === STREAM_REFUSED) {
+      // The host cannot spare a channel: the scheduler tick alone sees jobs end, as without a watcher.
+      this.closed = true;
+      this.options.log?.(`done-marker watcher not started: ${stderr.trim()}; jobs end through the poll tick`);
+      this.options.onLapse?.();
+      return;
+    }
+    if (this.jobs.size === 0) return;
     const base = this.options.restartDelayMs ?? 1_000;
     const delay = Math.min(this.options.maxRestartDelayMs ?? 30_000, base * 2 ** this.failures);
     this.failures += 1;

@@ -29,7 +29,14 @@ import { lineSplitter } from './line-splitter.js';
 import { signalExitCode } from './local-host.js';
 import { shq } from './shell-quote.js';
 import { describeSsh, type SshSettings } from './ssh-settings.js';
-import type { CommandResult, Host, RetryPolicy, SshHostOptions, StreamingCommand } from './types.js';
+import {
+  STREAM_REFUSED,
+  type CommandResult,
+  type Host,
+  type RetryPolicy,
+  type SshHostOptions,
+  type StreamingCommand,
+} from './types.js';
 
 export type { RetryPolicy, SshHostEvent, SshHostOptions } from './types.js';
 
@@ -217,6 +224,12 @@ export class SshHost implements Host {
    * caller decides whether to start it again.
    */
   stream(command: string, onLine: (line: string) => void): StreamingCommand {
+    if (this.opts.maxChannels < 2) {
+      // Holding the only channel would stall every other command.
+      const stderr = `maxChannels is ${this.opts.maxChannels}: no channel to spare for a long-running command`;
+      const done = Promise.resolve({ code: STREAM_REFUSED, stdout: '', stderr });
+      return { write: () => undefined, end: () => undefined, done };
+    }
     const stdin = new PassThrough();
     const done = (async (): Promise<CommandResult> => {
       let conn: Opened;

@@ -78,6 +78,9 @@ export interface DoneWatcher {
   close(): Promise<void>;
 }
 
+/** Exit code of a long-running command the host refuses to start (see `StreamingCommand.done`). */
+export const STREAM_REFUSED = 125;
+
 /**
  * A long-running command: its stdin stays open for lines sent later, its stdout arrives line by line.
  * Holds one channel of an SSH host for its whole life.
@@ -87,7 +90,10 @@ export interface StreamingCommand {
   write(line: string): void;
   /** Close the command's stdin: a well-behaved command exits. */
   end(): void;
-  /** Settles when the command exited (`code`) or its connection was lost (`code: null`); never rejects. */
+  /**
+   * Settles when the command exited (`code`) or its connection was lost (`code: null`); never rejects.
+   * `STREAM_REFUSED` (125): the host will never run one (no channel to spare), do not try again.
+   */
   readonly done: Promise<CommandResult>;
 }
 

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalDoneWatcher } from '../../../src/executors/done-watch.js';
 import { LocalHost } from '../../../src/executors/local-host.js';
 import { RemoteDoneWatcher } from '../../../src/executors/remote-done-watch.js';
-import type { StreamingCommand } from '../../../src/executors/types.js';
+import { STREAM_REFUSED, type StreamingCommand } from '../../../src/executors/types.js';
 import { doneMarkerFile, exitMarkerFile } from '../../../src/jobdir/files.js';
 import type { SubmittedJob } from '../../../src/types.js';
 
@@ -164,6 +164,36 @@ describe('RemoteDoneWatcher (the shell loop)', () => {
     expect(delays[2]).toBeGreaterThanOrEqual(70);
     expect(delays[4]).toBeGreaterThanOrEqual(190);
     expect(logs[0]).toMatch(/connection lost: connection refused/);
+  });
+});
+
+describe('RemoteDoneWatcher on a host that refuses long-running commands', () => {
+  it('gives up at once (no restarts) and tells the broker to rely on the tick', async () => {
+    let starts = 0;
+    const stream = (): StreamingCommand => {
+      starts += 1;
+      return {
+        write: () => undefined,
+        end: () => undefined,
+        done: Promise.resolve({ code: STREAM_REFUSED, stdout: '', stderr: 'maxChannels is 1' }),
+      };
+    };
+    const logs: string[] = [];
+    let lapses = 0;
+    const w = new RemoteDoneWatcher(stream, () => undefined, {
+      restartDelayMs: 10,
+      log: (m) => logs.push(m),
+      onLapse: () => (lapses += 1),
+    });
+    w.add(job('701'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(starts).toBe(1);
+    expect(lapses).toBe(1);
+    expect(w.watching('701')).toBe(false);
+    expect(logs).toEqual([
+      'done-marker watcher not started: maxChannels is 1; jobs end through the poll tick',
+    ]);
+    await w.close();
   });
 });
 
