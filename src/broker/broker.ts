@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isRetryable } from '../errors.js';
-import type { Executor } from '../executors/types.js';
+import type { DoneWatcher, Executor } from '../executors/types.js';
 import {
   TERMINAL_STATES,
   type JobOutcome,
@@ -42,6 +42,13 @@ export interface BrokerSettings {
   neverStartGraceMs?: number;
   /** How long polling may keep failing before the run cancels its jobs (default 10 min). */
   pollGiveUpMs?: number;
+  /**
+   * Tick interval once the executor's done-marker watcher has seen a marker of this run and watches
+   * every live job: the scheduler is then only asked as a safety net (default 60 s).
+   */
+  safetyPollMs?: number;
+  /** Wait between seeing a job's marker and polling it: the job script still has to exit (default 1 s). */
+  markerSettleMs?: number;
 }
 
 export interface BrokerDeps {
@@ -88,6 +95,10 @@ interface Tracked {
   /** Why this run cancelled the job, once the executor confirmed the cancel. */
   cancelledBy?: string;
   earlyFailure?: string;
+  /** When its completion marker was seen (ms): it is polled soon, and again until it is final. */
+  markerSeenAt?: number;
+  /** Polls since the marker was seen that did not find the job final yet (they back off). */
+  markerFollowUps?: number;
   /** When the job was first seen RUNNING (ms): its age decides how fast it is polled. */
   runningSince?: number;
   /** When the current state was first seen (ISO 8601). */
@@ -103,6 +114,8 @@ const REATTACHABLE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING',
 const SCAN_EVERY_MS = 10_000;
 const SUBMIT_ATTEMPTS = 3;
 const SUBMIT_RETRY_DELAY_MS = 5_000;
+const SAFETY_POLL_MS = 60_000;
+const MARKER_SETTLE_MS = 1_000;
 
 /**
  * The one job broker of a run, in the Vitest main process. It submits jobs (up front, bounded by
@@ -118,7 +131,18 @@ export class JobBroker {
   private readonly order: string[] = [];
   private resumable = new Map<string, LedgerJob>();
   private timer?: NodeJS.Timeout;
+  /** When the pending tick fires (ms) and whether a seen marker asked for it. */
+  private timerDue = 0;
+  private timerByMarker = false;
   private ticking = false;
+  /** The executor's done-marker watcher: undefined = not asked yet, null = it has none. */
+  private watcher?: DoneWatcher | null;
+  private watcherMade?: Promise<DoneWatcher | null>;
+  /** Scans running jobs' logs between slowed ticks (early failure, progress need no scheduler call). */
+  private scanTimer?: NodeJS.Timeout;
+  private scanning = false;
+  /** A completion marker of this run was seen: the watcher works here, the tick may slow down. */
+  private markerSeen = false;
   private pollFailures = 0;
   /** When the current streak of failed polls began (ms). */
   private pollFailingSince?: number;
@@ -135,6 +159,8 @@ export class JobBroker {
   private readonly submitting = new Set<Promise<void>>();
   /** Number of executor.poll calls, for the benchmark and tests. */
   pollCalls = 0;
+  /** Of those, the polls a seen completion marker asked for (the rest are ticks). */
+  markerPolls = 0;
 
   constructor(private readonly deps: BrokerDeps) {
     this.runId = deps.runId ?? newRunId();
@@ -150,6 +176,7 @@ export class JobBroker {
 
   /** Settle a test's job with an error, telling subscribers. */
   private fail(t: Tracked, error: Error): void {
+    this.unwatch(t);
     t.phase = 'done';
     t.result.reject(error);
     void this.events
@@ -323,6 +350,8 @@ export class JobBroker {
     await this.cancelAll('the test run ended before these tests asked for their job', (t) => !t.requested);
     await this.cancelAll('the test run ended');
     if (this.timer) clearTimeout(this.timer);
+    if (this.scanTimer) clearInterval(this.scanTimer);
+    await this.watcher?.close();
     try {
       if (opened)
         await this.deps.ledger.update((data) => {
@@ -420,7 +449,10 @@ export class JobBroker {
         throw new Error(this.interrupted ?? 'the test run ended');
       }
       t.phase = 'live';
-      this.schedulePoll(this.deps.settings.pollMinMs);
+      await this.watch(t);
+      this.startScans();
+      // Sooner than a pending safety tick when this job is not watched.
+      this.pollWithin(this.slowed() ? this.pollInterval() : this.deps.settings.pollMinMs);
     } catch (err) {
       this.fail(t, err instanceof Error ? err : new Error(String(err)));
       this.pump();
@@ -461,6 +493,40 @@ export class JobBroker {
   }
 
   private pollInterval(): number {
+    return Math.min(this.tickInterval(), this.markerInterval());
+  }
+
+  /** The tick without markers: the safety interval once slowed, else the back-off. */
+  private tickInterval(): number {
+    return this.slowed() ? (this.deps.settings.safetyPollMs ?? SAFETY_POLL_MS) : this.backOffInterval();
+  }
+
+  /**
+   * The tick may wait the safety interval: a marker of this run was seen (the watcher works where the
+   * jobs write) and every live job is watched or has shown its marker.
+   */
+  private slowed(): boolean {
+    if (!this.markerSeen || !this.watcher) return false;
+    for (const t of this.tracked.values()) {
+      if (t.phase !== 'live' || !t.job || t.markerSeenAt !== undefined) continue;
+      if (!this.watcher.watching(t.job.jobId)) return false;
+    }
+    return true;
+  }
+
+  /** Jobs whose marker was seen are polled after the settle time, then again (backing off) until final. */
+  private markerInterval(): number {
+    const settle = this.deps.settings.markerSettleMs ?? MARKER_SETTLE_MS;
+    let next = Infinity;
+    for (const t of this.tracked.values()) {
+      if (t.phase !== 'live' || t.markerSeenAt === undefined) continue;
+      const wait = Math.min(this.deps.settings.pollMaxMs, settle * 2 ** (t.markerFollowUps ?? 0));
+      next = Math.min(next, Math.max(0, t.markerSeenAt + wait - Date.now()));
+    }
+    return next;
+  }
+
+  private backOffInterval(): number {
     const { pollMinMs, pollMaxMs } = this.deps.settings;
     // Young jobs are polled fast (short jobs finish quickly); long jobs back off, up to pollMaxMs.
     let youngest = Infinity;
@@ -473,18 +539,74 @@ export class JobBroker {
   }
 
   /** One pending tick at a time: jobs submitted in a burst are all picked up by the same poll. */
-  private schedulePoll(delay: number): void {
+  private schedulePoll(delay: number, byMarker = false): void {
     if (this.closed || this.ticking || this.timer) return;
+    this.timerDue = Date.now() + delay;
+    this.timerByMarker = byMarker;
     this.timer = setTimeout(() => void this.tick(), delay);
+  }
+
+  /** Ask the executor for this job's watcher (once per run) and watch the job's markers. */
+  private async watch(t: Tracked): Promise<void> {
+    if (!t.job || !this.deps.executor.watchDone) return;
+    this.watcherMade ??= this.deps.executor
+      .watchDone(
+        (jobId) => this.markerSeenFor(jobId),
+        // Jobs not watched for a while: back to the back-off tick instead of a pending safety tick.
+        () => this.pollWithin(this.backOffInterval()),
+      )
+      .then(
+        (w) => (this.watcher = w ?? null),
+        (err: unknown) => {
+          this.log(`no done-marker watcher (the poll tick alone sees jobs end): ${(err as Error).message}`);
+          return (this.watcher = null);
+        },
+      );
+    const w = await this.watcherMade;
+    if (w && t.phase === 'live' && !this.closed) w.add(t.job);
+  }
+
+  private unwatch(t: Tracked): void {
+    if (t.job && this.watcher) this.watcher.remove(t.job.jobId);
+  }
+
+  /** A job's completion marker appeared: poll soon (after the settle time) instead of at the next tick. */
+  private markerSeenFor(jobId: string): void {
+    const t = [...this.tracked.values()].find((x) => x.job?.jobId === jobId);
+    if (!t || t.phase !== 'live' || t.markerSeenAt !== undefined) return;
+    t.markerSeenAt = Date.now();
+    this.markerSeen = true;
+    this.pollWithin(this.deps.settings.markerSettleMs ?? MARKER_SETTLE_MS, true);
+  }
+
+  /** Poll within `delay` ms: moves a later pending tick forward (a tick in progress is followed by one). */
+  private pollWithin(delay: number, byMarker = false): void {
+    if (this.closed) return;
+    // A tick in progress schedules the next one itself (from the jobs' markers) when it ends.
+    if (this.ticking) return;
+    if (this.timer) {
+      if (this.timerDue <= Date.now() + delay) {
+        // The pending tick comes sooner anyway: it is the poll this marker asked for.
+        if (byMarker) this.timerByMarker = true;
+        return;
+      }
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.schedulePoll(delay, byMarker);
   }
 
   private async tick(): Promise<void> {
     this.timer = undefined;
+    const byMarker = this.timerByMarker;
+    this.timerByMarker = false;
+    const startedAt = Date.now();
     const live = [...this.tracked.values()].filter((t) => t.phase === 'live' && t.job);
     if (!live.length) return;
     this.ticking = true;
     try {
       this.pollCalls++;
+      if (byMarker) this.markerPolls++;
       const statuses = await this.deps.executor.poll(live.map((t) => t.job as SubmittedJob));
       this.pollFailures = 0;
       this.pollFailingSince = undefined;
@@ -514,7 +636,40 @@ export class JobBroker {
     } finally {
       this.ticking = false;
     }
-    this.schedulePoll(this.pollInterval());
+    for (const t of live) {
+      // The marker came a moment before the job's end reached the scheduler (or the poll failed): ask
+      // again, later each time. A marker seen during this poll still gets its first poll.
+      if (t.phase === 'live' && t.markerSeenAt !== undefined && t.markerSeenAt <= startedAt) {
+        t.markerFollowUps = (t.markerFollowUps ?? 0) + 1;
+        t.markerSeenAt = Date.now();
+      }
+    }
+    const byMarkers = this.markerInterval();
+    const tick = this.tickInterval();
+    this.schedulePoll(Math.min(byMarkers, tick), byMarkers < tick);
+  }
+
+  /**
+   * While the tick waits the safety interval, running jobs are still scanned every `scanEveryMs`
+   * (a fatal worker log cancels its job as early as before); `scan` skips a job scanned recently.
+   */
+  private startScans(): void {
+    if (this.scanTimer || this.closed) return;
+    this.scanTimer = setInterval(() => {
+      if (this.scanning || this.ticking || !this.slowed()) return;
+      this.scanning = true;
+      const running = [...this.tracked.values()].filter(
+        // A job PENDING at the last (slow) tick may be running by now: scanning it costs one read.
+        (t) =>
+          t.phase === 'live' &&
+          t.markerSeenAt === undefined &&
+          !(t.status && TERMINAL_STATES.has(t.status.state)),
+      );
+      void (async () => {
+        for (const t of running) if (t.phase === 'live') await this.scan(t);
+      })().finally(() => (this.scanning = false));
+    }, this.deps.settings.scanEveryMs ?? SCAN_EVERY_MS);
+    this.scanTimer.unref();
   }
 
   /** Tell never-startable and held jobs once; cancel a never-startable one after its grace period. */
@@ -606,6 +761,8 @@ export class JobBroker {
         t.earlyFailure = fatal;
         await this.events.emit('earlyFailure', { testId: t.testId, jobId: t.job.jobId, line: fatal });
         await this.deps.executor.cancel([t.job]);
+        // Its end is asked for soon, not at a safety tick a minute away.
+        this.pollWithin(this.deps.settings.pollMinMs);
         return;
       }
     } catch (err) {
@@ -657,6 +814,7 @@ export class JobBroker {
 
   private async collect(t: Tracked): Promise<void> {
     if (t.phase !== 'live' || !t.job || !t.spec || !t.status) return;
+    this.unwatch(t);
     t.phase = 'collecting';
     const { job, spec, status } = t;
     try {

@@ -1,4 +1,4 @@
-import type { CommandResult, Host } from './types.js';
+import type { CommandResult, Host, StreamingCommand } from './types.js';
 
 export type SlurmCommand = 'sbatch' | 'squeue' | 'sacct' | 'scontrol' | 'scancel';
 
@@ -11,7 +11,18 @@ const COMMANDS: readonly SlurmCommand[] = ['sbatch', 'squeue', 'sacct', 'scontro
 export class CountingHost implements Host {
   readonly calls: Record<SlurmCommand, number> = { sbatch: 0, squeue: 0, sacct: 0, scontrol: 0, scancel: 0 };
 
-  constructor(private readonly inner: Host) {}
+  /** Long-running commands started (the done-marker watcher's loop; it runs no SLURM command). */
+  streams = 0;
+  readonly stream?: (command: string, onLine: (line: string) => void) => StreamingCommand;
+
+  constructor(private readonly inner: Host) {
+    const stream = inner.stream?.bind(inner);
+    if (stream)
+      this.stream = (command, onLine) => {
+        this.streams += 1;
+        return stream(command, onLine);
+      };
+  }
 
   get description(): string {
     return this.inner.description;
@@ -26,6 +37,7 @@ export class CountingHost implements Host {
 
   reset(): void {
     for (const name of COMMANDS) this.calls[name] = 0;
+    this.streams = 0;
   }
 
   mkdirp = (dir: string): Promise<void> => this.inner.mkdirp(dir);

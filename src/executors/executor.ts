@@ -3,9 +3,12 @@
 
 import path from 'node:path';
 import type { JobSpec, JobStatus, SubmittedJob } from '../types.js';
+import { LocalDoneWatcher } from './done-watch.js';
 import { JobDir, remoteJobDir } from './job-dir.js';
+import { RemoteDoneWatcher } from './remote-done-watch.js';
 import { remoteWorkDir } from './remote-dir.js';
 import type {
+  DoneWatcher,
   Executor,
   ExecutorExtras,
   ExecutorKind,
@@ -106,6 +109,16 @@ export class JobExecutor implements Executor {
     // A job that ran in its local log dir has its logs in place already.
     if (!this.remoteJobDirs && path.resolve(job.jobDir) === path.resolve(localDir)) return;
     await this.jobDirs.fetchLogs(job, localDir);
+  }
+
+  /**
+   * Job dirs on this machine: `fs.watch` + a stat sweep. Remote job dirs: one loop over the host's
+   * connection for every job (when the host can stream a command; otherwise the tick alone).
+   */
+  async watchDone(onSeen: (jobId: string) => void, onLapse?: () => void): Promise<DoneWatcher | undefined> {
+    if (!this.remoteJobDirs) return new LocalDoneWatcher(onSeen);
+    const stream = this.host.stream?.bind(this.host);
+    return stream ? new RemoteDoneWatcher(stream, onSeen, { log: this.extras.log, onLapse }) : undefined;
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { constants as osConstants, homedir } from 'node:os';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { CommandResult, Host } from './types.js';
+import { lineSplitter } from './line-splitter.js';
+import type { CommandResult, Host, StreamingCommand } from './types.js';
 
 export interface LocalHostOptions {
   /** The whole environment of every command (the settings' childEnv, e.g. with `SLURM_CONF`). */
@@ -50,6 +51,31 @@ export class LocalHost implements Host {
       if (options.stdin !== undefined) child.stdin.end(options.stdin);
       else child.stdin.end();
     });
+  }
+
+  stream(command: string, onLine: (line: string) => void): StreamingCommand {
+    const child = spawn('bash', ['-c', command], { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const err: Buffer[] = [];
+    child.stdout.on('data', lineSplitter(onLine));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdin.on('error', () => undefined);
+    const done = new Promise<CommandResult>((resolve) => {
+      child.on('error', (e) => resolve({ code: null, stdout: '', stderr: e.message }));
+      child.on('close', (code, signal) =>
+        resolve({
+          code: code ?? signalExitCode(signal),
+          stdout: '',
+          stderr: Buffer.concat(err).toString('utf8'),
+        }),
+      );
+    });
+    return {
+      write: (line) => {
+        if (child.stdin.writable) child.stdin.write(`${line}\n`);
+      },
+      end: () => child.stdin.end(),
+      done,
+    };
   }
 
   async mkdirp(dir: string): Promise<void> {

@@ -15,7 +15,7 @@ import type { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, type Duplex } from 'node:stream';
+import { PassThrough, Readable, type Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import { TransportError } from '../errors.js';
 import { partialUploadPath } from '../jobdir/files.js';
@@ -25,10 +25,18 @@ import {
   preferredHostKeyAlgorithms,
   type HostKeyVerdict,
 } from './known-hosts.js';
+import { lineSplitter } from './line-splitter.js';
 import { signalExitCode } from './local-host.js';
 import { shq } from './shell-quote.js';
 import { describeSsh, type SshSettings } from './ssh-settings.js';
-import type { CommandResult, Host, RetryPolicy, SshHostOptions } from './types.js';
+import {
+  STREAM_REFUSED,
+  type CommandResult,
+  type Host,
+  type RetryPolicy,
+  type SshHostOptions,
+  type StreamingCommand,
+} from './types.js';
 
 export type { RetryPolicy, SshHostEvent, SshHostOptions } from './types.js';
 
@@ -208,6 +216,60 @@ export class SshHost implements Host {
   ): Promise<CommandResult> {
     const r = await this.run(command, options);
     return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
+  }
+
+  /**
+   * A long-running command on one channel of the connection, held until it ends (it counts against
+   * `maxChannels`). No retry here: when the connection drops, `done` says so (`code: null`) and the
+   * caller decides whether to start it again.
+   */
+  stream(command: string, onLine: (line: string) => void): StreamingCommand {
+    if (this.opts.maxChannels < 2) {
+      // Holding the only channel would stall every other command.
+      const stderr = `maxChannels is ${this.opts.maxChannels}: no channel to spare for a long-running command`;
+      const done = Promise.resolve({ code: STREAM_REFUSED, stdout: '', stderr });
+      return { write: () => undefined, end: () => undefined, done };
+    }
+    const stdin = new PassThrough();
+    const done = (async (): Promise<CommandResult> => {
+      let conn: Opened;
+      try {
+        conn = await this.getConnection();
+      } catch (e) {
+        return { code: null, stdout: '', stderr: errMessage(e) };
+      }
+      const release = await this.sem.acquire();
+      const err: Buffer[] = [];
+      try {
+        const r = await conn.ssh.execCommand(command, {
+          stdin,
+          noTrim: true,
+          onStdout: lineSplitter(onLine),
+          onStderr: (b) => err.push(b),
+        });
+        const lost = r.code === null && r.signal === null;
+        if (lost) this.markLost(conn, command);
+        return {
+          code: lost ? null : (r.code ?? 255),
+          stdout: '',
+          stderr: Buffer.concat(err).toString('utf8'),
+        };
+      } catch (e) {
+        if (isConnectionError(e) || !conn.ssh.isConnected()) this.markLost(conn, command);
+        return { code: null, stdout: '', stderr: errMessage(e) };
+      } finally {
+        release();
+      }
+    })();
+    return {
+      write: (line) => {
+        if (!stdin.writableEnded) stdin.write(`${line}\n`);
+      },
+      end: () => {
+        if (!stdin.writableEnded) stdin.end();
+      },
+      done,
+    };
   }
 
   async mkdirp(dir: string): Promise<void> {

@@ -62,6 +62,13 @@ export interface Executor {
    * and the limit it hit (e.g. `job_time 00:05:00 exceeds partition short MaxTime 00:01:00`).
    */
   explainPending?(job: SubmittedJob, reason: string): Promise<PendingExplanation>;
+  /**
+   * Watch live jobs' completion markers (done marker, exit marker) and call `onSeen` once per job whose
+   * marker appeared: the broker then polls at once instead of waiting for its tick. Undefined when this
+   * backend cannot watch (the tick alone sees the end). `onLapse`: the watcher stopped covering its
+   * jobs for a while (its remote loop ended and restarts), so the tick must not wait the safety interval.
+   */
+  watchDone?(onSeen: (jobId: string) => void, onLapse?: () => void): Promise<DoneWatcher | undefined>;
   close(): Promise<void>;
 }
 
@@ -70,6 +77,36 @@ export interface PendingExplanation {
   never: boolean;
   /** The limit the job hit, as a phrase; absent when the scheduler could not tell. */
   detail?: string;
+}
+
+/** Watches the completion markers of a set of jobs (see `Executor.watchDone`). */
+export interface DoneWatcher {
+  /** Start watching one job (a job whose marker is there already is reported at once). */
+  add(job: SubmittedJob): void;
+  /** Stop watching one job (it ended or was cancelled). */
+  remove(jobId: string): void;
+  /** Whether the job's markers are being watched right now (false while a remote watcher restarts). */
+  watching(jobId: string): boolean;
+  close(): Promise<void>;
+}
+
+/** Exit code of a long-running command the host refuses to start (see `StreamingCommand.done`). */
+export const STREAM_REFUSED = 125;
+
+/**
+ * A long-running command: its stdin stays open for lines sent later, its stdout arrives line by line.
+ * Holds one channel of an SSH host for its whole life.
+ */
+export interface StreamingCommand {
+  /** Send one line (a newline is added) to the command's stdin. */
+  write(line: string): void;
+  /** Close the command's stdin: a well-behaved command exits. */
+  end(): void;
+  /**
+   * Settles when the command exited (`code`) or its connection was lost (`code: null`); never rejects.
+   * `STREAM_REFUSED` (125): the host will never run one (no channel to spare), do not try again.
+   */
+  readonly done: Promise<CommandResult>;
 }
 
 /** Result of one shell command on a host. `code: null` means the connection was lost. */
@@ -94,6 +131,8 @@ export interface Host {
   /** Names and sizes of the files in a remote directory (recursive, relative paths). */
   listFiles(dir: string): Promise<Array<{ path: string; size: number }>>;
   homeDir(): Promise<string>;
+  /** Start a long-running command fed through stdin, its stdout line by line (optional capability). */
+  stream?(command: string, onLine: (line: string) => void): StreamingCommand;
   close(): Promise<void>;
 }
 

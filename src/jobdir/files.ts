@@ -71,6 +71,23 @@ export function doneMarkerFile(jobId: string): string {
   return `8_done_${jobId}.txt`;
 }
 
+/**
+ * Written by the simulator's job script as its very last step, whatever the exit code (the done marker
+ * is written on success only): `.disagg-exit-<jobid>` holds the exit code. Seeing it ends the wait of a
+ * failed job too without a scheduler poll.
+ */
+export function exitMarkerFile(jobId: string): string {
+  return `.disagg-exit-${jobId}`;
+}
+
+/**
+ * The files whose appearance means the job has ended (or is about to): the done marker, the simulator
+ * script's exit marker and the local scheduler's exit-code file. Watched to see a job's end early.
+ */
+export function completionMarkers(jobId: string): string[] {
+  return [doneMarkerFile(jobId), exitMarkerFile(jobId), EXIT_CODE_FILE];
+}
+
 /** The simulator's stack description (router URL, member pids and logs), for people debugging a job. */
 export const SIM_STACK_FILE = 'sim_stack.json';
 

@@ -20,6 +20,7 @@ export function lazyExecutor(kind: ExecutorKind, create: () => Promise<Executor>
       const e = await get();
       return e.explainPending ? e.explainPending(job, reason) : { never: true };
     },
+    watchDone: async (onSeen, onLapse) => (await get()).watchDone?.(onSeen, onLapse),
     close: async () => {
       // Never create an executor just to close it; one that failed to be created has nothing to close.
       if (made) await (await made.catch(() => undefined))?.close();

@@ -37,6 +37,12 @@ export interface DisaggOptions {
    * Env `DISAGG_POLL_GIVE_UP`. Default 600.
    */
   pollGiveUpSec?: number;
+  /**
+   * Seconds between squeue/sacct safety polls once done markers are watched (push completion); the
+   * end of a job that writes no marker (killed by SLURM) is seen by this tick. Env `DISAGG_SAFETY_POLL`
+   * (seconds, or `90s`, `2m`). Default 60.
+   */
+  safetyPollSec?: number;
   /** Heartbeat line per live job: `5m`, `30s`, ms as a number; 0 = off. Env `DISAGG_HEARTBEAT`. Default 5 min. */
   heartbeat?: string | number;
   /** Over-concurrency and unknown keys are errors instead of warnings. Env `DISAGG_STRICT=1`. */
@@ -93,6 +99,8 @@ export interface ResolvedOptions {
   neverStartGraceMs: number;
   /** How long polling may keep failing before the run gives up on its jobs (ms). */
   pollGiveUpMs: number;
+  /** Interval of the safety poll while done markers are watched (option `safetyPollSec`). */
+  safetyPollMs: number;
   /** Interval of the per-job heartbeat line; 0 = off. */
   heartbeatMs: number;
   /** Under the VS Code extension (`VITEST_VSCODE=true`): job updates also go to the test's console output, which it shows per test. */

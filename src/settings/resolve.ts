@@ -78,6 +78,22 @@ function optionOneOf<T extends string>(name: string, v: T | undefined, allowed: 
   return oneOf({ value: v, label: `option ${name}: '${v}'` }, allowed);
 }
 
+/** `DISAGG_SAFETY_POLL` (seconds or an interval like `90s`) or the `safetyPollSec` option, in ms; default 60 s. */
+function safetyPollFrom(s: Source | undefined, option: number | undefined): number {
+  if (s) {
+    const ms = /^\d+(\.\d+)?$/.test(s.value.trim()) ? Number(s.value) * 1000 : parseInterval(s.value);
+    if (ms === undefined || !(ms >= 1000))
+      throw new SettingsError(
+        `${s.label} is not a number of seconds (at least 1) or an interval like 90s or 2m`,
+      );
+    return ms;
+  }
+  if (option === undefined) return 60_000;
+  if (!Number.isFinite(option) || option < 1)
+    throw new SettingsError(`option safetyPollSec: ${option} is not a number of seconds of at least 1`);
+  return option * 1000;
+}
+
 /** `DISAGG_HEARTBEAT` (or the `heartbeat` option) in ms; default 5 minutes, 0 = off. */
 function heartbeatFrom(s: Source | undefined, option: string | number | undefined): number {
   if (s) {
@@ -252,6 +268,7 @@ export function resolveSettings(
     resume: resume ? flag(resume) : (options.resume ?? true),
     pollMinMs: options.pollIntervalMs?.min ?? (executor === 'local' ? 250 : 2000),
     pollMaxMs: options.pollIntervalMs?.max ?? (executor === 'local' ? 2000 : 30_000),
+    safetyPollMs: safetyPollFrom(get('DISAGG_SAFETY_POLL'), options.safetyPollSec),
     heartbeatMs: heartbeatFrom(get('DISAGG_HEARTBEAT'), options.heartbeat),
     neverStartGraceMs: secondsFrom(
       get('DISAGG_NEVER_START_GRACE'),

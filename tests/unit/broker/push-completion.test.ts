@@ -1,0 +1,263 @@
+// The broker's tick with a done-marker watcher: a seen marker triggers one poll (after the settle
+// time); once a marker of this run was seen and every live job is watched, the tick waits the safety
+// interval; a job whose marker never comes (killed by SLURM) still ends through that tick.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JobBroker, type BrokerSettings } from '../../../src/broker/broker.js';
+import { Ledger } from '../../../src/broker/ledger.js';
+import type { DoneWatcher, Executor } from '../../../src/executors/types.js';
+import type { JobSpec, JobStatus, SubmittedJob } from '../../../src/types.js';
+
+/** Jobs end when the test says so; the watcher reports markers when the test fires them. */
+class MarkerExecutor implements Executor {
+  readonly kind = 'slurm' as const;
+  polls: string[][] = [];
+  ended = new Map<string, JobStatus['state']>();
+  watched = new Set<string>();
+  watching = true;
+  private onSeen?: (jobId: string) => void;
+  private onLapse?: () => void;
+  private n = 100;
+  async submit(spec: JobSpec): Promise<SubmittedJob> {
+    return {
+      jobId: String(this.n++),
+      testId: spec.testId,
+      jobDir: spec.localLogDir,
+      submittedAt: new Date().toISOString(),
+    };
+  }
+  async poll(jobs: readonly SubmittedJob[]): Promise<Map<string, JobStatus>> {
+    this.polls.push(jobs.map((j) => j.jobId));
+    const out = new Map<string, JobStatus>();
+    for (const j of jobs)
+      out.set(j.jobId, { jobId: j.jobId, state: this.ended.get(j.jobId) ?? 'RUNNING', exitCode: '0:0' });
+    return out;
+  }
+  async cancel(jobs: readonly SubmittedJob[]): Promise<void> {
+    for (const j of jobs) {
+      this.cancelled.push(j.jobId);
+      this.ended.set(j.jobId, 'CANCELLED');
+    }
+  }
+  scans = 0;
+  fatal?: string;
+  cancelled: string[] = [];
+  async scanEarlyFailure(): Promise<string | undefined> {
+    this.scans += 1;
+    return this.fatal;
+  }
+  async fetchLogs(): Promise<void> {}
+  async close(): Promise<void> {}
+  async watchDone(onSeen: (jobId: string) => void, onLapse?: () => void): Promise<DoneWatcher> {
+    this.onSeen = onSeen;
+    this.onLapse = onLapse;
+    return {
+      add: (job) => void this.watched.add(job.jobId),
+      remove: (id) => void this.watched.delete(id),
+      watching: (id) => this.watching && this.watched.has(id),
+      close: async () => this.watched.clear(),
+    };
+  }
+  /** The job wrote its marker (and, `endsAfterPolls` polls later, reaches the scheduler as ended). */
+  fire(jobId: string): void {
+    this.onSeen?.(jobId);
+  }
+  /** The watcher's remote loop ended: its jobs are not watched until it is back. */
+  lapse(): void {
+    this.watching = false;
+    this.onLapse?.();
+  }
+}
+
+const SETTINGS: BrokerSettings = {
+  maxJobsInFlight: 0,
+  pollMinMs: 20,
+  pollMaxMs: 50,
+  resume: false,
+  safetyPollMs: 60_000,
+  markerSettleMs: 30,
+};
+
+let out: string;
+beforeEach(() => {
+  out = fs.mkdtempSync(path.join(os.tmpdir(), 'broker-push-'));
+});
+afterEach(() => fs.rmSync(out, { recursive: true, force: true }));
+
+function broker(exec: Executor, over: Partial<BrokerSettings> = {}): JobBroker {
+  return new JobBroker({
+    executor: exec,
+    ledger: new Ledger(out),
+    settings: { ...SETTINGS, ...over },
+    specFor: async (testId) => ({
+      testId,
+      configHash: testId,
+      config: {},
+      configFile: `/x/${testId}.yaml`,
+      localLogDir: path.join(out, 'slurm_logs', testId),
+      timeLimitMs: 60_000,
+    }),
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let current: MarkerExecutor;
+
+/** The job id of a test, once its job is live and watched (a marker can only be reported then). */
+async function jobIdOf(b: JobBroker, testId: string): Promise<string> {
+  const id = await new Promise<string>((resolve) => {
+    const off = b.events.on('submitted', (e) => {
+      if (e.testId === testId) {
+        off();
+        resolve(e.jobId);
+      }
+    });
+  });
+  for (let i = 0; i < 200 && !current.watched.has(id); i++) await sleep(5);
+  expect(current.watched.has(id)).toBe(true);
+  return id;
+}
+
+describe('JobBroker with a done-marker watcher', () => {
+  it('backs off as usual until a marker is seen; then one poll per marker and the safety tick', async () => {
+    const exec = (current = new MarkerExecutor());
+    const b = broker(exec);
+    const idA = jobIdOf(b, 'a');
+    const a = b.run('a');
+    const ja = await idA;
+    await sleep(200);
+    // No marker seen yet: the tick polls at the usual back-off (20–50 ms).
+    const before = b.pollCalls;
+    expect(before).toBeGreaterThanOrEqual(3);
+    expect(b.markerPolls).toBe(0);
+    exec.ended.set(ja, 'COMPLETED');
+    exec.fire(ja);
+    expect((await a).state).toBe('COMPLETED');
+    expect(b.markerPolls).toBe(1);
+
+    // A marker of this run was seen: a new job waits the safety tick, then one poll after its marker.
+    const idB = jobIdOf(b, 'b');
+    const r = b.run('b');
+    const jb = await idB;
+    const calls = b.pollCalls;
+    await sleep(300);
+    expect(b.pollCalls).toBe(calls);
+    exec.ended.set(jb, 'FAILED');
+    exec.fire(jb);
+    expect((await r).state).toBe('FAILED');
+    expect(b.pollCalls).toBe(calls + 1);
+    expect(b.markerPolls).toBe(2);
+    await b.close();
+  });
+
+  it('a marker seen before the scheduler knows the end: polled again, backing off, until final', async () => {
+    const exec = (current = new MarkerExecutor());
+    const b = broker(exec);
+    const idA = jobIdOf(b, 'a');
+    const a = b.run('a');
+    const ja = await idA;
+    exec.fire(ja); // still RUNNING for the scheduler
+    await sleep(150);
+    const followUps = b.markerPolls;
+    // 30 ms settle, then 60, 120 …: two or three polls in 150 ms, not one per tick of 20 ms.
+    expect(followUps).toBeGreaterThanOrEqual(2);
+    expect(followUps).toBeLessThanOrEqual(4);
+    exec.ended.set(ja, 'COMPLETED');
+    expect((await a).state).toBe('COMPLETED');
+    await b.close();
+  });
+
+  it('a job that never writes a marker (killed by SLURM) ends through the safety tick', async () => {
+    const exec = (current = new MarkerExecutor());
+    const b = broker(exec, { safetyPollMs: 400 });
+    const idA = jobIdOf(b, 'a');
+    const a = b.run('a');
+    const ja = await idA;
+    exec.ended.set(ja, 'COMPLETED');
+    exec.fire(ja);
+    await a;
+    const idK = jobIdOf(b, 'killed');
+    const k = b.run('killed');
+    const jk = await idK;
+    const calls = b.pollCalls;
+    exec.ended.set(jk, 'TIMEOUT');
+    const outcome = await k;
+    expect(outcome.state).toBe('TIMEOUT');
+    expect(b.pollCalls).toBe(calls + 1);
+    expect(b.markerPolls).toBe(1);
+    await b.close();
+  });
+
+  it('a job the watcher does not watch (remote loop restarting) keeps the back-off tick', async () => {
+    const exec = (current = new MarkerExecutor());
+    const b = broker(exec);
+    const idA = jobIdOf(b, 'a');
+    const a = b.run('a');
+    const ja = await idA;
+    exec.ended.set(ja, 'COMPLETED');
+    exec.fire(ja);
+    await a;
+    exec.watching = false;
+    const idB = jobIdOf(b, 'b');
+    const r = b.run('b');
+    await idB;
+    const calls = b.pollCalls;
+    await sleep(200);
+    expect(b.pollCalls).toBeGreaterThanOrEqual(calls + 3);
+    exec.ended.set(await idB, 'COMPLETED');
+    await r;
+    await b.close();
+  });
+
+  it('a watcher that lapses (its loop ended) brings the back-off tick back at once', async () => {
+    const exec = (current = new MarkerExecutor());
+    const b = broker(exec);
+    const idA = jobIdOf(b, 'a');
+    const a = b.run('a');
+    const ja = await idA;
+    exec.ended.set(ja, 'COMPLETED');
+    exec.fire(ja);
+    await a;
+    const idB = jobIdOf(b, 'b');
+    const r = b.run('b');
+    const jb = await idB;
+    const calls = b.pollCalls;
+    await sleep(150);
+    expect(b.pollCalls).toBe(calls); // the safety tick is a minute away
+    exec.lapse();
+    await sleep(200);
+    expect(b.pollCalls).toBeGreaterThanOrEqual(calls + 3);
+    exec.ended.set(jb, 'COMPLETED');
+    await r;
+    await b.close();
+  });
+
+  it('between slowed ticks, live jobs are still scanned for fatal errors, without a scheduler poll', async () => {
+    const exec = (current = new MarkerExecutor());
+    const b = broker(exec, { scanEveryMs: 30 });
+    const idA = jobIdOf(b, 'a');
+    const a = b.run('a');
+    const ja = await idA;
+    exec.ended.set(ja, 'COMPLETED');
+    exec.fire(ja);
+    await a;
+    const idB = jobIdOf(b, 'b');
+    const r = b.run('b');
+    const jb = await idB;
+    const calls = b.pollCalls;
+    const scans = exec.scans;
+    await sleep(250);
+    expect(exec.scans).toBeGreaterThanOrEqual(scans + 3);
+    expect(b.pollCalls).toBe(calls);
+    // A fatal line: the job is cancelled at once, and its end is then polled.
+    exec.fatal = 'CUDA error: out of memory';
+    const outcome = await r;
+    expect(exec.cancelled).toEqual([jb]);
+    expect(outcome.state).toBe('CANCELLED');
+    expect(outcome.earlyFailure).toBe('CUDA error: out of memory');
+    await b.close();
+  });
+});
