@@ -44,9 +44,6 @@ import type {
   Upload,
 } from './types.js';
 
-export { jobDirName, remoteJobDir } from './job-dir.js';
-export type { PlannedFile, RetryPolicy, SubmissionPlan, Upload } from './types.js';
-
 /** A SLURM command failed in a way that says nothing about the jobs (controller down, bad option). */
 export class SlurmCommandError extends SchedulerError {
   constructor(

@@ -3,12 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalHost } from '../../../src/executors/local-host.js';
-import {
-  idempotentSubmit,
-  planSubmission,
-  remoteJobDir,
-  SlurmExecutor,
-} from '../../../src/executors/slurm.js';
+import { remoteJobDir } from '../../../src/executors/job-dir.js';
+import { idempotentSubmit, planSubmission, SlurmExecutor } from '../../../src/executors/slurm.js';
 import type { CommandResult, Host } from '../../../src/executors/types.js';
 import type { JobSpec, SubmittedJob } from '../../../src/types.js';
 
