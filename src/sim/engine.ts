@@ -1,9 +1,10 @@
 // Scheduling cores of the simulated workers. Both keep their own SIMULATED timeline anchored to the real
 // clock (sim = real / timeScale) so timer jitter never accumulates: a late timer just processes more work
-// in one go, it never slows the simulated GPU down. Work handed from one process to the next (router →
-// ctx → gen) carries real-time stamps, so a request's simulated service starts when it entered the stack,
-// not when a loaded host got round to relaying it: every real ms of host latency is 1/timeScale simulated
-// ms, which made the latencies swing with the machine's load far more than the deployment's would.
+// in one go, it never slows the simulated GPU down. Work handed from one process to the next carries
+// real-time stamps: a prefill starts when the request reached the router and the KV transfer runs from
+// the prefill's end, not from when a loaded host got round to relaying them (every real ms of host latency
+// is 1/timeScale simulated ms). Decoding starts when the gen worker has the request: its first token
+// reaches the client then, so earlier decode steps would shorten TPOT.
 import { performance } from 'node:perf_hooks';
 import { decodeStepMs, prefillMs, tokensPerStep } from './latency-model.js';
 
@@ -165,8 +166,6 @@ export class DecodeEngine {
   /** Cumulative tokens per sequence since start: a sequence's progress is G - its g0. */
   private g = 0;
   private lastSim = 0;
-  /** When the engine last went from idle to busy: no steps to credit before it. */
-  private busySince = 0;
   private iter = 0;
   private readonly active: ActiveSeq[] = [];
   private readonly waiting: DecodeSeq[] = [];
@@ -199,14 +198,13 @@ export class DecodeEngine {
   }
 
   /**
-   * A sequence whose KV cache is ready at simulated time `readySim` (default now; never later than now):
-   * with a free slot it decodes from then on, else it waits for one.
+   * A sequence whose KV cache is here: with a free slot it decodes from now on, else it waits for one.
+   * (Never from an earlier stamp: its first token reaches the client now, and decoding steps credited
+   * before that would shorten TPOT below the model's.)
    */
-  add(seq: DecodeSeq, readySim?: number): void {
+  add(seq: DecodeSeq): void {
     if (this.stopped) return;
-    const now = this.clock.simNow();
-    const ready = readySim === undefined || !Number.isFinite(readySim) ? now : Math.min(readySim, now);
-    if (this.active.length < this.opts.maxBatchSize) this.admit(seq, ready);
+    if (this.active.length < this.opts.maxBatchSize) this.admit(seq);
     else this.waiting.push(seq);
   }
 
@@ -231,18 +229,9 @@ export class DecodeEngine {
     this.waiting.length = 0;
   }
 
-  /** `ready`: simulated time the sequence could start (ignored inside a tick: it joins at that step). */
-  private admit(seq: DecodeSeq, ready?: number): void {
-    // An idle engine starts its timeline when the sequence was ready. A running one credits the steps it
-    // ran since then (their cost is counted without this sequence: at most 0.3/tp ms a step, within
-    // the simulator's rounding); inside a tick the new sequence joins at the current step.
-    let back = 0;
-    if (!this.inTick) {
-      const at = ready ?? this.clock.simNow();
-      if (this.active.length === 0) this.lastSim = this.busySince = Math.max(this.lastSim, at);
-      else
-        back = Math.max(0, Math.floor((this.lastSim - Math.max(at, this.busySince)) / this.stepMs() + 1e-9));
-    }
+  private admit(seq: DecodeSeq): void {
+    // An idle engine starts its timeline now; inside a tick the new sequence joins at the current step.
+    if (this.active.length === 0 && !this.inTick) this.lastSim = Math.max(this.lastSim, this.clock.simNow());
     // The first token was produced by the ctx worker; it is released as soon as the gen worker schedules
     // the request, which is why TTFT includes the wait for a free batch slot.
     if (seq.target <= 1) {
@@ -250,14 +239,8 @@ export class DecodeEngine {
       return;
     }
     seq.onTokens(1, false, 0);
-    back = Math.min(back, this.iter);
-    this.active.push({ seq, g0: this.g - back * this.tps, iter0: this.iter - back, emitted: 1 });
+    this.active.push({ seq, g0: this.g, iter0: this.iter, emitted: 1 });
     this.recomputeNextFinish();
-    // Its next chunk or finish may be due before the armed timer: re-arm (a no-op inside a tick).
-    if (back > 0 && this.timer && !this.inTick) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
     this.schedule();
   }
 

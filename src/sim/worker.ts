@@ -225,12 +225,12 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningServer> {
       }
     });
     if (stream) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    // The KV cache is here once the transfer that began at the end of the prefill is over, on the
-    // simulated timeline: the relay's host latency does not delay it (unless it took longer).
+    // The KV cache is here once the transfer that began at the end of the prefill is over: the relay's
+    // host latency overlaps it instead of adding to it.
     const ready = (prefilled ?? clock.simNow()) + kvTransferMs(promptTokens) * settings.gen.slowdown;
     const wait = (ready - clock.simNow()) * settings.timeScale;
-    if (wait > 0) setTimeout(() => decode.add(seq, ready), wait);
-    else decode.add(seq, ready);
+    if (wait > 0) setTimeout(() => decode.add(seq), wait);
+    else decode.add(seq);
   };
 
   const server = openAiServer({

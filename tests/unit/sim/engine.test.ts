@@ -1,6 +1,6 @@
-// The simulated GPU timelines: work handed on late by a loaded host starts at its stamped time, so
-// service times do not stretch with the relay's latency; streams are flushed at most every 10 real ms
-// while finishes go out on time.
+// The simulated GPU timelines: a prefill handed on late by a loaded host starts at its stamped arrival,
+// so its time does not stretch with the relay's latency; decoding starts when the sequence is added
+// (its first token goes out then); streams are flushed at most every 10 real ms, finishes on time.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DecodeEngine, PrefillEngine, type SimClock } from '../../../src/sim/engine.js';
 import { decodeStepMs, prefillMs } from '../../../src/sim/latency-model.js';
@@ -43,48 +43,32 @@ describe('PrefillEngine', () => {
 });
 
 describe('DecodeEngine', () => {
-  const finishTimes = (engine: DecodeEngine, target: number, ready?: number) => {
-    const seen: { finish?: number; calls: number } = { calls: 0 };
-    engine.add(
-      {
-        target,
-        onTokens: (_n, done) => {
-          seen.calls++;
-          if (done) seen.finish = now;
-        },
+  const finishTimes = (engine: DecodeEngine, target: number) => {
+    const seen: { first?: number; finish?: number; calls: number } = { calls: 0 };
+    engine.add({
+      target,
+      onTokens: (_n, done) => {
+        seen.calls++;
+        seen.first ??= now;
+        if (done) seen.finish = now;
       },
-      ready,
-    );
+    });
     return seen;
   };
   const opts = { tp: 8, maxBatchSize: 8, mtpLayers: 0, streamInterval: 1 };
 
-  it('an idle engine decodes from the ready stamp: the relay delay does not add to the finish', () => {
-    const engine = new DecodeEngine(clock, opts);
-    advance(30);
-    const stamped = finishTimes(engine, 51, 0);
-    advance(1000);
-    const step = decodeStepMs(1, 8, 0);
-    // 50 decode steps from 0 (not from 30); the timer fires within 2 ms after the finish.
-    expect(stamped.finish).toBeGreaterThanOrEqual(50 * step);
-    expect(stamped.finish).toBeLessThanOrEqual(50 * step + 2);
-    engine.stop();
-  });
-
-  it('a busy engine credits the steps it ran since the sequence was ready', () => {
+  it('a sequence added late decodes from when it was added: first token then, TPOT the model step', () => {
     const engine = new DecodeEngine(clock, opts);
     const a = finishTimes(engine, 201);
     advance(40);
-    const b = finishTimes(engine, 51, 10); // ready at 10, handed over at 40
-    const c = finishTimes(engine, 51); // ready now (40)
+    const b = finishTimes(engine, 51);
     advance(2000);
-    const lo = 50 * decodeStepMs(1, 8, 0);
-    const hi = 50 * decodeStepMs(3, 8, 0);
-    expect(a.finish).toBeDefined();
-    // b finishes about 50 steps after 10 (within one step of rounding), c about 50 steps after 40.
-    expect(b.finish).toBeGreaterThanOrEqual(10 + lo - hi / 50);
-    expect(b.finish).toBeLessThanOrEqual(10 + hi + 2 * decodeStepMs(3, 8, 0));
-    expect((c.finish ?? 0) - (b.finish ?? 0)).toBeGreaterThan(20);
+    expect(b.first).toBe(40);
+    // 50 steps of 2 active sequences after 40, the timer firing within 2 ms of the finish.
+    const steps = 50 * decodeStepMs(2, 8, 0);
+    expect(b.finish).toBeGreaterThanOrEqual(40 + steps);
+    expect(b.finish).toBeLessThanOrEqual(40 + steps + 2);
+    expect(a.finish).toBeGreaterThan(b.finish ?? Infinity);
     engine.stop();
   });
 
