@@ -284,6 +284,10 @@ export interface PerfVerdict {
   kind: string;
   metric: string;
   concurrency: number | null;
+  /** The measured value (null: not measured); absent in records written before it was kept. */
+  value?: number | null;
+  /** What the value was judged against: the limit, the reference, or the baseline median of history. */
+  bound?: number;
   passed: boolean | null;
   message: string;
 }

@@ -3,6 +3,7 @@
 import { acceptLatest, historyPath } from '../results/history.js';
 import { parseCommandArgs, UsageError, type CliCommand } from './io.js';
 import { cliSettings } from './project-options.js';
+import { ParseError } from '../errors.js';
 
 export const usage =
   'usage: disagg accept <test id> [--output-path <dir>] [--config <vitest config file>] [--json]\n' +
@@ -25,7 +26,7 @@ export const run: CliCommand = async (argv, io) => {
   const options = await cliSettings(io, { config: values.config, outputPath: values['output-path'] });
   const accepted = await acceptLatest(options.outputPath, test);
   const file = historyPath(options.outputPath);
-  if (!accepted) throw new Error(`${file} has no run of ${test}: run the test first, then accept it`);
+  if (!accepted) throw new ParseError(`${file} has no run of ${test}: run the test first, then accept it`);
   if (values.json) {
     io.stdout(
       `${JSON.stringify({ accepted: { test, jobId: accepted.jobId, endTime: accepted.endTime }, file })}\n`,

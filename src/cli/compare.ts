@@ -7,6 +7,7 @@ import { readCompareInput } from '../results/compare-inputs.js';
 import { compareSamples, type CompareRow } from '../stats/compare.js';
 import { COMPARE_DEFAULTS, formatPercent, formatValue, type RuleSettings } from '../stats/regression.js';
 import { parseCommandArgs, UsageError, type CliCommand, type CliIO } from './io.js';
+import { pick } from '../util/pick.js';
 
 export const usage =
   'usage: disagg compare <baseline> <current> [--tolerance F] [--noise-k K] [--runs N] [--min-runs M] [--json]\n' +
@@ -49,6 +50,20 @@ function settingsOf(values: Record<string, string | boolean | undefined>): RuleS
 const signed = (x: number | null): string =>
   x === null ? '–' : `${x > 0 ? '+' : x < 0 ? '−' : ''}${formatPercent(x)}`;
 const num = (x: number | null): string => (x === null ? '–' : formatValue(x));
+
+/** The documented `--json` row, in this order. */
+const JSON_ROW_FIELDS = [
+  'test',
+  'concurrency',
+  'metric',
+  'baseline',
+  'baselineRuns',
+  'current',
+  'delta',
+  'noise',
+  'allowed',
+  'verdict',
+] as const;
 
 function table(rows: readonly CompareRow[]): string {
   const header = ['verdict', 'delta', 'allowed', 'baseline', 'runs', 'current', 'conc', 'metric', 'test'];
@@ -111,31 +126,7 @@ async function compare(argv: string[], io: CliIO): Promise<{ code: number; text:
   const result = compareSamples(baseline.samples, current.samples, settings);
   const code = result.regressions > 0 ? 1 : 0;
   if (values.json === true) {
-    const rows = result.rows.map(
-      ({
-        test,
-        concurrency,
-        metric,
-        baseline: b,
-        baselineRuns,
-        current: c,
-        delta,
-        noise,
-        allowed,
-        verdict,
-      }) => ({
-        test,
-        concurrency,
-        metric,
-        baseline: b,
-        baselineRuns,
-        current: c,
-        delta,
-        noise,
-        allowed,
-        verdict,
-      }),
-    );
+    const rows = result.rows.map((r) => pick(r, JSON_ROW_FIELDS));
     return { code, text: `${JSON.stringify({ rows, regressions: result.regressions })}\n` };
   }
   const failed = result.rows.filter((r) => r.verdict === 'regressed' || r.verdict === 'changed');

@@ -10,6 +10,7 @@ import type { ReportData } from '../report/model.js';
 import { parseCommandArgs, UsageError, type CliCommand, type CliIO } from './io.js';
 import { cliSettings } from './project-options.js';
 import { progressBar, type ProgressBar } from './progress-bar.js';
+import { ParseError } from '../errors.js';
 
 export const usage =
   'usage: disagg report [output dir | perf CSV | history.jsonl] [--out file.html] [--config <vitest config file>] [--json]\n' +
@@ -25,7 +26,7 @@ async function load(
     isDir = (await stat(input)).isDirectory();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new Error(`${input}: no such file or directory`);
+      throw new ParseError(`${input}: no such file or directory`);
     throw err;
   }
   if (isDir) {
@@ -43,7 +44,7 @@ async function load(
   const defaultOut = input.replace(/\.[^./]+$/, '') + '.html';
   if (/\.jsonl$/i.test(input)) return { data: await loadHistoryFile(input), defaultOut };
   const tests = await testsFromCsv(input);
-  if (!tests.length) throw new Error(`${input}: the CSV has a header but no rows`);
+  if (!tests.length) throw new ParseError(`${input}: the CSV has a header but no rows`);
   return {
     data: {
       title: `vitest-disagg report: ${path.basename(input)}`,

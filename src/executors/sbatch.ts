@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { ConfigError, SettingsError } from '../errors.js';
 import { SIM_SCRIPT_VARIANT_RE, SLURM_ERR_PATTERN, SLURM_OUT_PATTERN } from '../jobdir/files.js';
+import { configCount, deploymentGpus } from '../config/gpus.js';
 import type { DisaggConfig } from '../types.js';
 import type { Launcher, ResourceMode } from '../settings/types.js';
 import { shJoin, shq, splitShellWords } from './shell-quote.js';
@@ -69,42 +70,21 @@ export function isSimulatorScript(scriptFile: string): boolean {
   return SIM_SCRIPT_VARIANT_RE.test(path.basename(scriptFile));
 }
 
-function positiveInt(value: unknown, what: string, fallback: number): number {
-  if (value === undefined || value === null) return fallback;
-  const n = typeof value === 'string' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-    throw new ConfigError(`${what} must be a non-negative integer, got ${JSON.stringify(value)}`);
-  }
-  return n;
-}
-
-/** tp × pp × cp of one worker config, as submit.py computes a server's world size. */
-function worldSize(worker: Record<string, unknown> | undefined, side: string): number {
-  const tp = positiveInt(worker?.tensor_parallel_size, `worker_config.${side}.tensor_parallel_size`, 1);
-  const pp = positiveInt(worker?.pipeline_parallel_size, `worker_config.${side}.pipeline_parallel_size`, 1);
-  const cp = positiveInt(worker?.context_parallel_size, `worker_config.${side}.context_parallel_size`, 1);
-  return Math.max(1, tp) * Math.max(1, pp) * Math.max(1, cp);
-}
-
 /**
  * Nodes as the original's submit.py computes them: per side `ceil(world × servers / gpus_per_node)`,
  * summed; tasks = nodes × gpus_per_node.
  */
 export function computeNodeCounts(config: DisaggConfig): NodeCounts {
   const hw = config.hardware ?? {};
-  const gpusPerNode = positiveInt(hw.gpus_per_node, 'hardware.gpus_per_node', 0);
+  const gpusPerNode = configCount(hw.gpus_per_node, 'hardware.gpus_per_node', 0);
   if (gpusPerNode < 1) {
     throw new ConfigError(
       'hardware.gpus_per_node is required (a positive integer) to compute the number of nodes',
     );
   }
-  const wc = config.worker_config ?? {};
-  const ctxServers = positiveInt(hw.num_ctx_servers, 'hardware.num_ctx_servers', wc.ctx ? 1 : 0);
-  const genServers = positiveInt(hw.num_gen_servers, 'hardware.num_gen_servers', wc.gen ? 1 : 0);
-  const ctxWorldSize = worldSize(wc.ctx, 'ctx');
-  const genWorldSize = worldSize(wc.gen, 'gen');
-  const ctxNodes = Math.ceil((ctxWorldSize * ctxServers) / gpusPerNode);
-  const genNodes = Math.ceil((genWorldSize * genServers) / gpusPerNode);
+  const { ctxWorldSize, genWorldSize, ctxGpus, genGpus } = deploymentGpus(config);
+  const ctxNodes = Math.ceil(ctxGpus / gpusPerNode);
+  const genNodes = Math.ceil(genGpus / gpusPerNode);
   const totalNodes = Math.max(1, ctxNodes + genNodes);
   return {
     gpusPerNode,

@@ -12,6 +12,8 @@ export interface RawJobState {
   rawState: string;
   reason?: string;
   exitCode?: string;
+  /** SLURM's node list (`node[1-3,5]`), when the job has nodes. */
+  nodes?: string;
 }
 
 const STATE_ALIASES: Record<string, JobState> = {
@@ -93,20 +95,34 @@ function isPlainId(id: string): boolean {
   return /^\d+$/.test(id);
 }
 
-/** `squeue -h -t all -j id1,id2 -o '%i|%T|%r'`: one `id|STATE|reason` line per known job. */
+/** A node list as squeue/scontrol print it; none for a job without nodes (pending: empty or `(null)`). */
+function cleanNodes(n: string | undefined): string | undefined {
+  const t = n?.trim() ?? '';
+  return t === '' || t === '(null)' || t === 'None' || /^None assigned$/i.test(t) ? undefined : t;
+}
+
+/** The squeue format parseSqueue reads: the node list before the reason, the only free text. */
+export const SQUEUE_FORMAT = '%i|%T|%N|%r';
+
+/**
+ * `squeue -h -t all -j id1,id2 -o '%i|%T|%N|%r'`: one `id|STATE|nodes|reason` line per known job. Node
+ * lists hold brackets, commas and dashes (`gpu[01-03,07],cpu1`) but never `|`; the reason takes the rest.
+ */
 export function parseSqueue(stdout: string): Map<string, RawJobState> {
   const out = new Map<string, RawJobState>();
   for (const line of stdout.split('\n')) {
     const t = line.trim();
     if (t === '') continue;
-    const [id, st, ...rest] = t.split('|');
+    const [id, st, nodes, ...rest] = t.split('|');
     if (!id || st === undefined || !isPlainId(id.trim())) continue;
     const jobId = id.trim();
+    const n = cleanNodes(nodes);
     out.set(jobId, {
       jobId,
       state: toJobState(st),
       rawState: st.trim(),
       reason: cleanReason(rest.join('|')),
+      ...(n ? { nodes: n } : {}),
     });
   }
   return out;
@@ -143,12 +159,14 @@ export function parseScontrol(stdout: string): Map<string, RawJobState> {
     const jobId = fields.get('JobId');
     const st = fields.get('JobState');
     if (!jobId || !st || !isPlainId(jobId)) continue;
+    const nodes = cleanNodes(fields.get('NodeList'));
     out.set(jobId, {
       jobId,
       state: toJobState(st),
       rawState: st,
       reason: cleanReason(fields.get('Reason')),
       exitCode: fields.get('ExitCode'),
+      ...(nodes ? { nodes } : {}),
     });
   }
   return out;

@@ -31,6 +31,7 @@ import {
   parseScontrol,
   parseSqueue,
   scontrolFields,
+  SQUEUE_FORMAT,
   type RawJobState,
 } from './slurm-state.js';
 import type {
@@ -45,9 +46,6 @@ import type {
   SubmissionPlan,
   Upload,
 } from './types.js';
-
-export { jobDirName, remoteJobDir } from './job-dir.js';
-export type { PlannedFile, RetryPolicy, SubmissionPlan, Upload } from './types.js';
 
 /** A SLURM command failed in a way that says nothing about the jobs (controller down, bad option). */
 export class SlurmCommandError extends SchedulerError {
@@ -279,7 +277,7 @@ export class SlurmScheduler implements Scheduler {
     if (ids.length === 0) return out;
 
     // ONE squeue call for every live job, whatever their number.
-    const sqCmd = `squeue -h -t all -j ${ids.join(',')} -o '%i|%T|%r'`;
+    const sqCmd = `squeue -h -t all -j ${ids.join(',')} -o '${SQUEUE_FORMAT}'`;
     const sq = await this.host.exec(sqCmd);
     let squeue = new Map<string, RawJobState>();
     if (sq.code === 0) squeue = parseSqueue(sq.stdout);
@@ -297,6 +295,7 @@ export class SlurmScheduler implements Scheduler {
       const s = squeue.get(id);
       const f = finals.get(id);
       let status: JobStatus;
+      const nodes = s?.nodes ?? f?.nodes;
       if (f && isTerminal(f.state)) {
         status = { jobId: id, state: f.state, exitCode: f.exitCode, reason: f.reason ?? s?.reason };
         this.final.set(id, status);
@@ -318,6 +317,8 @@ export class SlurmScheduler implements Scheduler {
         this.final.set(id, status);
       }
       if (s || f) this.seen.add(id);
+      // The RUNNING progress line and the test's meta show where the job runs.
+      if (nodes) status = { ...status, nodes };
       out.set(id, status);
     }
     return out;

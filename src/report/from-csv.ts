@@ -2,48 +2,26 @@
 // metric of one concurrency: `perf_case_name` = `test_<method>[<test>]_con:<N>`, `metric_type` the
 // metric name (`SERVER_MEDIAN_TTFT`, the original's `DISAGG_SERVER_TTFT` = median), `perf_metric` its value.
 import { readFile } from 'node:fs/promises';
-import Papa from 'papaparse';
 import { benchKeyForMetricName } from '../parsers/metric-names.js';
-import { PERF_CSV_COLUMNS } from '../results/perf-rows.js';
+import { readPerfCsvText } from '../results/csv.js';
 import type { PerfPoint, ReportTest } from './model.js';
 import { ParseError } from '../errors.js';
 
-const CASE_RE = /^test_\w+\[(.+)\]_con:(\d+)$/;
-
-function utcMs(text: string | undefined): number | undefined {
-  if (!text) return undefined;
-  // The CSV's timestamps carry no zone; the original writes UTC.
-  const t = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text.replace(' ', 'T')}Z`);
-  return Number.isFinite(t) ? t : undefined;
-}
+const CASE_RE = /^test_\w+\[(.+)\]$/;
 
 /** Tests of a perf CSV's text, in first-seen order. `file` only names the source in errors. */
 export function testsFromCsvText(text: string, file: string): ReportTest[] {
-  const parsed = Papa.parse<Record<string, string>>(text.replace(/^\uFEFF/, ''), {
-    header: true,
-    skipEmptyLines: true,
-  });
-  const fields = parsed.meta.fields ?? [];
-  const missing = ['perf_case_name', 'perf_metric', 'metric_type'].filter((c) => !fields.includes(c));
-  if (missing.length) {
-    throw new ParseError(
-      `${file}: not a perf CSV: column(s) ${missing.join(', ')} missing (expected the 17 columns ` +
-        `${PERF_CSV_COLUMNS.join(', ')})`,
-    );
-  }
   const tests = new Map<string, { test: ReportTest; points: Map<number, PerfPoint> }>();
-  parsed.data.forEach((row, i) => {
-    const name = row.perf_case_name || row.test_name || '';
-    const m = CASE_RE.exec(name.trim());
-    const value = Number(row.perf_metric);
-    if (!m || row.perf_metric === '' || !Number.isFinite(value)) {
+  for (const row of readPerfCsvText(text, file)) {
+    const m = CASE_RE.exec(row.test);
+    if (!m) {
       throw new ParseError(
-        `${file}:${i + 2}: cannot read row: perf_case_name must look like test_<method>[<test>]_con:<N> ` +
-          `and perf_metric be a number, got ${JSON.stringify(name)} and ${JSON.stringify(row.perf_metric)}`,
+        `${file}:${row.line}: cannot read row: perf_case_name must look like test_<method>[<test>]_con:<N>, ` +
+          `got ${JSON.stringify(`${row.test}_con:${row.concurrency}`)}`,
       );
     }
-    const testId = m[1];
-    const concurrency = Number(m[2]);
+    const testId = m[1] ?? row.test;
+    const concurrency = row.concurrency;
     let entry = tests.get(testId);
     if (!entry) {
       const kind = /^(\w+?)_(perf|stress|accuracy)_/.exec(testId);
@@ -66,17 +44,15 @@ export function testsFromCsvText(text: string, file: string): ReportTest[] {
       point = { concurrency, completed: true, metrics: {} };
       entry.points.set(concurrency, point);
     }
-    point.metrics[benchKeyForMetricName(row.metric_type) ?? row.metric_type] = value;
-    const start = utcMs(row.start_timestamp);
-    const end = utcMs(row.end_timestamp);
+    if (row.value !== null) point.metrics[benchKeyForMetricName(row.metric) ?? row.metric] = row.value;
     const t = entry.test;
-    if (start !== undefined && (!t.submittedAt || start < Date.parse(t.submittedAt)))
-      t.submittedAt = new Date(start).toISOString();
-    if (end !== undefined && (!t.endedAt || end > Date.parse(t.endedAt)))
-      t.endedAt = new Date(end).toISOString();
-    if (row.state && row.state !== 'valid')
-      t.failure = `CSV state ${row.state} at concurrency ${concurrency}`;
-  });
+    if (row.startTime !== null && (!t.submittedAt || row.startTime < Date.parse(t.submittedAt)))
+      t.submittedAt = new Date(row.startTime).toISOString();
+    if (row.endTime !== null && (!t.endedAt || row.endTime > Date.parse(t.endedAt)))
+      t.endedAt = new Date(row.endTime).toISOString();
+    if (row.state !== 'valid')
+      t.failure = `CSV state ${row.state || '(empty)'} at concurrency ${concurrency}`;
+  }
   return [...tests.values()].map(({ test, points }) => {
     test.perf = [...points.values()].sort((a, b) => a.concurrency - b.concurrency);
     if (test.submittedAt && test.endedAt)

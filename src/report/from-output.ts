@@ -16,6 +16,7 @@ import { gpuCount } from './gpus.js';
 import { readHistory } from './history.js';
 import type { ReportData, ReportTest } from './model.js';
 import { readResultsFile } from './results-file.js';
+import { ParseError } from '../errors.js';
 
 /** Test ids with a link (or legacy dir) under `slurm_logs/`. */
 function linkedTests(outputPath: string): string[] {
@@ -51,7 +52,7 @@ export interface OutputDirOptions {
 
 export async function loadOutputDir(outputPath: string, opts: OutputDirOptions = {}): Promise<ReportData> {
   const notes: string[] = [];
-  if (!fs.existsSync(outputPath)) throw new Error(`${outputPath}: no such output dir`);
+  if (!fs.existsSync(outputPath)) throw new ParseError(`${outputPath}: no such output dir`);
   let jobs: LedgerJob[] = [];
   try {
     jobs = (await new Ledger(outputPath).read()).jobs;

@@ -5,22 +5,26 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RESULTS_JSON_NAME } from '../results/results-json.js';
 import type { BenchBlock, DatasetVerdict } from '../types.js';
-import type { TestStatus } from './model.js';
+import type { ReportTest } from './model.js';
 import { ParseError } from '../errors.js';
 
-export interface RunRecord {
-  status?: TestStatus;
-  failure?: string;
-  skipReason?: string;
-  jobState?: string;
-  submittedAt?: string;
-  runningAt?: string;
-  endedAt?: string;
-  queueMs?: number;
-  runMs?: number;
-  nodes?: string;
-  gpus?: number;
-}
+/** The run facts a results file keeps: the report model's fields of the same names, all optional. */
+export type RunRecord = Partial<
+  Pick<
+    ReportTest,
+    | 'status'
+    | 'failure'
+    | 'skipReason'
+    | 'jobState'
+    | 'submittedAt'
+    | 'runningAt'
+    | 'endedAt'
+    | 'queueMs'
+    | 'runMs'
+    | 'nodes'
+    | 'gpus'
+  >
+>;
 
 export interface ResultsFile {
   testId?: string;

@@ -4,8 +4,7 @@
 // `test_stress[x]` ↔ `x`).
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import Papa from 'papaparse';
-import { PERF_CSV_NAME } from './csv.js';
+import { PERF_CSV_NAME, readPerfCsvText } from './csv.js';
 import { HISTORY_FILE_NAME, parseHistory } from './history.js';
 import { benchKeyForMetricName } from '../parsers/metric-names.js';
 import { RESULTS_JSON_NAME } from './results-json.js';
@@ -32,9 +31,6 @@ export interface CompareInput {
   samples: MetricSample[];
 }
 
-/** The CSV columns a comparison needs. */
-const NEEDED_COLUMNS = ['test_name', 'perf_metric', 'end_timestamp', 'state', 'metric_type'] as const;
-
 /** `test_stress[x]` → `x`; other names unchanged. */
 export function canonicalTestName(name: string): string {
   const m = /^test_[a-z_]+\[(.*)\]$/.exec(name);
@@ -51,51 +47,22 @@ export function sampleKey(s: Pick<MetricSample, 'test' | 'concurrency' | 'metric
   return JSON.stringify([canonicalTestName(s.test), s.concurrency, canonicalMetricName(s.metric)]);
 }
 
-/** `YYYY-MM-DD HH:MM:SS` (local time, as perf-rows writes it) → epoch ms; null when unreadable. */
-export function parseCsvTimestamp(text: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})/.exec(text.trim());
-  if (!m) return null;
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
-  const t = new Date(y, mo - 1, d, h, mi, s).getTime();
-  return Number.isNaN(t) ? null : t;
-}
-
 /** Rows of a perf CSV with state `valid`; the test is the name before `_con:`, N of `_con:N` the concurrency. */
 export function samplesFromCsv(text: string, file: string): MetricSample[] {
-  const parsed = Papa.parse<Record<string, string>>(text.replace(/^\uFEFF/, ''), {
-    header: true,
-    skipEmptyLines: true,
-  });
-  const fields = parsed.meta.fields ?? [];
-  const absent = NEEDED_COLUMNS.filter((c) => !fields.includes(c));
-  if (absent.length > 0) {
-    throw new ParseError(
-      `${file}: not a perf CSV: column${absent.length > 1 ? 's' : ''} ${absent.join(', ')} missing ` +
-        `(found: ${fields.join(', ') || 'no header'}); give a ${PERF_CSV_NAME}, an output dir or a ${RESULTS_JSON_NAME}`,
-    );
-  }
-  const samples: MetricSample[] = [];
-  parsed.data.forEach((row, i) => {
-    if ((row.state ?? '').trim() !== 'valid') return;
-    const line = i + 2; // header is line 1
-    const name = row.test_name ?? '';
-    const con = /^(.*)_con:(\d+)$/.exec(name);
-    if (!con) throw new ParseError(`${file}:${line}: test_name "${name}" does not end in _con:<concurrency>`);
-    const value = Number(row.perf_metric);
-    if ((row.perf_metric ?? '').trim() === '' || !Number.isFinite(value))
-      throw new ParseError(`${file}:${line}: perf_metric "${row.perf_metric ?? ''}" is not a number`);
-    const metric = (row.metric_type ?? '').trim();
-    if (metric === '') throw new ParseError(`${file}:${line}: metric_type is empty`);
-    samples.push({
-      test: con[1],
-      concurrency: Number(con[2]),
-      metric,
-      value,
-      endTime: parseCsvTimestamp(row.end_timestamp ?? ''),
-      passed: true,
-    });
-  });
-  return samples;
+  return readPerfCsvText(text, file).flatMap((r) =>
+    r.state === 'valid' && r.value !== null
+      ? [
+          {
+            test: r.test,
+            concurrency: r.concurrency,
+            metric: r.metric,
+            value: r.value,
+            endTime: r.endTime,
+            passed: true,
+          },
+        ]
+      : [],
+  );
 }
 
 /** One sample per metric per concurrency per history record. */

@@ -1,13 +1,14 @@
-// Appends rows to the shared perf CSV. Many Vitest workers (threads and processes) and several
-// sessions write the same file, so every append takes a cross-process lock (proper-lockfile's
-// atomic mkdir), decides header-or-not while holding it, and writes the batch in one call.
+// The shared perf CSV: appends and the one reader. Many Vitest workers (threads and processes) and
+// several sessions write the same file, so every append takes a cross-process lock (proper-lockfile's
+// atomic mkdir), decides header-or-not while holding it, and writes the batch in one call. The reader
+// serves `disagg report` and `disagg compare` alike, for our CSV and the original framework's.
 import { createHash } from 'node:crypto';
 import { appendFile, mkdir, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import Papa from 'papaparse';
 import lockfile from 'proper-lockfile';
 import { PERF_CSV_COLUMNS, type PerfRow } from './perf-rows.js';
-import { ResultsError } from '../errors.js';
+import { ParseError, ResultsError } from '../errors.js';
 
 export const PERF_CSV_NAME = 'perf_script_test_results.csv';
 
@@ -120,4 +121,106 @@ export async function appendPerfRows(csvPath: string, rows: readonly PerfRow[]):
       `${csvPath} has a different header than the 17 perf columns, so it was left untouched; ` +
       `${rows.length} row(s) were written to ${sibling} instead`,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+/** One row of a perf CSV (ours or the original's): one metric of one concurrency of one test run. */
+export interface PerfCsvRow {
+  /** Line in the file (the header is line 1). */
+  line: number;
+  /** The name before `_con:<N>`, e.g. `test_stress[disagg_stress_x]`. */
+  test: string;
+  concurrency: number;
+  /** `metric_type` as written (`DISAGG_SERVER_TTFT`, `SERVER_MEDIAN_TTFT`, a custom metric). */
+  metric: string;
+  /** `perf_metric`; null only on a row whose state is not `valid` (it measured nothing usable). */
+  value: number | null;
+  /** `state`; a CSV without the column counts its rows as `valid`. */
+  state: string;
+  /** Epoch ms of `start_timestamp` / `end_timestamp`; null when absent or unreadable. */
+  startTime: number | null;
+  endTime: number | null;
+}
+
+/** Columns without which a file is not a perf CSV (test_name or its twin perf_case_name). */
+const READ_COLUMNS = ['test_name', 'perf_metric', 'metric_type'] as const;
+
+const TIMESTAMP_RE =
+  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * `YYYY-MM-DD HH:MM:SS` → epoch ms, read as UTC: the original's tracker and our writer
+ * (formatTimestamp) both write UTC without a zone. An explicit zone (`Z`, `+0200`, as the original's
+ * general perf tests write `%z`) is honoured. null when unreadable.
+ */
+export function parseCsvTimestamp(text: string): number | null {
+  const m = TIMESTAMP_RE.exec(text.trim());
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return null;
+  let t = Date.UTC(y, mo - 1, d, h, mi, s);
+  const zone = m[7];
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const z = /^([+-])(\d{2}):?(\d{2})$/.exec(zone);
+    if (!z) return null;
+    t -= (z[1] === '-' ? -1 : 1) * (Number(z[2]) * 60 + Number(z[3])) * 60_000;
+  }
+  return t;
+}
+
+/**
+ * Every row of a perf CSV's text. `file` names the source in errors, which give the line and what to do.
+ * A valid row must name its concurrency (`…_con:<N>`), a metric and a numeric value; a row of another
+ * state is kept (value null when not a number) so callers can say the run was not valid.
+ */
+export function readPerfCsvText(text: string, file: string): PerfCsvRow[] {
+  const parsed = Papa.parse<Record<string, string | undefined>>(text.replace(/^\uFEFF/, ''), {
+    header: true,
+    skipEmptyLines: true,
+  });
+  const fields = parsed.meta.fields ?? [];
+  const absent = READ_COLUMNS.filter(
+    (c) => !fields.includes(c) && !(c === 'test_name' && fields.includes('perf_case_name')),
+  );
+  if (absent.length > 0) {
+    throw new ParseError(
+      `${file}: not a perf CSV: column(s) ${absent.join(', ')} missing (found: ` +
+        `${fields.join(', ') || 'no header'}; expected the 17 columns ${PERF_CSV_COLUMNS.join(', ')})`,
+    );
+  }
+  const rows: PerfCsvRow[] = [];
+  parsed.data.forEach((row, i) => {
+    const line = i + 2;
+    const state = (row.state ?? '').trim() || (fields.includes('state') ? '' : 'valid');
+    const valid = state === 'valid';
+    const name = (row.test_name || row.perf_case_name || '').trim();
+    const con = /^(.*)_con:(\d+)$/.exec(name);
+    const rawValue = (row.perf_metric ?? '').trim();
+    const value = rawValue === '' ? NaN : Number(rawValue);
+    const metric = (row.metric_type ?? '').trim();
+    if (!con) {
+      if (!valid) return; // a failed row of unknown shape carries nothing to read
+      throw new ParseError(
+        `${file}:${line}: test_name "${name}" does not end in _con:<concurrency> ` +
+          `(a perf CSV row is one metric of one concurrency: test_<method>[<test>]_con:<N>)`,
+      );
+    }
+    if (valid && !Number.isFinite(value))
+      throw new ParseError(`${file}:${line}: perf_metric "${rawValue}" is not a number`);
+    if (valid && metric === '') throw new ParseError(`${file}:${line}: metric_type is empty`);
+    rows.push({
+      line,
+      test: con[1] ?? '',
+      concurrency: Number(con[2]),
+      metric,
+      value: Number.isFinite(value) ? value : null,
+      state,
+      startTime: parseCsvTimestamp(row.start_timestamp ?? ''),
+      endTime: parseCsvTimestamp(row.end_timestamp ?? ''),
+    });
+  });
+  return rows;
 }

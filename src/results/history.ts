@@ -16,6 +16,9 @@ export interface HistoryVerdict {
   kind: string;
   metric: string;
   concurrency: number | null;
+  /** The measured value and what it was judged against (limit, reference or baseline median). */
+  value?: number | null;
+  bound?: number;
   passed: boolean | null;
   message: string;
 }
@@ -134,6 +137,8 @@ function verdicts(value: unknown): HistoryVerdict[] {
             kind: typeof v.kind === 'string' ? v.kind : 'gate',
             metric: v.metric,
             concurrency: typeof v.concurrency === 'number' ? v.concurrency : null,
+            ...(typeof v.value === 'number' || v.value === null ? { value: v.value } : {}),
+            ...(typeof v.bound === 'number' ? { bound: v.bound } : {}),
             passed: typeof v.passed === 'boolean' ? v.passed : null,
             message: v.message,
           },

@@ -55,11 +55,14 @@ export interface PerfRowsInput {
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
-/** `YYYY-MM-DD HH:MM:SS` in local time, as the original's test tracker prints it. */
+/**
+ * `YYYY-MM-DD HH:MM:SS` in UTC, the original's format without a zone; UTC so that the one reader
+ * (parseCsvTimestamp in csv.ts) gets the same instant back whatever the machines' time zones.
+ */
 export function formatTimestamp(d: Date): string {
   return (
-    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+    `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
+    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
   );
 }
 

@@ -1,6 +1,10 @@
 // Scheduling cores of the simulated workers. Both keep their own SIMULATED timeline anchored to the real
 // clock (sim = real / timeScale) so timer jitter never accumulates: a late timer just processes more work
-// in one go, it never slows the simulated GPU down.
+// in one go, it never slows the simulated GPU down. Work handed from one process to the next carries
+// real-time stamps: a prefill starts when the request reached the router and the KV transfer runs from
+// the prefill's end, not from when a loaded host got round to relaying them (every real ms of host latency
+// is 1/timeScale simulated ms). Decoding starts when the gen worker has the request: its first token
+// reaches the client then, so earlier decode steps would shorten TPOT.
 import { performance } from 'node:perf_hooks';
 import { decodeStepMs, prefillMs, tokensPerStep } from './latency-model.js';
 
@@ -8,15 +12,36 @@ export interface SimClock {
   readonly timeScale: number;
   /** Simulated ms since the clock was created. */
   simNow(): number;
+  /** Real time now as a stamp that every process of the host reads alike (epoch ms, sub-ms precision). */
+  stamp(): number;
+  /** This clock's simulated time of a stamp (from any process). */
+  simAt(stamp: number): number;
+  /** The stamp of this clock's simulated time `sim`. */
+  stampAt(sim: number): number;
 }
 
 export function createClock(timeScale: number): SimClock {
-  const t0 = performance.now();
-  return { timeScale, simNow: () => (performance.now() - t0) / timeScale };
+  const origin = performance.timeOrigin + performance.now();
+  const stamp = (): number => performance.timeOrigin + performance.now();
+  return {
+    timeScale,
+    simNow: () => (stamp() - origin) / timeScale,
+    stamp,
+    simAt: (s) => (s - origin) / timeScale,
+    stampAt: (sim) => origin + sim * timeScale,
+  };
 }
 
 /** Shortest real timer we arm: below ~2 ms Node timers are not precise anyway, and ticks cost CPU. */
 const MIN_TICK_REAL_MS = 2;
+/**
+ * Shortest real interval between two stream flushes that finish nothing: tokens produced meanwhile go out
+ * in one chunk, as a busy server's socket coalesces them. Finishes are still sent on time. Per-token
+ * events cost the stack most of its CPU (3 processes touch each), and a stack that needs much CPU is
+ * the first slowed down on a loaded machine, which showed as false perf alarms. The client spreads a
+ * chunk's gap over its tokens, so TTFT, TPOT, ITL and E2EL keep their values.
+ */
+const MIN_FLUSH_REAL_MS = 10;
 /** Safety bound on decode iterations processed by one tick (catch-up after a stall). */
 const MAX_STEPS_PER_TICK = 100_000;
 
@@ -32,7 +57,10 @@ export interface IterInfo {
 
 interface PrefillJob {
   tokens: number;
-  resolve: () => void;
+  /** Simulated time the request reached the stack. */
+  arrival: number;
+  /** Called with the simulated end time of its prefill. */
+  resolve: (endSim: number) => void;
   reject: (e: Error) => void;
 }
 
@@ -54,10 +82,17 @@ export class PrefillEngine {
     private readonly onIter?: (info: IterInfo) => void,
   ) {}
 
-  prefill(tokens: number): Promise<void> {
+  /**
+   * Prefills `tokens` prompt tokens; resolves with the simulated end time. `arrivalSim`: when the request
+   * reached the stack (default now); a batch starts once its last member arrived and the worker is free.
+   */
+  prefill(tokens: number, arrivalSim?: number): Promise<number> {
     if (this.stopped) return Promise.reject(new Error('prefill engine stopped'));
+    const now = this.clock.simNow();
+    const arrival =
+      arrivalSim === undefined || !Number.isFinite(arrivalSim) ? now : Math.min(arrivalSim, now);
     return new Promise((resolve, reject) => {
-      this.queue.push({ tokens, resolve, reject });
+      this.queue.push({ tokens, arrival, resolve, reject });
       this.kick();
     });
   }
@@ -70,13 +105,15 @@ export class PrefillEngine {
     if (this.running || this.queue.length === 0 || this.stopped) return;
     const batch: PrefillJob[] = [];
     let tokens = 0;
+    let arrived = -Infinity;
     while (this.queue.length > 0 && batch.length < this.opts.maxBatchSize) {
       const next = this.queue[0] as PrefillJob;
       if (batch.length > 0 && tokens + next.tokens > this.opts.maxNumTokens) break;
       batch.push(this.queue.shift() as PrefillJob);
       tokens += next.tokens;
+      arrived = Math.max(arrived, next.arrival);
     }
-    const start = Math.max(this.clock.simNow(), this.busyUntil);
+    const start = Math.max(arrived, this.busyUntil);
     const dur = prefillMs(tokens, this.opts.tp) * (this.opts.slowdown ?? 1);
     this.busyUntil = start + dur;
     this.running = true;
@@ -89,9 +126,10 @@ export class PrefillEngine {
       newTokens: tokens,
     });
     const delay = Math.max(0, (this.busyUntil - this.clock.simNow()) * this.clock.timeScale);
+    const end = this.busyUntil;
     this.timer = setTimeout(() => {
       this.running = false;
-      for (const j of batch) j.resolve();
+      for (const j of batch) j.resolve(end);
       this.kick();
     }, delay);
   }
@@ -159,6 +197,11 @@ export class DecodeEngine {
     return this.waiting.length;
   }
 
+  /**
+   * A sequence whose KV cache is here: with a free slot it decodes from now on, else it waits for one.
+   * (Never from an earlier stamp: its first token reaches the client now, and decoding steps credited
+   * before that would shorten TPOT below the model's.)
+   */
   add(seq: DecodeSeq): void {
     if (this.stopped) return;
     if (this.active.length < this.opts.maxBatchSize) this.admit(seq);
@@ -218,8 +261,13 @@ export class DecodeEngine {
   }
 
   /** Decode steps until something is visible outside: a chunk of stream_interval tokens, or a finish. */
-  private stepsToNextEvent(): number {
-    let steps = Math.ceil((this.nextFinishG - this.g) / this.tps);
+  private stepsToNextFinish(): number {
+    return Math.max(1, Math.ceil((this.nextFinishG - this.g) / this.tps));
+  }
+
+  /** Decode steps until a sequence has a chunk of stream_interval tokens to send. */
+  private stepsToNextChunk(): number {
+    let steps = Infinity;
     for (const a of this.active) {
       const need = Math.max(1, this.opts.streamInterval - (this.produced(a) - a.emitted));
       steps = Math.min(steps, Math.ceil(need / this.tps));
@@ -237,7 +285,12 @@ export class DecodeEngine {
     const step = this.stepMs();
     // Wake only when a chunk or a finish is due: the tick catches up every step in between exactly, so
     // a coarser timer changes no timing, only the CPU cost (stream_interval 20 = 20× fewer wake-ups).
-    const wait = (this.lastSim + this.stepsToNextEvent() * step - this.clock.simNow()) * this.clock.timeScale;
+    const realUntil = (steps: number): number =>
+      (this.lastSim + steps * step - this.clock.simNow()) * this.clock.timeScale;
+    const wait = Math.min(
+      realUntil(this.stepsToNextFinish()),
+      Math.max(MIN_FLUSH_REAL_MS, realUntil(this.stepsToNextChunk())),
+    );
     this.timer = setTimeout(
       () => {
         this.timer = undefined;

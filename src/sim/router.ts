@@ -18,7 +18,7 @@ import {
 import type { SimLogger } from './logger.js';
 import { createRng } from './rng.js';
 import type { SimSettings } from './settings.js';
-import type { RunningServer } from './worker.js';
+import { SIM_ARRIVAL, type RunningServer } from './worker.js';
 
 export interface RouterOptions {
   settings: SimSettings;
@@ -59,6 +59,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningServer> {
   };
 
   const completion = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const arrival = clock.stamp();
     const body = parseJsonObject(await readBody(req));
     if (!body) {
       sendJson(res, 400, errorBody('invalid JSON body', 400));
@@ -80,7 +81,12 @@ export async function startRouter(opts: RouterOptions): Promise<RunningServer> {
     const ctxUrl = ctxUrls[ctxNext++ % ctxUrls.length] as string;
     const ctxRes = await postJson(
       `${ctxUrl}/v1/completions`,
-      { ...body, stream: false, max_tokens: 1, disaggregated_params: { request_type: 'context_only' } },
+      {
+        ...body,
+        stream: false,
+        max_tokens: 1,
+        disaggregated_params: { request_type: 'context_only', [SIM_ARRIVAL]: arrival },
+      },
       { agent, signal: ac.signal },
     );
     const ctxText = await readResponse(ctxRes);

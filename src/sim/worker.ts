@@ -63,6 +63,13 @@ function slice(answerToks: string[], from: number, to: number): string {
   return a + fillerText(to - Math.max(from, answerToks.length));
 }
 
+/**
+ * Simulator-only stamps (real time, see SimClock.stamp) in disaggregated_params: when the router received
+ * the request, and when the ctx worker's prefill ended.
+ */
+export const SIM_ARRIVAL = 'sim_arrival';
+export const SIM_PREFILL_DONE = 'sim_prefill_done';
+
 /** The version the simulated stack reports. */
 export const SIM_VERSION = '0.0.0-disagg-sim';
 
@@ -114,8 +121,13 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningServer> {
     const created = Math.floor(Date.now() / 1000);
     const modelName = typeof body.model === 'string' ? body.model : settings.modelPath;
 
+    const dp = isRecord(body.disaggregated_params) ? body.disaggregated_params : undefined;
+    /** A stamp the previous stage of the stack put into disaggregated_params, as this clock's time. */
+    const stamped = (key: string): number | undefined =>
+      typeof dp?.[key] === 'number' ? clock.simAt(dp[key]) : undefined;
+
     if (role === 'ctx') {
-      await prefill.prefill(promptTokens);
+      const end = await prefill.prefill(promptTokens, stamped(SIM_ARRIVAL));
       sendJson(res, 200, {
         id,
         object: 'text_completion',
@@ -126,7 +138,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningServer> {
             index: 0,
             text: '',
             finish_reason: 'length',
-            disaggregated_params: { request_type: 'context_only', ctx_request_id: requestCounter },
+            disaggregated_params: {
+              request_type: 'context_only',
+              ctx_request_id: requestCounter,
+              [SIM_PREFILL_DONE]: clock.stampAt(end),
+            },
           },
         ],
         usage: { prompt_tokens: promptTokens, completion_tokens: 1, total_tokens: promptTokens + 1 },
@@ -134,9 +150,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningServer> {
       return;
     }
 
-    const dp = isRecord(body.disaggregated_params) ? body.disaggregated_params : undefined;
     // A request that did not go through a ctx worker is prefilled here (aggregated serving).
-    if (dp?.request_type !== 'generation_only') await prefill.prefill(promptTokens);
+    const prefilled =
+      dp?.request_type !== 'generation_only'
+        ? await prefill.prefill(promptTokens)
+        : stamped(SIM_PREFILL_DONE);
 
     const comp = completionFor(prompt, maxTokens, body.ignore_eos === true, model);
     const answerToks = comp.tokens <= 4096 ? tokenize(comp.text) : [];
@@ -207,10 +225,12 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningServer> {
       }
     });
     if (stream) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    setTimeout(
-      () => decode.add(seq),
-      kvTransferMs(promptTokens) * settings.gen.slowdown * settings.timeScale,
-    );
+    // The KV cache is here once the transfer that began at the end of the prefill is over: the relay's
+    // host latency overlaps it instead of adding to it.
+    const ready = (prefilled ?? clock.simNow()) + kvTransferMs(promptTokens) * settings.gen.slowdown;
+    const wait = (ready - clock.simNow()) * settings.timeScale;
+    if (wait > 0) setTimeout(() => decode.add(seq), wait);
+    else decode.add(seq);
   };
 
   const server = openAiServer({

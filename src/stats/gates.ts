@@ -25,6 +25,8 @@ export interface GateResult {
   metric: string;
   concurrency: number;
   value: number | null;
+  /** What the value was judged against: the limit, the reference, or the baseline median of history. */
+  bound?: number;
   /** null: no verdict (too few history runs). */
   passed: boolean | null;
   message: string;
@@ -109,6 +111,7 @@ function judgeLimit(gate: PerfGateSpec, limit: number, con: number, value: numbe
     metric: gate.metric,
     concurrency: con,
     value,
+    bound: limit,
     passed,
     message:
       `${subjectText({ metric: gate.metric, concurrency: con })}: ${formatValue(value, unit)} ${how} ` +
@@ -124,6 +127,7 @@ function judgeReference(gate: PerfGateSpec, reference: number, con: number, valu
     metric: gate.metric,
     concurrency: con,
     value,
+    bound: reference,
     passed: j.verdict !== 'regressed',
     message: describeJudgement({ metric: gate.metric, concurrency: con }, j, { against: 'reference' }),
     worsening: j.worsening,
@@ -168,6 +172,7 @@ function judgeHistory(
   );
   return {
     ...base,
+    bound: j.baseline,
     passed: j.verdict === 'insufficient' ? null : j.verdict !== 'regressed',
     message: describeJudgement(subject, j, { minRuns: settings.minRuns }),
     worsening: j.worsening,

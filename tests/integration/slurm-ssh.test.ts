@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobExecutor } from '../../src/executors/executor.js';
 import { createExecutor } from '../../src/executors/index.js';
-import { remoteJobDir } from '../../src/executors/slurm.js';
+import { remoteJobDir } from '../../src/executors/job-dir.js';
 import { HostKeyError, SshHost, type SshHostEvent } from '../../src/executors/ssh-host.js';
 import { resolveSshSettings, type SshInput } from '../../src/executors/ssh-settings.js';
 import type { Executor, ExecutorExtras } from '../../src/executors/types.js';

@@ -3,12 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalHost } from '../../../src/executors/local-host.js';
-import {
-  idempotentSubmit,
-  planSubmission,
-  remoteJobDir,
-  SlurmExecutor,
-} from '../../../src/executors/slurm.js';
+import { remoteJobDir } from '../../../src/executors/job-dir.js';
+import { idempotentSubmit, planSubmission, SlurmExecutor } from '../../../src/executors/slurm.js';
 import type { CommandResult, Host } from '../../../src/executors/types.js';
 import type { JobSpec, SubmittedJob } from '../../../src/types.js';
 
@@ -55,13 +51,13 @@ describe('SlurmExecutor.poll', () => {
     let tick = 0;
     const host = new FakeHost((c) => {
       if (c.startsWith('squeue')) {
-        expect(c).toMatch(/^squeue -h -t all -j \d+(,\d+)* -o '%i\|%T\|%r'$/);
+        expect(c).toMatch(/^squeue -h -t all -j \d+(,\d+)* -o '%i\|%T\|%N\|%r'$/);
         // tick 0: all running; tick 1: first 6 done (3 failed); tick 2: the rest done
         return ok(
           ids
             .map((id, i) => {
               const done = tick >= 2 || (tick === 1 && i < 6);
-              return `${id}|${done ? (i % 2 ? 'FAILED' : 'COMPLETED') : 'RUNNING'}|${done && i % 2 ? 'NonZeroExitCode' : 'None'}`;
+              return `${id}|${done ? (i % 2 ? 'FAILED' : 'COMPLETED') : 'RUNNING'}|node${i % 4}|${done && i % 2 ? 'NonZeroExitCode' : 'None'}`;
             })
             .join('\n'),
         );
@@ -103,7 +99,8 @@ describe('SlurmExecutor.poll', () => {
 
   it('sacct when accounting exists; a lagging RUNNING row falls back to scontrol', async () => {
     const host = new FakeHost((c) => {
-      if (c.startsWith('squeue')) return ok('1|COMPLETED|None\n2|CANCELLED|None\n3|RUNNING|None\n');
+      if (c.startsWith('squeue'))
+        return ok('1|COMPLETED|n1|None\n2|CANCELLED|n2|None\n3|RUNNING|n[3-4]|None\n');
       if (c.startsWith('sacct')) return ok('1|RUNNING|0:0|None\n2|CANCELLED by 1001|0:0|None\n');
       if (c.startsWith('for id in')) return ok(sc('1', 'COMPLETED', 'None', '0:0'));
       return undefined;
@@ -112,7 +109,7 @@ describe('SlurmExecutor.poll', () => {
     const st = await ex.poll([job('1'), job('2'), job('3')]);
     expect(st.get('1')).toMatchObject({ state: 'COMPLETED', exitCode: '0:0' });
     expect(st.get('2')).toMatchObject({ state: 'CANCELLED', reason: 'cancelled by uid 1001' });
-    expect(st.get('3')?.state).toBe('RUNNING');
+    expect(st.get('3')).toMatchObject({ state: 'RUNNING', nodes: 'n[3-4]' });
     expect(ex.accountingState).toBe('on');
     expect(host.calls.find((c) => c.startsWith('for id in'))).toBe(
       'for id in 1; do scontrol show job -o "$id"; done',
@@ -124,7 +121,7 @@ describe('SlurmExecutor.poll', () => {
     const host = new FakeHost((c) => {
       if (c.startsWith('squeue'))
         return phase === 0
-          ? ok('5|COMPLETING|None\n')
+          ? ok('5|COMPLETING|n5|None\n')
           : fail(1, 'slurm_load_jobs error: Invalid job id specified');
       if (c.startsWith('sacct')) return fail(1, 'Slurm accounting storage is disabled');
       if (c.startsWith('for id in'))

@@ -74,7 +74,7 @@ describe('§8 job outcomes', () => {
   ];
 
   it.each(ROWS)('$name', (row) => {
-    const sq = parseSqueue(`42|${row.squeue}|${row.scontrol[1]}\n`).get('42');
+    const sq = parseSqueue(`42|${row.squeue}||${row.scontrol[1]}\n`).get('42');
     expect(sq?.state).toBe(row.state);
     const sc = parseScontrol(scontrol('42', ...row.scontrol)).get('42');
     expect(sc).toMatchObject({ state: row.state, exitCode: row.scontrol[2] });
@@ -86,7 +86,7 @@ describe('§8 job outcomes', () => {
   });
 
   it('COMPLETING (scancel of a running job, until its processes die) is not terminal', () => {
-    expect(parseSqueue('42|COMPLETING|None').get('42')?.state).toBe('COMPLETING');
+    expect(parseSqueue('42|COMPLETING|node1|None').get('42')?.state).toBe('COMPLETING');
     expect(toJobState('CG')).toBe('COMPLETING');
   });
 
@@ -100,10 +100,21 @@ describe('§8 job outcomes', () => {
 
 describe('parseSqueue', () => {
   it('reads many jobs, skips blank lines and array/het components', () => {
-    const m = parseSqueue('1|PENDING|Priority\n2|RUNNING|None\n\n3_1|RUNNING|None\n4|PENDING|(Resources)\n');
+    const m = parseSqueue(
+      '1|PENDING||Priority\n2|RUNNING|node1|None\n\n3_1|RUNNING|node2|None\n4|PENDING|(null)|(Resources)\n',
+    );
     expect([...m.keys()]).toEqual(['1', '2', '4']);
     expect(m.get('1')).toMatchObject({ state: 'PENDING', reason: 'Priority' });
+    expect(m.get('1')?.nodes).toBeUndefined();
     expect(m.get('2')?.reason).toBeUndefined();
+    expect(m.get('2')?.nodes).toBe('node1');
+    expect(m.get('4')?.nodes).toBeUndefined();
+  });
+  it('node lists with brackets, ranges and commas stay whole; a reason with | keeps its text', () => {
+    const m = parseSqueue('5|RUNNING|gpu[01-03,07],cpu-a1|None\n6|PENDING||a|b\n');
+    expect(m.get('5')).toMatchObject({ state: 'RUNNING', nodes: 'gpu[01-03,07],cpu-a1' });
+    expect(m.get('5')?.reason).toBeUndefined();
+    expect(m.get('6')?.reason).toBe('a|b');
   });
   it('empty output (unknown ids are skipped silently) is an empty map', () => {
     expect(parseSqueue('').size).toBe(0);

@@ -45,6 +45,86 @@ describe('disaggProperties', () => {
     });
   });
 
+  it('each gate verdict: metric, concurrency, value, limit/reference/baseline and verdict', () => {
+    const props = disaggProperties({
+      testId: 't',
+      perf: {
+        concurrencies: [1, 4],
+        rows: 2,
+        csv: '/out/perf.csv',
+        incomplete: [],
+        failedRequests: 0,
+        metrics: {},
+        gates: [
+          {
+            kind: 'limit',
+            metric: 'p99_ttft_ms',
+            concurrency: 4,
+            value: 2100,
+            bound: 2000,
+            passed: false,
+            message: 'm1',
+          },
+          {
+            kind: 'reference',
+            metric: 'output_throughput',
+            concurrency: 1,
+            value: 98,
+            bound: 100,
+            passed: true,
+            message: 'm2',
+          },
+          {
+            kind: 'history',
+            metric: 'output_throughput',
+            concurrency: 1,
+            value: 98,
+            bound: 99.5,
+            passed: null,
+            message: 'm3',
+          },
+          {
+            kind: 'limit',
+            metric: 'p99_ttft_ms',
+            concurrency: 4,
+            value: 2100,
+            bound: 3000,
+            passed: true,
+            message: 'm4',
+          },
+          { kind: 'limit', metric: 'p99_itl_ms', concurrency: 8, value: null, passed: false, message: 'm5' },
+        ],
+        deltas: [
+          { kind: 'delta', metric: 'median_ttft_ms', concurrency: 1, passed: true, message: 'not a gate' },
+        ],
+      },
+    });
+    const gateProps = Object.fromEntries(
+      props.filter((p) => p.name.startsWith('disagg.gate.')).map((p) => [p.name, p.value]),
+    );
+    expect(gateProps).toEqual({
+      'disagg.gate.p99_ttft_ms.con4.limit.value': '2100',
+      'disagg.gate.p99_ttft_ms.con4.limit.limit': '2000',
+      'disagg.gate.p99_ttft_ms.con4.limit.verdict': 'failed',
+      'disagg.gate.p99_ttft_ms.con4.limit.message': 'm1',
+      'disagg.gate.output_throughput.con1.reference.value': '98',
+      'disagg.gate.output_throughput.con1.reference.reference': '100',
+      'disagg.gate.output_throughput.con1.reference.verdict': 'passed',
+      'disagg.gate.output_throughput.con1.reference.message': 'm2',
+      'disagg.gate.output_throughput.con1.history.value': '98',
+      'disagg.gate.output_throughput.con1.history.baseline': '99.5',
+      'disagg.gate.output_throughput.con1.history.verdict': 'none',
+      'disagg.gate.output_throughput.con1.history.message': 'm3',
+      'disagg.gate.p99_ttft_ms.con4.limit#2.value': '2100',
+      'disagg.gate.p99_ttft_ms.con4.limit#2.limit': '3000',
+      'disagg.gate.p99_ttft_ms.con4.limit#2.verdict': 'passed',
+      'disagg.gate.p99_ttft_ms.con4.limit#2.message': 'm4',
+      'disagg.gate.p99_itl_ms.con8.limit.value': 'not measured',
+      'disagg.gate.p99_itl_ms.con8.limit.verdict': 'failed',
+      'disagg.gate.p99_itl_ms.con8.limit.message': 'm5',
+    });
+  });
+
   it('a job that never ran: what is known, nothing invented', () => {
     expect(
       disaggProperties({ testId: 't', jobId: '9', jobState: 'FAILED', jobReason: 'NonZeroExitCode' }),

@@ -64,10 +64,16 @@ describe('report data from the original CSV (tests/fixtures/trtllm)', () => {
 
   it('a CSV without the perf columns is an error naming the file and the columns', () => {
     expect(() => testsFromCsvText('a,b\n1,2\n', 'x.csv')).toThrow(
-      /x\.csv: not a perf CSV: column\(s\) perf_case_name, perf_metric, metric_type missing/,
+      /x\.csv: not a perf CSV: column\(s\) test_name, perf_metric, metric_type missing/,
     );
     const bad = 'perf_case_name,perf_metric,metric_type\nnot-a-case,1,SERVER_MEDIAN_TTFT\n';
-    expect(() => testsFromCsvText(bad, 'y.csv')).toThrow(/y\.csv:2: cannot read row/);
+    expect(() => testsFromCsvText(bad, 'y.csv')).toThrow(
+      /y\.csv:2: test_name "not-a-case" does not end in _con:/,
+    );
+    const noTest = 'perf_case_name,perf_metric,metric_type\nx_con:4,1,SERVER_MEDIAN_TTFT\n';
+    expect(() => testsFromCsvText(noTest, 'z.csv')).toThrow(
+      /z\.csv:2: cannot read row: perf_case_name must look like/,
+    );
   });
 });
 

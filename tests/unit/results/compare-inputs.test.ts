@@ -9,7 +9,6 @@ import { appendPerfRows, perfCsvPath } from '../../../src/results/csv.js';
 import {
   canonicalMetricName,
   canonicalTestName,
-  parseCsvTimestamp,
   readCompareInput,
   sampleKey,
   samplesFromCsv,
@@ -78,7 +77,7 @@ describe('compare inputs', () => {
       'c.csv:2: perf_metric "n/a" is not a number',
     );
     expect(() => samplesFromCsv('a,b\n1,2\n', 'd.csv')).toThrow(
-      /^d.csv: not a perf CSV: columns test_name, perf_metric, end_timestamp, state, metric_type missing/,
+      /^d.csv: not a perf CSV: column\(s\) test_name, perf_metric, metric_type missing/,
     );
   });
 
@@ -233,10 +232,5 @@ describe('compare inputs', () => {
     expect(sampleKey({ test: 'x', concurrency: 4, metric: 'median_ttft_ms' })).not.toBe(
       sampleKey({ test: 'x', concurrency: 8, metric: 'median_ttft_ms' }),
     );
-  });
-
-  it('CSV timestamps are local time; an unreadable one is null', () => {
-    expect(parseCsvTimestamp('2025-10-31 01:05:36')).toBe(new Date(2025, 9, 31, 1, 5, 36).getTime());
-    expect(parseCsvTimestamp('')).toBeNull();
   });
 });

@@ -12,9 +12,9 @@ const measured = {
 describe('SLA (limit) gate', () => {
   it('p99 TTFT ≤ 2000 ms: passes at 16, fails at 64, naming metric, concurrency, value and limit', () => {
     const results = evaluateGate({ metric: 'p99_ttft_ms', limit: 2000 }, measured);
-    expect(results.map((r) => [r.kind, r.concurrency, r.value, r.passed])).toEqual([
-      ['limit', 16, 1850, true],
-      ['limit', 64, 2150.5, false],
+    expect(results.map((r) => [r.kind, r.concurrency, r.value, r.bound, r.passed])).toEqual([
+      ['limit', 16, 1850, 2000, true],
+      ['limit', 64, 2150.5, 2000, false],
     ]);
     expect(results[0].message).toBe(
       'p99_ttft_ms at concurrency 16: 1,850 ms is within the limit of at most 2,000 ms → PASSED',
@@ -71,6 +71,7 @@ describe('reference gate', () => {
       measured,
     );
     expect(at16.passed).toBe(false); // 10,840 is 5.7 % below 11,500
+    expect([at16.value, at16.bound]).toEqual([10840, 11500]);
     expect(at16.message).toBe(
       'output_throughput at concurrency 16: 10,840 tok/s is 5.7 % below the reference 11,500; allowed −5.0 % → FAILED',
     );
@@ -113,6 +114,7 @@ describe('history gate', () => {
     const [r] = evaluateGate({ metric: 'median_ttft_ms', history: true, concurrency: 64 }, measured, history);
     // median 1000, MAD 10, noise 1.48 %, allowed max(5 %, 4.45 %) = 5 %; 1,200 is 20 % above
     expect(r.passed).toBe(false);
+    expect([r.value, r.bound]).toEqual([1200, 1000]);
     expect(r.message).toBe(
       'median_ttft_ms at concurrency 64: 1,200 ms is 20.0 % above the baseline 1,000 (median of 3 runs, noise ±1.5 %); allowed +5.0 % → FAILED',
     );
