@@ -10,6 +10,7 @@ import type {
   ExecutorExtras,
   ExecutorKind,
   Host,
+  ReconciledJob,
   Scheduler,
   SubmissionPlan,
   Upload,
@@ -101,6 +102,12 @@ export class JobExecutor implements Executor {
     // A job that ran in its local log dir has its logs in place already.
     if (!this.remoteJobDirs && path.resolve(job.jobDir) === path.resolve(localDir)) return;
     await this.jobDirs.fetchLogs(job, localDir);
+  }
+
+  async reconcile(tokens: readonly string[]): Promise<Map<string, ReconciledJob> | undefined> {
+    if (!this.scheduler.reconcile) return undefined;
+    if (tokens.length === 0) return new Map();
+    return this.scheduler.reconcile(tokens);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { ExecutorKind as BuiltinExecutorKind, ExecutorSettings } from '../settings/types.js';
-import type { JobSpec, JobStatus, ProcessIdentity, SubmittedJob } from '../types.js';
+import type { JobSpec, JobState, JobStatus, ProcessIdentity, SubmittedJob } from '../types.js';
 
 /**
  * The name of a registered backend: the built-in 'local', 'slurm' and 'ssh', or any name a module gave
@@ -57,7 +57,19 @@ export interface Executor {
   scanEarlyFailure(job: SubmittedJob): Promise<string | undefined>;
   /** Bring the job's logs into `localDir` (small logs whole, huge worker logs tail-first). */
   fetchLogs(job: SubmittedJob, localDir: string): Promise<void>;
+  /**
+   * The jobs that carry these write-ahead tokens (`JobSpec.submitToken`), found in ONE scheduler query;
+   * `undefined` when the backend cannot tell (a custom scheduler without `reconcile`).
+   */
+  reconcile?(tokens: readonly string[]): Promise<Map<string, ReconciledJob> | undefined>;
   close(): Promise<void>;
+}
+
+/** A job found by its write-ahead token (`Scheduler.reconcile`). */
+export interface ReconciledJob extends StartedJob {
+  state: JobState;
+  /** Where the job runs, when the scheduler knows (SLURM's working dir). */
+  jobDir?: string;
 }
 
 /** Result of one shell command on a host. `code: null` means the connection was lost. */
@@ -109,6 +121,12 @@ export interface Scheduler {
   poll(jobs: readonly SubmittedJob[]): Promise<Map<string, JobStatus>>;
   /** Cancel many jobs at once; unknown or finished ones are ignored. */
   cancel(jobs: readonly SubmittedJob[]): Promise<void>;
+  /**
+   * Optional: the jobs carrying these write-ahead tokens, in one query (SLURM: `squeue -u` with the
+   * comment, plus `sacct` when accounting is on). Without it, a run killed between submit and ledger write
+   * cannot find that job again (the next run says so).
+   */
+  reconcile?(tokens: readonly string[]): Promise<Map<string, ReconciledJob>>;
   close?(): Promise<void>;
 }
 
