@@ -183,7 +183,10 @@ export class JobBroker {
           // A job a test already judged is never judged again (its CSV rows exist).
           !job.consumed
         ) {
-          this.resumable.set(job.testId, job);
+          this.resumable.set(job.testId, { ...job });
+          // This run takes the job over in the write that ends the crashed run: if this run dies too
+          // before re-attaching it, the next run still finds it (a job of an ended run is never resumed).
+          job.runId = this.runId;
         }
       }
       for (const run of data.runs) if (crashed.has(run.id)) run.endedAt = new Date().toISOString();
