@@ -108,7 +108,8 @@ function lines(file: string): string[] {
 
 /** One run, killed with SIGKILL when the wrapper signals `mode` (before/after the run's first sbatch). */
 async function killedRun(c: Chain, mode: 'before' | 'after', step: string): Promise<void> {
-  for (const f of ['claimed', 'release', 'signal']) fs.rmSync(path.join(c.hook, f), { recursive: true, force: true });
+  for (const f of ['claimed', 'release', 'signal'])
+    fs.rmSync(path.join(c.hook, f), { recursive: true, force: true });
   fs.writeFileSync(path.join(c.hook, 'arm'), mode);
   const t0 = Date.now();
   const run = startSuite(configDir, c.out, c.env);
@@ -122,7 +123,10 @@ async function killedRun(c: Chain, mode: 'before' | 'after', step: string): Prom
   run.child.kill('SIGKILL');
   await run.exited;
   // Calls of the killed run that start late must not take the next run's armed step.
-  fs.appendFileSync(path.join(c.hook, 'dead-runs'), fs.readFileSync(path.join(c.hook, 'claimed/run'), 'utf8'));
+  fs.appendFileSync(
+    path.join(c.hook, 'dead-runs'),
+    fs.readFileSync(path.join(c.hook, 'claimed/run'), 'utf8'),
+  );
   process.stderr.write(`TIMING ${step} signal ${t1 - t0} ms, exit ${Date.now() - t1} ms\n`);
   // Only now may the held sbatch calls go on (and end: the process that waited for them is gone).
   fs.writeFileSync(path.join(c.hook, 'release'), '');
@@ -131,7 +135,9 @@ async function killedRun(c: Chain, mode: 'before' | 'after', step: string): Prom
 async function chain(c: Chain): Promise<void> {
   for (let k = 1; k <= N; k++) {
     await killedRun(c, 'before', `before sbatch #${k}`);
-    expect(lines(path.join(c.hook, 'submitted')), `${c.executor}: jobs before sbatch #${k}`).toHaveLength(k - 1);
+    expect(lines(path.join(c.hook, 'submitted')), `${c.executor}: jobs before sbatch #${k}`).toHaveLength(
+      k - 1,
+    );
     await killedRun(c, 'after', `after sbatch #${k}`);
     expect(lines(path.join(c.hook, 'submitted')), `${c.executor}: jobs after sbatch #${k}`).toHaveLength(k);
     // Never a second job for a test: each run adopted what the killed one had made.
@@ -156,7 +162,10 @@ async function chain(c: Chain): Promise<void> {
   const jobs = clusterJobs(c.jobBase);
   expect(jobs.map((j) => j.name).sort()).toEqual(TEST_IDS.map((id) => `disagg-${id}`).sort());
   expect(jobs.map((j) => j.id).sort()).toEqual([...submitted].sort());
-  expect(jobs.filter((j) => j.state !== 'COMPLETED'), 'jobs left').toEqual([]);
+  expect(
+    jobs.filter((j) => j.state !== 'COMPLETED'),
+    'jobs left',
+  ).toEqual([]);
   const ledger = readLedger(c.out);
   expect(ledger?.intents ?? []).toEqual([]);
   expect(ledger?.jobs.map((j) => j.jobId).sort()).toEqual([...submitted].sort());
