@@ -111,7 +111,6 @@ async function killedRun(c: Chain, mode: 'before' | 'after', step: string): Prom
   for (const f of ['claimed', 'release', 'signal'])
     fs.rmSync(path.join(c.hook, f), { recursive: true, force: true });
   fs.writeFileSync(path.join(c.hook, 'arm'), mode);
-  const t0 = Date.now();
   const run = startSuite(configDir, c.out, c.env);
   const signal = path.join(c.hook, 'signal');
   for (let i = 0; i < 1800 && !fs.existsSync(signal) && run.child.exitCode === null; i++) await sleep(50);
@@ -119,7 +118,6 @@ async function killedRun(c: Chain, mode: 'before' | 'after', step: string): Prom
     run.child.kill('SIGKILL');
     throw new Error(`${c.executor} ${step}: the wrapper never signalled; run output:\n${run.output()}`);
   }
-  const t1 = Date.now();
   run.child.kill('SIGKILL');
   await run.exited;
   // Calls of the killed run that start late must not take the next run's armed step.
@@ -127,7 +125,6 @@ async function killedRun(c: Chain, mode: 'before' | 'after', step: string): Prom
     path.join(c.hook, 'dead-runs'),
     fs.readFileSync(path.join(c.hook, 'claimed/run'), 'utf8'),
   );
-  process.stderr.write(`TIMING ${step} signal ${t1 - t0} ms, exit ${Date.now() - t1} ms\n`);
   // Only now may the held sbatch calls go on (and end: the process that waited for them is gone).
   fs.writeFileSync(path.join(c.hook, 'release'), '');
 }
@@ -154,7 +151,8 @@ async function chain(c: Chain): Promise<void> {
   fs.writeFileSync(path.join(c.hook, 'arm'), 'final');
   const run = startSuite(configDir, c.out, c.env);
   const code = await run.exited;
-  const output = run.output();
+  // Without colour codes.
+  const output = run.output().replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
   expect(code, output).toBe(0);
   expect(output).toMatch(new RegExp(`Tests\\s+${N} passed \\(${N}\\)`));
   expect(lines(path.join(c.hook, 'calls')), 'sbatch calls of the final run').toHaveLength(calls);
