@@ -443,7 +443,8 @@ export class JobBroker {
         submittedAt: job.submittedAt,
       });
       if (this.closed || this.interrupted) {
-        await this.deps.executor.cancel([job]);
+        // cancelAll may have cancelled it already while its ledger entry was being written.
+        if (!t.cancelRequested) await this.deps.executor.cancel([job]);
         throw new Error(this.interrupted ?? 'the test run ended');
       }
       t.phase = 'live';
