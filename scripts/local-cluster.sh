@@ -437,7 +437,7 @@ PrintMotd no
 LogLevel VERBOSE
 MaxSessions $SSH_MAX_SESSIONS
 MaxStartups 10:30:100
-SetEnv SLURM_CONF=$SLURM_CONF_PATH $MARK
+SetEnv SLURM_CONF=$SLURM_CONF_PATH $MARK PATH=$LAB/hook-bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 Subsystem sftp internal-sftp
 EOF
   chmod 0644 "$SSH_DIR/sshd_config"
@@ -615,6 +615,9 @@ do_start() {
   say "creating $LAB ($NODES nodes x $CPUS CPUs, partition $PARTITION, ssh port $SSH_PORT)"
   install -d -m 0755 "$LAB" "$LAB/etc" "$RUN" "$LOG" "$LAB/state" "$LAB/state/ctld" "$LAB/state/spool"
   install -d -m 0700 "$SSH_DIR"
+  # Empty unless a test puts a command wrapper here (e.g. an sbatch that signals before/after the real
+  # call): first on PATH for SSH sessions, so tests can watch what the ssh executor runs.
+  install -d -m 0755 "$LAB/hook-bin"
   install -d -m 0755 -o munge -g munge "$MUNGE_DIR"
   : >"$LAB/created-paths"
   # every component of the path must be traversable by others (munged, and $LUSER reading slurm.conf)

@@ -147,6 +147,12 @@ export interface JobSpec {
   localLogDir: string;
   /** Hard limit for the job (SLURM --time, local kill). */
   timeLimitMs: number;
+  /**
+   * The write-ahead token of this submission (`dsg-<runId>-<n>-<hex>`), recorded in the ledger before the
+   * job is submitted and given to the job (SLURM `--comment`, the local job's environment), so that a run
+   * killed between the submit and the ledger write finds the job again (see src/broker/write-ahead.ts).
+   */
+  submitToken?: string;
 }
 
 export interface SubmittedJob {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { isRetryable } from '../errors.js';
+import { ConfigError, isRetryable, SettingsError } from '../errors.js';
 import type { DoneWatcher, Executor } from '../executors/types.js';
 import {
   TERMINAL_STATES,
@@ -24,6 +24,15 @@ import {
 import { jobsLeftMessage, POLL_GIVE_UP_MS, pollFailedNotice, pollGiveUpReason } from './poll-give-up.js';
 import { readBenchProgress } from './progress.js';
 import { RunLock } from './run-lock.js';
+import {
+  adoptedJob,
+  dropIntent,
+  newSubmitToken,
+  reconcileIntents,
+  recordIntent,
+  recordJob,
+  withRetries,
+} from './write-ahead.js';
 import { slurmErrFile, slurmOutFile } from '../jobdir/files.js';
 
 export interface BrokerSettings {
@@ -49,6 +58,10 @@ export interface BrokerSettings {
   safetyPollMs?: number;
   /** Wait between seeing a job's marker and polling it: the job script still has to exit (default 1 s). */
   markerSettleMs?: number;
+  /** Writes of a submitted job's ledger entry before the job is cancelled instead (default 3). */
+  ledgerAttempts?: number;
+  /** Wait between those writes (default 2 s). */
+  ledgerRetryDelayMs?: number;
 }
 
 export interface BrokerDeps {
@@ -109,6 +122,11 @@ interface Tracked {
   result: Deferred<JobOutcome>;
 }
 
+/** The error of a submit that surely made no job: its write-ahead intent can be dropped. */
+function markNoJob(err: unknown): void {
+  if (typeof err === 'object' && err !== null) (err as { noJob?: boolean }).noJob = true;
+}
+
 /** Non-terminal states a re-attached job may be in; a cancelled or failed one is submitted afresh. */
 const REATTACHABLE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'COMPLETED']);
 const SCAN_EVERY_MS = 10_000;
@@ -116,6 +134,8 @@ const SUBMIT_ATTEMPTS = 3;
 const SUBMIT_RETRY_DELAY_MS = 5_000;
 const SAFETY_POLL_MS = 60_000;
 const MARKER_SETTLE_MS = 1_000;
+const LEDGER_ATTEMPTS = 3;
+const LEDGER_RETRY_DELAY_MS = 2_000;
 
 /**
  * The one job broker of a run, in the Vitest main process. It submits jobs (up front, bounded by
@@ -161,6 +181,10 @@ export class JobBroker {
   pollCalls = 0;
   /** Of those, the polls a seen completion marker asked for (the rest are ticks). */
   markerPolls = 0;
+  /** Submissions of this run so far (numbers the write-ahead tokens). */
+  private submissions = 0;
+  /** Jobs found by their write-ahead token at start: re-attachable whatever became of their run. */
+  private readonly adopted = new Set<string>();
 
   constructor(private readonly deps: BrokerDeps) {
     this.runId = deps.runId ?? newRunId();
@@ -195,16 +219,22 @@ export class JobBroker {
     // A second run on the same OUTPUT_PATH refuses here, before it touches a job dir or the ledger.
     this.runLock = RunLock.acquire(ledger.outputPath, this.runId, (message) => this.log(message));
     claimRunId(ledger.outputPath, this.runId);
+    await this.reconcile();
     await ledger.update((data) => {
       const crashed = new Set(Ledger.crashedRuns(data).map((r) => r.id));
       for (const job of data.jobs) {
         if (
           settings.resume &&
-          crashed.has(job.runId) &&
+          (crashed.has(job.runId) || this.adopted.has(job.jobId)) &&
           job.executor === executor.kind &&
-          REATTACHABLE.has(job.state)
+          REATTACHABLE.has(job.state) &&
+          // A job a test already judged is never judged again (its CSV rows exist).
+          !job.consumed
         ) {
-          this.resumable.set(job.testId, job);
+          this.resumable.set(job.testId, { ...job });
+          // This run takes the job over in the write that ends the crashed run: if this run dies too
+          // before re-attaching it, the next run still finds it (a job of an ended run is never resumed).
+          job.runId = this.runId;
         }
       }
       for (const run of data.runs) if (crashed.has(run.id)) run.endedAt = new Date().toISOString();
@@ -213,6 +243,41 @@ export class JobBroker {
     if (this.resumable.size)
       await this.events.emit('notice', {
         message: `${this.resumable.size} job(s) of a crashed run can be re-attached`,
+      });
+  }
+
+  /**
+   * Intents left by dead runs (killed between recording an intent and recording its job): the scheduler
+   * says, in one query, which have a job; those are recorded and then re-attached like any crashed
+   * run's job, the others are submitted afresh.
+   */
+  private async reconcile(): Promise<void> {
+    const { executor, ledger } = this.deps;
+    let r: Awaited<ReturnType<typeof reconcileIntents>>;
+    try {
+      r = await reconcileIntents(ledger, executor);
+    } catch (err) {
+      throw new Error(
+        `${ledger.file}: a crashed run left submissions in doubt, and the scheduler could not be asked ` +
+          `whether they made jobs (${(err as Error).message}); rerun when it answers (submitting now could ` +
+          `start these jobs twice)`,
+        { cause: err },
+      );
+    }
+    for (const job of r.adopted) this.adopted.add(job.jobId);
+    for (const job of r.adopted)
+      await this.events.emit('notice', {
+        message: `${job.testId}: found job ${job.jobId} (${job.state}) submitted by crashed run ${job.runId} but missing from the ledger; adopted it`,
+      });
+    if (r.dropped.length)
+      await this.events.emit('notice', {
+        message: `${r.dropped.length} submission(s) of a crashed run made no job; they are submitted afresh`,
+      });
+    if (r.unchecked.length)
+      await this.events.emit('notice', {
+        message:
+          `executor ${executor.kind} cannot look jobs up by token: ${r.unchecked.map((i) => i.testId).join(', ')} ` +
+          `may have a job from a crashed run that the ledger does not list`,
       });
   }
 
@@ -425,7 +490,7 @@ export class JobBroker {
         // A re-attached job's logs go to the dir its own run chose, not to a new one.
         if (previous.localLogDir) t.spec = { ...spec, localLogDir: previous.localLogDir };
       } else {
-        t.job = await this.submitWithRetries(t, spec);
+        t.job = await this.submitWriteAhead(t, spec);
       }
       const job = t.job;
       this.linkLatest(t);
@@ -460,6 +525,132 @@ export class JobBroker {
   }
 
   /**
+   * The write-ahead submission: intent (with a fresh token) in the ledger, then the submit, then the job's
+   * entry replacing the intent. A job whose entry cannot be written (lock held, EACCES, ENOSPC) after a
+   * few tries is cancelled: never a live job nobody tracks.
+   */
+  private async submitWriteAhead(t: Tracked, spec: JobSpec): Promise<SubmittedJob> {
+    const { ledger, executor } = this.deps;
+    const token = newSubmitToken(this.runId, ++this.submissions);
+    const tokenSpec: JobSpec = { ...spec, submitToken: token };
+    t.spec = tokenSpec;
+    const createdAt = new Date().toISOString();
+    await recordIntent(ledger, {
+      token,
+      testId: t.testId,
+      runId: this.runId,
+      executor: executor.kind,
+      configHash: spec.configHash,
+      localLogDir: spec.localLogDir,
+      createdAt,
+    });
+    let job: SubmittedJob;
+    try {
+      job = await this.submitWithRetries(t, tokenSpec);
+    } catch (err) {
+      // The submit surely made no job (the scheduler was asked in submitWithRetries): forget the intent.
+      // A failed write leaves it for the next start to reconcile.
+      if ((err as { noJob?: boolean }).noJob) await dropIntent(ledger, token).catch(() => undefined);
+      throw err;
+    }
+    t.job = job;
+    const attempts = Math.max(1, this.deps.settings.ledgerAttempts ?? LEDGER_ATTEMPTS);
+    try {
+      await withRetries(
+        () =>
+          recordJob(
+            ledger,
+            {
+              testId: t.testId,
+              configHash: spec.configHash,
+              executor: executor.kind,
+              jobId: job.jobId,
+              jobDir: job.jobDir,
+              localLogDir: spec.localLogDir,
+              ...(job.pid !== undefined ? { pid: job.pid } : {}),
+              ...(job.procId !== undefined ? { procId: job.procId } : {}),
+              state: 'PENDING',
+              runId: this.runId,
+              submittedAt: job.submittedAt,
+              updatedAt: new Date().toISOString(),
+              consumed: false,
+            },
+            token,
+          ),
+        attempts,
+        this.deps.settings.ledgerRetryDelayMs ?? LEDGER_RETRY_DELAY_MS,
+      );
+    } catch (err) {
+      const why = `the ledger ${ledger.file} could not be written after ${attempts} attempts (${(err as Error).message})`;
+      t.cancelRequested = true;
+      const reason = `job ${job.jobId} was cancelled: ${why}, and a job the ledger does not list would be left behind`;
+      try {
+        await executor.cancel([job]);
+      } catch (cancelErr) {
+        throw new Error(
+          `job ${job.jobId} could NOT be cancelled after ${why}: cancel it by hand ` +
+            `(${(cancelErr as Error).message})`,
+        );
+      }
+      t.job = undefined;
+      throw new Error(reason);
+    }
+    return job;
+  }
+
+  /**
+   * A submit failed in a way that may still have made a job (lost link, timeout, unreadable output): ask
+   * the scheduler by token. Returns the job when it exists; marks the error `noJob` when it surely does not.
+   */
+  private async jobAfterDoubt(t: Tracked, spec: JobSpec, err: unknown): Promise<SubmittedJob | undefined> {
+    const token = spec.submitToken;
+    const executor = this.deps.executor;
+    // Bad input is refused before anything reaches the scheduler.
+    if (err instanceof ConfigError || err instanceof SettingsError) {
+      markNoJob(err);
+      return undefined;
+    }
+    if (!token || !executor.reconcile) return undefined;
+    let found;
+    try {
+      found = await executor.reconcile([token]);
+    } catch (e) {
+      this.log(`${t.testId}: could not ask the scheduler for job ${token}: ${(e as Error).message}`);
+      return undefined;
+    }
+    const job = found?.get(token);
+    if (!found) return undefined;
+    if (!job) {
+      markNoJob(err);
+      return undefined;
+    }
+    this.log(
+      `${t.testId}: the submit failed (${(err as Error).message}) but made job ${job.jobId}; using it`,
+    );
+    const entry = adoptedJob(
+      {
+        token,
+        testId: t.testId,
+        runId: this.runId,
+        executor: executor.kind,
+        configHash: spec.configHash,
+        localLogDir: spec.localLogDir,
+        createdAt: new Date().toISOString(),
+      },
+      job,
+      new Date().toISOString(),
+    );
+    return {
+      jobId: entry.jobId,
+      testId: t.testId,
+      jobDir: entry.jobDir,
+      pid: entry.pid,
+      procId: entry.procId,
+      submittedAt: entry.submittedAt,
+    };
+  }
+
+  /**
    * Submit a job; only a retryable error (a QOS limit, a lost link: `isRetryable`) is tried again, after
    * a growing wait. A config or settings error, or any other, fails the test at once.
    */
@@ -470,6 +661,8 @@ export class JobBroker {
       try {
         return await this.deps.executor.submit(spec);
       } catch (err) {
+        const existing = await this.jobAfterDoubt(t, spec, err);
+        if (existing) return existing;
         if (attempt >= attempts || !isRetryable(err) || this.closed || this.interrupted) throw err;
         this.log(
           `${t.testId}: submit failed (attempt ${attempt}/${attempts}), retrying in ${Math.round(delay / 1000)} s: ` +

@@ -17,6 +17,7 @@ export class LedgerError extends Error {
 }
 
 const JOB_STRINGS = ['testId', 'executor', 'jobId', 'jobDir', 'state', 'runId'] as const;
+const INTENT_STRINGS = ['token', 'testId', 'runId', 'executor', 'localLogDir'] as const;
 const RUN_STRINGS = ['id', 'startedAt'] as const;
 
 function describe(value: unknown): string {
@@ -54,6 +55,18 @@ export function checkLedger(file: string, data: unknown): void {
       !(isRecord(id) && typeof id.startTime === 'string' && typeof id.token === 'string')
     )
       throw new LedgerError(file, `jobs[${i}].procId is not {startTime, token} strings`);
+  });
+  if (data.intents !== undefined && !Array.isArray(data.intents))
+    throw new LedgerError(file, `"intents" is ${describe(data.intents)}, not an array`);
+  (data.intents ?? []).forEach((intent: unknown, i) => {
+    if (!isRecord(intent))
+      throw new LedgerError(file, `intents[${i}] is ${describe(intent)}, not an intent entry (an object)`);
+    for (const key of INTENT_STRINGS)
+      if (typeof intent[key] !== 'string' || intent[key] === '')
+        throw new LedgerError(
+          file,
+          `intents[${i}].${key} is ${describe(intent[key])}, not a non-empty string`,
+        );
   });
   data.runs.forEach((run: unknown, i) => {
     if (!isRecord(run))

@@ -19,6 +19,8 @@ export function recordInLedger(events: BrokerEvents, ledger: Ledger, runId: stri
     }
     const now = new Date().toISOString();
     await ledger.update((data) => {
+      // The broker's write-ahead path has recorded it already (in the write that dropped its intent).
+      if (data.jobs.some((x) => x.jobId === e.jobId && x.testId === e.testId)) return;
       data.jobs.push({
         testId: e.testId,
         configHash: e.configHash,

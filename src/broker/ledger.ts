@@ -31,6 +31,22 @@ export interface LedgerJob {
   consumed: boolean;
 }
 
+/**
+ * A submission about to happen (write-ahead): recorded before the executor submits, removed in the same
+ * write that records the job (or when the submit surely made no job). One left behind by a dead run is
+ * reconciled with the scheduler by its token at the next start.
+ */
+export interface LedgerIntent {
+  token: string;
+  testId: string;
+  runId: string;
+  executor: ExecutorKind;
+  configHash: string;
+  /** The local log dir the submitting run chose for the job. */
+  localLogDir: string;
+  createdAt: string;
+}
+
 export interface LedgerRun {
   id: string;
   pid: number;
@@ -42,6 +58,8 @@ export interface LedgerData {
   version: 1;
   runs: LedgerRun[];
   jobs: LedgerJob[];
+  /** Open write-ahead intents (absent in ledgers of older versions). */
+  intents?: LedgerIntent[];
 }
 
 const EMPTY: LedgerData = { version: 1, runs: [], jobs: [] };
@@ -67,6 +85,8 @@ export class Ledger {
   constructor(
     /** The output dir the ledger (and the run's job dirs) belong to. */
     readonly outputPath: string,
+    /** Lock attempts of one write (default 50, ~10 s while another process holds the lock). */
+    private readonly lockRetries = 50,
   ) {
     this.file = path.join(outputPath, 'jobs.json');
   }
@@ -133,7 +153,7 @@ export class Ledger {
     await fs.mkdir(path.dirname(this.file), { recursive: true });
     const release = await lockfile.lock(path.dirname(this.file), {
       lockfilePath: `${this.file}.lock`,
-      retries: { retries: 50, minTimeout: 20, maxTimeout: 200 },
+      retries: { retries: this.lockRetries, minTimeout: 20, maxTimeout: 200 },
       stale: 10_000,
     });
     try {
@@ -145,13 +165,27 @@ export class Ledger {
         const drop = new Set(removable);
         data.jobs = data.jobs.filter((j) => !drop.has(j));
       }
-      data.runs = data.runs.filter((r) => !r.endedAt || data.jobs.some((j) => j.runId === r.id)).slice(-200);
+      data.runs = data.runs
+        .filter(
+          (r) =>
+            !r.endedAt ||
+            data.jobs.some((j) => j.runId === r.id) ||
+            (data.intents ?? []).some((i) => i.runId === r.id),
+        )
+        .slice(-200);
       await writeFileAtomic(this.file, JSON.stringify(data, null, 2) + '\n');
       this.memory = structuredClone(data);
       return data;
     } finally {
       await release();
     }
+  }
+
+  /** Runs still going on: not ended, and their process alive (or this process). */
+  static liveRuns(data: LedgerData, selfPid: number = process.pid): Set<string> {
+    return new Set(
+      data.runs.filter((r) => !r.endedAt && (r.pid === selfPid || pidAlive(r.pid))).map((r) => r.id),
+    );
   }
 
   /** Runs that started but never ended and whose process is gone: they crashed (or were kill -9'd). */

@@ -14,6 +14,7 @@ import type {
   ExecutorKind,
   Host,
   PendingExplanation,
+  ReconciledJob,
   Scheduler,
   SubmissionPlan,
   Upload,
@@ -119,6 +120,13 @@ export class JobExecutor implements Executor {
     if (!this.remoteJobDirs) return new LocalDoneWatcher(onSeen);
     const stream = this.host.stream?.bind(this.host);
     return stream ? new RemoteDoneWatcher(stream, onSeen, { log: this.extras.log, onLapse }) : undefined;
+  }
+
+  /** See `Executor.reconcile`. */
+  async reconcile(tokens: readonly string[]): Promise<Map<string, ReconciledJob> | undefined> {
+    if (!this.scheduler.reconcile) return undefined;
+    if (tokens.length === 0) return new Map();
+    return this.scheduler.reconcile(tokens);
   }
 
   async close(): Promise<void> {

@@ -9,10 +9,23 @@ import { ConfigError, SubmitError } from '../errors.js';
 import { EXIT_CODE_FILE, SIM_SCRIPT, slurmErrFile, slurmOutFile } from '../jobdir/files.js';
 import type { JobSpec, JobState, JobStatus, ProcessIdentity, SubmittedJob } from '../types.js';
 import { planFiles, usesSimulator } from './job-files.js';
-import { checkJobGroup, JOB_TOKEN_VAR, newJobToken, processStartTime } from './process-identity.js';
+import {
+  checkJobGroup,
+  findJobGroupsByToken,
+  JOB_TOKEN_VAR,
+  newJobToken,
+  processStartTime,
+} from './process-identity.js';
 import { register } from './registry.js';
 import { shJoin, shq } from './shell-quote.js';
-import type { Scheduler, SchedulerContext, StartedJob, SubmissionPlan, Upload } from './types.js';
+import type {
+  ReconciledJob,
+  Scheduler,
+  SchedulerContext,
+  StartedJob,
+  SubmissionPlan,
+  Upload,
+} from './types.js';
 
 /** Seconds between SIGTERM and SIGKILL, like SLURM's KillWait. */
 const KILL_WAIT_MS = 5_000;
@@ -108,7 +121,8 @@ export class LocalScheduler implements Scheduler {
     const out = fs.openSync(path.join(jobDir, slurmOutFile(jobId)), 'a');
     const err = fs.openSync(path.join(jobDir, slurmErrFile(jobId)), 'a');
     // Proves later (another run, `disagg cancel`) that a pid from the ledger is still this job.
-    const token = newJobToken();
+    // The write-ahead token when the broker gave one: a run killed before recording the job finds it by it.
+    const token = spec.submitToken ?? newJobToken();
     // The wrapper records the exit code so a later run (after a crash) can still learn the outcome.
     const child = spawn(
       'bash',
@@ -218,6 +232,17 @@ export class LocalScheduler implements Scheduler {
         }, KILL_WAIT_MS).unref();
       }
     }
+  }
+
+  /**
+   * Live jobs started with these write-ahead tokens (by a run that died before recording them). A job
+   * that already ended cannot be told from one never started; it is submitted again.
+   */
+  async reconcile(tokens: readonly string[]): Promise<Map<string, ReconciledJob>> {
+    const out = new Map<string, ReconciledJob>();
+    for (const [token, g] of findJobGroupsByToken(new Set(tokens)))
+      out.set(token, { jobId: g.jobId, pid: g.pid, procId: g.procId, state: 'RUNNING' });
+    return out;
   }
 
   private log(message: string): void {

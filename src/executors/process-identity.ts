@@ -106,3 +106,38 @@ export function checkJobGroup(pid: number | undefined, id: ProcessIdentity | und
     why: `process group ${pid}: its leader is gone and no member provably carries the job's ${JOB_TOKEN_VAR}`,
   };
 }
+
+/**
+ * Live local jobs carrying one of `tokens` in their environment: process-group leaders whose
+ * `DISAGG_JOB_TOKEN` is a write-ahead token (a bounded scan of /proc). Gives the job id the job got
+ * (`SLURM_JOB_ID`), its pid and the identity that proves it later.
+ */
+export function findJobGroupsByToken(
+  tokens: ReadonlySet<string>,
+): Map<string, { jobId: string; pid: number; procId: ProcessIdentity }> {
+  const found = new Map<string, { jobId: string; pid: number; procId: ProcessIdentity }>();
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const name of entries.slice(0, 100_000)) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid <= 1 || processGroup(pid) !== pid) continue;
+    let env: string[];
+    try {
+      env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const token = env.find((e) => e.startsWith(`${JOB_TOKEN_VAR}=`))?.slice(JOB_TOKEN_VAR.length + 1);
+    if (!token || !tokens.has(token)) continue;
+    const jobId = env.find((e) => e.startsWith('SLURM_JOB_ID='))?.slice('SLURM_JOB_ID='.length);
+    const startTime = processStartTime(pid);
+    if (!jobId || startTime === undefined) continue;
+    found.set(token, { jobId, pid, procId: { startTime, token } });
+  }
+  return found;
+}

@@ -37,6 +37,8 @@ export interface RenderInput {
   /** Override `slurm.partition` / `slurm.account` (e.g. the local test cluster's partition). */
   partition?: string;
   account?: string;
+  /** The write-ahead token, given to the job as `--comment` (the job name stays the config's). */
+  comment?: string;
 }
 
 export interface RenderedCommand {
@@ -193,6 +195,7 @@ export function renderSubmitCommand(input: RenderInput): RenderedCommand {
   if (account) argv.push(`--account=${checkPlaceholder(account, 'slurm.account')}`);
   argv.push(`--time=${slurmTime(config, input.timeLimitMs)}`);
   argv.push(`--job-name=${jobNameOf(config, input.testId)}`);
+  if (input.comment) argv.push(`--comment=${input.comment}`);
   if (resources === 'single') {
     argv.push('--nodes=1', '--ntasks=1');
   } else {

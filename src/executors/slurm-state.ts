@@ -129,6 +129,33 @@ export function parseSqueue(stdout: string): Map<string, RawJobState> {
 }
 
 /**
+ * `id|STATE|workdir|comment` rows (squeue `%i|%T|%Z|%k`, sacct `JobID,State,WorkDir,Comment`) whose
+ * comment is one of `tokens`. The comment is matched as the whole last field, so a work dir holding `|`
+ * does not confuse it; the last row of a job id wins.
+ */
+export function parseReconcileRows(
+  stdout: string,
+  tokens: ReadonlySet<string>,
+): Array<{ token: string; job: { jobId: string; state: JobState; jobDir?: string } }> {
+  const out = new Map<string, { token: string; job: { jobId: string; state: JobState; jobDir?: string } }>();
+  for (const line of stdout.split('\n')) {
+    const t = line.trim();
+    const cut = t.lastIndexOf('|');
+    if (cut < 0) continue;
+    const token = t.slice(cut + 1);
+    if (!tokens.has(token)) continue;
+    const [id, st, ...dir] = t.slice(0, cut).split('|');
+    if (!id || st === undefined || !isPlainId(id.trim())) continue;
+    const jobDir = dir.join('|').trim();
+    out.set(token, {
+      token,
+      job: { jobId: id.trim(), state: toJobState(st), ...(jobDir ? { jobDir } : {}) },
+    });
+  }
+  return [...out.values()];
+}
+
+/**
  * `sacct -n -P -X -j ids -o JobID,State,ExitCode,Reason`. Several rows can exist for one id
  * (requeues, lag rows right after the job ends); the last row wins.
  */

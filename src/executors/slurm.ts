@@ -27,6 +27,7 @@ import {
   isInvalidJobIdError,
   isRetryableSubmitError,
   isTerminal,
+  parseReconcileRows,
   parseSacct,
   parseScontrol,
   parseSqueue,
@@ -40,6 +41,7 @@ import type {
   Host,
   PendingExplanation,
   PlannedFile,
+  ReconciledJob,
   Scheduler,
   SchedulerContext,
   StartedJob,
@@ -89,6 +91,7 @@ export function planSubmission(spec: JobSpec, jobDir: string, options: PlanOptio
     resources: options.resources,
     partition: options.partition,
     account: options.account,
+    comment: spec.submitToken,
   };
 
   if (launcher === 'submit.py') {
@@ -414,6 +417,30 @@ export class SlurmScheduler implements Scheduler {
       never: true,
       detail: `node(s) ${gone.map(([n, st]) => `${n} (${st})`).join(', ')} are down or drained`,
     };
+  }
+
+  /**
+   * The jobs whose comment is one of `tokens`: ONE `squeue` over the user's jobs (finished ones too, as
+   * long as MinJobAge keeps them), and, when accounting is on, one `sacct` over the user's jobs of the
+   * last week for those that squeue forgot. A failing squeue throws (the caller must not guess).
+   */
+  async reconcile(tokens: readonly string[]): Promise<Map<string, ReconciledJob>> {
+    const wanted = new Set(tokens);
+    const found = new Map<string, ReconciledJob>();
+    if (wanted.size === 0) return found;
+    const sqCmd = `squeue -h -t all -u "$(id -un)" -o '%i|%T|%Z|%k'`;
+    const sq = await this.host.exec(sqCmd);
+    if (sq.code !== 0) throw new SlurmCommandError(sqCmd, sq);
+    for (const row of parseReconcileRows(sq.stdout, wanted)) found.set(row.token, row.job);
+    if (found.size < wanted.size && this.accounting !== 'off') {
+      const cmd = `sacct -n -P -X -u "$(id -un)" -S now-7days -o JobID,State,WorkDir,Comment`;
+      const r = await this.host.exec(cmd);
+      // Without accounting (or without stored comments) sacct adds nothing; squeue's answer stands.
+      if (r.code === 0)
+        for (const row of parseReconcileRows(r.stdout, wanted))
+          if (!found.has(row.token)) found.set(row.token, row.job);
+    }
+    return found;
   }
 
   async cancel(jobs: readonly SubmittedJob[]): Promise<void> {

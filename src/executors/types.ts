@@ -1,5 +1,5 @@
 import type { ExecutorKind as BuiltinExecutorKind, ExecutorSettings } from '../settings/types.js';
-import type { JobSpec, JobStatus, ProcessIdentity, SubmittedJob } from '../types.js';
+import type { JobSpec, JobState, JobStatus, ProcessIdentity, SubmittedJob } from '../types.js';
 
 /**
  * The name of a registered backend: the built-in 'local', 'slurm' and 'ssh', or any name a module gave
@@ -69,7 +69,19 @@ export interface Executor {
    * jobs for a while (its remote loop ended and restarts), so the tick must not wait the safety interval.
    */
   watchDone?(onSeen: (jobId: string) => void, onLapse?: () => void): Promise<DoneWatcher | undefined>;
+  /**
+   * The jobs that carry these write-ahead tokens (`JobSpec.submitToken`), found in ONE scheduler query;
+   * `undefined` when the backend cannot tell (a custom scheduler without `reconcile`).
+   */
+  reconcile?(tokens: readonly string[]): Promise<Map<string, ReconciledJob> | undefined>;
   close(): Promise<void>;
+}
+
+/** A job found by its write-ahead token (`Scheduler.reconcile`). */
+export interface ReconciledJob extends StartedJob {
+  state: JobState;
+  /** Where the job runs, when the scheduler knows (SLURM's working dir). */
+  jobDir?: string;
 }
 
 /** What `explainPending` found: `never` false means "only wait" (e.g. the nodes are back). */
@@ -162,6 +174,12 @@ export interface Scheduler {
   cancel(jobs: readonly SubmittedJob[]): Promise<void>;
   /** See `Executor.explainPending`. */
   explainPending?(job: SubmittedJob, reason: string): Promise<PendingExplanation>;
+  /**
+   * Optional: the jobs carrying these write-ahead tokens, in one query (SLURM: `squeue -u` with the
+   * comment, plus `sacct` when accounting is on). Without it, a run killed between submit and ledger write
+   * cannot find that job again (the next run says so).
+   */
+  reconcile?(tokens: readonly string[]): Promise<Map<string, ReconciledJob>>;
   close?(): Promise<void>;
 }
 

@@ -21,6 +21,11 @@ export function lazyExecutor(kind: ExecutorKind, create: () => Promise<Executor>
       return e.explainPending ? e.explainPending(job, reason) : { never: true };
     },
     watchDone: async (onSeen, onLapse) => (await get()).watchDone?.(onSeen, onLapse),
+    // Asked only when a dead run left write-ahead intents, so a clean start still connects to nothing.
+    reconcile: async (tokens) => {
+      const executor = await get();
+      return executor.reconcile ? executor.reconcile(tokens) : undefined;
+    },
     close: async () => {
       // Never create an executor just to close it; one that failed to be created has nothing to close.
       if (made) await (await made.catch(() => undefined))?.close();
