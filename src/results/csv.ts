@@ -152,18 +152,19 @@ const TIMESTAMP_RE =
   /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
 
 /**
- * `YYYY-MM-DD HH:MM:SS` → epoch ms, read as UTC: the original's tracker and our writer
- * (formatTimestamp) both write UTC without a zone. An explicit zone (`Z`, `+0200`, as the original's
- * general perf tests write `%z`) is honoured. null when unreadable.
+ * `YYYY-MM-DD HH:MM:SS` → epoch ms, read as local time: the original's tracker (`datetime.now()`) and
+ * our writer (formatTimestamp) both write the local time without a zone. An explicit zone (`Z`,
+ * `+0200`, as the original's general perf tests write `%z`) is honoured. null when unreadable.
  */
 export function parseCsvTimestamp(text: string): number | null {
   const m = TIMESTAMP_RE.exec(text.trim());
   if (!m) return null;
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return null;
-  let t = Date.UTC(y, mo - 1, d, h, mi, s);
   const zone = m[7];
-  if (zone && zone.toUpperCase() !== 'Z') {
+  if (!zone) return new Date(y, mo - 1, d, h, mi, s).getTime();
+  let t = Date.UTC(y, mo - 1, d, h, mi, s);
+  if (zone.toUpperCase() !== 'Z') {
     const z = /^([+-])(\d{2}):?(\d{2})$/.exec(zone);
     if (!z) return null;
     t -= (z[1] === '-' ? -1 : 1) * (Number(z[2]) * 60 + Number(z[3])) * 60_000;

@@ -55,8 +55,8 @@ describe('report data from the original CSV (tests/fixtures/trtllm)', () => {
     expect(t?.status).toBe('unknown');
     const p = t?.perf.find((x) => x.concurrency === 1075);
     expect(p?.metrics).toEqual({ median_ttft_ms: 1122.63, median_e2el_ms: 22521.71 });
-    // 2025-10-31 00:53:53 → 01:05:36, read as UTC.
-    expect(t?.submittedAt).toBe('2025-10-31T00:53:53.000Z');
+    // 2025-10-31 00:53:53 → 01:05:36, read as local time.
+    expect(t?.submittedAt).toBe(new Date(2025, 9, 31, 0, 53, 53).toISOString());
     expect(t?.runMs).toBe(703_000);
     // 104 rows = 52 (test, concurrency) points × 2 metrics.
     expect(tests.reduce((n, x) => n + x.perf.length, 0)).toBe(52);

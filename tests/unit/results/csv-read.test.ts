@@ -1,5 +1,5 @@
 // The one perf CSV reader (src/results/csv.ts): the original's real CSV, our own rows round-tripped in
-// UTC, explicit zones, and `disagg report` and `disagg compare` agreeing on the same file's times.
+// local time (as the original writes it), explicit zones, and `disagg report` and `disagg compare` agreeing on the same file's times.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath } from '../../fixtures/paths.js';
@@ -22,8 +22,9 @@ afterAll(() => {
 });
 
 describe('parseCsvTimestamp', () => {
-  it('reads a zone-less timestamp as UTC, honours an explicit zone, and rejects nonsense', () => {
-    expect(parseCsvTimestamp('2025-10-31 01:05:36')).toBe(Date.UTC(2025, 9, 31, 1, 5, 36));
+  it('reads a zone-less timestamp as local time, honours an explicit zone, and rejects nonsense', () => {
+    // New York is UTC-4 on that day: local 01:05:36 is 05:05:36 UTC.
+    expect(parseCsvTimestamp('2025-10-31 01:05:36')).toBe(Date.UTC(2025, 9, 31, 5, 5, 36));
     expect(parseCsvTimestamp('2025-10-31T01:05:36Z')).toBe(Date.UTC(2025, 9, 31, 1, 5, 36));
     expect(parseCsvTimestamp('2025-10-31 03:05:36 +0200')).toBe(Date.UTC(2025, 9, 31, 1, 5, 36));
     expect(parseCsvTimestamp('2025-10-30 20:05:36 -05:00')).toBe(Date.UTC(2025, 9, 31, 1, 5, 36));
@@ -32,7 +33,7 @@ describe('parseCsvTimestamp', () => {
     expect(parseCsvTimestamp('yesterday')).toBeNull();
   });
 
-  it('gives back the instant our writer formatted (UTC), whatever the local zone', () => {
+  it('gives back the instant our writer formatted (local time), whatever the local zone', () => {
     const t = new Date(Date.UTC(2026, 1, 3, 23, 59, 58));
     expect(parseCsvTimestamp(formatTimestamp(t))).toBe(t.getTime());
   });
@@ -50,8 +51,8 @@ describe('readPerfCsvText', () => {
       metric: 'DISAGG_SERVER_TTFT',
       value: 1122.63,
       state: 'valid',
-      startTime: Date.UTC(2025, 9, 31, 0, 53, 53),
-      endTime: Date.UTC(2025, 9, 31, 1, 5, 36),
+      startTime: new Date(2025, 9, 31, 0, 53, 53).getTime(),
+      endTime: new Date(2025, 9, 31, 1, 5, 36).getTime(),
     });
   });
 
