@@ -12,7 +12,7 @@ import {
 import { readTail, lastLines } from '../util/tail.js';
 import { BrokerEvents, logEvents } from './events.js';
 import { claimRunId, linkLatest, newRunId } from './job-dirs.js';
-import { Ledger, type LedgerJob } from './ledger.js';
+import { Ledger, type LedgerIntent, type LedgerJob } from './ledger.js';
 import { recordInLedger } from './ledger-recorder.js';
 import {
   heldNotice,
@@ -534,16 +534,7 @@ export class JobBroker {
     const token = newSubmitToken(this.runId, ++this.submissions);
     const tokenSpec: JobSpec = { ...spec, submitToken: token };
     t.spec = tokenSpec;
-    const createdAt = new Date().toISOString();
-    await recordIntent(ledger, {
-      token,
-      testId: t.testId,
-      runId: this.runId,
-      executor: executor.kind,
-      configHash: spec.configHash,
-      localLogDir: spec.localLogDir,
-      createdAt,
-    });
+    await recordIntent(ledger, this.intentFor(t, spec, token));
     let job: SubmittedJob;
     try {
       job = await this.submitWithRetries(t, tokenSpec);
@@ -598,6 +589,19 @@ export class JobBroker {
     return job;
   }
 
+  /** The write-ahead record of one submission of this run. */
+  private intentFor(t: Tracked, spec: JobSpec, token: string): LedgerIntent {
+    return {
+      token,
+      testId: t.testId,
+      runId: this.runId,
+      executor: this.deps.executor.kind,
+      configHash: spec.configHash,
+      localLogDir: spec.localLogDir,
+      createdAt: new Date().toISOString(),
+    };
+  }
+
   /**
    * A submit failed in a way that may still have made a job (lost link, timeout, unreadable output): ask
    * the scheduler by token. Returns the job when it exists; marks the error `noJob` when it surely does not.
@@ -627,19 +631,7 @@ export class JobBroker {
     this.log(
       `${t.testId}: the submit failed (${(err as Error).message}) but made job ${job.jobId}; using it`,
     );
-    const entry = adoptedJob(
-      {
-        token,
-        testId: t.testId,
-        runId: this.runId,
-        executor: executor.kind,
-        configHash: spec.configHash,
-        localLogDir: spec.localLogDir,
-        createdAt: new Date().toISOString(),
-      },
-      job,
-      new Date().toISOString(),
-    );
+    const entry = adoptedJob(this.intentFor(t, spec, token), job, new Date().toISOString());
     return {
       jobId: entry.jobId,
       testId: t.testId,
