@@ -9,6 +9,7 @@ import lockfile from 'proper-lockfile';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobBroker, type BrokerSettings } from '../../../src/broker/broker.js';
 import { Ledger, type LedgerData } from '../../../src/broker/ledger.js';
+import { runLockFile } from '../../../src/broker/run-lock.js';
 import { TransportError } from '../../../src/errors.js';
 import type { Executor, ReconciledJob } from '../../../src/executors/types.js';
 import type { JobSpec, JobStatus, SubmittedJob } from '../../../src/types.js';
@@ -97,12 +98,17 @@ function broker(executor: Executor, settings: Partial<BrokerSettings> = {}, ledg
 
 const read = (): LedgerData => JSON.parse(fs.readFileSync(path.join(out, 'jobs.json'), 'utf8')) as LedgerData;
 
-/** Mark every run of the ledger as a dead process's (what kill -9 leaves). */
+/** Mark every run of the ledger, and the output dir's run lock, as a dead process's (what kill -9 leaves). */
 async function killRuns(): Promise<void> {
   const dead = spawnSync('true').pid as number;
   await new Ledger(out).update((d) => {
     for (const r of d.runs) if (!r.endedAt) r.pid = dead;
   });
+  const lock = runLockFile(out);
+  if (fs.existsSync(lock)) {
+    const owner = JSON.parse(fs.readFileSync(lock, 'utf8')) as { pid: number };
+    fs.writeFileSync(lock, JSON.stringify({ ...owner, pid: dead }));
+  }
 }
 
 describe('write-ahead submission', () => {
