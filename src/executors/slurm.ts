@@ -298,13 +298,14 @@ export class SlurmScheduler implements Scheduler {
       const s = squeue.get(id);
       const f = finals.get(id);
       let status: JobStatus;
+      let cache = false;
       const nodes = s?.nodes ?? f?.nodes;
       if (f && isTerminal(f.state)) {
         status = { jobId: id, state: f.state, exitCode: f.exitCode, reason: f.reason ?? s?.reason };
-        this.final.set(id, status);
+        cache = true;
       } else if (s && isTerminal(s.state)) {
         status = { jobId: id, state: s.state, reason: s.reason };
-        this.final.set(id, status);
+        cache = true;
       } else if (s || f) {
         const r = (s ?? f) as RawJobState;
         status = { jobId: id, state: r.state, reason: r.reason, exitCode: r.exitCode };
@@ -317,11 +318,13 @@ export class SlurmScheduler implements Scheduler {
             : 'SLURM does not know this job id (squeue, scontrol and sacct)',
         };
         // Gone is gone: do not ask again every tick.
-        this.final.set(id, status);
+        cache = true;
       }
       if (s || f) this.seen.add(id);
       // The RUNNING progress line and the test's meta show where the job runs.
       if (nodes) status = { ...status, nodes };
+      // Final statuses are cached whole (nodes included): a later poll gives the same answer.
+      if (cache) this.final.set(id, status);
       out.set(id, status);
     }
     return out;

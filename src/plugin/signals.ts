@@ -1,5 +1,6 @@
 import type { Vitest } from 'vitest/node';
 import { activeBroker } from '../broker/registry.js';
+import { isTestRun } from './run-mode.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -22,6 +23,7 @@ function cancelReason(signal: NodeJS.Signals): CancelReason {
  * Under `vitest run`, Vitest's own SIGINT/SIGTERM handler exits at once: no abort signal, no fixture
  * cleanup, jobs left running on the cluster. We replace it: the first signal cancels every job this run
  * submitted and cancels the run gracefully; a second one hands over to Vitest's handler (force exit).
+ * A collection (`vitest list`) has no jobs and nothing to clean up: it exits at once.
  */
 export function takeOverSignals(vitest: Vitest): void {
   let received = 0;
@@ -30,6 +32,11 @@ export function takeOverSignals(vitest: Vitest): void {
     process.removeAllListeners(signal);
     process.on(signal, () => {
       received++;
+      if (!isTestRun(vitest)) {
+        // `vitest list` (a collection) has submitted nothing: stop at once, even while configs load.
+        for (const listener of original) (listener as (s: NodeJS.Signals) => void)(signal);
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      }
       if (received > 1) {
         console.error(
           `[vitest-disagg] ${signal} again: exiting now; jobs may be left (see \`disagg cancel\`).`,

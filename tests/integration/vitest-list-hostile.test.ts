@@ -80,10 +80,11 @@ describe('vitest on a config tree with hostile files', () => {
 describe('signals while configs load', () => {
   let big: string;
   beforeAll(() => {
-    // Ten copies of every hostile file: loading them all takes far longer than the signal may.
+    // Thirty copies of every hostile file: loading them all (about 14 s on a quiet 2-core machine) takes
+    // far longer than the signal may.
     big = path.join(tmp, 'many');
     const files: HostileFile[] = [];
-    for (let i = 0; i < 10; i++) for (const h of HOSTILE_FILES) files.push({ ...h, name: `${i}-${h.name}` });
+    for (let i = 0; i < 30; i++) for (const h of HOSTILE_FILES) files.push({ ...h, name: `${i}-${h.name}` });
     writeHostileTree(big, files);
   });
 
