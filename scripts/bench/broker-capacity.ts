@@ -15,7 +15,6 @@ import { fileURLToPath } from 'node:url';
 import { JobBroker } from '../../src/broker/broker.js';
 import { Ledger } from '../../src/broker/ledger.js';
 import { discoverConfigs } from '../../src/config/index.js';
-import { SIM_SCRIPT } from '../../src/jobdir/files.js';
 import { CountingHost } from '../../src/executors/counting-host.js';
 import { LocalHost } from '../../src/executors/local-host.js';
 import { SlurmExecutor } from '../../src/executors/slurm.js';
@@ -24,40 +23,11 @@ import { jobSpecFor } from '../../src/plugin/job-spec.js';
 import { newRunId } from '../../src/broker/job-dirs.js';
 import { resolveOptions } from '../../src/plugin/options.js';
 import type { JobOutcome, JobSpec } from '../../src/types.js';
+import { writeSimSuite } from '../../tests/integration/helpers/sim-configs.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 16);
 const SLOTS = 4;
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-function config(i: number): string {
-  // About 10 s of mostly-waiting work: low concurrency keeps 4 jobs from fighting over 2 CPUs.
-  return `metadata:
-  model_name: bench-${i}
-  precision: fp8
-  script_file: ${SIM_SCRIPT}
-slurm:
-  script_file: ${SIM_SCRIPT}
-  job_time: '00:05:00'
-benchmark:
-  mode: e2e
-  multi_round: 2
-  streaming: true
-  concurrency_list: '1 2'
-  input_length: 256
-  output_length: 1024
-hardware:
-  gpus_per_node: 4
-  num_ctx_servers: 1
-  num_gen_servers: 1
-accuracy:
-  enable_accuracy_test: false
-worker_config:
-  gen: { tensor_parallel_size: 4, max_batch_size: 8, max_num_tokens: 64, max_seq_len: 2048, stream_interval: 20 }
-  ctx: { tensor_parallel_size: 4, max_batch_size: 2, max_num_tokens: 2048, max_seq_len: 2048 }
-simulator:
-  time_scale: ${process.env.BENCH_TIME_SCALE ?? '0.2'}
-`;
-}
 
 function startLab(): { env: NodeJS.ProcessEnv; stop: () => void } {
   if (process.env.BENCH_SLURM_CONF) {
@@ -124,10 +94,8 @@ async function runJobs(specs: JobSpec[], env: NodeJS.ProcessEnv, out: string) {
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-broker-'));
   const configDir = path.join(work, 'configs');
-  fs.mkdirSync(path.join(configDir, 'disagg/perf'), { recursive: true });
-  for (let i = 0; i < JOBS; i++) {
-    fs.writeFileSync(path.join(configDir, `disagg/perf/bench-${String(i).padStart(2, '0')}.yaml`), config(i));
-  }
+  const stems = Array.from({ length: JOBS }, (_, i) => `bench-${String(i).padStart(2, '0')}`);
+  writeSimSuite(configDir, stems, { timeScale: Number(process.env.BENCH_TIME_SCALE ?? '0.2') });
   const lab = startLab();
   try {
     const options = resolveOptions(
