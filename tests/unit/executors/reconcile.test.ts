@@ -4,27 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { renderSubmitCommand } from '../../../src/executors/sbatch.js';
 import { SlurmExecutor } from '../../../src/executors/slurm.js';
 import { parseReconcileRows } from '../../../src/executors/slurm-state.js';
-import type { CommandResult, Host } from '../../../src/executors/types.js';
-
-class FakeHost implements Host {
-  readonly description = 'fake';
-  readonly calls: string[] = [];
-  constructor(private readonly handler: (command: string) => CommandResult) {}
-  async exec(command: string): Promise<CommandResult> {
-    this.calls.push(command);
-    return this.handler(command);
-  }
-  async mkdirp(): Promise<void> {}
-  async writeFile(): Promise<void> {}
-  async getFile(): Promise<void> {}
-  async listFiles(): Promise<Array<{ path: string; size: number }>> {
-    return [];
-  }
-  async homeDir(): Promise<string> {
-    return '/home/bench';
-  }
-  async close(): Promise<void> {}
-}
+import { ScriptedHost } from './scripted-host.js';
 
 const T1 = 'dsg-20261129-071200-ab12-1-0123abcd';
 const T2 = 'dsg-20261129-071200-ab12-2-4567ef01';
@@ -64,7 +44,7 @@ describe('write-ahead token on SLURM', () => {
   });
 
   it('one squeue by user for all tokens, then one sacct for those squeue forgot', async () => {
-    const host = new FakeHost((c) => {
+    const host = new ScriptedHost((c) => {
       if (c.startsWith('squeue')) return { code: 0, stdout: `21|RUNNING|/w/t1|${T1}\n`, stderr: '' };
       if (c.startsWith('sacct')) return { code: 0, stdout: `22|COMPLETED|/w/t2|${T2}\n`, stderr: '' };
       return { code: 1, stdout: '', stderr: 'unexpected' };
@@ -81,14 +61,18 @@ describe('write-ahead token on SLURM', () => {
   });
 
   it('a failing squeue is an error, never "no job" (that would submit it twice)', async () => {
-    const host = new FakeHost(() => ({ code: 1, stdout: '', stderr: 'Unable to contact slurm controller' }));
+    const host = new ScriptedHost(() => ({
+      code: 1,
+      stdout: '',
+      stderr: 'Unable to contact slurm controller',
+    }));
     await expect(new SlurmExecutor({ host }).reconcile([T1])).rejects.toThrow(
       /squeue failed \(exit 1\): Unable to contact slurm controller/,
     );
   });
 
   it('without accounting, squeue alone answers', async () => {
-    const host = new FakeHost(() => ({ code: 0, stdout: '', stderr: '' }));
+    const host = new ScriptedHost(() => ({ code: 0, stdout: '', stderr: '' }));
     const found = await new SlurmExecutor({ host, accounting: false }).reconcile([T1]);
     expect(found?.size).toBe(0);
     expect(host.calls).toHaveLength(1);

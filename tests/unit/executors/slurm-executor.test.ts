@@ -5,34 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalHost } from '../../../src/executors/local-host.js';
 import { remoteJobDir } from '../../../src/executors/job-dir.js';
 import { idempotentSubmit, planSubmission, SlurmExecutor } from '../../../src/executors/slurm.js';
-import type { CommandResult, Host } from '../../../src/executors/types.js';
+import type { CommandResult } from '../../../src/executors/types.js';
+import { ScriptedHost } from './scripted-host.js';
 import type { JobSpec, SubmittedJob } from '../../../src/types.js';
-
-type Handler = (command: string) => CommandResult | undefined;
-
-/** A Host that answers SLURM commands from a script and records every exec. */
-class FakeHost implements Host {
-  readonly description = 'fake';
-  readonly calls: string[] = [];
-  readonly written = new Map<string, string | Buffer>();
-  constructor(private readonly handler: Handler) {}
-  async exec(command: string): Promise<CommandResult> {
-    this.calls.push(command);
-    return this.handler(command) ?? { code: 0, stdout: '', stderr: '' };
-  }
-  async mkdirp(): Promise<void> {}
-  async writeFile(p: string, content: string | Buffer): Promise<void> {
-    this.written.set(p, content);
-  }
-  async getFile(): Promise<void> {}
-  async listFiles(): Promise<Array<{ path: string; size: number }>> {
-    return [];
-  }
-  async homeDir(): Promise<string> {
-    return '/home/bench';
-  }
-  async close(): Promise<void> {}
-}
 
 const ok = (stdout: string): CommandResult => ({ code: 0, stdout, stderr: '' });
 const fail = (code: number, stderr: string): CommandResult => ({ code, stdout: '', stderr });
@@ -49,7 +24,7 @@ describe('SlurmExecutor.poll', () => {
   it('one squeue call per tick for 12 jobs; final states once; sacct disabled is remembered', async () => {
     const ids = Array.from({ length: 12 }, (_, i) => String(100 + i));
     let tick = 0;
-    const host = new FakeHost((c) => {
+    const host = new ScriptedHost((c) => {
       if (c.startsWith('squeue')) {
         expect(c).toMatch(/^squeue -h -t all -j \d+(,\d+)* -o '%i\|%T\|%N\|%r'$/);
         // tick 0: all running; tick 1: first 6 done (3 failed); tick 2: the rest done
@@ -98,7 +73,7 @@ describe('SlurmExecutor.poll', () => {
   });
 
   it('sacct when accounting exists; a lagging RUNNING row falls back to scontrol', async () => {
-    const host = new FakeHost((c) => {
+    const host = new ScriptedHost((c) => {
       if (c.startsWith('squeue'))
         return ok('1|COMPLETED|n1|None\n2|CANCELLED|n2|None\n3|RUNNING|n[3-4]|None\n');
       if (c.startsWith('sacct')) return ok('1|RUNNING|0:0|None\n2|CANCELLED by 1001|0:0|None\n');
@@ -118,7 +93,7 @@ describe('SlurmExecutor.poll', () => {
 
   it('COMPLETING is not final; a job gone from every source after being seen is UNKNOWN', async () => {
     let phase = 0;
-    const host = new FakeHost((c) => {
+    const host = new ScriptedHost((c) => {
       if (c.startsWith('squeue'))
         return phase === 0
           ? ok('5|COMPLETING|n5|None\n')
@@ -140,7 +115,7 @@ describe('SlurmExecutor.poll', () => {
   });
 
   it('a failing squeue (controller down) throws instead of inventing states', async () => {
-    const host = new FakeHost(() =>
+    const host = new ScriptedHost(() =>
       fail(1, 'slurm_load_jobs error: Unable to contact slurm controller (connect failure)'),
     );
     await expect(new SlurmExecutor({ host }).poll([job('1')])).rejects.toThrow(
@@ -151,7 +126,7 @@ describe('SlurmExecutor.poll', () => {
 
 describe('SlurmExecutor.cancel', () => {
   it('one scancel for all jobs', async () => {
-    const host = new FakeHost(() => undefined);
+    const host = new ScriptedHost(() => undefined);
     await new SlurmExecutor({ host }).cancel([job('1'), job('2'), job('2'), job('x; rm')]);
     expect(host.calls).toEqual(['scancel 1 2']);
   });
@@ -184,7 +159,7 @@ describe('submit', () => {
   it('mkdir before sbatch, uploads config + worker configs + script + extra uploads, retries a QOS refusal', async () => {
     writeFileSync(path.join(dir, 'extra.bin'), 'x'.repeat(10));
     let sbatchCalls = 0;
-    const host = new FakeHost((c) => {
+    const host = new ScriptedHost((c) => {
       if (c.includes('sbatch')) {
         sbatchCalls += 1;
         return sbatchCalls === 1
@@ -226,7 +201,7 @@ describe('submit', () => {
   });
 
   it('other sbatch errors reject with stderr', async () => {
-    const host = new FakeHost((c) =>
+    const host = new ScriptedHost((c) =>
       c.includes('sbatch')
         ? fail(1, 'sbatch: error: Batch job submission failed: Invalid partition name specified')
         : undefined,

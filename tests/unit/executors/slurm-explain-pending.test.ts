@@ -1,28 +1,9 @@
 // The limit behind a never-start reason, read from scontrol/sinfo output as SLURM 22.05 prints it.
 import { describe, expect, it } from 'vitest';
 import { SlurmExecutor } from '../../../src/executors/slurm.js';
-import type { CommandResult, Host } from '../../../src/executors/types.js';
+import type { CommandResult } from '../../../src/executors/types.js';
+import { ScriptedHost } from './scripted-host.js';
 import type { SubmittedJob } from '../../../src/types.js';
-
-class ScriptedHost implements Host {
-  readonly description = 'scripted';
-  readonly calls: string[] = [];
-  constructor(private readonly answer: (command: string) => CommandResult) {}
-  async exec(command: string): Promise<CommandResult> {
-    this.calls.push(command);
-    return this.answer(command);
-  }
-  async mkdirp(): Promise<void> {}
-  async writeFile(): Promise<void> {}
-  async getFile(): Promise<void> {}
-  async listFiles(): Promise<Array<{ path: string; size: number }>> {
-    return [];
-  }
-  async homeDir(): Promise<string> {
-    return '/home/bench';
-  }
-  async close(): Promise<void> {}
-}
 
 const ok = (stdout: string): CommandResult => ({ code: 0, stdout, stderr: '' });
 const JOB: SubmittedJob = { jobId: '3821683', testId: 't', jobDir: '/w/t', submittedAt: '' };
