@@ -79,6 +79,8 @@ export interface LoadedConfig extends ConfigEntry {
   resolvedVars?: Record<string, string>;
   /** Placeholders still unfilled; submitting is an error while any remain. */
   unresolved?: UnresolvedPlaceholder[];
+  /** 1-based line and column of a YAML path in the file (its key or its value), as problems are located. */
+  locate?(path: ReadonlyArray<string | number>, at?: 'key' | 'value'): { line: number; column: number };
 }
 
 /** A placeholder value (e.g. `<partition>`) that no environment variable filled. */

@@ -1,6 +1,9 @@
 // Scale benchmark of the YAML test project (issue 13 item 1). Generates 6 and 1,000 real-shaped configs
 // (copies of stress-configs/ with distinct names, in temp dirs), then:
-// - runs `vitest list` over each side by side (alternating rounds; min and median of wall time);
+// - runs `vitest list` over each side by side (alternating rounds; min and median of wall time), with the
+//   default `testModules: 'auto'` (one module per folder above 200 configs) and with `config` (one module
+//   per YAML) over the 1,000;
+// - for scale, Vitest's own floor: 6 and 1,000 trivial JS test files, one test each (same pool settings);
 // - runs `vitest run -t <one name>` over the 1,000 and measures process start → that job's submission
 //   (the ledger's submittedAt), then stops the run with SIGINT (the plugin cancels the job).
 // Run: npx tsx scripts/bench/list-scale.ts [rounds=3] [big=1000] [both|list|run]
@@ -79,13 +82,45 @@ function vitest(args: string[], env: Record<string, string>, onStart?: (pid: num
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-async function listOnce(dir: string, expected: number, out: string): Promise<number> {
+async function listOnce(
+  dir: string,
+  expected: number,
+  out: string,
+  testModules: 'auto' | 'config' = 'auto',
+): Promise<number> {
   const r = await vitest(['list', '--config', 'vitest.config.ts'], {
     DISAGG_CONFIG_DIR: dir,
     OUTPUT_PATH: out,
     GPU_TYPE: 'GB200',
+    DISAGG_TEST_MODULES: testModules,
   });
-  const listed = r.stdout.split('\n').filter((l) => /\.ya?ml > /.test(l)).length;
+  const listed = r.stdout.split('\n').filter((l) => / > (?:perf|stress|accuracy) > /.test(l)).length;
+  if (r.code !== 0 || listed !== expected) {
+    throw new Error(`vitest list over ${dir}: exit ${r.code}, ${listed} of ${expected} tests\n${r.stderr}`);
+  }
+  return r.ms;
+}
+
+/** `count` trivial test files and a config with the YAML project's pool settings (threads, no isolation, one worker). */
+function trivialSuite(base: string, count: number): string {
+  const dir = path.join(base, `trivial-${count}`);
+  fs.mkdirSync(path.join(dir, 't'), { recursive: true });
+  for (let i = 0; i < count; i++) {
+    fs.writeFileSync(
+      path.join(dir, 't', `f${i}.test.js`),
+      `import { describe, test } from 'vitest';\ndescribe('stress', () => { test('t${i}', () => {}); });\n`,
+    );
+  }
+  fs.writeFileSync(
+    path.join(dir, 'vitest.config.mjs'),
+    `export default { test: { include: ['t/*.test.js'], pool: 'threads', isolate: false, maxWorkers: 1 } };\n`,
+  );
+  return dir;
+}
+
+async function listTrivial(dir: string, expected: number): Promise<number> {
+  const r = await vitest(['list', '--root', dir, '--config', path.join(dir, 'vitest.config.mjs')], {});
+  const listed = r.stdout.split('\n').filter((l) => / > stress > t\d+/.test(l)).length;
   if (r.code !== 0 || listed !== expected) {
     throw new Error(`vitest list over ${dir}: exit ${r.code}, ${listed} of ${expected} tests\n${r.stderr}`);
   }
@@ -135,22 +170,38 @@ async function main(): Promise<void> {
     const small = generate(base, 6);
     const big = generate(base, BIG);
     console.log(`configs: 6 and ${BIG} copies of ${SOURCE} under ${base}; ${os.cpus().length} CPUs`);
-    const times: Record<'small' | 'big', number[]> = { small: [], big: [] };
+    const trivial = { small: trivialSuite(base, 6), big: trivialSuite(base, BIG) };
+    const times = { small: [] as number[], big: [] as number[], perYaml: [] as number[] };
+    const floor = { small: [] as number[], big: [] as number[] };
     for (let round = 0; round < (PARTS === 'run' ? 0 : ROUNDS); round++) {
       times.small.push(await listOnce(small.dir, 6, path.join(base, 'out-list')));
       times.big.push(await listOnce(big.dir, BIG, path.join(base, 'out-list')));
+      times.perYaml.push(await listOnce(big.dir, BIG, path.join(base, 'out-list'), 'config'));
+      floor.small.push(await listTrivial(trivial.small, 6));
+      floor.big.push(await listTrivial(trivial.big, BIG));
       console.log(
-        `round ${round + 1}: list 6 ${s(times.small.at(-1)!)}, list ${BIG} ${s(times.big.at(-1)!)}`,
+        `round ${round + 1}: list 6 ${s(times.small.at(-1)!)}, list ${BIG} ${s(times.big.at(-1)!)} ` +
+          `(one module per YAML: ${s(times.perYaml.at(-1)!)}); trivial files 6 ${s(floor.small.at(-1)!)}, ` +
+          `${BIG} ${s(floor.big.at(-1)!)}`,
       );
     }
-    const diffMin = Math.min(...times.big) - Math.min(...times.small);
-    const diffMed = median(times.big) - median(times.small);
-    if (PARTS !== 'run')
+    const gap = (big: number[], small: number[]) =>
+      `min ${s(Math.min(...big) - Math.min(...small))} median ${s(median(big) - median(small))}`;
+    if (PARTS !== 'run') {
       console.log(
         `vitest list: 6 configs min ${s(Math.min(...times.small))} median ${s(median(times.small))}; ` +
           `${BIG} configs min ${s(Math.min(...times.big))} median ${s(median(times.big))}; ` +
-          `difference min ${s(diffMin)} median ${s(diffMed)} (target ≤ 3 s)`,
+          `difference ${gap(times.big, times.small)} (target ≤ 3 s; testModules 'auto')`,
       );
+      console.log(
+        `  one module per YAML (testModules 'config'): ${BIG} configs median ${s(median(times.perYaml))}; ` +
+          `difference ${gap(times.perYaml, times.small)}`,
+      );
+      console.log(
+        `  Vitest's own floor, trivial test files: 6 median ${s(median(floor.small))}, ${BIG} median ` +
+          `${s(median(floor.big))}; difference ${gap(floor.big, floor.small)}`,
+      );
+    }
     // The last file and a middle one: Vitest's file order must not decide how long the one job waits.
     const picks = [big.stems[big.stems.length - 1], big.stems[Math.floor(big.stems.length / 2)]];
     const waits: number[] = [];

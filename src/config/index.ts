@@ -13,10 +13,8 @@ export { type ConfigLimits, DEFAULT_CONFIG_LIMITS } from './limits.js';
 export {
   loadAll,
   loadConfig,
-  loadErrorOf,
   readYamlFile,
   validateFiles,
-  yamlLoadError,
   type LoadAllResult,
   type LoadContext,
   type ReadYaml,

@@ -92,16 +92,6 @@ export function readYamlFile(file: string, limits?: Partial<ConfigLimits>): Read
   return { bytes, parsed, problems: [...parsed.problems], readOk: true };
 }
 
-/** The first error that keeps a file from being read as YAML at all, if any (for the test generator). */
-export function yamlLoadError(file: string, limits?: Partial<ConfigLimits>): Problem | undefined {
-  return loadErrorOf(readYamlFile(file, limits));
-}
-
-/** `yamlLoadError` of a file already read (one read and parse per file when generating its test). */
-export function loadErrorOf(read: ReadYaml): Problem | undefined {
-  return sortProblems(read.problems.filter((p) => p.severity === 'error'))[0];
-}
-
 /**
  * Load one config. Never throws for bad content: unreadable files, YAML syntax errors, schema and
  * semantic errors all become `problems` with file, YAML path and 1-based line:column.
@@ -142,6 +132,7 @@ export function loadConfig(entry: ConfigEntry, ctx: LoadContext = {}): LoadedCon
     hash: hashOf(bytes, resolvedVars),
     resolvedVars,
     unresolved,
+    locate: parsed.locate,
   };
 }
 

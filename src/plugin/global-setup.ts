@@ -6,7 +6,7 @@ import { newRunId } from '../broker/job-dirs.js';
 import { Ledger } from '../broker/ledger.js';
 import { setActiveBroker } from '../broker/registry.js';
 import { serveBroker } from '../broker/server.js';
-import { discoverConfigs, entryForFile } from '../config/discover.js';
+import { entryForFile } from '../config/discover.js';
 import { tagsFor } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import { createExecutor } from '../executors/index.js';
@@ -15,7 +15,8 @@ import type { ConfigEntry, JobSpec } from '../types.js';
 import { jobSpecFor } from './job-spec.js';
 import { lazyExecutor } from './lazy-executor.js';
 import type { ResolvedOptions } from './options.js';
-import { DISAGG_PROJECT } from './project.js';
+import { folderModuleOf, folderModulesDir } from './folder-modules.js';
+import { DISAGG_PROJECT, selectEntries } from './project.js';
 import { collectWithOneWorker, isTestRun } from './run-mode.js';
 
 const log = (message: string) => console.error(`[vitest-disagg] ${message}`);
@@ -35,24 +36,25 @@ async function headStart(work: Promise<void>, ms: number): Promise<void> {
 }
 
 /**
- * The tests this run will execute, known before any worker starts: file filters from the command line,
- * `--tags-filter` and `-t`. The generated modules are `describe(<category>) > disaggTest(<id>)`, so the
+ * The tests this run will execute, known before any worker starts: the test modules Vitest selected (file
+ * filters from the command line), `--tags-filter` and `-t`. A config's module is its YAML, or its folder
+ * module (option `testModules`). The generated tests are `describe(<category>) > disaggTest(<id>)`, so the
  * name Vitest matches `-t` against is `<category> <id>`.
  */
-function scheduledEntries(project: TestProject, entries: ConfigEntry[]): ConfigEntry[] {
-  const vitest = project.vitest;
-  const filters = (vitest as unknown as { filenamePattern?: string[] }).filenamePattern ?? [];
+async function scheduledEntries(
+  project: TestProject,
+  yamlProject: TestProject,
+  entries: ConfigEntry[],
+  options: ResolvedOptions,
+): Promise<ConfigEntry[]> {
+  const filters = (project.vitest as unknown as { filenamePattern?: string[] }).filenamePattern ?? [];
+  const modules = new Set((await yamlProject.globTestFiles(filters)).testFiles.map((f) => path.resolve(f)));
+  const folderDir = folderModulesDir(options.root, options.configDir);
   const config = project.config;
   const tagOk = config.tagsFilter?.length ? createTagsFilter(config.tagsFilter, config.tags) : () => true;
   const namePattern = config.testNamePattern;
   return entries.filter((e) => {
-    const rel = path.relative(config.root, e.file);
-    if (
-      filters.length &&
-      !filters.some((f) => rel.includes(f) || e.file.includes(path.resolve(config.root, f)))
-    ) {
-      return false;
-    }
+    if (!modules.has(e.file) && !modules.has(path.join(folderDir, folderModuleOf(e)))) return false;
     if (!tagOk(tagsFor(e))) return false;
     return !namePattern || namePattern.test(`${e.category} ${e.testId}`);
   });
@@ -70,8 +72,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('disaggBroker', '');
     return async () => undefined;
   }
-  const { entries } = discoverConfigs(options.configDir);
-  const byId = new Map(entries.map((e) => [e.testId, e]));
+  const { discovery, selected } = selectEntries(options);
+  const byId = new Map(discovery.entries.map((e) => [e.testId, e]));
   // One run id for the whole run: every job of it gets its own dir under slurm_logs/runs/<runId>/.
   const runId = newRunId();
   // A hand-written test names its YAML (`disaggTest.config(file)`), which may lie outside the config dir.
@@ -130,7 +132,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // Submit every scheduled, valid, supported config now: wall time then approaches the cluster's
   // capacity bound instead of the sum of job times. Invalid or skipped ones are reported by their test.
   const scheduled: string[] = [];
-  for (const entry of yamlProjects.length && !collectOnly ? scheduledEntries(project, entries) : []) {
+  const planned =
+    yamlProjects.length && !collectOnly
+      ? await scheduledEntries(project, yamlProjects[0], selected, options)
+      : [];
+  for (const entry of planned) {
     try {
       await specFor(entry);
       scheduled.push(entry.testId);

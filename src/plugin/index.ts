@@ -4,12 +4,13 @@ import type { Vitest } from 'vitest/node';
 // Brings Vitest's `test` key into Vite's UserConfig type.
 import type {} from 'vitest/config';
 import { entryForFile } from '../config/discover.js';
-import { formatProblem, loadErrorOf, readYamlFile, tagsFor } from '../config/index.js';
+import { tagsFor } from '../config/index.js';
 import { sourceOrBuilt } from '../util/package-root.js';
 import { resolveOptions, type DisaggOptions, type ResolvedOptions } from './options.js';
 import { useDisaggJUnit } from './junit-reporter.js';
 import {
   DISAGG_PROJECT,
+  fixturesModule,
   groupOrderAfter,
   selectYamlTests,
   yamlProject,
@@ -18,7 +19,7 @@ import {
 import { runMarker } from './run-mode.js';
 import { takeOverSignals } from './signals.js';
 import { DisaggSummaryReporter } from './summary-reporter.js';
-import { generateModule } from './transform.js';
+import { generateModule, generateVerdictModule, VERDICT_QUERY } from './transform.js';
 
 export type { DisaggOptions, ResolvedOptions } from './options.js';
 export { DisaggSummaryReporter } from './summary-reporter.js';
@@ -36,8 +37,6 @@ function isInside(dir: string, file: string): boolean {
   const rel = path.relative(dir, file);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
-
-const posix = (p: string) => p.split(path.sep).join('/');
 
 // One signal takeover (and JUnit reporter swap) per Vitest instance, whichever of our plugins sees it first.
 const signalsTaken = new WeakSet<Vitest>();
@@ -74,18 +73,14 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
     name: 'vitest-disagg:yaml',
     enforce: 'pre',
     transform(code, id) {
-      const file = id.split('?')[0];
+      const [file, query] = id.split('?');
       if (!/\.ya?ml$/i.test(file)) return null;
+      // A verdict module is loaded by the test of any YAML (a hand-written test may name one elsewhere).
+      if (query !== undefined && `?${query}` === VERDICT_QUERY) return generateVerdictModule(file, code);
       const o = opts();
       if (!isInside(o.configDir, file)) return null;
       const entry = entryForFile(file, o.configDir);
-      const runtime = posix(sourceOrBuilt('fixtures', 'index'));
-      // A file that cannot be read as YAML (syntax, size, encoding, limits) fails as its own test;
-      // throwing here would abort collection of every other config (`vitest list` included).
-      const read = readYamlFile(file, o.configLimits);
-      const bad = loadErrorOf(read);
-      const loadError = bad && `${formatProblem(bad, o.root)} (fix this file; the other configs still run)`;
-      return generateModule(entry, tagsFor(entry), code, runtime, loadError, read.parsed);
+      return generateModule(entry, tagsFor(entry), code, fixturesModule());
     },
   };
 

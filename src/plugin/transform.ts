@@ -1,7 +1,4 @@
-import { LineCounter, parseDocument } from 'yaml';
-import { parseYaml, type ParsedYaml } from '../config/load.js';
-import { datasetName } from '../stats/verdict.js';
-import type { AccuracyDatasetConfig, Category, ConfigEntry } from '../types.js';
+import type { Category, ConfigEntry } from '../types.js';
 import { lineSourceMap, type LineSourceMap } from '../util/sourcemap.js';
 
 export interface GeneratedModule {
@@ -9,116 +6,155 @@ export interface GeneratedModule {
   map: LineSourceMap;
 }
 
-export interface YamlSyntaxError {
-  message: string;
-  line: number;
-  column: number;
+/** One config to generate a test for: its entry and tags. */
+export interface ConfigTest {
+  entry: ConfigEntry;
+  tags: readonly string[];
 }
 
-/** The generated module's verdict locations (see `VerdictLocations` in fixtures/steps/report.ts). */
-const AT = '__disaggAt';
+/**
+ * The query of a YAML's verdict module: its throwers, loaded only when a verdict fails. Being a module of
+ * the YAML file (with a map into it), Vitest draws the failure's code frame from the YAML.
+ */
+export const VERDICT_QUERY = '?disagg-verdict';
+
 /** A function on its own generated line: the Error it creates has that line's YAML position in its stack. */
 const THROWER = '(message) => { throw new Error(message); }';
 
-/** The fixture each category's test body uses (lazy fixtures: only what is named runs). */
-const BODY: Record<Category, string> = {
-  perf: `async ({ perf, disaggReport }) => { await disaggReport.perf(perf, ${AT}); }`,
-  accuracy: `async ({ accuracy, disaggReport }) => { await disaggReport.accuracy(accuracy, ${AT}); }`,
-  stress: `async ({ perf, accuracy, disaggReport }) => { await disaggReport.perf(perf, ${AT}); await disaggReport.accuracy(accuracy, ${AT}); }`,
-};
+/** The test body: the fixtures its category uses (lazy fixtures: only what is named runs). */
+function body(c: ConfigTest): string {
+  const at = `() => import(${JSON.stringify(c.entry.file + VERDICT_QUERY)})`;
+  const perf = `await disaggReport.perf(perf, ${at});`;
+  const accuracy = `await disaggReport.accuracy(accuracy, ${at});`;
+  const category: Category = c.entry.category;
+  if (category === 'perf') return `async ({ perf, disaggReport }) => { ${perf} }`;
+  if (category === 'accuracy') return `async ({ accuracy, disaggReport }) => { ${accuracy} }`;
+  return `async ({ perf, accuracy, disaggReport }) => { ${perf} ${accuracy} }`;
+}
 
-/** First YAML syntax error, with 1-based position, or undefined. */
-export function yamlSyntaxError(source: string): YamlSyntaxError | undefined {
-  const lineCounter = new LineCounter();
-  // uniqueKeys off: the library's check is quadratic (duplicates are the loader's job, in linear time).
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: false });
-  const err = doc.errors[0];
-  if (!err) return undefined;
-  const pos = lineCounter.linePos(err.pos[0]);
-  return { message: err.message.split('\n')[0], line: pos.line, column: pos.col };
+/**
+ * The literal `disaggTest("<id>", { tags: [...] }, …)` call, which `vitest list --static-parse` and the
+ * VS Code extension read without running anything. `meta`: the test names its YAML (a folder module,
+ * whose tests are not their own file).
+ */
+function testCall(c: ConfigTest, meta: boolean): string {
+  const tags = c.tags.map((t) => JSON.stringify(t)).join(', ');
+  const options = meta
+    ? `{ tags: [${tags}], meta: { disaggConfigFile: ${JSON.stringify(c.entry.file)} } }`
+    : `{ tags: [${tags}] }`;
+  return `disaggTest(${JSON.stringify(c.entry.testId)}, ${options}, ${body(c)});`;
+}
+
+function imports(runtimeModule: string): string[] {
+  return [
+    `import { describe } from 'vitest';`,
+    `import { disaggTest } from ${JSON.stringify(runtimeModule)};`,
+  ];
+}
+
+/** Only the head of a file is scanned: a hostile file may be huge, and the loader refuses it anyway. */
+const SCAN_LIMIT = 1024 * 1024;
+
+type Pos = { line: number; column: number };
+
+function headOf(source: string): string {
+  return source.length > SCAN_LIMIT ? source.slice(0, SCAN_LIMIT) : source;
 }
 
 /** Line of the first top-level key (where the test "is" in the YAML), 1-based. */
-function firstKeyLine(source: string): { line: number; column: number } {
-  // Only the head: a hostile file may be huge, and the first key is near the top.
-  const lines = source.slice(0, 64 * 1024).split('\n');
+function firstKeyLine(lines: readonly string[]): Pos {
   const idx = lines.findIndex((l) => /^[A-Za-z_][\w-]*\s*:/.test(l));
   return { line: idx < 0 ? 1 : idx + 1, column: 1 };
 }
 
-type Pos = { line: number; column: number };
+/** The keys a failed verdict points at: `benchmark.concurrency_list` and each dataset's `expected_value`. */
+const VERDICT_KEY = /^(\s*(?:-\s+)?)(["']?)(?:concurrency_list|expected_value)\2\s*:/;
 
 /**
- * Where a failed verdict points: `benchmark.concurrency_list` for perf, each dataset's `expected_value`
- * for accuracy (by dataset name, as the verdicts name them).
+ * Every line holding a key a failed verdict can point at, with the key's column. A line scan, not a
+ * parse: the fixture, which parses the file anyway, picks the line of the key it means
+ * (fixtures/steps/report.ts).
  */
-export function verdictPositions(parsed: ParsedYaml): { perf: Pos; accuracy: Map<string, Pos> } {
-  const perf = parsed.locate(['benchmark', 'concurrency_list'], 'key');
-  const accuracy = new Map<string, Pos>();
-  const value = parsed.value as { metadata?: { accuracy?: { datasets?: unknown } } } | undefined;
-  const datasets = value?.metadata?.accuracy?.datasets;
-  if (Array.isArray(datasets)) {
-    datasets.forEach((ds: unknown, i) => {
-      if (!ds || typeof ds !== 'object') return;
-      const name = datasetName(ds as AccuracyDatasetConfig);
-      // Several entries of one dataset: the first one's line (the verdicts name only the dataset).
-      if (!accuracy.has(name))
-        accuracy.set(name, parsed.locate(['metadata', 'accuracy', 'datasets', i, 'expected_value'], 'key'));
-    });
-  }
-  return { perf, accuracy };
+export function verdictKeyLines(lines: readonly string[]): Pos[] {
+  const found: Pos[] = [];
+  lines.forEach((l, i) => {
+    const m = VERDICT_KEY.exec(l);
+    if (m) found.push({ line: i + 1, column: m[1].length + 1 });
+  });
+  return found;
 }
 
 /**
- * Turn one YAML config into a Vitest test module. The calls are literal (`describe("stress", …)`,
- * `disaggTest("<id>", { tags: [...] }, …)`) so that `vitest list --static-parse` and the VS Code
- * extension see names and tags without running anything; the source map points them at the YAML.
+ * Turn one YAML config into a Vitest test module, from its path alone (the file is parsed and validated
+ * by the fixture when the test runs, so a broken file fails as its own test): generating 1,000 tests must
+ * cost next to nothing. The source map points the test at the YAML's first key.
  */
 export function generateModule(
   entry: ConfigEntry,
   tags: readonly string[],
   source: string,
   runtimeModule: string,
-  /** Set when the file cannot be read as YAML: the test keeps its name and tags and fails with this. */
-  loadError?: string,
-  /** The file already parsed (the plugin reads each file once); parsed from `source` when not given. */
-  parsed?: ParsedYaml,
 ): GeneratedModule {
-  const at = firstKeyLine(source);
-  const body =
-    loadError === undefined
-      ? BODY[entry.category]
-      : `() => { throw new Error(${JSON.stringify(loadError)}); }`;
+  const head = headOf(source);
+  const at = firstKeyLine(head.split('\n'));
   const top = { line: 1, column: 1 };
-  // A file that failed to load never reaches a verdict: its test throws the load error.
-  const where =
-    loadError === undefined
-      ? verdictPositions(parsed ?? parseYaml(source, entry.file))
-      : { perf: top, accuracy: new Map<string, Pos>() };
-  const lines: Array<[string, Pos]> = [
-    [`import { describe } from 'vitest';`, top],
-    [`import { disaggTest } from ${JSON.stringify(runtimeModule)};`, top],
-    [`const ${AT} = { accuracy: {} };`, top],
-    [`${AT}.perf = ${THROWER};`, where.perf],
-    ...[...where.accuracy].map(([name, pos]): [string, Pos] => [
-      `${AT}.accuracy[${JSON.stringify(name)}] = ${THROWER};`,
-      pos,
-    ]),
+  const generated: Array<[string, Pos]> = [
+    ...imports(runtimeModule).map((l): [string, Pos] => [l, top]),
     [`describe(${JSON.stringify(entry.category)}, () => {`, at],
-    [
-      `  disaggTest(${JSON.stringify(entry.testId)}, { tags: [${tags.map((t) => JSON.stringify(t)).join(', ')}] }, ${body});`,
-      at,
-    ],
+    [`  ${testCall({ entry, tags }, false)}`, at],
     [`});`, at],
   ];
-  const code = lines.map(([l]) => l).join('\n') + '\n';
   return {
-    code,
+    code: generated.map(([l]) => l).join('\n') + '\n',
     map: lineSourceMap(
       entry.file,
-      // A file refused for its size is not carried into the source map.
-      loadError === undefined ? source : source.slice(0, 64 * 1024),
-      lines.map(([, pos]) => pos),
+      head,
+      generated.map(([, pos]) => pos),
     ),
   };
+}
+
+/**
+ * A YAML's verdict module (`<file>?disagg-verdict`, see `VerdictLocations` in fixtures/steps/report.ts):
+ * a thrower at every `concurrency_list` / `expected_value` key line and one at the first key, each mapped
+ * to its line, so a failed verdict's location and code frame are that line of the YAML.
+ */
+export function generateVerdictModule(file: string, source: string): GeneratedModule {
+  const head = headOf(source);
+  const lines = head.split('\n');
+  const top = { line: 1, column: 1 };
+  const generated: Array<[string, Pos]> = [
+    [`export const lines = {};`, top],
+    [`export const test = ${THROWER};`, firstKeyLine(lines)],
+    ...verdictKeyLines(lines).map((pos): [string, Pos] => [`lines[${pos.line}] = ${THROWER};`, pos]),
+  ];
+  return {
+    code: generated.map(([l]) => l).join('\n') + '\n',
+    map: lineSourceMap(
+      file,
+      head,
+      generated.map(([, pos]) => pos),
+    ),
+  };
+}
+
+/**
+ * One test module for many configs of one category (option `testModules: 'folder'`): a test per config,
+ * each naming its YAML in its meta, located at its own line here. Failed verdicts still point at their
+ * YAML (each test loads its YAML's verdict module).
+ */
+export function generateFolderModule(
+  category: Category,
+  configs: readonly ConfigTest[],
+  runtimeModule: string,
+): string {
+  const lines = [
+    `// Generated by vitest-disagg (option testModules): one test per YAML of this folder. Rewritten on every run.`,
+    ...imports(runtimeModule),
+    // Concurrent: each test waits on its own job, and is judged as that job ends, not after the others.
+    `describe(${JSON.stringify(category)}, { concurrent: true }, () => {`,
+    ...configs.flatMap((c) => [`  // ${c.entry.file}`, `  ${testCall(c, true)}`]),
+    `});`,
+  ];
+  return lines.join('\n') + '\n';
 }

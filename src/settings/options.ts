@@ -3,6 +3,10 @@ import type { PerfGateSpec } from '../types.js';
 import type { ConfigLimits } from '../config/limits.js';
 import type { ExecutorKind, ExecutorSettings, Launcher, ResourceMode } from './types.js';
 
+/** How YAML configs become Vitest test modules (option `testModules`). */
+export type TestModules = 'config' | 'folder' | 'auto';
+export const TEST_MODULES: readonly TestModules[] = ['auto', 'config', 'folder'];
+
 /** Options of `disagg({...})` in vitest.config.ts. An env var (or DISAGG_ENV_FILE value) overrides each. */
 export interface DisaggOptions {
   /** Root of the YAML tree. Env `DISAGG_CONFIG_DIR`. Default `stress-configs`. */
@@ -21,6 +25,13 @@ export interface DisaggOptions {
   maxJobsInFlight?: number;
   /** Vitest workers (each judges one config at a time). Default 8. */
   maxWorkers?: number;
+  /**
+   * `config`: each YAML is its own test module (the explorer and `vitest list` show the YAML).
+   * `folder`: one generated module per `<test_type>/<category>` folder, for suites of hundreds of
+   * configs (Vitest's cost is per module). `auto` (default): `folder` above 200 selected configs, else
+   * `config`. Env `DISAGG_TEST_MODULES`.
+   */
+  testModules?: TestModules;
   /** Vitest watch mode. Default false: saving a YAML must never resubmit a GPU job. */
   watch?: boolean;
   /** Re-attach to jobs of a crashed run instead of resubmitting. Env `DISAGG_RESUME` (0 = off). */
@@ -91,6 +102,7 @@ export interface ResolvedOptions {
   envFile?: string;
   maxJobsInFlight: number;
   maxWorkers: number;
+  testModules: TestModules;
   watch: boolean;
   resume: boolean;
   pollMinMs: number;

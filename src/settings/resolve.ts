@@ -15,7 +15,7 @@ import { PLACEHOLDER_VARIABLES } from '../config/placeholders.js';
 import { DEFAULT_GPU_TYPE } from '../config/select.js';
 import { SettingsError } from '../errors.js';
 import { readEnvFile } from './env-file.js';
-import type { DisaggOptions, ResolvedOptions } from './options.js';
+import { TEST_MODULES, type DisaggOptions, type ResolvedOptions } from './options.js';
 import type { ExecutorKind, ExecutorSettings, Launcher, ResourceMode, SshInput } from './types.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -239,6 +239,7 @@ export function resolveSettings(
   // The local executor runs jobs on this machine's cores: unlimited would overload a laptop.
   const maxJobsInFlight = batchSize === undefined ? (executor === 'local' ? 2 : 0) : Math.max(0, batchSize);
   const resume = get('DISAGG_RESUME');
+  const testModulesSource = get('DISAGG_TEST_MODULES');
   const strict = get('DISAGG_STRICT');
   const debug = get('DEBUG_MODE');
   const testList = get('DISAGG_TEST_LIST')?.value ?? options.testList;
@@ -264,6 +265,9 @@ export function resolveSettings(
     envFile,
     maxJobsInFlight,
     maxWorkers: options.maxWorkers ?? 8,
+    testModules: testModulesSource
+      ? oneOf(testModulesSource, TEST_MODULES)
+      : (optionOneOf('testModules', options.testModules, TEST_MODULES) ?? 'auto'),
     watch: options.watch ?? false,
     resume: resume ? flag(resume) : (options.resume ?? true),
     pollMinMs: options.pollIntervalMs?.min ?? (executor === 'local' ? 250 : 2000),

@@ -29,7 +29,11 @@ function plain(text: string): string {
   return text.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
 }
 
-describe.each(['local', 'ssh'] as const)('fault knobs through the whole plugin (%s executor)', (executor) => {
+// Local runs the configs as one test module per folder (concurrent tests in one module), ssh as one per YAML.
+describe.each([
+  ['local', 'folder'],
+  ['ssh', 'config'],
+] as const)('fault knobs through the whole plugin (%s executor, testModules %s)', (executor, testModules) => {
   let out: string;
   let report: JsonReport;
   let stderr: string;
@@ -55,6 +59,7 @@ describe.each(['local', 'ssh'] as const)('fault knobs through the whole plugin (
           ...process.env,
           DISAGG_CONFIG_DIR: SUITE,
           DISAGG_EXECUTOR: executor,
+          DISAGG_TEST_MODULES: testModules,
           DISAGG_BATCH_SIZE: '4',
           OUTPUT_PATH: out,
           GPU_TYPE: 'GB200',

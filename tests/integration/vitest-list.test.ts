@@ -149,3 +149,69 @@ describe('vitest list on a config tree', () => {
     },
   );
 });
+
+describe('vitest list with one test module per folder (testModules: folder)', () => {
+  const folder = { DISAGG_TEST_MODULES: 'folder' };
+
+  it('lists the same tests, one module per <test_type>/<category> folder, each test located there', () => {
+    const listed = listJson([], folder);
+    expect(listed.map((t) => t.name).sort()).toEqual([...EXPECTED].sort());
+    const moduleOf = (name: string) => path.relative(repoRoot, listed.find((t) => t.name === name)!.file);
+    expect(moduleOf('stress > disagg_stress_anchors')).toMatch(
+      /^\.vitest-disagg\/tree-[0-9a-f]{8}\/disagg\/stress\.mjs$/,
+    );
+    expect(moduleOf('stress > disagg_stress_good-stress')).toBe(moduleOf('stress > disagg_stress_anchors'));
+    expect(moduleOf('accuracy > wideep_accuracy_good-accuracy')).toMatch(/\/wideep\/accuracy\.mjs$/);
+    // Each test at its own line of its module: distinct lines within one module.
+    const stress = listed.filter(
+      (t) => t.name.startsWith('stress > disagg_stress_') && !t.name.includes('root'),
+    );
+    expect(new Set(stress.map((t) => t.location?.line)).size).toBe(stress.length);
+    for (const t of listed) expect(t.location?.line, t.name).toBeGreaterThan(1);
+  });
+
+  it('static parsing sees the same tests, and -t / --tags-filter select the same ones', () => {
+    expect(
+      listJson(['--static-parse'], folder)
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual([...EXPECTED].sort());
+    const byTag = listJson(['--tags-filter=stress'], folder).map((t) => t.name);
+    const byName = listJson(['-t', 'stress'], folder).map((t) => t.name);
+    expect(byTag.sort()).toEqual(EXPECTED.filter((n) => n.startsWith('stress')).sort());
+    expect(byName.sort()).toEqual(byTag.sort());
+  });
+
+  it('a test list: the modules hold exactly the listed configs', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'testlist-folder-'));
+    const list = path.join(dir, 'list.txt');
+    fs.writeFileSync(list, 'disagg_stress_good-stress\nwideep_accuracy_good-accuracy\n');
+    const listed = listJson(['--static-parse'], { ...folder, DISAGG_TEST_LIST: list });
+    expect(listed.map((t) => t.name).sort()).toEqual([
+      'accuracy > wideep_accuracy_good-accuracy',
+      'stress > disagg_stress_good-stress',
+    ]);
+    // A folder with no listed config has no module (an earlier run's module of it is removed).
+    expect(listed.some((t) => t.file.endsWith('/disagg/perf.mjs'))).toBe(false);
+  });
+
+  it("'auto' (the default) keeps one module per YAML up to 200 configs and switches above, saying so", () => {
+    const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'auto-modules-'));
+    const perf = path.join(tree, 'disagg', 'perf');
+    fs.mkdirSync(perf, { recursive: true });
+    const yaml = fs.readFileSync(path.join(TREE, 'disagg/perf/good-perf.yml'), 'utf8');
+    for (let i = 0; i < 200; i++)
+      fs.writeFileSync(path.join(perf, `p${String(i).padStart(3, '0')}.yaml`), yaml);
+    const small = vitest(['list', '--static-parse'], { DISAGG_CONFIG_DIR: tree });
+    expect(small.status, small.stderr).toBe(0);
+    expect(small.stdout).toContain('/disagg/perf/p000.yaml > perf > disagg_perf_p000');
+    expect(small.stderr).not.toContain('one test module per');
+    fs.writeFileSync(path.join(perf, 'p200.yaml'), yaml);
+    const big = vitest(['list', '--static-parse'], { DISAGG_CONFIG_DIR: tree });
+    expect(big.status, big.stderr).toBe(0);
+    expect(big.stderr).toContain('201 configs: one test module per <test_type>/<category> folder');
+    const lines = big.stdout.split('\n').filter((l) => l.includes(' > perf > disagg_perf_p'));
+    expect(lines).toHaveLength(201);
+    for (const l of lines) expect(l).toMatch(/\/disagg\/perf\.mjs > perf > disagg_perf_p\d{3}$/);
+  });
+});

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TestProject, Vitest } from 'vitest/node';
 import setup from '../../../src/plugin/global-setup.js';
 import { resolveOptions } from '../../../src/plugin/options.js';
+import { folderModulesDir } from '../../../src/plugin/folder-modules.js';
 import { COLLECT_WORKERS, runMarker } from '../../../src/plugin/run-mode.js';
 import type { JobStatus, SubmittedJob } from '../../../src/types.js';
 import { repoRoot } from '../../fixtures/paths.js';
@@ -90,12 +91,31 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(base, { recursive: true, force: true }));
 
 /** The main process as the global setup sees it: the root project plus the YAML project. */
-function fakeRun(testNamePattern?: RegExp) {
-  const options = resolveOptions({ configDir, outputPath: path.join(base, 'out') }, {}, repoRoot);
+function fakeRun(
+  testNamePattern?: RegExp,
+  /** The test modules Vitest selected (after file filters); default every YAML. */
+  modules?: string[],
+  testModules: 'config' | 'folder' = 'config',
+) {
+  const options = resolveOptions(
+    { configDir, outputPath: path.join(base, 'out'), testModules, maxJobsInFlight: 0 },
+    {},
+    repoRoot,
+  );
   const vitest = { projects: [] as unknown[], filenamePattern: [] } as unknown as Vitest & {
     projects: unknown[];
   };
-  const yamlProject = { name: 'disagg', config: { maxWorkers: 8 }, vitest };
+  const yamlFiles = () =>
+    fs
+      .readdirSync(configDir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => path.join(configDir, f));
+  const yamlProject = {
+    name: 'disagg',
+    config: { maxWorkers: 8 },
+    vitest,
+    globTestFiles: async () => ({ testFiles: modules ?? yamlFiles(), typecheckTestFiles: [] }),
+  };
   const root = {
     name: '',
     isRootProject: () => true,
@@ -140,5 +160,36 @@ describe(`global setup over ${COUNT} configs`, () => {
     expect(ledger.jobs.map((j) => j.testId)).toEqual([one]);
     await teardown();
     expect(calls.cancelled).toEqual(['1001']);
+  });
+
+  it('submits only the configs of the test modules Vitest selected (file filters)', async () => {
+    const picked = [ids[0], ids[7]];
+    const files = picked.map((id) => {
+      const rel = fs
+        .readdirSync(configDir, { recursive: true, encoding: 'utf8' })
+        .find((f) => f.endsWith(`${id.split('_').slice(2).join('_')}.yaml`));
+      return path.join(configDir, rel as string);
+    });
+    const run = fakeRun(undefined, files);
+    runMarker(run.vitest).onTestRunStart?.([]);
+    const teardown = await setup(run.project);
+    expect([...calls.submitted].sort()).toEqual([...picked].sort());
+    await teardown();
+  });
+
+  it('with one module per folder, a selected module submits the configs of its folder', async () => {
+    const run = fakeRun(undefined, [], 'folder');
+    const dir = folderModulesDir(repoRoot, configDir);
+    // Vitest selected the disagg/perf module only.
+    (run.yamlProject as { globTestFiles: unknown }).globTestFiles = async () => ({
+      testFiles: [path.join(dir, 'disagg/perf.mjs')],
+      typecheckTestFiles: [],
+    });
+    runMarker(run.vitest).onTestRunStart?.([]);
+    const teardown = await setup(run.project);
+    const perf = ids.filter((id) => id.startsWith('disagg_perf_'));
+    expect(perf.length).toBeGreaterThan(0);
+    expect([...calls.submitted].sort()).toEqual([...perf].sort());
+    await teardown();
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { generateModule, yamlSyntaxError } from '../../../src/plugin/transform.js';
+import {
+  generateFolderModule,
+  generateModule,
+  generateVerdictModule,
+  VERDICT_QUERY,
+} from '../../../src/plugin/transform.js';
 import type { ConfigEntry } from '../../../src/types.js';
 
 const entry: ConfigEntry = {
@@ -71,7 +76,7 @@ function yamlLines(mappings: string): number[] {
   return decodeMappings(mappings).map((seg) => (src += seg[2]) + 1);
 }
 
-describe('verdict locations in the YAML', () => {
+describe('the verdict module of a YAML (loaded when a verdict fails)', () => {
   const yaml = [
     'metadata:', //                           1
     '  accuracy:', //                         2
@@ -85,7 +90,7 @@ describe('verdict locations in the YAML', () => {
     '  concurrency_list: "1 4"', //          10
     '',
   ].join('\n');
-  const mod = generateModule(entry, ['stress'], yaml, '/r.ts');
+  const mod = generateVerdictModule(entry.file, yaml);
   const lines = mod.code.split('\n');
   const mapped = yamlLines(mod.map.mappings);
   const lineOf = (needle: string) => {
@@ -94,29 +99,66 @@ describe('verdict locations in the YAML', () => {
     return mapped[i];
   };
 
-  it("a failed accuracy gate throws from the line mapped to its dataset's expected_value", () => {
-    expect(lineOf('__disaggAt.accuracy["gsm8k"] = (message) => { throw new Error(message); }')).toBe(5);
-    expect(lineOf('__disaggAt.accuracy["mmlu"]')).toBe(8);
+  it('maps a thrower to every concurrency_list and expected_value key line, at the key', () => {
+    expect(lineOf('lines[5] = (message) => { throw new Error(message); }')).toBe(5);
+    expect(lineOf('lines[8] = ')).toBe(8);
+    expect(lineOf('lines[10] = ')).toBe(10);
+    expect(lines.filter((l) => l.startsWith('lines['))).toHaveLength(3);
+    const segs = decodeMappings(mod.map.mappings);
+    let col = 0;
+    const columns = segs.map((seg) => (col += seg[3]) + 1);
+    expect(columns[lines.findIndex((l) => l.startsWith('lines[5]'))]).toBe(9);
+    expect(columns[lines.findIndex((l) => l.startsWith('lines[10]'))]).toBe(3);
+    expect(mod.map.sources).toEqual([entry.file]);
   });
 
-  it('a perf failure throws from the line mapped to benchmark.concurrency_list', () => {
-    expect(lineOf('__disaggAt.perf = ')).toBe(10);
+  it('keeps a thrower at the first key for keys the scan cannot place', () => {
+    expect(lineOf('export const test = ')).toBe(1);
   });
 
-  it('the test body hands the locations to the verdict steps', () => {
-    expect(mod.code).toContain('await disaggReport.accuracy(accuracy, __disaggAt)');
-    expect(mod.code).toContain('await disaggReport.perf(perf, __disaggAt)');
+  it('finds keys written as list items or quoted', () => {
+    const m = generateVerdictModule(entry.file, 'a:\n  - expected_value: 1\n  "concurrency_list": "1"\n');
+    expect(m.code).toContain('lines[2] = ');
+    expect(m.code).toContain('lines[3] = ');
+  });
+
+  it("every generated test loads its YAML's verdict module for its verdict steps", () => {
+    const test = generateModule(entry, ['stress'], yaml, '/r.ts');
+    const load = `() => import(${JSON.stringify(entry.file + VERDICT_QUERY)})`;
+    expect(test.code).toContain(`await disaggReport.accuracy(accuracy, ${load})`);
+    expect(test.code).toContain(`await disaggReport.perf(perf, ${load})`);
+  });
+
+  it('the test module reads nothing but the text it is given (a file that is not YAML still becomes its test)', () => {
+    const m = generateModule(entry, ['stress'], 'metadata: [unclosed\n\tbad: :\n', '/r.ts');
+    expect(m.code).toContain('disaggTest("disagg_stress_x"');
   });
 });
 
-describe('yamlSyntaxError', () => {
-  it('returns the first error with its 1-based position', () => {
-    const err = yamlSyntaxError('metadata:\n  a: [1, 2\nb: 3\n');
-    expect(err).toBeDefined();
-    expect(err?.line).toBeGreaterThanOrEqual(2);
-    expect(err?.message).toBeTruthy();
-  });
-  it('returns undefined for valid YAML', () => {
-    expect(yamlSyntaxError('a: 1\n')).toBeUndefined();
+describe('a folder module (testModules: folder)', () => {
+  const other: ConfigEntry = {
+    ...entry,
+    file: '/cfg/disagg/stress/y.yaml',
+    stem: 'y',
+    testId: 'disagg_stress_y',
+  };
+  const code = generateFolderModule(
+    'stress',
+    [
+      { entry, tags: ['stress', 'disagg'] },
+      { entry: other, tags: ['stress', 'disagg'] },
+    ],
+    '/r.ts',
+  );
+
+  it('holds one literal test per config, each naming its YAML in its meta, run concurrently', () => {
+    expect(code).toContain(`describe("stress", { concurrent: true }, () => {`);
+    for (const e of [entry, other]) {
+      expect(code).toContain(
+        `disaggTest(${JSON.stringify(e.testId)}, { tags: ["stress", "disagg"], meta: { disaggConfigFile: ${JSON.stringify(e.file)} } }, async ({ perf, accuracy, disaggReport })`,
+      );
+      expect(code).toContain(`import(${JSON.stringify(e.file + VERDICT_QUERY)})`);
+    }
+    expect(code.match(/disaggTest\(/g)).toHaveLength(2);
   });
 });

@@ -3,9 +3,10 @@
 // YAML location the generated module hands over.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { TestContext } from 'vitest';
-import { createReport, type FailAt } from '../../../fixtures/steps/report.js';
+import { createReport, verdictLines, type FailAt } from '../../../fixtures/steps/report.js';
+import { parseYaml } from '../../../src/config/index.js';
 import type { AccuracyResult } from '../../../fixtures/steps/accuracy-step.js';
-import type { DatasetVerdict } from '../../../src/types.js';
+import type { DatasetVerdict, DisaggConfig } from '../../../src/types.js';
 
 function verdict(dataset: string, passed: boolean, warnings: string[] = []): DatasetVerdict {
   const observed = passed ? 0.9 : 0.5;
@@ -43,7 +44,14 @@ function setup() {
     name: 't1',
     meta: { disagg: { logDir: '/o/t1', failureLogDir: '/o/t1_ERROR' } },
   } as unknown as TestContext['task'];
-  return { printed, annotations, report: createReport(annotate, task) };
+  // mmlu's expected_value is on YAML line 8, gsm8k's on line 5.
+  const where = {
+    accuracy: new Map([
+      ['gsm8k', 5],
+      ['mmlu', 8],
+    ]),
+  };
+  return { printed, annotations, report: createReport(annotate, task, where) };
 }
 
 afterEach(() => vi.restoreAllMocks());
@@ -57,10 +65,14 @@ describe('accuracy verdicts', () => {
       calls.push(message);
       throw new Error(message);
     };
+    const wrongLine: FailAt = () => {
+      throw new Error('thrown from the wrong YAML line');
+    };
     const err = await report
-      .accuracy(accuracy([verdict('gsm8k', true, [theta]), verdict('mmlu', false, [theta])]), {
-        accuracy: { mmlu: atMmlu },
-      })
+      .accuracy(accuracy([verdict('gsm8k', true, [theta]), verdict('mmlu', false, [theta])]), async () => ({
+        lines: { 5: wrongLine, 8: atMmlu },
+        test: wrongLine,
+      }))
       .then(
         () => undefined,
         (e: Error) => e,
@@ -84,5 +96,50 @@ describe('accuracy verdicts', () => {
     const { printed, report } = setup();
     await report.accuracy(accuracy([verdict('gsm8k', true)]));
     expect(printed).toEqual(['[vitest-disagg] t1: accuracy gsm8k PASSED: 90.00% ≥ threshold 65.00%']);
+  });
+});
+
+describe('where a failed verdict points', () => {
+  const yaml = [
+    'metadata:', //                           1
+    '  accuracy:', //                         2
+    '    datasets:', //                       3
+    '      - dataset_name: gsm8k', //         4
+    '        expected_value: 0.8', //         5
+    '      - name: mmlu', //                  6
+    '        tolerance: 0.02', //             7
+    '        expected_value: 0.7', //         8
+    'benchmark:', //                          9
+    '  concurrency_list: "1 4"', //          10
+    '',
+  ].join('\n');
+
+  it("finds the perf gate's concurrency_list and each dataset's expected_value line", () => {
+    const parsed = parseYaml(yaml, 'x.yaml');
+    const lines = verdictLines({ config: parsed.value as DisaggConfig, locate: parsed.locate });
+    expect(lines.perf).toBe(10);
+    expect([...lines.accuracy]).toEqual([
+      ['gsm8k', 5],
+      ['mmlu', 8],
+    ]);
+  });
+
+  it("a line the generated module has no thrower for falls back to the test's own line", async () => {
+    const { report } = setup();
+    const calls: string[] = [];
+    const atTest: FailAt = (message) => {
+      calls.push(message);
+      throw new Error(message);
+    };
+    await expect(
+      report.accuracy(accuracy([verdict('mmlu', false)]), async () => ({ lines: {}, test: atTest })),
+    ).rejects.toThrow(/mmlu: FAILED/);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('a config built in memory (no positions) still fails with its verdict', async () => {
+    expect(verdictLines({ config: {} })).toEqual({ accuracy: new Map() });
+    const { report } = setup();
+    await expect(report.accuracy(accuracy([verdict('mmlu', false)]))).rejects.toThrow(/mmlu: FAILED/);
   });
 });
