@@ -326,14 +326,26 @@ export class JobBroker {
       this.fail(t, new Error('cancelled before submission'));
       return;
     }
-    if (t.job && t.phase === 'live' && !t.cancelRequested) {
-      t.cancelRequested = true;
-      const reason = `test ${testId} was aborted`;
-      const told = this.events.emit('cancel', { jobIds: [t.job.jobId], reason });
-      await this.cancelJobs([t], reason);
-      await told;
-      await this.markCancelled([t], reason);
+    if (t.job && t.phase === 'live' && !t.cancelRequested)
+      await this.cancelTracked([t], `test ${testId} was aborted`);
+  }
+
+  /**
+   * Cancel these tests' jobs: told first (the log line comes before a possibly slow scancel, as people
+   * expect), then cancelled, then CANCELLED in the ledger. Throws what the cancel threw.
+   */
+  private async cancelTracked(ts: Tracked[], reason: string): Promise<void> {
+    for (const t of ts) t.cancelRequested = true;
+    const told = this.events.emit('cancel', { jobIds: ts.map((t) => (t.job as SubmittedJob).jobId), reason });
+    try {
+      await this.cancelJobs(ts, reason);
+    } catch (err) {
+      // The cancel's own error is what the caller must tell.
+      await told.catch(() => undefined);
+      throw err;
     }
+    await told;
+    await this.markCancelled(ts, reason);
   }
 
   /**
@@ -385,16 +397,8 @@ export class JobBroker {
         cancelled.push(t);
       }
     }
-    const live = cancelled.map((t) => t.job as SubmittedJob);
-    if (live.length) {
-      const jobIds = live.map((j) => j.jobId);
-      // The log line comes before the (possibly slow) scancel, as people expect; the ledger after it.
-      const told = this.events.emit('cancel', { jobIds, reason });
-      await this.cancelJobs(cancelled, reason);
-      await told;
-      await this.markCancelled(cancelled, reason);
-    }
-    return live.map((j) => j.jobId);
+    if (cancelled.length) await this.cancelTracked(cancelled, reason);
+    return cancelled.map((t) => (t.job as SubmittedJob).jobId);
   }
 
   /** End of run: cancel jobs submitted for tests that did not run, stop polling, close the ledger run. */
@@ -883,15 +887,10 @@ export class JobBroker {
       return;
     }
     const message = neverStartMessage(reason, explained.detail, this.neverStart.graceText());
-    t.cancelRequested = true;
-    const told = this.events.emit('cancel', { jobIds: [job.jobId], reason: message });
     try {
-      await this.cancelJobs([t], message);
-      await told;
-      await this.markCancelled([t], message);
+      await this.cancelTracked([t], message);
       this.fail(t, new Error(`job ${job.jobId} ${message}`));
     } catch (err) {
-      await told.catch(() => undefined);
       const left = jobsLeftMessage(
         [job.jobId],
         this.deps.ledger.file,

@@ -18,18 +18,23 @@ export interface ConfigTest {
  */
 export const VERDICT_QUERY = '?disagg-verdict';
 
-/** A function on its own generated line: the Error it creates has that line's YAML position in its stack. */
-const THROWER = '(message) => { throw new Error(message); }';
+/**
+ * A function on its own generated line: the Error it creates has that line's YAML position in its stack
+ * (named, so the stack line reads `verdict <file>.yaml:<line>:<col>`).
+ */
+const THROWER = 'function verdict(message) { throw new Error(message); }';
 
 /** The test body: the fixtures its category uses (lazy fixtures: only what is named runs). */
 function body(c: ConfigTest): string {
-  const at = `() => import(${JSON.stringify(c.entry.file + VERDICT_QUERY)})`;
+  // The verdict source (fixtures/steps/report.ts): the config says where its keys are, the verdict module
+  // throws from there.
+  const at = `{ config: disaggConfig, load: () => import(${JSON.stringify(c.entry.file + VERDICT_QUERY)}) }`;
   const perf = `await disaggReport.perf(perf, ${at});`;
   const accuracy = `await disaggReport.accuracy(accuracy, ${at});`;
   const category: Category = c.entry.category;
-  if (category === 'perf') return `async ({ perf, disaggReport }) => { ${perf} }`;
-  if (category === 'accuracy') return `async ({ accuracy, disaggReport }) => { ${accuracy} }`;
-  return `async ({ perf, accuracy, disaggReport }) => { ${perf} ${accuracy} }`;
+  if (category === 'perf') return `async ({ perf, disaggConfig, disaggReport }) => { ${perf} }`;
+  if (category === 'accuracy') return `async ({ accuracy, disaggConfig, disaggReport }) => { ${accuracy} }`;
+  return `async ({ perf, accuracy, disaggConfig, disaggReport }) => { ${perf} ${accuracy} }`;
 }
 
 /**

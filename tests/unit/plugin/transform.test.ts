@@ -43,7 +43,7 @@ describe('generateModule', () => {
   it('emits literal describe/disaggTest calls the static collector can read', () => {
     expect(mod.code).toContain(`describe("stress", () => {`);
     expect(mod.code).toContain(
-      `disaggTest("disagg_stress_x", { tags: ["stress", "disagg"] }, async ({ perf, accuracy, disaggReport })`,
+      `disaggTest("disagg_stress_x", { tags: ["stress", "disagg"] }, async ({ perf, accuracy, disaggConfig, disaggReport })`,
     );
     expect(mod.code).toContain(`import { disaggTest } from "/pkg/fixtures/index.ts";`);
     // The static collector reads tags only from identifier keys, never from JSON.stringify output.
@@ -52,9 +52,9 @@ describe('generateModule', () => {
 
   it('uses only the fixtures its category needs', () => {
     const perf = generateModule({ ...entry, category: 'perf' }, ['perf'], yaml, '/r.ts');
-    expect(perf.code).toContain('async ({ perf, disaggReport })');
+    expect(perf.code).toContain('async ({ perf, disaggConfig, disaggReport })');
     const acc = generateModule({ ...entry, category: 'accuracy' }, ['accuracy'], yaml, '/r.ts');
-    expect(acc.code).toContain('async ({ accuracy, disaggReport })');
+    expect(acc.code).toContain('async ({ accuracy, disaggConfig, disaggReport })');
   });
 
   it('maps the test call to the first YAML key line', () => {
@@ -100,7 +100,7 @@ describe('the verdict module of a YAML (loaded when a verdict fails)', () => {
   };
 
   it('maps a thrower to every concurrency_list and expected_value key line, at the key', () => {
-    expect(lineOf('lines[5] = (message) => { throw new Error(message); }')).toBe(5);
+    expect(lineOf('lines[5] = function verdict(message) { throw new Error(message); }')).toBe(5);
     expect(lineOf('lines[8] = ')).toBe(8);
     expect(lineOf('lines[10] = ')).toBe(10);
     expect(lines.filter((l) => l.startsWith('lines['))).toHaveLength(3);
@@ -124,9 +124,9 @@ describe('the verdict module of a YAML (loaded when a verdict fails)', () => {
 
   it("every generated test loads its YAML's verdict module for its verdict steps", () => {
     const test = generateModule(entry, ['stress'], yaml, '/r.ts');
-    const load = `() => import(${JSON.stringify(entry.file + VERDICT_QUERY)})`;
-    expect(test.code).toContain(`await disaggReport.accuracy(accuracy, ${load})`);
-    expect(test.code).toContain(`await disaggReport.perf(perf, ${load})`);
+    const at = `{ config: disaggConfig, load: () => import(${JSON.stringify(entry.file + VERDICT_QUERY)}) }`;
+    expect(test.code).toContain(`await disaggReport.accuracy(accuracy, ${at})`);
+    expect(test.code).toContain(`await disaggReport.perf(perf, ${at})`);
   });
 
   it('the test module reads nothing but the text it is given (a file that is not YAML still becomes its test)', () => {
@@ -155,7 +155,7 @@ describe('a folder module (testModules: folder)', () => {
     expect(code).toContain(`describe("stress", { concurrent: true }, () => {`);
     for (const e of [entry, other]) {
       expect(code).toContain(
-        `disaggTest(${JSON.stringify(e.testId)}, { tags: ["stress", "disagg"], meta: { disaggConfigFile: ${JSON.stringify(e.file)} } }, async ({ perf, accuracy, disaggReport })`,
+        `disaggTest(${JSON.stringify(e.testId)}, { tags: ["stress", "disagg"], meta: { disaggConfigFile: ${JSON.stringify(e.file)} } }, async ({ perf, accuracy, disaggConfig, disaggReport })`,
       );
       expect(code).toContain(`import(${JSON.stringify(e.file + VERDICT_QUERY)})`);
     }

@@ -3,7 +3,13 @@
 // YAML location the generated module hands over.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { TestContext } from 'vitest';
-import { createReport, verdictLines, type FailAt } from '../../../fixtures/steps/report.js';
+import {
+  createReport,
+  verdictLines,
+  type FailAt,
+  type VerdictLocations,
+  type VerdictSource,
+} from '../../../fixtures/steps/report.js';
 import { parseYaml } from '../../../src/config/index.js';
 import type { AccuracyResult } from '../../../fixtures/steps/accuracy-step.js';
 import type { DatasetVerdict, DisaggConfig } from '../../../src/types.js';
@@ -44,14 +50,27 @@ function setup() {
     name: 't1',
     meta: { disagg: { logDir: '/o/t1', failureLogDir: '/o/t1_ERROR' } },
   } as unknown as TestContext['task'];
-  // mmlu's expected_value is on YAML line 8, gsm8k's on line 5.
-  const where = {
-    accuracy: new Map([
-      ['gsm8k', 5],
-      ['mmlu', 8],
-    ]),
-  };
-  return { printed, annotations, report: createReport(annotate, task, where) };
+  return { printed, annotations, report: createReport(annotate, task) };
+}
+
+const YAML = [
+  'metadata:', //                           1
+  '  accuracy:', //                         2
+  '    datasets:', //                       3
+  '      - dataset_name: gsm8k', //         4
+  '        expected_value: 0.8', //         5
+  '      - name: mmlu', //                  6
+  '        tolerance: 0.02', //             7
+  '        expected_value: 0.7', //         8
+  'benchmark:', //                          9
+  '  concurrency_list: "1 4"', //          10
+  '',
+].join('\n');
+
+/** What a generated test passes: the parsed config (mmlu's expected_value on line 8) and a module loader. */
+function source(at: VerdictLocations): VerdictSource {
+  const parsed = parseYaml(YAML, 'x.yaml');
+  return { config: { config: parsed.value as DisaggConfig, locate: parsed.locate }, load: async () => at };
 }
 
 afterEach(() => vi.restoreAllMocks());
@@ -69,10 +88,10 @@ describe('accuracy verdicts', () => {
       throw new Error('thrown from the wrong YAML line');
     };
     const err = await report
-      .accuracy(accuracy([verdict('gsm8k', true, [theta]), verdict('mmlu', false, [theta])]), async () => ({
-        lines: { 5: wrongLine, 8: atMmlu },
-        test: wrongLine,
-      }))
+      .accuracy(
+        accuracy([verdict('gsm8k', true, [theta]), verdict('mmlu', false, [theta])]),
+        source({ lines: { 5: wrongLine, 8: atMmlu }, test: wrongLine }),
+      )
       .then(
         () => undefined,
         (e: Error) => e,
@@ -100,22 +119,8 @@ describe('accuracy verdicts', () => {
 });
 
 describe('where a failed verdict points', () => {
-  const yaml = [
-    'metadata:', //                           1
-    '  accuracy:', //                         2
-    '    datasets:', //                       3
-    '      - dataset_name: gsm8k', //         4
-    '        expected_value: 0.8', //         5
-    '      - name: mmlu', //                  6
-    '        tolerance: 0.02', //             7
-    '        expected_value: 0.7', //         8
-    'benchmark:', //                          9
-    '  concurrency_list: "1 4"', //          10
-    '',
-  ].join('\n');
-
   it("finds the perf gate's concurrency_list and each dataset's expected_value line", () => {
-    const parsed = parseYaml(yaml, 'x.yaml');
+    const parsed = parseYaml(YAML, 'x.yaml');
     const lines = verdictLines({ config: parsed.value as DisaggConfig, locate: parsed.locate });
     expect(lines.perf).toBe(10);
     expect([...lines.accuracy]).toEqual([
@@ -132,7 +137,7 @@ describe('where a failed verdict points', () => {
       throw new Error(message);
     };
     await expect(
-      report.accuracy(accuracy([verdict('mmlu', false)]), async () => ({ lines: {}, test: atTest })),
+      report.accuracy(accuracy([verdict('mmlu', false)]), source({ lines: {}, test: atTest })),
     ).rejects.toThrow(/mmlu: FAILED/);
     expect(calls).toHaveLength(1);
   });
