@@ -79,6 +79,18 @@ describe('vitest on a config tree with hostile files', () => {
 
 describe('signals while configs load', () => {
   let big: string;
+  let many: string | undefined;
+  /** 1,500 copies of an example config (written once). */
+  const manyConfigs = (): string => {
+    if (many) return many;
+    many = path.join(tmp, 'many-small');
+    const dir = path.join(many, 'disagg', 'perf');
+    fs.mkdirSync(dir, { recursive: true });
+    const examples = path.join(repoRoot, 'stress-configs/disagg/perf');
+    const yaml = fs.readFileSync(path.join(examples, fs.readdirSync(examples)[0]), 'utf8');
+    for (let i = 0; i < 1500; i++) fs.writeFileSync(path.join(dir, `c${i}.yaml`), yaml);
+    return many;
+  };
   beforeAll(() => {
     // Thirty copies of every hostile file: loading them all (about 14 s on a quiet 2-core machine) takes
     // far longer than the signal may.
@@ -89,10 +101,21 @@ describe('signals while configs load', () => {
   });
 
   /** Start a command, send `signal` once it has loaded for `afterMs`, and time how long it takes to end. */
-  async function secondsToEnd(args: string[], signal: NodeJS.Signals, afterMs: number): Promise<number> {
+  async function secondsToEnd(
+    args: string[],
+    signal: NodeJS.Signals,
+    afterMs: number,
+    env: Record<string, string> = {},
+  ): Promise<number> {
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,
-      env: { ...process.env, DISAGG_CONFIG_DIR: big, GPU_TYPE: 'GB200', OUTPUT_PATH: path.join(tmp, 'out') },
+      env: {
+        ...process.env,
+        DISAGG_CONFIG_DIR: big,
+        GPU_TYPE: 'GB200',
+        OUTPUT_PATH: path.join(tmp, 'out'),
+        ...env,
+      },
       stdio: 'ignore',
     });
     const ended = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -111,7 +134,12 @@ describe('signals while configs load', () => {
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`${signal} ends vitest list within 10 s`, async () => {
-      const s = await secondsToEnd([VITEST, 'list', '--json'], signal, 5000);
+      // `vitest list` reads no config, so the hostile files cost it nothing: 1,500 configs, one test module
+      // each (about 20 s to list on 2 cores), keep it busy long enough.
+      const s = await secondsToEnd([VITEST, 'list', '--json'], signal, 3000, {
+        DISAGG_CONFIG_DIR: manyConfigs(),
+        DISAGG_TEST_MODULES: 'config',
+      });
       console.log(`${signal}: vitest list ended ${s.toFixed(1)} s after the signal`);
       expect(s).toBeLessThan(10);
     }, 120_000);
