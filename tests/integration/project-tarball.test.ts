@@ -39,8 +39,20 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function run(cmd: string, args: string[], cwd: string, timeout: number): SpawnSyncReturns<string> {
-  const r = spawnSync(cmd, args, { cwd, env: cleanEnv(), encoding: 'utf8', timeout, maxBuffer: 64 << 20 });
+function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  timeout: number,
+  env: NodeJS.ProcessEnv = {},
+): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, {
+    cwd,
+    env: { ...cleanEnv(), ...env },
+    encoding: 'utf8',
+    timeout,
+    maxBuffer: 64 << 20,
+  });
   if (r.error) throw new Error(`${cmd} ${args.join(' ')} in ${cwd}: ${r.error.message}\n${r.stderr}`);
   return r;
 }
@@ -170,6 +182,34 @@ describe('a fresh project installing the packed tarball', () => {
         const results = path.join(app, 'output/slurm_logs', id, 'results.json');
         expect(fs.existsSync(results), `${results} missing`).toBe(true);
       }
+    },
+    10 * MINUTE,
+  );
+
+  it(
+    'with one test module per folder (testModules: folder) the YAML test runs from the installed package too',
+    () => {
+      const r = run(
+        'npx',
+        ['vitest', 'run', '-t', YAML_STEM, '--reporter=json', '--outputFile=report-folder.json'],
+        app,
+        8 * MINUTE,
+        { DISAGG_TEST_MODULES: 'folder' },
+      );
+      const reportFile = path.join(app, 'report-folder.json');
+      expect(fs.existsSync(reportFile), `no JSON report\n${r.stdout}\n${r.stderr}`).toBe(true);
+      const report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as JsonReport;
+      const tests = report.testResults.flatMap((f) =>
+        f.assertionResults.map((a) => ({ file: path.relative(app, f.name), ...a })),
+      );
+      // `-t` leaves the other files' tests skipped.
+      const ran = tests.filter((t) => t.status === 'passed' || t.status === 'failed');
+      expect(
+        ran.map((t) => `${t.fullName} | ${t.status}`),
+        `${r.stdout}\n${r.stderr}`,
+      ).toEqual([`stress disagg_stress_${YAML_STEM} | passed`]);
+      expect(ran[0].file).toMatch(/^\.vitest-disagg\/test_configs-[0-9a-f]{8}\/disagg\/stress\.mjs$/);
+      expect(r.status, r.stderr).toBe(0);
     },
     10 * MINUTE,
   );
