@@ -6,32 +6,19 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobBroker } from '../../../src/broker/broker.js';
 import { Ledger, LedgerError, type LedgerData } from '../../../src/broker/ledger.js';
+import type { JobStatus, SubmittedJob } from '../../../src/types.js';
 import type { Executor } from '../../../src/executors/types.js';
-import type { JobSpec, JobStatus, SubmittedJob } from '../../../src/types.js';
+import { FakeExecutor } from './fake-executor.js';
 
 /** Jobs stay RUNNING until `finish` is set, so the test can damage the ledger mid-run. */
-class HeldExecutor implements Executor {
-  readonly kind = 'slurm' as const;
+class HeldExecutor extends FakeExecutor {
   finish = false;
-  private n = 100;
-  async submit(spec: JobSpec): Promise<SubmittedJob> {
-    return {
-      jobId: String(this.n++),
-      testId: spec.testId,
-      jobDir: spec.localLogDir,
-      submittedAt: new Date().toISOString(),
-    };
-  }
   async poll(jobs: readonly SubmittedJob[]): Promise<Map<string, JobStatus>> {
     const state = this.finish ? 'COMPLETED' : 'RUNNING';
     return new Map(jobs.map((j) => [j.jobId, { jobId: j.jobId, state, exitCode: '0:0' }]));
   }
-  async cancel(): Promise<void> {}
-  async scanEarlyFailure(): Promise<string | undefined> {
-    return undefined;
-  }
-  async fetchLogs(): Promise<void> {}
-  async close(): Promise<void> {}
+  override async fetchLogs(): Promise<void> {}
+  override async close(): Promise<void> {}
 }
 
 let out: string;

@@ -6,11 +6,11 @@ import { JobBroker, type BrokerSettings } from '../../../src/broker/broker.js';
 import { Ledger } from '../../../src/broker/ledger.js';
 import { NeverStartWatch, neverStartMessage } from '../../../src/broker/never-start.js';
 import type { Executor, PendingExplanation } from '../../../src/executors/types.js';
-import type { JobSpec, JobStatus, SubmittedJob } from '../../../src/types.js';
+import type { JobStatus, SubmittedJob } from '../../../src/types.js';
+import { FakeExecutor } from './fake-executor.js';
 
 /** Jobs stay PENDING with a fixed reason per test id (`<reason>-…`); polls can be made to fail. */
-class PendingExecutor implements Executor {
-  readonly kind = 'slurm' as const;
+class PendingExecutor extends FakeExecutor {
   cancelled: string[] = [];
   cancelCalls = 0;
   explained: string[] = [];
@@ -20,15 +20,6 @@ class PendingExecutor implements Executor {
     never: true,
     detail: 'job_time 00:05:00 exceeds partition short MaxTime 00:01:00',
   };
-  private n = 100;
-  async submit(spec: JobSpec): Promise<SubmittedJob> {
-    return {
-      jobId: String(this.n++),
-      testId: spec.testId,
-      jobDir: spec.localLogDir,
-      submittedAt: new Date().toISOString(),
-    };
-  }
   async poll(jobs: readonly SubmittedJob[]): Promise<Map<string, JobStatus>> {
     if (this.failPolls)
       throw new Error('squeue failed (exit 1): slurm_load_jobs error: Unable to contact slurm controller');
@@ -43,7 +34,7 @@ class PendingExecutor implements Executor {
     }
     return out;
   }
-  async cancel(jobs: readonly SubmittedJob[]): Promise<void> {
+  override async cancel(jobs: readonly SubmittedJob[]): Promise<void> {
     this.cancelCalls++;
     if (this.failCancel) throw new Error('scancel failed (exit 1): Unable to contact slurm controller');
     this.cancelled.push(...jobs.map((j) => j.jobId));
@@ -52,11 +43,8 @@ class PendingExecutor implements Executor {
     this.explained.push(`${job.jobId}:${reason}`);
     return this.explanation;
   }
-  async scanEarlyFailure(): Promise<string | undefined> {
-    return undefined;
-  }
-  async fetchLogs(): Promise<void> {}
-  async close(): Promise<void> {}
+  override async fetchLogs(): Promise<void> {}
+  override async close(): Promise<void> {}
 }
 
 const SETTINGS: BrokerSettings = { maxJobsInFlight: 0, pollMinMs: 5, pollMaxMs: 10, resume: false };

@@ -8,26 +8,17 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobBroker, type BrokerSettings } from '../../../src/broker/broker.js';
 import { Ledger } from '../../../src/broker/ledger.js';
 import type { DoneWatcher, Executor } from '../../../src/executors/types.js';
-import type { JobSpec, JobStatus, SubmittedJob } from '../../../src/types.js';
+import type { JobStatus, SubmittedJob } from '../../../src/types.js';
+import { FakeExecutor } from './fake-executor.js';
 
 /** Jobs end when the test says so; the watcher reports markers when the test fires them. */
-class MarkerExecutor implements Executor {
-  readonly kind = 'slurm' as const;
+class MarkerExecutor extends FakeExecutor {
   polls: string[][] = [];
   ended = new Map<string, JobStatus['state']>();
   watched = new Set<string>();
   watching = true;
   private onSeen?: (jobId: string) => void;
   private onLapse?: () => void;
-  private n = 100;
-  async submit(spec: JobSpec): Promise<SubmittedJob> {
-    return {
-      jobId: String(this.n++),
-      testId: spec.testId,
-      jobDir: spec.localLogDir,
-      submittedAt: new Date().toISOString(),
-    };
-  }
   async poll(jobs: readonly SubmittedJob[]): Promise<Map<string, JobStatus>> {
     this.polls.push(jobs.map((j) => j.jobId));
     const out = new Map<string, JobStatus>();
@@ -35,7 +26,7 @@ class MarkerExecutor implements Executor {
       out.set(j.jobId, { jobId: j.jobId, state: this.ended.get(j.jobId) ?? 'RUNNING', exitCode: '0:0' });
     return out;
   }
-  async cancel(jobs: readonly SubmittedJob[]): Promise<void> {
+  override async cancel(jobs: readonly SubmittedJob[]): Promise<void> {
     for (const j of jobs) {
       this.cancelled.push(j.jobId);
       this.ended.set(j.jobId, 'CANCELLED');
@@ -44,12 +35,10 @@ class MarkerExecutor implements Executor {
   scans = 0;
   fatal?: string;
   cancelled: string[] = [];
-  async scanEarlyFailure(): Promise<string | undefined> {
+  override async scanEarlyFailure(): Promise<string | undefined> {
     this.scans += 1;
     return this.fatal;
   }
-  async fetchLogs(): Promise<void> {}
-  async close(): Promise<void> {}
   async watchDone(onSeen: (jobId: string) => void, onLapse?: () => void): Promise<DoneWatcher> {
     this.onSeen = onSeen;
     this.onLapse = onLapse;
