@@ -1,5 +1,5 @@
 // Option `testModules: 'folder'`: one generated test module per <test_type>/<category> folder instead of
-// one per YAML. Vitest's own cost is per test module (about 6 ms each on 2 cores, even for a trivial
+// one per YAML. Vitest's own cost is per test module (8–9 ms each on 2 cores, even for a trivial
 // file), so only fewer modules than configs lists a suite of 1,000 in seconds. The modules are real files
 // (Vitest globs test files on disk, and the VS Code explorer opens them), written under the project root.
 import { createHash } from 'node:crypto';

@@ -6,6 +6,7 @@ import {
   VERDICT_QUERY,
 } from '../../../src/plugin/transform.js';
 import type { ConfigEntry } from '../../../src/types.js';
+import { VERDICT_YAML } from './verdict-yaml.js';
 
 const entry: ConfigEntry = {
   file: '/cfg/disagg/stress/x.yaml',
@@ -77,19 +78,7 @@ function yamlLines(mappings: string): number[] {
 }
 
 describe('the verdict module of a YAML (loaded when a verdict fails)', () => {
-  const yaml = [
-    'metadata:', //                           1
-    '  accuracy:', //                         2
-    '    datasets:', //                       3
-    '      - dataset_name: gsm8k', //         4
-    '        expected_value: 0.8', //         5
-    '      - name: mmlu', //                  6
-    '        tolerance: 0.02', //             7
-    '        expected_value: 0.7', //         8
-    'benchmark:', //                          9
-    '  concurrency_list: "1 4"', //          10
-    '',
-  ].join('\n');
+  const yaml = VERDICT_YAML;
   const mod = generateVerdictModule(entry.file, yaml);
   const lines = mod.code.split('\n');
   const mapped = yamlLines(mod.map.mappings);

@@ -13,6 +13,7 @@ import {
 import { parseYaml } from '../../../src/config/index.js';
 import type { AccuracyResult } from '../../../fixtures/steps/accuracy-step.js';
 import type { DatasetVerdict, DisaggConfig } from '../../../src/types.js';
+import { VERDICT_YAML } from './verdict-yaml.js';
 
 function verdict(dataset: string, passed: boolean, warnings: string[] = []): DatasetVerdict {
   const observed = passed ? 0.9 : 0.5;
@@ -53,23 +54,9 @@ function setup() {
   return { printed, annotations, report: createReport(annotate, task) };
 }
 
-const YAML = [
-  'metadata:', //                           1
-  '  accuracy:', //                         2
-  '    datasets:', //                       3
-  '      - dataset_name: gsm8k', //         4
-  '        expected_value: 0.8', //         5
-  '      - name: mmlu', //                  6
-  '        tolerance: 0.02', //             7
-  '        expected_value: 0.7', //         8
-  'benchmark:', //                          9
-  '  concurrency_list: "1 4"', //          10
-  '',
-].join('\n');
-
 /** What a generated test passes: the parsed config (mmlu's expected_value on line 8) and a module loader. */
 function source(at: VerdictLocations): VerdictSource {
-  const parsed = parseYaml(YAML, 'x.yaml');
+  const parsed = parseYaml(VERDICT_YAML, 'x.yaml');
   return { config: { config: parsed.value as DisaggConfig, locate: parsed.locate }, load: async () => at };
 }
 
@@ -120,7 +107,7 @@ describe('accuracy verdicts', () => {
 
 describe('where a failed verdict points', () => {
   it("finds the perf gate's concurrency_list and each dataset's expected_value line", () => {
-    const parsed = parseYaml(YAML, 'x.yaml');
+    const parsed = parseYaml(VERDICT_YAML, 'x.yaml');
     const lines = verdictLines({ config: parsed.value as DisaggConfig, locate: parsed.locate });
     expect(lines.perf).toBe(10);
     expect([...lines.accuracy]).toEqual([
