@@ -159,9 +159,9 @@ export interface RunningJob {
   node: string;
 }
 
-/** Running jobs whose name starts with `prefix` (one squeue call). */
-export function runningJobs(lab: Lab, prefix: string): RunningJob[] {
-  const out = execFileSync('squeue', ['-h', '-t', 'R', '-o', '%A|%j|%N'], {
+/** `[id, name, <field>]` of each job in `states` whose name starts with `prefix` (one squeue call). */
+function squeueRows(lab: Lab, states: string, field: '%N' | '%T', prefix: string): string[][] {
+  const out = execFileSync('squeue', ['-h', '-t', states, '-o', `%A|%j|${field}`], {
     env: slurmEnv(lab),
     encoding: 'utf8',
     timeout: 10_000,
@@ -169,26 +169,25 @@ export function runningJobs(lab: Lab, prefix: string): RunningJob[] {
   return out
     .split('\n')
     .map((l) => l.trim().split('|'))
-    .filter((f) => f.length === 3 && (f[1] as string).startsWith(prefix))
-    .map(([jobId, name, node]) => ({ jobId: jobId as string, name: name as string, node: node as string }));
+    .filter((f) => f.length === 3 && (f[1] as string).startsWith(prefix));
+}
+
+/** Running jobs whose name starts with `prefix` (one squeue call). */
+export function runningJobs(lab: Lab, prefix: string): RunningJob[] {
+  return squeueRows(lab, 'R', '%N', prefix).map(([jobId, name, node]) => ({
+    jobId: jobId as string,
+    name: name as string,
+    node: node as string,
+  }));
 }
 
 /** Every job (any state, as long as MinJobAge keeps it) whose name starts with `prefix`. */
 export function jobsByName(lab: Lab, prefix: string): Array<{ jobId: string; name: string; state: string }> {
-  const out = execFileSync('squeue', ['-h', '-t', 'all', '-o', '%A|%j|%T'], {
-    env: slurmEnv(lab),
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
-  return out
-    .split('\n')
-    .map((l) => l.trim().split('|'))
-    .filter((f) => f.length === 3 && (f[1] as string).startsWith(prefix))
-    .map(([jobId, name, state]) => ({
-      jobId: jobId as string,
-      name: name as string,
-      state: state as string,
-    }));
+  return squeueRows(lab, 'all', '%T', prefix).map(([jobId, name, state]) => ({
+    jobId: jobId as string,
+    name: name as string,
+    state: state as string,
+  }));
 }
 
 /** `scontrol update state=down`: SLURM kills the node's jobs (NODE_FAIL without requeue). */
