@@ -107,19 +107,24 @@ async function scenario(kind: Kind) {
   }
 }
 
+/** The job's end was seen through its marker: one poll, the marker's; no safety tick before the verdict. */
+function expectJudgedAfterItsMarker(r: { events: string[]; polls: number; markerPolls: number }): void {
+  expect(r.events).toEqual([
+    'submitted warmup',
+    expect.stringMatching(/^final warmup/),
+    'submitted job',
+    'final job after 1 poll(s)',
+  ]);
+  expect(r.polls).toBe(1);
+  expect(r.markerPolls).toBe(1);
+}
+
 describe.sequential(
   'push completion: a 3 s job is judged after its marker, before the 60 s safety poll',
   () => {
     it('local executor (fs.watch on the job dir)', { timeout: 40_000 }, async () => {
       const r = await scenario('local');
-      expect(r.events).toEqual([
-        'submitted warmup',
-        expect.stringMatching(/^final warmup/),
-        'submitted job',
-        'final job after 1 poll(s)',
-      ]);
-      expect(r.polls).toBe(1);
-      expect(r.markerPolls).toBe(1);
+      expectJudgedAfterItsMarker(r);
     });
 
     for (const kind of ['slurm', 'ssh'] as const) {
@@ -128,15 +133,7 @@ describe.sequential(
         { timeout: 50_000 },
         async () => {
           const r = await scenario(kind);
-          expect(r.events).toEqual([
-            'submitted warmup',
-            expect.stringMatching(/^final warmup/),
-            'submitted job',
-            'final job after 1 poll(s)',
-          ]);
-          // The one poll was the marker's: no safety tick came before the verdict.
-          expect(r.polls).toBe(1);
-          expect(r.markerPolls).toBe(1);
+          expectJudgedAfterItsMarker(r);
           // Scheduler calls = submissions + 1: one sbatch, one squeue (its sacct/scontrol reads the exit code).
           expect(r.calls.sbatch + r.calls.squeue, JSON.stringify(r.calls)).toBe(2);
           expect(r.calls.scancel).toBe(0);
