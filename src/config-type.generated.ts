@@ -373,6 +373,10 @@ export interface VitestDisaggTestConfig {
      */
     seed?: number;
     /**
+     * Relative run-to-run noise of the simulated service times (default 0.01 = 1 %): each server gets one factor per run and each prefill batch, KV transfer and decode iteration its own, seeded by the job id. 0 makes reruns identical. The env var DISAGG_SIM_NOISE overrides it.
+     */
+    noise?: number;
+    /**
      * Slow the simulated serving stack by this factor (1.15 = 15 % slower). Outside the config hash, so a slowed run is judged against the normal runs' history. The env var DISAGG_SIM_SLOWDOWN overrides it.
      */
     slowdown?: number;
@@ -793,6 +797,10 @@ export interface VitestDisaggTestConfig {
          * Random seed.
          */
         seed?: number;
+        /**
+         * Relative run-to-run noise of the simulated service times (default 0.01 = 1 %): each server gets one factor per run and each prefill batch, KV transfer and decode iteration its own, seeded by the job id. 0 makes reruns identical. The env var DISAGG_SIM_NOISE overrides it.
+         */
+        noise?: number;
         /**
          * Slow the simulated serving stack by this factor (1.15 = 15 % slower). Outside the config hash, so a slowed run is judged against the normal runs' history. The env var DISAGG_SIM_SLOWDOWN overrides it.
          */

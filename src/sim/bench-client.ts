@@ -8,11 +8,11 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isRecord, parseJsonObject, postJson, readResponse } from './http-util.js';
-import { formatBenchBlock, type BenchMetrics, type LatencySummary } from './log-writers.js';
+import { formatBenchBlock, type BenchMetrics } from './log-writers.js';
 import { createRng, randInt } from './rng.js';
 import type { BenchSettings } from './settings.js';
 import { countTokens, fillerText } from './sim-model.js';
-import { mean, median, percentile, std } from './stats.js';
+import { mean, summarize } from './stats.js';
 import { BENCH_LOG, concurrencyDir, RESULT_JSON } from '../jobdir/files.js';
 
 export interface RequestResult {
@@ -159,8 +159,14 @@ export async function sendRequest(
   return r;
 }
 
-function summary(xs: readonly number[]): LatencySummary {
-  return { mean: mean(xs), median: median(xs), std: std(xs), p99: percentile(xs, 99) };
+/** Every ITL value of the run in one typed array (sized first: millions of values at high concurrency). */
+function allItls(ok: readonly RequestResult[]): Float64Array {
+  let n = 0;
+  for (const r of ok) n += r.itl.length;
+  const out = new Float64Array(n);
+  let i = 0;
+  for (const r of ok) for (const x of r.itl) out[i++] = x;
+  return out;
 }
 
 /** benchmark_serving's calculate_metrics (ms in, ms out; duration in simulated seconds). */
@@ -182,14 +188,18 @@ export function computeMetrics(results: readonly RequestResult[], durationS: num
     outputThroughput: totalOutput / d,
     totalTokenThroughput: (totalInput + totalOutput) / d,
     userThroughput: mean(ok.filter((r) => r.latency > 0).map((r) => r.outputLen / (r.latency / 1000))),
-    ttft: summary(ok.map((r) => r.ttft)),
-    tpot: summary(tpots),
-    itl: summary(ok.flatMap((r) => r.itl)),
-    e2el: summary(ok.map((r) => r.latency)),
+    ttft: summarize(ok.map((r) => r.ttft)),
+    tpot: summarize(tpots),
+    itl: summarize(allItls(ok)),
+    e2el: summarize(ok.map((r) => r.latency)),
   };
   // TRT-LLM prints the speculative-decoding section only when MTP actually decoded >1 token per iteration.
   if (decoded.length > 0 && mean(decoded) > 1.0001) {
-    m.avgDecoded = { ...summary(decoded), min: Math.min(...decoded), max: Math.max(...decoded) };
+    m.avgDecoded = {
+      ...summarize(decoded),
+      min: decoded.reduce((a, b) => Math.min(a, b)),
+      max: decoded.reduce((a, b) => Math.max(a, b)),
+    };
   }
   return m;
 }
@@ -206,7 +216,25 @@ export interface LevelResult {
   metrics: BenchMetrics;
 }
 
-/** One benchmark_serving run: `numPrompts` requests, at most `concurrency` in flight. */
+/**
+ * The prompt and output lengths of one run, as run_benchmark.sh draws them: uniform in
+ * [benchmark_ratio·L, L], seeded by `simulator.seed` and the concurrency.
+ */
+export function levelRequests(
+  bench: BenchSettings,
+  concurrency: number,
+  numPrompts: number,
+  seed: number,
+): Array<{ inLen: number; outLen: number }> {
+  const rng = createRng(seed + concurrency);
+  const lo = (l: number): number => Math.max(1, Math.floor(l * bench.ratio));
+  return Array.from({ length: numPrompts }, () => ({
+    inLen: randInt(rng, lo(bench.inputLength), bench.inputLength),
+    outLen: randInt(rng, lo(bench.outputLength), bench.outputLength),
+  }));
+}
+
+/** One benchmark_serving run over HTTP: `numPrompts` requests, at most `concurrency` in flight. */
 export async function runLevel(
   opts: ClientOptions,
   bench: BenchSettings,
@@ -214,12 +242,7 @@ export async function runLevel(
   numPrompts: number,
   seed: number,
 ): Promise<LevelResult> {
-  const rng = createRng(seed + concurrency);
-  const lo = (l: number): number => Math.max(1, Math.floor(l * bench.ratio));
-  const lens = Array.from({ length: numPrompts }, () => ({
-    inLen: randInt(rng, lo(bench.inputLength), bench.inputLength),
-    outLen: randInt(rng, lo(bench.outputLength), bench.outputLength),
-  }));
+  const lens = levelRequests(bench, concurrency, numPrompts, seed);
   const results: RequestResult[] = new Array<RequestResult>(numPrompts);
   let next = 0;
   const start = performance.now();
@@ -273,25 +296,62 @@ export function resultJson(level: LevelResult, model: string): Record<string, un
   return out;
 }
 
+/** Appends to the job's bench log (src/jobdir/files.ts). */
+export function benchLogWriter(jobDir: string): (s: string) => void {
+  const log = join(jobDir, BENCH_LOG);
+  return (s: string): void => appendFileSync(log, s.endsWith('\n') ? s : `${s}\n`);
+}
+
+/** The lines run_benchmark.sh prints before a concurrency's run. */
+export function writeLevelStart(out: (s: string) => void, concurrency: number, numPrompts: number): void {
+  out(`Benchmarking with concurrency ${concurrency} ... ${numPrompts} prompts`);
+  out('Traffic request rate: inf');
+  out('Burstiness factor: 1.0 (Poisson process)');
+  out(`Maximum request concurrency: ${concurrency}`);
+}
+
+/** A finished run: error counts, the result block, `concurrency_<N>/result.json`, the done line. */
+export function writeLevelEnd(
+  out: (s: string) => void,
+  jobDir: string,
+  level: LevelResult,
+  model: string,
+  useNvSa: boolean,
+): void {
+  const errs = new Map<string, number>();
+  for (const r of level.results) {
+    if (r.success) continue;
+    const type = r.error.split(':')[0] ?? r.error;
+    errs.set(type, (errs.get(type) ?? 0) + 1);
+  }
+  for (const [type, n] of errs) out(`Error type: ${type}, Count: ${n} requests`);
+  if (level.metrics.failed > 0) out(`Total failed requests: ${level.metrics.failed}`);
+  out(formatBenchBlock(level.metrics));
+  const dir = join(jobDir, concurrencyDir(level.concurrency));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, RESULT_JSON), JSON.stringify(resultJson(level, model), null, 2));
+  if (useNvSa) out(`Total failed requests: ${level.metrics.failed}`);
+  out(`Benchmark with concurrency ${level.concurrency} done`);
+}
+
 export interface BenchRunOptions extends Omit<ClientOptions, 'agent'> {
   bench: BenchSettings;
   seed: number;
   jobDir: string;
 }
 
-/** The whole run_benchmark.sh loop; appends to the bench log. Returns the total number of failed requests. */
+/**
+ * The whole run_benchmark.sh loop over HTTP against a running server (`disagg-sim bench --url`), timed on
+ * the real clock. The job itself uses the virtual-time benchmark (virtual-bench.ts).
+ */
 export async function runBenchmark(o: BenchRunOptions): Promise<{ levels: LevelResult[]; failed: number }> {
-  const log = join(o.jobDir, BENCH_LOG);
-  const out = (s: string): void => appendFileSync(log, s.endsWith('\n') ? s : `${s}\n`);
+  const out = benchLogWriter(o.jobDir);
   const levels: LevelResult[] = [];
   let failed = 0;
   for (const c of o.bench.concurrencies) {
     if (o.signal?.aborted) break;
     const numPrompts = c * o.bench.multiRound;
-    out(`Benchmarking with concurrency ${c} ... ${numPrompts} prompts`);
-    out('Traffic request rate: inf');
-    out('Burstiness factor: 1.0 (Poisson process)');
-    out(`Maximum request concurrency: ${c}`);
+    writeLevelStart(out, c, numPrompts);
     const agent = new http.Agent({ keepAlive: true, maxSockets: c });
     let level: LevelResult;
     try {
@@ -300,20 +360,7 @@ export async function runBenchmark(o: BenchRunOptions): Promise<{ levels: LevelR
       agent.destroy();
     }
     if (o.signal?.aborted) break;
-    const errs = new Map<string, number>();
-    for (const r of level.results) {
-      if (r.success) continue;
-      const type = r.error.split(':')[0] ?? r.error;
-      errs.set(type, (errs.get(type) ?? 0) + 1);
-    }
-    for (const [type, n] of errs) out(`Error type: ${type}, Count: ${n} requests`);
-    if (level.metrics.failed > 0) out(`Total failed requests: ${level.metrics.failed}`);
-    out(formatBenchBlock(level.metrics));
-    const dir = join(o.jobDir, concurrencyDir(c));
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, RESULT_JSON), JSON.stringify(resultJson(level, o.model), null, 2));
-    if (o.bench.useNvSa) out(`Total failed requests: ${level.metrics.failed}`);
-    out(`Benchmark with concurrency ${c} done`);
+    writeLevelEnd(out, o.jobDir, level, o.model, o.bench.useNvSa);
     failed += level.metrics.failed;
     levels.push(level);
   }

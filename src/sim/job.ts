@@ -8,11 +8,12 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { DisaggConfig } from '../types.js';
-import { runBenchmark } from './bench-client.js';
 import { runEval } from './evaluator.js';
 import { getStatus, isRecord } from './http-util.js';
+import { hashString } from './rng.js';
 import { resolveSettings, type SimSettings } from './settings.js';
 import { startInProcessStack, startProcessStack, type Stack } from './stack.js';
+import { runVirtualBenchmark } from './virtual-bench.js';
 import { BENCH_LOG, CONFIG_FILE, doneMarkerFile, SIM_STACK_FILE, WAIT_SERVER_LOG } from '../jobdir/files.js';
 
 export interface JobOptions {
@@ -120,6 +121,7 @@ export async function runJob(o: JobOptions): Promise<number> {
     const settings: SimSettings = resolveSettings(loadConfig(o.jobDir));
     print(
       `disagg-sim: ${settings.numCtx} ctx + ${settings.numGen} gen workers, time_scale ${settings.timeScale}, ` +
+        `noise ${settings.noise}, ` +
         `concurrency ${settings.bench.concurrencies.join(' ')}`,
     );
     stack = o.inProcess
@@ -144,15 +146,14 @@ export async function runJob(o: JobOptions): Promise<number> {
 
     await waitHealthy(stack.routerUrl, o.jobDir, signal);
     const timeoutMs = Math.max(60_000, REQUEST_TIMEOUT_SIM_MS * settings.timeScale);
-    const bench = await runBenchmark({
+    const bench = await runVirtualBenchmark({
+      settings,
       url: stack.routerUrl,
-      model: settings.modelPath,
-      timeScale: settings.timeScale,
+      jobDir: o.jobDir,
+      // Each job (= each run) draws its own noise; with noise 0 the seed changes nothing.
+      noiseSeed: hashString(o.jobId),
       timeoutMs,
       signal,
-      bench: settings.bench,
-      seed: settings.seed,
-      jobDir: o.jobDir,
     });
     // Failed requests are often the symptom of a dead worker whose exit event is still on its way: give it
     // a moment so the job reports the cause (the traceback), not just the symptom.

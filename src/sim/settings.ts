@@ -26,6 +26,8 @@ export interface CtxWorkerSettings {
   printIterLog: boolean;
   /** Every simulated duration is multiplied by this (1 = normal speed). */
   slowdown: number;
+  /** enable_attention_dp: tp ranks with a batch each (max_batch_size and max_num_tokens per rank). */
+  attentionDp: boolean;
 }
 
 export interface GenWorkerSettings {
@@ -36,6 +38,8 @@ export interface GenWorkerSettings {
   printIterLog: boolean;
   /** Every simulated duration is multiplied by this (1 = normal speed). */
   slowdown: number;
+  /** enable_attention_dp: tp ranks with max_batch_size sequences each; an iteration waits for the fullest. */
+  attentionDp: boolean;
 }
 
 export interface AccuracyTaskSettings {
@@ -61,6 +65,8 @@ export interface BenchSettings {
 
 export interface SimSettings {
   timeScale: number;
+  /** Relative noise of service times (noise.ts); 0 = reruns identical. */
+  noise: number;
   accuracy: number;
   styles: { strict: number; flexible: number; none: number };
   numQuestions: number;
@@ -79,6 +85,8 @@ export interface SimSettings {
 
 export const SIM_DEFAULTS = {
   timeScale: 0.05,
+  /** About the run-to-run spread of a real deployment's throughput. */
+  noise: 0.01,
   accuracy: 0.85,
   styles: { strict: 0.9, flexible: 0.1, none: 0 },
   numQuestions: 250,
@@ -199,9 +207,28 @@ export function resolveSlowdown(cfg: DisaggConfig, env: NodeJS.ProcessEnv = proc
   return n;
 }
 
+/** Env var that sets the service-time noise, overriding `simulator.noise` (0 = reruns identical). */
+export const NOISE_ENV = 'DISAGG_SIM_NOISE';
+
+/** The noise: `DISAGG_SIM_NOISE` if set, else `simulator.noise`, else the default; a number in [0, 0.5]. */
+export function resolveNoise(cfg: DisaggConfig, env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = env[NOISE_ENV];
+  const set = fromEnv !== undefined && fromEnv.trim() !== '';
+  const raw: unknown = set ? fromEnv : cfg.simulator?.noise;
+  if (raw === undefined) return SIM_DEFAULTS.noise;
+  const n = num(raw, NaN);
+  if (!(n >= 0 && n <= 0.5)) {
+    throw new Error(
+      `${set ? NOISE_ENV : 'simulator.noise'}: ${JSON.stringify(raw)} is not a relative noise in [0, 0.5] (0.01 = 1 %)`,
+    );
+  }
+  return n;
+}
+
 export function resolveSettings(cfg: DisaggConfig, processEnv: NodeJS.ProcessEnv = process.env): SimSettings {
   const sim = cfg.simulator ?? {};
   const slowdown = resolveSlowdown(cfg, processEnv);
+  const noise = resolveNoise(cfg, processEnv);
   const hw = cfg.hardware ?? {};
   const b = cfg.benchmark ?? {};
   const wc = cfg.worker_config ?? {};
@@ -245,6 +272,7 @@ export function resolveSettings(cfg: DisaggConfig, processEnv: NodeJS.ProcessEnv
 
   return {
     timeScale: timeScale > 0 ? timeScale : SIM_DEFAULTS.timeScale,
+    noise,
     accuracy: clamp01(num(sim.accuracy, SIM_DEFAULTS.accuracy)),
     styles,
     numQuestions: posInt(sim.num_questions, SIM_DEFAULTS.numQuestions),
@@ -258,6 +286,7 @@ export function resolveSettings(cfg: DisaggConfig, processEnv: NodeJS.ProcessEnv
       maxNumTokens: posInt(ctxCfg.max_num_tokens, SIM_DEFAULTS.ctxMaxNumTokens),
       printIterLog: bool(ctxCfg.print_iter_log, false),
       slowdown,
+      attentionDp: bool(ctxCfg.enable_attention_dp, false),
     },
     gen: {
       tp: posInt(genCfg.tensor_parallel_size, SIM_DEFAULTS.tp),
@@ -266,6 +295,7 @@ export function resolveSettings(cfg: DisaggConfig, processEnv: NodeJS.ProcessEnv
       streamInterval: posInt(genCfg.stream_interval, SIM_DEFAULTS.streamInterval),
       printIterLog: bool(genCfg.print_iter_log, false),
       slowdown,
+      attentionDp: bool(genCfg.enable_attention_dp, false),
     },
     bench: {
       concurrencies: concurrencies(b.concurrency_list).map((c) => c * numGen),
