@@ -15,7 +15,7 @@ import {
   writeLevelStart,
   type LevelResult,
 } from './bench-client.js';
-import { simulateLevel, type ServingModel } from './serving-sim.js';
+import { simulateLevel, type ServingModel, type SimRequest } from './serving-sim.js';
 import type { SimSettings } from './settings.js';
 
 /** Real ms between two probes: enough to notice a hang within a level, cheap on a loaded host. */
@@ -47,6 +47,11 @@ export function servingModel(s: SimSettings): ServingModel {
   };
 }
 
+/** A simulated concurrency: its requests carry the model's breakdown too. */
+export interface SimLevel extends LevelResult {
+  results: SimRequest[];
+}
+
 /** One concurrency of the sweep, simulated; `startAtMs`: virtual time of the sweep before it. */
 function simulateConcurrency(
   model: ServingModel,
@@ -54,7 +59,7 @@ function simulateConcurrency(
   c: number,
   noiseSeed: number,
   startAtMs: number,
-): { level: LevelResult; durationMs: number } {
+): { level: SimLevel; durationMs: number } {
   const numPrompts = c * s.bench.multiRound;
   const trace = simulateLevel(model, levelRequests(s.bench, c, numPrompts, s.seed), c, {
     seed: s.seed,
@@ -69,9 +74,9 @@ function simulateConcurrency(
 }
 
 /** Every level of the sweep in virtual time, without pacing or I/O (benchmarks and tests). */
-export function simulateSweep(s: SimSettings, noiseSeed: number): LevelResult[] {
+export function simulateSweep(s: SimSettings, noiseSeed: number): SimLevel[] {
   const model = servingModel(s);
-  const levels: LevelResult[] = [];
+  const levels: SimLevel[] = [];
   let startAtMs = 0;
   for (const c of s.bench.concurrencies) {
     const { level, durationMs } = simulateConcurrency(model, s, c, noiseSeed, startAtMs);
