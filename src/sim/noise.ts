@@ -1,11 +1,12 @@
-// Run-to-run noise as a parameter: service times are multiplied by 1 + noise·z (z standard normal,
-// clipped at ±3 so a time never turns negative or absurd). Two parts, as on real clusters: each server
-// gets one factor per run (clocks, thermals, placement: what makes two runs differ by a percent or two),
-// and every prefill batch, transfer and decode iteration gets its own (jitter within a run, which mostly
-// averages out). noise 0 draws nothing: reruns are then identical to the byte.
+// Run-to-run noise as a parameter: service times are multiplied by 1 + σ·z (z standard normal, clipped
+// at ±3 so a time never turns negative or absurd). Two parts, as on real clusters: each server gets one
+// factor per run with σ = noise (clocks, thermals, placement: what makes two runs differ by a percent or
+// two), and every prefill batch, transfer and decode iteration its own with σ = noise/2 (jitter within a
+// run, which mostly averages out). noise 0 draws nothing: reruns are then identical to the byte.
 import { createRng, hashString } from './rng.js';
 
 const CLIP = 3;
+const JITTER_SHARE = 0.5;
 
 export class ServiceNoise {
   private readonly rng: () => number;
@@ -26,10 +27,10 @@ export class ServiceNoise {
     return 1 + this.noise * clip(gaussian(createRng(hashString(`${this.runSeed}:server:${label}`))));
   }
 
-  /** The factor of one service time within the run. */
+  /** The factor of one service time within the run: half the run-to-run spread (kernels repeat well). */
   jitter(): number {
     if (this.noise <= 0) return 1;
-    return 1 + this.noise * clip(this.normal());
+    return 1 + JITTER_SHARE * this.noise * clip(this.normal());
   }
 
   /** Box–Muller, both values used. */

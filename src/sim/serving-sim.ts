@@ -9,11 +9,12 @@
 //   ctx      FIFO; one prefill batch at a time of at most max_batch_size requests and max_num_tokens
 //            tokens (a longer single request runs alone); ×tp ranks' worth of each with attention DP.
 //   KV       transfer ctx → gen per request, after its prefill.
-//   gen      continuous batching: a sequence joins at an iteration boundary when its rank has a free slot
-//            (max_batch_size per rank; tp ranks with attention DP, else 1), the rest queue FIFO. Its first
-//            token (made by the ctx worker) goes out when it joins. Each iteration gives every sequence
-//            1 + the accepted MTP draft tokens; the stream flushes every stream_interval iterations and at
-//            the finish.
+//   gen      continuous batching: a sequence whose KV cache arrives takes a free slot of the least-loaded
+//            rank (max_batch_size per rank; tp ranks with attention DP, else 1) and decodes from the next
+//            iteration; without a free slot it queues FIFO until an iteration ends with one. Its first
+//            token (made by the ctx worker) goes out when it takes the slot. Each iteration gives every
+//            sequence 1 + the accepted MTP draft tokens; the stream flushes every stream_interval
+//            iterations and at the finish.
 // Service times come from latency-model.ts, × `slowdown`, × noise (noise.ts).
 import { EventQueue } from './event-queue.js';
 import {
@@ -68,6 +69,8 @@ export interface SimRequest {
   transferMs: number;
   /** Shortest and total decode iteration time it was part of. */
   minIterMs: number;
+  /** From taking its slot to its first iteration's start (the rest of the iteration then running). */
+  joinWaitMs: number;
   decodeMs: number;
   iterations: number;
 }
@@ -107,6 +110,8 @@ interface GenServer {
   rankSeqs: number[];
   rankKv: number[];
   active: Req[];
+  /** Took a free slot during the running iteration: they decode from the next one. */
+  joining: Req[];
   waiting: Req[];
   head: number;
   stepping: boolean;
@@ -149,6 +154,7 @@ export function simulateLevel(
     rankSeqs: new Array<number>(genRanks).fill(0),
     rankKv: new Array<number>(genRanks).fill(0),
     active: [],
+    joining: [],
     waiting: [],
     head: 0,
     stepping: false,
@@ -186,6 +192,7 @@ export function simulateLevel(
       prefillMs: 0,
       transferMs: 0,
       minIterMs: Infinity,
+      joinWaitMs: 0,
       decodeMs: 0,
       iterations: 0,
       gen: 0,
@@ -270,24 +277,39 @@ export function simulateLevel(
     q.push(clientAt, { kind: 'answered', req: r });
   };
 
-  /** Sequences waiting at gen server `gi` join free slots (least-loaded rank first). */
+  /** The least-loaded rank of `g` if it has a free slot. */
+  const freeRank = (g: GenServer): number | undefined => {
+    let rank = 0;
+    for (let i = 1; i < g.rankSeqs.length; i++)
+      if ((g.rankSeqs[i] as number) < (g.rankSeqs[rank] as number)) rank = i;
+    return (g.rankSeqs[rank] as number) < model.gen.maxBatchSize ? rank : undefined;
+  };
+
+  /**
+   * `r` takes a slot on `rank` at `t`: its KV cache is in place, so its first token (the ctx worker's)
+   * goes out now. Returns false when it needs no decoding (a single output token).
+   */
+  const seat = (t: number, g: GenServer, r: Req, rank: number): boolean => {
+    r.rank = rank;
+    r.generated = 1;
+    g.rankSeqs[rank] = (g.rankSeqs[rank] as number) + 1;
+    g.rankKv[rank] = (g.rankKv[rank] as number) + r.promptLen + 1;
+    const clientAt = t + 2 * HOP_MS;
+    r.ttft = clientAt - r.sendAt;
+    r.lastChunkAt = clientAt;
+    if (r.outputLen > 1) return true;
+    finish(g, r, clientAt);
+    return false;
+  };
+
+  /** At an iteration boundary, queued sequences take the free slots, first come first served. */
   const admit = (t: number, gi: number): void => {
     const g = gens[gi] as GenServer;
     while (g.head < g.waiting.length) {
-      let rank = 0;
-      for (let i = 1; i < g.rankSeqs.length; i++)
-        if ((g.rankSeqs[i] as number) < (g.rankSeqs[rank] as number)) rank = i;
-      if ((g.rankSeqs[rank] as number) >= model.gen.maxBatchSize) break;
+      const rank = freeRank(g);
+      if (rank === undefined) break;
       const r = g.waiting[g.head++] as Req;
-      r.rank = rank;
-      r.generated = 1;
-      g.rankSeqs[rank] = (g.rankSeqs[rank] as number) + 1;
-      g.rankKv[rank] = (g.rankKv[rank] as number) + r.promptLen + 1;
-      const clientAt = t + 2 * HOP_MS;
-      r.ttft = clientAt - r.sendAt;
-      r.lastChunkAt = clientAt;
-      if (r.outputLen <= 1) finish(g, r, clientAt);
-      else g.active.push(r);
+      if (seat(t, g, r, rank)) g.active.push(r);
     }
     if (g.head > 1024 && g.head * 2 > g.waiting.length) {
       g.waiting.splice(0, g.head);
@@ -342,6 +364,11 @@ export function simulateLevel(
       g.active[kept++] = r;
     }
     g.active.length = kept;
+    for (const r of g.joining) {
+      r.joinWaitMs = t + 2 * HOP_MS - r.lastChunkAt;
+      g.active.push(r);
+    }
+    g.joining.length = 0;
     admit(t, gi);
     startIteration(t, gi);
   };
@@ -371,11 +398,14 @@ export function simulateLevel(
       }
       case 'genArrive': {
         const g = gens[ev.req.gen] as GenServer;
-        g.waiting.push(ev.req);
-        if (!g.stepping) {
-          admit(t, ev.req.gen);
-          startIteration(t, ev.req.gen);
+        const rank = g.head < g.waiting.length ? undefined : freeRank(g);
+        if (rank === undefined) {
+          g.waiting.push(ev.req);
+        } else if (seat(t, g, ev.req, rank)) {
+          if (g.stepping) g.joining.push(ev.req);
+          else g.active.push(ev.req);
         }
+        if (!g.stepping) startIteration(t, ev.req.gen);
         break;
       }
       case 'iterDone':

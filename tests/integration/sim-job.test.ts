@@ -45,11 +45,16 @@ interface Run {
 }
 
 /** Runs the job script; `killAfterMs` sends SIGTERM to bash (what scancel/our timeout does). */
-function runJob(dir: string, id: string, killAfterMs?: number): Promise<Run> {
+function runJob(
+  dir: string,
+  id: string,
+  killAfterMs?: number,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<Run> {
   const t0 = Date.now();
   return new Promise((done) => {
     const p = spawn('bash', [join(dir, 'disagg-sim.slurm')], {
-      env: { ...process.env, DISAGG_JOB_DIR: dir, SLURM_JOB_ID: id },
+      env: { ...process.env, DISAGG_JOB_DIR: dir, SLURM_JOB_ID: id, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -154,6 +159,51 @@ describe('disagg-sim.slurm as plain bash', () => {
     await expectNothingLeft(dir);
   }, 60_000);
 
+  it('with DISAGG_SIM_NOISE=0, a run under three CPU hogs gives the same numbers as a quiet run', async () => {
+    const cfg = base({
+      benchmark: { multi_round: 4, concurrency_list: '1 4 16', input_length: 512, output_length: 256 },
+      simulator: { time_scale: 0.01 },
+    });
+    const env = { DISAGG_SIM_NOISE: '0' };
+    const quiet = jobDir(cfg);
+    expect((await runJob(quiet, '2001', undefined, env)).code).toBe(0);
+    // Three busy loops on two cores, each ending by itself within 60 s and killed when the job ends.
+    const hogs = Array.from({ length: 3 }, () =>
+      spawn(process.execPath, ['-e', 'const end = Date.now() + 60000; while (Date.now() < end) {}'], {
+        stdio: 'ignore',
+      }),
+    );
+    let loaded: string;
+    try {
+      loaded = jobDir(cfg);
+      expect((await runJob(loaded, '2002', undefined, env)).code).toBe(0);
+    } finally {
+      for (const h of hogs) h.kill('SIGKILL');
+    }
+    const parsed = (dir: string): unknown => {
+      const r = spawnSync(process.execPath, [join(ROOT, 'bin/disagg.mjs'), 'parse', 'bench', dir, '--json'], {
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const a = parsed(quiet) as { blocks: unknown[] };
+    expect(a.blocks).toHaveLength(3);
+    expect(parsed(loaded)).toEqual(a);
+    // And every concurrency's result.json: the same numbers, request by request.
+    for (const c of [1, 4, 16]) {
+      const read = (dir: string): Record<string, unknown> => {
+        const j = JSON.parse(readFileSync(join(dir, `concurrency_${c}`, 'result.json'), 'utf8')) as Record<
+          string,
+          unknown
+        >;
+        delete j.date;
+        return j;
+      };
+      expect(read(loaded)).toEqual(read(quiet));
+    }
+  }, 120_000);
+
   it('crash: the worker log carries a traceback matching the early-failure pattern; the job fails', async () => {
     const dir = jobDir(base({ simulator: { faults: { crash: { worker: 'gen', index: 0, after_s: 3 } } } }));
     const r = await runJob(dir, '1001');
@@ -168,7 +218,14 @@ describe('disagg-sim.slurm as plain bash', () => {
   }, 60_000);
 
   it('http_500_rate: failed requests are counted in 6_bench.log and the job fails', async () => {
-    const dir = jobDir(base({ simulator: { faults: { http_500_rate: 0.4 } } }));
+    // The benchmark's failures are simulated; the eval's 40 requests (with retries) meet the router's
+    // real fault, which logs each one.
+    const dir = jobDir(
+      base({
+        accuracy: { enable_accuracy_test: true, tasks: { gsm8k: { model: 'local-completions' } } },
+        simulator: { faults: { http_500_rate: 0.4 }, num_questions: 40 },
+      }),
+    );
     const r = await runJob(dir, '1002');
     expect(r.code).toBe(1);
     const bench = readFileSync(join(dir, '6_bench.log'), 'utf8');

@@ -86,8 +86,10 @@ describe('invariants over random deployments (noise 0)', () => {
           expect(tpot, where(i, l.concurrency)).toBeGreaterThanOrEqual(
             r.minIterMs / (1 + s.gen.mtpLayers) - 1e-9,
           );
-          // Exactly the iterations it decoded in, spread over its tokens.
-          expect(tpot).toBeCloseTo(r.decodeMs / (r.outputLen - 1), 6);
+          // Exactly the rest of the iteration running when it took its slot plus the iterations it decoded
+          // in, spread over its tokens.
+          expect(tpot * (r.outputLen - 1)).toBeCloseTo(r.joinWaitMs + r.decodeMs, 6);
+          expect(r.joinWaitMs).toBeLessThanOrEqual(r.decodeMs);
         }
       }
     }
