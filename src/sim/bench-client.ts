@@ -329,7 +329,8 @@ export function writeLevelEnd(
   out(formatBenchBlock(level.metrics));
   const dir = join(jobDir, concurrencyDir(level.concurrency));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, RESULT_JSON), JSON.stringify(resultJson(level, model), null, 2));
+  // Compact, as benchmark_serving's json.dump writes it: per-request arrays hold millions of values.
+  writeFileSync(join(dir, RESULT_JSON), JSON.stringify(resultJson(level, model)));
   if (useNvSa) out(`Total failed requests: ${level.metrics.failed}`);
   out(`Benchmark with concurrency ${level.concurrency} done`);
 }
