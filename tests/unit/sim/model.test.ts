@@ -64,7 +64,7 @@ describe('simulated stack (in-process) is honest', () => {
   it('TTFT rises past gen max_batch_size and throughput grows until saturation', async () => {
     const levels = await withStack(s, async (url) => {
       const agent = new http.Agent({ keepAlive: true });
-      const opts = { url, model: 'm', timeScale: s.timeScale, agent, timeoutMs: 30_000 };
+      const opts = { url, model: s.modelPath, timeScale: s.timeScale, agent, timeoutMs: 30_000 };
       const out = [];
       for (const c of [1, 2, 4, 8, 16]) out.push(await runLevel(opts, s.bench, c, c * 2, 1));
       agent.destroy();
@@ -101,7 +101,7 @@ describe('simulated stack (in-process) is honest', () => {
     const one = async (st: SimSettings, inLen: number): Promise<{ ttft: number; tpot: number }> =>
       withStack(st, async (url) => {
         const agent = new http.Agent({ keepAlive: true });
-        const opts = { url, model: 'm', timeScale: st.timeScale, agent, timeoutMs: 30_000 };
+        const opts = { url, model: st.modelPath, timeScale: st.timeScale, agent, timeoutMs: 30_000 };
         const r = await sendRequest(opts, benchPrompt(inLen), inLen, 300, true);
         agent.destroy();
         expect(r.success).toBe(true);
@@ -121,8 +121,11 @@ describe('simulated stack (in-process) is honest', () => {
       64,
     );
     expect(mtp.tpot).toBeLessThan(0.75 * base.tpot);
-    const slowCtx = await one(settings({ worker_config: { ctx: { tensor_parallel_size: 1 } } }), 8000);
-    const fastCtx = await one(settings({ worker_config: { ctx: { tensor_parallel_size: 8 } } }), 8000);
+    // gen max_seq_len: room for 8000 prompt + 300 output tokens (the default context is 8192).
+    const longCtx = (tp: number): SimSettings =>
+      settings({ worker_config: { ctx: { tensor_parallel_size: tp }, gen: { max_seq_len: 8448 } } });
+    const slowCtx = await one(longCtx(1), 8000);
+    const fastCtx = await one(longCtx(8), 8000);
     expect(fastCtx.ttft).toBeLessThan(0.5 * slowCtx.ttft);
   }, 60_000);
 
@@ -130,7 +133,7 @@ describe('simulated stack (in-process) is honest', () => {
     await withStack(s, async (url) => {
       const agent = new http.Agent({ keepAlive: true });
       const r = await sendRequest(
-        { url, model: 'm', timeScale: s.timeScale, agent, timeoutMs: 30_000 },
+        { url, model: s.modelPath, timeScale: s.timeScale, agent, timeoutMs: 30_000 },
         'a b c',
         3,
         20,
