@@ -41,6 +41,8 @@ export interface RouterOptions {
   logger: SimLogger;
   ctxUrls: string[];
   genUrls: string[];
+  /** 0 or absent: a free port. */
+  port?: number;
 }
 
 export async function startRouter(opts: RouterOptions): Promise<RunningServer> {
@@ -186,7 +188,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningServer> {
       return hanging();
     },
   });
-  const port = await listen(server);
+  const port = await listen(server, opts.port ?? 0);
   logger.raw(`INFO:     Started server process [${process.pid}]`);
   logger.raw('INFO:     Application startup complete.');
   logger.raw(`INFO:     Uvicorn running on http://127.0.0.1:${port} (Press CTRL+C to quit)`);
