@@ -7,7 +7,7 @@ import { packageRoot } from '../util/package-root.js';
 import { UsageError, type CliCommand } from './io.js';
 
 export const usage =
-  'usage: disagg sim <command> [options]   runs the simulator bundle (dist/sim/disagg-sim.mjs)\n' +
+  `usage: disagg sim <command> [options]   runs the simulator bundle (dist/sim/${SIM_BUNDLE})\n` +
   '  serve --config FILE [--dir DIR] [--port N]   start the simulated disaggregated stack: an OpenAI\n' +
   '        server on 127.0.0.1:N (/v1/completions, /v1/chat/completions, /v1/models, /health, …);\n' +
   '        logs in DIR (default .); Ctrl-C stops it\n' +
