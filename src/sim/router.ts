@@ -158,17 +158,20 @@ export async function startRouter(opts: RouterOptions): Promise<RunningServer> {
     });
   };
 
-  /** Every worker's iteration stats, each tagged with the worker it came from. */
+  /**
+   * Every worker's iteration stats, each tagged with the worker it came from. A worker that does not
+   * answer (e.g. crashed) is left out rather than failing the whole list.
+   */
   const metrics = async (): Promise<unknown[]> => {
     const one = async (url: string, serverRole: string): Promise<unknown[]> => {
       const v = await getJson(`${url}/metrics`, METRICS_TIMEOUT_MS, agent);
       return Array.isArray(v) ? v.map((s) => (isRecord(s) ? { ...s, serverRole, serverUrl: url } : s)) : [];
     };
-    const lists = await Promise.all([
+    const lists = await Promise.allSettled([
       ...ctxUrls.map((u) => one(u, 'context')),
       ...genUrls.map((u) => one(u, 'generation')),
     ]);
-    return lists.flat();
+    return lists.flatMap((l) => (l.status === 'fulfilled' ? l.value : []));
   };
 
   const server = openAiServer({
