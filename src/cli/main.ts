@@ -34,6 +34,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliModule>
     summary: 'write the HTML report of an output dir, perf CSV or history',
     load: () => import('./report.js'),
   },
+  sim: {
+    summary: 'run the simulator: `sim serve --config FILE [--port N]` serves an OpenAI endpoint',
+    load: () => import('./sim.js'),
+  },
 };
 
 function usage(): string {

@@ -1,8 +1,12 @@
 // Small node:http helpers shared by the workers, the router and the clients. Only 127.0.0.1 is used.
 import http from 'node:http';
+import { HttpError } from './openai-errors.js';
 
 export const LOOPBACK = '127.0.0.1';
-const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Largest request (and relayed response) body: far above any context length, far below memory trouble. */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** An oversized request is drained (so its client reads the 413) up to this much, then cut off. */
+const MAX_DRAIN_BYTES = 4 * MAX_BODY_BYTES;
 
 export function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -22,14 +26,43 @@ export function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
+/**
+ * A request body as text; over MAX_BODY_BYTES it rejects with a 413 HttpError once the client finished
+ * sending, since answering mid-upload would reach most clients as a reset connection instead.
+ */
+export function readRequestBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let ended = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_DRAIN_BYTES) req.destroy();
+      else if (size <= MAX_BODY_BYTES) chunks.push(c);
+    });
+    req.on('end', () => {
+      ended = true;
+      if (size > MAX_BODY_BYTES) {
+        reject(
+          new HttpError(
+            413,
+            `request body of ${size} bytes is over the limit of ${MAX_BODY_BYTES} bytes (8 MiB)`,
+            'request_too_large',
+          ),
+        );
+      } else resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', reject);
+    req.on('close', () => {
+      if (!ended) reject(new Error('client closed the connection while sending the request'));
+    });
+  });
+}
+
 export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
-}
-
-export function errorBody(message: string, code: number): Record<string, unknown> {
-  return { object: 'error', message, type: code >= 500 ? 'InternalServerError' : 'BadRequestError', code };
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
@@ -113,40 +146,22 @@ export function getStatus(url: string, timeoutMs: number): Promise<number> {
   });
 }
 
-export type CompletionHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
-
-/**
- * The OpenAI-style server both the workers and the router are: `/health`, `/v1/models`,
- * `/v1/completions`; a completion that throws gets a 500 (or a cut connection once streaming started).
- * `intercept` sees every request first and may answer it itself (returns true), e.g. a hang.
- */
-export function openAiServer(opts: {
-  modelPath: string;
-  completion: CompletionHandler;
-  onError: (req: http.IncomingMessage, res: http.ServerResponse, message: string) => void;
-  intercept?: (req: http.IncomingMessage) => boolean;
-}): http.Server {
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (opts.intercept?.(req)) return;
-    if (req.method === 'GET' && url === '/health') {
-      res.writeHead(200).end();
-    } else if (req.method === 'GET' && url === '/v1/models') {
-      sendJson(res, 200, {
-        object: 'list',
-        data: [{ id: opts.modelPath, object: 'model', created: 0, owned_by: 'tensorrt_llm' }],
-      });
-    } else if (req.method === 'POST' && url === '/v1/completions') {
-      opts.completion(req, res).catch((e: unknown) => {
-        if (res.destroyed) return;
-        opts.onError(req, res, e instanceof Error ? e.message : String(e));
-        if (!res.headersSent) sendJson(res, 500, errorBody('Internal server error', 500));
-        else res.destroy();
-      });
-    } else {
-      sendJson(res, 404, errorBody(`not found: ${req.method ?? ''} ${url}`, 404));
-    }
+/** GET a JSON document (bounded by `timeoutMs`); rejects on a non-200 answer. */
+export function getJson(url: string, timeoutMs: number, agent?: http.Agent): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: agent ?? false }, (res) => {
+      readResponse(res).then((text) => {
+        if (res.statusCode !== 200) reject(new Error(`${url} answered ${res.statusCode ?? 0}`));
+        else {
+          try {
+            resolve(JSON.parse(text));
+          } catch (e) {
+            reject(e instanceof Error ? e : new Error(String(e)));
+          }
+        }
+      }, reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
   });
-  server.keepAliveTimeout = 60_000;
-  return server;
 }

@@ -23,12 +23,15 @@ const USAGE = `disagg-sim — simulated disaggregated LLM-serving stack (vitest-
 
 Usage:
   disagg-sim job --job-dir DIR [--job-id ID]      run a whole job (${CONFIG_FILE} in DIR; logs into DIR)
-  disagg-sim serve --config FILE [--dir DIR]      start the stack and keep it running (Ctrl-C stops it)
+  disagg-sim serve --config FILE [--dir DIR] [--port N]
+                                                  start the stack and keep it running (Ctrl-C stops it);
+                                                  the router (the OpenAI endpoint) listens on 127.0.0.1:N
+                                                  (default: a free port), logs go to DIR (default .)
   disagg-sim bench --url URL --config FILE [--dir DIR]   benchmark a running server (${BENCH_LOG})
   disagg-sim eval --url URL --config FILE [--dir DIR]    accuracy eval against a server (${ACCURACY_LOG_GLOB})
   disagg-sim gsm8k [--n N] [--seed S]             print the generated gsm8k-style questions (JSONL)
   disagg-sim worker --role ctx|gen --index I --config FILE   (internal: one worker process)
-  disagg-sim router --config FILE --ctx-urls U,.. --gen-urls U,..   (internal: the router process)
+  disagg-sim router --config FILE --ctx-urls U,.. --gen-urls U,.. [--port N]   (internal: the router process)
 
 Job id: --job-id, else SLURM_JOB_ID, else local-<pid>.`;
 
@@ -79,10 +82,18 @@ export async function main(argv: string[]): Promise<number> {
       'gen-urls': { type: 'string' },
       n: { type: 'string' },
       seed: { type: 'string' },
+      port: { type: 'string' },
     },
     allowPositionals: false,
     strict: true,
   });
+  /** --port: 0 (the default) lets the OS pick a free port. */
+  const port = (): number => {
+    const p = Number(values.port ?? '0');
+    if (!Number.isInteger(p) || p < 0 || p > 65535)
+      throw new Error(`--port ${values.port ?? ''}: not a TCP port`);
+    return p;
+  };
   const settingsFrom = (): SimSettings => {
     if (!values.config) throw new Error('--config FILE is required');
     return resolveSettings(readConfig(values.config));
@@ -128,6 +139,7 @@ export async function main(argv: string[]): Promise<number> {
             logger: createLogger(),
             ctxUrls: split(values['ctx-urls']),
             genUrls: split(values['gen-urls']),
+            port: port(),
           }),
         settingsFrom(),
       );
@@ -141,13 +153,19 @@ export async function main(argv: string[]): Promise<number> {
         configPath: resolve(values.config ?? ''),
         selfScript: selfScript(),
         settings,
+        routerPort: port(),
       });
+      const u = stack.routerUrl;
       process.stdout.write(
-        `disagg-sim: serving on ${stack.routerUrl}/v1/completions (logs in ${dir}); Ctrl-C stops\n`,
+        `disagg-sim: serving model ${settings.modelPath} (context ${settings.contextLength} tokens)\n` +
+          `  ${u}/v1/completions\n  ${u}/v1/chat/completions\n` +
+          `  also ${u}/v1/models, /health, /health_generate, /version, /metrics\n` +
+          `disagg-sim: logs in ${dir}; Ctrl-C stops\n`,
       );
       await new Promise<void>((done) => {
-        process.once('SIGINT', done);
-        process.once('SIGTERM', done);
+        // \`on\`, not \`once\`: a second Ctrl-C (also forwarded by \`disagg sim\`) must not kill us mid-stop.
+        process.on('SIGINT', done);
+        process.on('SIGTERM', done);
         stack.onUnexpectedExit((m) => {
           process.stdout.write(`disagg-sim: ${m.name} exited\n`);
           done();

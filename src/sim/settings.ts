@@ -81,6 +81,8 @@ export interface SimSettings {
   tasks: AccuracyTaskSettings[];
   modelName: string;
   modelPath: string;
+  /** Longest prompt + max_tokens a request may ask for: `worker_config.gen.max_seq_len`, else the default. */
+  contextLength: number;
 }
 
 export const SIM_DEFAULTS = {
@@ -106,6 +108,8 @@ export const SIM_DEFAULTS = {
   numConcurrent: 1,
   maxRetries: 3,
   maxGenToks: 256,
+  /** Context length when the config sets no `worker_config.gen.max_seq_len`. */
+  contextLength: 8192,
 } as const;
 
 type Obj = Record<string, unknown>;
@@ -315,5 +319,6 @@ export function resolveSettings(cfg: DisaggConfig, processEnv: NodeJS.ProcessEnv
         : typeof meta.model_dir_name === 'string'
           ? meta.model_dir_name
           : 'sim-model',
+    contextLength: posInt(genCfg.max_seq_len, SIM_DEFAULTS.contextLength),
   };
 }

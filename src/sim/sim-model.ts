@@ -1,4 +1,4 @@
-// The simulated LLM's "weights": a whitespace tokenizer and the text it generates. For gsm8k-style prompts
+// The simulated LLM's "weights": a deterministic tokenizer and the text it generates. For gsm8k-style prompts
 // it really reads the last question and works it out, then (deterministically per seed and question) gets
 // it right with probability `accuracy` and phrases the answer in one of the configured styles. Anything
 // else (benchmark prompts) gets filler tokens, like a model run with ignore_eos.
@@ -13,14 +13,20 @@ export interface ModelBehaviour {
   styles: { strict: number; flexible: number; none: number };
 }
 
-/** One token = optional leading whitespace + a run of non-space characters. */
+/**
+ * One token = optional leading whitespace + up to 4 non-space characters, so a prompt's size counts (about
+ * the chars-per-token ratio of real BPE vocabularies) yet the rule stays deterministic. Any concatenation
+ * of consecutive tokens re-tokenizes into the same tokens, so a streamed chunk counts as what was sent.
+ */
+const TOKEN_RE = /\s*\S{1,4}/g;
+
 export function tokenize(text: string): string[] {
-  return text.match(/\s*\S+/g) ?? [];
+  return text.match(TOKEN_RE) ?? [];
 }
 
 export function countTokens(text: string): number {
   let n = 0;
-  const re = /\s*\S+/g;
+  const re = new RegExp(TOKEN_RE);
   while (re.exec(text) !== null) n++;
   return n;
 }

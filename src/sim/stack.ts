@@ -61,6 +61,8 @@ export interface ProcessStackOptions {
   selfScript: string;
   settings: SimSettings;
   nodeBin?: string;
+  /** The router's port (0 or absent: a free port). */
+  routerPort?: number;
 }
 
 export async function startProcessStack(opts: ProcessStackOptions): Promise<Stack> {
@@ -150,6 +152,7 @@ export async function startProcessStack(opts: ProcessStackOptions): Promise<Stac
       ctxUrls.join(','),
       '--gen-urls',
       genUrls.join(','),
+      ...(opts.routerPort ? ['--port', String(opts.routerPort)] : []),
     ]);
     return {
       routerUrl: url(router),

@@ -1,22 +1,17 @@
 // A simulated TRT-LLM worker (trtllm-serve): role `ctx` runs prefill and answers with the first token,
-// role `gen` decodes with in-flight batching and streams tokens (SSE) or answers once (JSON).
-import http from 'node:http';
+// role `gen` decodes with in-flight batching and streams tokens (SSE) or answers once (JSON). Request
+// parsing, response shapes and routes live in the openai-* modules.
 import { DecodeEngine, PrefillEngine, type IterInfo, type SimClock } from './engine.js';
 import { crashTraceback } from './faults.js';
-import {
-  closeServer,
-  errorBody,
-  isRecord,
-  listen,
-  parseJsonObject,
-  readBody,
-  sendJson,
-  openAiServer,
-} from './http-util.js';
+import { closeServer, listen, readRequestBody, sendJson } from './http-util.js';
+import { IterStats } from './iter-stats.js';
 import { kvTransferMs } from './latency-model.js';
 import { trtTimestamp, type SimLogger } from './logger.js';
 import type { SimSettings } from './settings.js';
-import { completionFor, countTokens, fillerText, tokenize, type ModelBehaviour } from './sim-model.js';
+import { parseBody, parseRequest } from './openai-request.js';
+import { contextOnlyBody, CompletionWriter, responseId, usageOf } from './openai-response.js';
+import { openAiServer, type CompletionHandler } from './openai-server.js';
+import { completionFor, fillerText, tokenize, type ModelBehaviour } from './sim-model.js';
 
 export type Role = 'ctx' | 'gen';
 
@@ -78,20 +73,16 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningServer> {
   const w = role === 'ctx' ? settings.ctx : settings.gen;
   const name = `${role.toUpperCase()}_${index}`;
   const printIter = w.printIterLog;
-  const prefill = new PrefillEngine(
-    clock,
-    settings.ctx,
-    printIter && role === 'ctx' ? (i) => logger.info(iterLine(i, 'ctx')) : undefined,
-  );
-  const decode = new DecodeEngine(
-    clock,
-    settings.gen,
-    printIter && role === 'gen'
-      ? (i) => {
-          if (i.iter % GEN_ITER_LOG_EVERY === 0) logger.info(iterLine(i, 'gen'));
-        }
-      : undefined,
-  );
+  const stats = new IterStats(w.maxBatchSize);
+  // Every iteration is kept for /metrics; the log gets them only with print_iter_log, as TRT-LLM's does.
+  const prefill = new PrefillEngine(clock, settings.ctx, (i) => {
+    stats.record(i, 'ctx');
+    if (printIter && role === 'ctx') logger.info(iterLine(i, 'ctx'));
+  });
+  const decode = new DecodeEngine(clock, settings.gen, (i) => {
+    stats.record(i, 'gen');
+    if (printIter && role === 'gen' && i.iter % GEN_ITER_LOG_EVERY === 0) logger.info(iterLine(i, 'gen'));
+  });
   const model = behaviour(settings);
 
   logger.info(`Simulated TensorRT-LLM worker ${name} (disagg-sim), pid ${process.pid}`);
@@ -107,136 +98,97 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningServer> {
   if (settings.gen.slowdown !== 1)
     logger.info(`slowdown=${settings.gen.slowdown} (every step that much slower)`);
 
-  const handleCompletion = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    const body = parseJsonObject(await readBody(req));
-    if (!body || typeof body.prompt !== 'string') {
-      sendJson(res, 400, errorBody('prompt (string) is required', 400));
-      return;
-    }
-    const prompt = body.prompt;
-    const promptTokens = countTokens(prompt);
-    const maxTokens =
-      typeof body.max_tokens === 'number' && body.max_tokens >= 1 ? Math.floor(body.max_tokens) : 16;
-    const id = `cmpl-${process.pid}-${++requestCounter}`;
-    const created = Math.floor(Date.now() / 1000);
-    const modelName = typeof body.model === 'string' ? body.model : settings.modelPath;
+  const served = { id: settings.modelPath, contextLength: settings.contextLength };
+  let crashed = false;
 
-    const dp = isRecord(body.disaggregated_params) ? body.disaggregated_params : undefined;
+  const handleCompletion: CompletionHandler = async (endpoint, req, res) => {
+    const r = parseRequest(endpoint, parseBody(await readRequestBody(req)), served);
+    const meta = {
+      id: responseId(endpoint, `${process.pid}-${++requestCounter}`),
+      created: Math.floor(Date.now() / 1000),
+      model: r.model,
+      endpoint,
+    };
+    const promptTokens = r.prompts.reduce((n, p) => n + p.tokens, 0);
+    const dp = r.disaggregatedParams;
     /** A stamp the previous stage of the stack put into disaggregated_params, as this clock's time. */
     const stamped = (key: string): number | undefined =>
       typeof dp?.[key] === 'number' ? clock.simAt(dp[key]) : undefined;
+    /** Prefills every prompt of the batch; resolves with the last one's end. */
+    const prefillAll = async (arrival?: number): Promise<number> =>
+      Math.max(...(await Promise.all(r.prompts.map((p) => prefill.prefill(p.tokens, arrival)))));
 
     if (role === 'ctx') {
-      const end = await prefill.prefill(promptTokens, stamped(SIM_ARRIVAL));
-      sendJson(res, 200, {
-        id,
-        object: 'text_completion',
-        created,
-        model: modelName,
-        choices: [
-          {
-            index: 0,
-            text: '',
-            finish_reason: 'length',
-            disaggregated_params: {
-              request_type: 'context_only',
-              ctx_request_id: requestCounter,
-              [SIM_PREFILL_DONE]: clock.stampAt(end),
-            },
-          },
-        ],
-        usage: { prompt_tokens: promptTokens, completion_tokens: 1, total_tokens: promptTokens + 1 },
-      });
+      const end = await prefillAll(stamped(SIM_ARRIVAL));
+      const params = {
+        request_type: 'context_only',
+        ctx_request_id: requestCounter,
+        [SIM_PREFILL_DONE]: clock.stampAt(end),
+      };
+      sendJson(
+        res,
+        200,
+        contextOnlyBody(meta, r.prompts.length, params, usageOf(promptTokens, r.prompts.length)),
+      );
       return;
     }
 
     // A request that did not go through a ctx worker is prefilled here (aggregated serving).
-    const prefilled =
-      dp?.request_type !== 'generation_only'
-        ? await prefill.prefill(promptTokens)
-        : stamped(SIM_PREFILL_DONE);
+    const prefilled = dp?.request_type !== 'generation_only' ? await prefillAll() : stamped(SIM_PREFILL_DONE);
 
-    const comp = completionFor(prompt, maxTokens, body.ignore_eos === true, model);
-    const answerToks = comp.tokens <= 4096 ? tokenize(comp.text) : [];
-    const total = comp.tokens;
-    const stream = body.stream === true;
-    const includeUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
-    let sent = 0;
+    const writer = new CompletionWriter(
+      res,
+      meta,
+      { stream: r.stream, includeUsage: r.includeUsage, promptTokens },
+      r.prompts.length,
+    );
     let closed = false;
-    const chunk = (text: string, finish: string | null, extra: Record<string, unknown> = {}): string =>
-      `data: ${JSON.stringify({
-        id,
-        object: 'text_completion',
-        created,
-        model: modelName,
-        choices: [{ index: 0, text, logprobs: null, finish_reason: finish, ...extra }],
-      })}\n\n`;
-    const usage = {
-      prompt_tokens: promptTokens,
-      completion_tokens: total,
-      total_tokens: promptTokens + total,
-    };
-
-    const seq = {
-      target: total,
-      onTokens: (count: number, done: boolean, avgDecoded: number): void => {
-        if (closed) return;
-        const from = sent;
-        sent += count;
-        if (stream) {
-          const text = slice(answerToks, from, sent);
-          res.write(
-            done
-              ? chunk(text, comp.finishReason, { stop_reason: null, avg_decoded_tokens_per_iter: avgDecoded })
-              : chunk(text, null),
+    const finished = r.prompts.map(() => false);
+    const seqs = r.prompts.map((p, index) => {
+      const comp = completionFor(p.text, r.maxTokens, r.ignoreEos, model);
+      const answerToks = comp.tokens <= 4096 ? tokenize(comp.text) : [];
+      let sent = 0;
+      return {
+        target: comp.tokens,
+        onTokens: (count: number, done: boolean, avgDecoded: number): void => {
+          if (closed) return;
+          const from = sent;
+          sent += count;
+          finished[index] = done;
+          writer.write(
+            index,
+            slice(answerToks, from, sent),
+            count,
+            done ? { reason: comp.finishReason, avgDecoded } : undefined,
           );
-          if (done) {
-            if (includeUsage) {
-              res.write(
-                `data: ${JSON.stringify({ id, object: 'text_completion', created, model: modelName, choices: [], usage })}\n\n`,
-              );
-            }
-            res.end('data: [DONE]\n\n');
-          }
-        } else if (done) {
-          sendJson(res, 200, {
-            id,
-            object: 'text_completion',
-            created,
-            model: modelName,
-            choices: [
-              {
-                index: 0,
-                text: slice(answerToks, 0, total),
-                logprobs: null,
-                finish_reason: comp.finishReason,
-                avg_decoded_tokens_per_iter: avgDecoded,
-              },
-            ],
-            usage,
-          });
-        }
-      },
-    };
-    res.on('close', () => {
-      if (sent < total) {
-        closed = true;
-        decode.cancel(seq);
-      }
+        },
+      };
     });
-    if (stream) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.on('close', () => {
+      if (writer.finished) return;
+      closed = true;
+      seqs.forEach((seq, i) => {
+        if (!finished[i]) decode.cancel(seq);
+      });
+    });
     // The KV cache is here once the transfer that began at the end of the prefill is over: the relay's
     // host latency overlaps it instead of adding to it.
     const ready = (prefilled ?? clock.simNow()) + kvTransferMs(promptTokens) * settings.gen.slowdown;
     const wait = (ready - clock.simNow()) * settings.timeScale;
-    if (wait > 0) setTimeout(() => decode.add(seq), wait);
-    else decode.add(seq);
+    const start = (): void => {
+      if (!closed) for (const seq of seqs) decode.add(seq);
+    };
+    if (wait > 0) setTimeout(start, wait);
+    else start();
   };
 
   const server = openAiServer({
-    modelPath: settings.modelPath,
+    modelId: settings.modelPath,
+    version: SIM_VERSION,
     completion: handleCompletion,
-    onError: (_req, _res, msg) => logger.error(`Error in completion request: ${msg}`),
+    metrics: () => Promise.resolve(stats.drain()),
+    healthy: () => !crashed,
+    onError: (_req, msg) => logger.error(`Error in completion request: ${msg}`),
   });
 
   const port = await listen(server);
@@ -253,6 +205,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningServer> {
         logger.raw(crashTraceback(role, crash.message, trtTimestamp()));
         // Process mode exits right here; in-process mode simulates the death by dropping everything.
         opts.onCrash?.();
+        crashed = true;
         prefill.stop();
         decode.stop();
         server.closeAllConnections();

@@ -67,6 +67,16 @@ describe('disagg: help, version, usage errors', () => {
     });
   }
 
+  it('sim: a passthrough to the simulator bundle; no simulator command is a usage error', async () => {
+    const help = await disagg(['sim', '--help']);
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^usage: disagg sim <command>/);
+    expect(help.stdout).toContain('serve --config FILE [--dir DIR] [--port N]');
+    const none = await disagg(['sim']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('usage: disagg sim');
+  });
+
   it('no command: usage and exit 2; unknown command: exit 2 (JSON with --json); --version alone', async () => {
     const none = await disagg([]);
     expect(none.code).toBe(2);

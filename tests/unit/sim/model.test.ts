@@ -115,7 +115,7 @@ describe('simulated stack (in-process) serves', () => {
     await withStack(s, async (url) => {
       const agent = new http.Agent({ keepAlive: true });
       const r = await sendRequest(
-        { url, model: 'm', timeScale: s.timeScale, agent, timeoutMs: 30_000 },
+        { url, model: s.modelPath, timeScale: s.timeScale, agent, timeoutMs: 30_000 },
         'a b c',
         3,
         20,
