@@ -5,7 +5,8 @@
 // The model, in the order a request meets it:
 //   client   closed loop as benchmark_serving runs it: `concurrency` requests in flight, the next one is
 //            sent the moment one finishes; request rate inf.
-//   router   round-robin over ctx servers and over gen servers; applies the HTTP-500 and hang faults.
+//   router   round-robin over ctx servers and over gen servers; refuses a request longer than the context
+//            (HTTP 400, as the live stack does); applies the HTTP-500 and hang faults.
 //   ctx      FIFO; one prefill batch at a time of at most max_batch_size requests and max_num_tokens
 //            tokens (a longer single request runs alone); ×tp ranks' worth of each with attention DP.
 //   KV       transfer ctx → gen per request, after its prefill.
@@ -37,6 +38,8 @@ export interface ServingModel {
   numGen: number;
   ctx: { tp: number; maxBatchSize: number; maxNumTokens: number; attentionDp: boolean };
   gen: { tp: number; maxBatchSize: number; mtpLayers: number; streamInterval: number; attentionDp: boolean };
+  /** Longest prompt + output a request may ask for (max_seq_len): longer ones get HTTP 400. */
+  contextLength: number;
   /** Every service time × this. */
   slowdown: number;
   /** Relative standard deviation of service times (noise.ts); 0 = none. */
@@ -205,6 +208,14 @@ export function simulateLevel(
     const atRouter = t + HOP_MS;
     if (atRouter >= hangAt) {
       fail(r, t + CLIENT_TIMEOUT_MS, `TimeoutError: no answer after ${CLIENT_TIMEOUT_MS / 1000} s`);
+      return;
+    }
+    if (spec.inLen + spec.outLen > model.contextLength) {
+      fail(
+        r,
+        atRouter + HOP_MS,
+        `HTTP 400: context_length_exceeded (${spec.inLen} prompt + ${spec.outLen} output tokens > max_seq_len ${model.contextLength})`,
+      );
       return;
     }
     if (model.faults.http500Rate > 0 && faultRng() < model.faults.http500Rate) {

@@ -108,8 +108,11 @@ export const SIM_DEFAULTS = {
   numConcurrent: 1,
   maxRetries: 3,
   maxGenToks: 256,
-  /** Context length when the config sets no `worker_config.gen.max_seq_len`. */
-  contextLength: 8192,
+  /**
+   * Context length when the config sets no `worker_config.gen.max_seq_len`: TensorRT-LLM then takes the
+   * model's own (128k–256k for today's large models), so upstream's 128k-input configs must fit.
+   */
+  contextLength: 262_144,
 } as const;
 
 type Obj = Record<string, unknown>;

@@ -41,6 +41,7 @@ export function servingModel(s: SimSettings): ServingModel {
       streamInterval: s.gen.streamInterval,
       attentionDp: s.gen.attentionDp,
     },
+    contextLength: s.contextLength,
     slowdown: s.gen.slowdown,
     noise: s.noise,
     faults: { http500Rate: s.faults.http500Rate, hangAfterS: s.faults.hangAfterS },

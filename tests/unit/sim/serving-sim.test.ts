@@ -257,6 +257,16 @@ describe('noise, slowdown and determinism', () => {
     expect(last.metrics.failed).toBeGreaterThan(0);
     expect(last.metrics.durationS).toBeGreaterThanOrEqual(6 * 3600);
   });
+
+  it('a request longer than max_seq_len is refused with HTTP 400, as the live stack refuses it', () => {
+    const short = { ...cfg, worker_config: { ...cfg.worker_config, gen: { max_seq_len: 1500 } } };
+    const levels = sweep({ ...short, simulator: { noise: 0 } });
+    for (const l of levels) {
+      expect(l.metrics.completed).toBe(0);
+      expect(l.results[0]!.error).toMatch(/^HTTP 400: context_length_exceeded \(1024 prompt \+ 512 output/);
+    }
+    expect(resolveSettings(cfg, {}).contextLength).toBe(262_144);
+  });
 });
 
 describe('the example configs in stress-configs/', () => {

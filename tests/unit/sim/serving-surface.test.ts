@@ -211,7 +211,11 @@ describe('OpenAI serving surface (openai npm client against the in-process stack
       expect((bad as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('max_tokens');
     }
     const tooLong = await client.chat.completions
-      .create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], max_completion_tokens: 10_000 })
+      .create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'x' }],
+        max_completion_tokens: SIM_DEFAULTS.contextLength + 1,
+      })
       .catch((e: unknown) => e);
     expect(tooLong).toBeInstanceOf(OpenAI.BadRequestError);
     expect((tooLong as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('context_length_exceeded');
