@@ -1,6 +1,6 @@
 // Speed of the virtual-time benchmark (issue 18 item 4): CPU time to simulate a whole concurrency sweep of
-// real TensorRT-LLM configs (tests/fixtures/trtllm) and to write it as the job writes it (6_bench.log
-// and concurrency_<N>/result.json with per-request arrays). Each config runs as upstream wrote it and
+// real TensorRT-LLM configs (tests/fixtures/trtllm) and to write it as the job writes it (the bench log
+// and each concurrency's result JSON with per-request arrays). Each config runs as upstream wrote it and
 // as the issue's reference sweep: concurrency 1 2 4 … 1024, multi_round 8, 1k/1k. Target: ≤ 5 s of CPU
 // to simulate a sweep. CPU time (process.cpuUsage), not wall time: it is what the job costs the node,
 // and the host's other load does not inflate it much.
@@ -71,7 +71,7 @@ function measure(label: string, cfg: DisaggConfig): void {
     `${label}\n  concurrency ${s.bench.concurrencies.join(' ')} × multi_round ${s.bench.multiRound}, ` +
       `${s.bench.inputLength}/${s.bench.outputLength}, stream_interval ${s.gen.streamInterval}: ` +
       `${requests.toLocaleString('en-US')} requests, ${tokens.toLocaleString('en-US')} output tokens\n` +
-      `  simulate: ${fmt(sim)} CPU (target ≤ 5 s) · write logs + result.json: ${fmt(write)} CPU`,
+      `  simulate: ${fmt(sim)} CPU (target ≤ 5 s) · write the logs: ${fmt(write)} CPU`,
   );
 }
 

@@ -310,7 +310,7 @@ export function writeLevelStart(out: (s: string) => void, concurrency: number, n
   out(`Maximum request concurrency: ${concurrency}`);
 }
 
-/** A finished run: error counts, the result block, `concurrency_<N>/result.json`, the done line. */
+/** A finished run: error counts, the result block, its RESULT_JSON in its concurrency dir, the done line. */
 export function writeLevelEnd(
   out: (s: string) => void,
   jobDir: string,
