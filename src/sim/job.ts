@@ -15,6 +15,7 @@ import { resolveSettings, type SimSettings } from './settings.js';
 import { startInProcessStack, startProcessStack, type Stack } from './stack.js';
 import { runVirtualBenchmark } from './virtual-bench.js';
 import { BENCH_LOG, CONFIG_FILE, doneMarkerFile, SIM_STACK_FILE, WAIT_SERVER_LOG } from '../jobdir/files.js';
+import { sleep } from './sleep.js';
 
 export interface JobOptions {
   jobDir: string;
@@ -39,20 +40,6 @@ export function loadConfig(jobDir: string): DisaggConfig {
   const v: unknown = parse(readFileSync(join(jobDir, CONFIG_FILE), 'utf8'));
   if (!isRecord(v)) throw new Error(`${CONFIG_FILE} in ${jobDir} is not a YAML mapping`);
   return v as DisaggConfig;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
 
 async function waitHealthy(url: string, jobDir: string, signal: AbortSignal): Promise<void> {

@@ -17,6 +17,7 @@
 //            sequence 1 + the accepted MTP draft tokens; the stream flushes every stream_interval
 //            iterations and at the finish.
 // Service times come from latency-model.ts, × `slowdown`, × noise (noise.ts).
+import type { RequestResult } from './bench-client.js';
 import { EventQueue } from './event-queue.js';
 import {
   decodeIterMs,
@@ -52,19 +53,8 @@ export interface LevelRequest {
   outLen: number;
 }
 
-/** One request as the client saw it, plus the model's breakdown (for invariants and debugging). */
-export interface SimRequest {
-  success: boolean;
-  error: string;
-  promptLen: number;
-  outputLen: number;
-  /** Client-side ms from its send. */
-  ttft: number;
-  latency: number;
-  /** Gaps between consecutive stream chunks after the first (benchmark_serving: one per chunk). */
-  itl: number[];
-  /** Generated tokens after the first ÷ decode iterations it took (1 without MTP). */
-  avgDecoded: number;
+/** One request as the client saw it (benchmark_serving's fields), plus the model's breakdown. */
+export interface SimRequest extends RequestResult {
   /** Virtual ms since the level's start. */
   sendAt: number;
   /** Its prefill batch's time and its KV transfer time. */

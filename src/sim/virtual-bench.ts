@@ -17,6 +17,7 @@ import {
 } from './bench-client.js';
 import { simulateLevel, type ServingModel, type SimRequest } from './serving-sim.js';
 import type { SimSettings } from './settings.js';
+import { sleep } from './sleep.js';
 
 /** Real ms between two probes: enough to notice a hang within a level, cheap on a loaded host. */
 const PROBE_INTERVAL_MS = 100;
@@ -97,20 +98,6 @@ export interface VirtualBenchOptions {
   /** Real ms before a probe is abandoned. */
   timeoutMs: number;
   signal?: AbortSignal;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
 
 /** Waits `realMs` while probing the stack, one request at a time; returns once both are over. */

@@ -3,14 +3,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { DisaggConfig } from '../../src/types.js';
 import { alive, refused } from './helpers/processes.js';
+import { BUNDLE, ensureSimBundle, ROOT } from './helpers/sim-bundle.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BUNDLE = join(ROOT, 'dist/sim/disagg-sim.mjs');
 const SCRIPT = join(ROOT, 'scripts/disagg-sim.slurm');
 const PERF_RE =
   /^.*?Median TTFT \(ms\):\s+([0-9.]+).*?$\n(?:.*\n)*?^.*?Median E2EL \(ms\):\s+([0-9.]+).*?$\n(?:.*\n)*?^.*?Benchmark with concurrency (\d+) done/gm;
@@ -18,12 +17,7 @@ const EARLY_FAILURE_RE = /\[E\]\s+Traceback[\s\S]*?mpi4py\.MPI\.Comm\.allgather/
 
 const dirs: string[] = [];
 
-beforeAll(() => {
-  if (!existsSync(BUNDLE)) {
-    const r = spawnSync(process.execPath, [join(ROOT, 'scripts/build-sim.mjs')], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`build-sim failed: ${r.stderr}`);
-  }
-}, 120_000);
+beforeAll(ensureSimBundle, 120_000);
 
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });

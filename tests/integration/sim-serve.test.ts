@@ -1,25 +1,19 @@
 // `disagg-sim serve` as a user runs it: the built bundle on a chosen port prints both OpenAI endpoints,
 // serves them, and Ctrl-C stops the whole stack (no port left open).
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { refused } from './helpers/processes.js';
+import { BUNDLE, ensureSimBundle } from './helpers/sim-bundle.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BUNDLE = join(ROOT, 'dist/sim/disagg-sim.mjs');
 const MODEL = '/models/Serve-Test';
 const dirs: string[] = [];
 
-beforeAll(() => {
-  if (!existsSync(BUNDLE)) {
-    const r = spawnSync(process.execPath, [join(ROOT, 'scripts/build-sim.mjs')], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`build-sim failed: ${r.stderr}`);
-  }
-}, 120_000);
+beforeAll(ensureSimBundle, 120_000);
 
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
