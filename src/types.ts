@@ -79,6 +79,11 @@ export interface LoadedConfig extends ConfigEntry {
   resolvedVars?: Record<string, string>;
   /** Placeholders still unfilled; submitting is an error while any remain. */
   unresolved?: UnresolvedPlaceholder[];
+  /**
+   * Old-format keys moved where newer submit.py reads them (`sequence.input_length → benchmark.input_length`,
+   * …); `config` is already converted. Absent when the file is in the newer format.
+   */
+  formatMoves?: string[];
   /** 1-based line and column of a YAML path in the file (its key or its value), as problems are located. */
   locate?(path: ReadonlyArray<string | number>, at?: 'key' | 'value'): { line: number; column: number };
 }

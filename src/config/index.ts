@@ -21,6 +21,7 @@ export {
   type ValidateResult,
 } from './loader.js';
 export { configSchema, schemaPath, validateSchema } from './schema.js';
+export { toUpstreamFormat, upstreamFormatNotice, type UpstreamFormat } from './upstream-format.js';
 export { parseConcurrencyList, semanticChecks } from './checks.js';
 export {
   assertSubmittable,
