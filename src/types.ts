@@ -33,8 +33,13 @@ export interface ConfigEntry {
   relFile: string;
   testType: string;
   category: Category;
+  /**
+   * The category folder when it is not the category itself: `perf-sanity` (upstream's perf-sanity
+   * configs, judged as `perf`). It names the test instead of the category.
+   */
+  folder?: string;
   stem: string;
-  /** `{testType}_{category}_{stem}` — the original framework's test id. */
+  /** `{testType}_{folder or category}_{stem}` — the original framework's test id. */
   testId: string;
 }
 
