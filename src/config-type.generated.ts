@@ -122,7 +122,7 @@ export interface VitestDisaggTestConfig {
      */
     multi_round?: number;
     /**
-     * Share of requests measured (SA client).
+     * Shortest request as a share of input/output length, used by the SA client only (use_nv_sa_benchmark: true), where it must be above 0; upstream perf-sanity configs write 0.0 without the SA client.
      */
     benchmark_ratio?: number;
     /**
@@ -568,7 +568,7 @@ export interface VitestDisaggTestConfig {
          */
         multi_round?: number;
         /**
-         * Share of requests measured (SA client).
+         * Shortest request as a share of input/output length, used by the SA client only (use_nv_sa_benchmark: true), where it must be above 0; upstream perf-sanity configs write 0.0 without the SA client.
          */
         benchmark_ratio?: number;
         /**

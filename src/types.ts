@@ -33,8 +33,13 @@ export interface ConfigEntry {
   relFile: string;
   testType: string;
   category: Category;
+  /**
+   * The category folder when it is not the category itself: `perf-sanity` (upstream's perf-sanity
+   * configs, judged as `perf`). It names the test instead of the category.
+   */
+  folder?: string;
   stem: string;
-  /** `{testType}_{category}_{stem}` — the original framework's test id. */
+  /** `{testType}_{folder or category}_{stem}` — the original framework's test id. */
   testId: string;
 }
 
@@ -79,6 +84,11 @@ export interface LoadedConfig extends ConfigEntry {
   resolvedVars?: Record<string, string>;
   /** Placeholders still unfilled; submitting is an error while any remain. */
   unresolved?: UnresolvedPlaceholder[];
+  /**
+   * Old-format keys moved where newer submit.py reads them (`sequence.input_length → benchmark.input_length`,
+   * …); `config` is already converted. Absent when the file is in the newer format.
+   */
+  formatMoves?: string[];
   /** 1-based line and column of a YAML path in the file (its key or its value), as problems are located. */
   locate?(path: ReadonlyArray<string | number>, at?: 'key' | 'value'): { line: number; column: number };
 }

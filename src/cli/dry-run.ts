@@ -113,7 +113,7 @@ export const run: CliCommand = async (argv, io) => {
   const file = path.resolve(io.cwd, positionals[0]);
   const entry = entryForFile(file, settings.configDir);
   // Same loading, validation and placeholder rules as a real run: errors are thrown with every problem.
-  const spec = await jobSpecFor(entry, settings);
+  const spec = await jobSpecFor(entry, settings, undefined, (n) => io.stderr(`note: ${n}\n`));
   const plan = await planFor(kind, spec, settings);
 
   if (values.json) {

@@ -157,7 +157,18 @@ export function semanticChecks({ config, category, parsed, strict = false }: Che
     }
   }
 
-  // 5. Accuracy and stress tests judge accuracy: they need datasets and lm-eval switched on.
+  // 5. benchmark_ratio only matters to the SA client, so 0 (upstream perf-sanity configs) is fine without it.
+  const ratio = num(bench.benchmark_ratio);
+  if (ratio !== undefined && ratio <= 0 && bench.use_nv_sa_benchmark === true) {
+    error(
+      ['benchmark', 'benchmark_ratio'],
+      `benchmark_ratio must be above 0 with use_nv_sa_benchmark: true (the SA client draws request lengths ` +
+        `from benchmark_ratio × length up to the length), got ${ratio}; ` +
+        'it is unused and may be 0 only with use_nv_sa_benchmark: false',
+    );
+  }
+
+  // 6. Accuracy and stress tests judge accuracy: they need datasets and lm-eval switched on.
   if (category === 'stress' || category === 'accuracy') {
     const label = category === 'stress' ? 'Stress' : 'Accuracy';
     const datasets = obj(obj(config.metadata)?.accuracy)?.datasets;

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CATEGORIES, type Category, type ConfigEntry } from '../types.js';
-import { testIdFor } from './naming.js';
+import { FOLDER_CATEGORIES, testIdFor } from './naming.js';
 import { ConfigError } from '../errors.js';
 
 export const DEFAULT_CONFIG_DIR = 'stress-configs';
@@ -25,28 +25,44 @@ export function isCategory(name: string): name is Category {
   return (CATEGORIES as readonly string[]).includes(name);
 }
 
-/** Build the entry of one file whose type and category are known. */
+/** The category of a category folder (`perf`, …, or `perf-sanity` → perf); undefined for any other folder. */
+export function categoryOfFolder(name: string): Category | undefined {
+  return isCategory(name)
+    ? name
+    : Object.hasOwn(FOLDER_CATEGORIES, name)
+      ? FOLDER_CATEGORIES[name]
+      : undefined;
+}
+
+/**
+ * Build the entry of one file whose type and category are known. `folder`: its category folder when
+ * that is not the category's own name (`perf-sanity`); the test is named after the folder.
+ */
 export function makeEntry(
   file: string,
   configDir: string,
   testType: string,
   category: Category,
+  folder?: string,
 ): ConfigEntry {
   const abs = path.resolve(file);
   const stem = path.basename(abs).replace(YAML_EXT, '');
+  const other = folder !== undefined && folder !== category ? folder : undefined;
   return {
     file: abs,
     relFile: path.relative(configDir, abs).split(path.sep).join('/'),
     testType,
     category,
+    ...(other ? { folder: other } : {}),
     stem,
-    testId: testIdFor(testType, category, stem),
+    testId: testIdFor(testType, other ?? category, stem),
   };
 }
 
 /**
  * Entry for a file named on the command line: `<type>/<category>/<file>` when its parent folder is a
- * category, else the root rule (disagg/stress), like a file directly under the config dir.
+ * category folder (perf, accuracy, stress, or perf-sanity judged as perf), else the root rule
+ * (disagg/stress), like a file directly under the config dir.
  */
 export function entryForFile(file: string, configDir?: string): ConfigEntry {
   const abs = path.resolve(file);
@@ -57,14 +73,15 @@ export function entryForFile(file: string, configDir?: string): ConfigEntry {
     if (parts.length === 1 && parts[0] !== '' && !parts[0].startsWith('..')) {
       return makeEntry(abs, root, ROOT_TEST_TYPE, ROOT_CATEGORY);
     }
-    if (parts.length === 3 && parts[0] !== '..' && isCategory(parts[1]))
-      return makeEntry(abs, root, parts[0], parts[1]);
+    const inDir = parts.length === 3 && parts[0] !== '..' ? categoryOfFolder(parts[1]) : undefined;
+    if (inDir) return makeEntry(abs, root, parts[0], inDir, parts[1]);
   }
   const catDir = path.dirname(abs);
-  const category = path.basename(catDir);
-  if (isCategory(category)) {
+  const folder = path.basename(catDir);
+  const category = categoryOfFolder(folder);
+  if (category) {
     const typeDir = path.dirname(catDir);
-    return makeEntry(abs, configDir ?? path.dirname(typeDir), path.basename(typeDir), category);
+    return makeEntry(abs, configDir ?? path.dirname(typeDir), path.basename(typeDir), category, folder);
   }
   return makeEntry(abs, configDir ?? catDir, ROOT_TEST_TYPE, ROOT_CATEGORY);
 }
@@ -157,7 +174,7 @@ function countYaml(dir: string, skipped: Skipped, root: string, seen = new Set<s
 
 /**
  * Find every config under `configDir`, sorted by relative path. Throws only when the directory itself
- * is missing; anything left out (other categories such as perf-sanity, `templates`, stray files,
+ * is missing; anything left out (folders that are no category such as `templates`, stray files,
  * duplicate ids) is summarised in `notices`.
  */
 export function discoverConfigs(configDir: string): DiscoveryResult {
@@ -187,13 +204,15 @@ export function discoverConfigs(configDir: string): DiscoveryResult {
       const sub = path.join(typeDir, c.name);
       if (isLinkLoop(typeDir, c, skipped, root)) continue;
       if (isDirectory(typeDir, c)) {
-        if (!isCategory(c.name)) {
+        const category = categoryOfFolder(c.name);
+        if (!category) {
           leftOut.push(`${d.name}/${c.name}/ (${countYaml(sub, skipped, root)} files)`);
           continue;
         }
         for (const f of listDir(sub, skipped)) {
           if (isLinkLoop(sub, f, skipped, root)) continue;
-          if (isYamlFile(sub, f)) entries.push(makeEntry(path.join(sub, f.name), root, d.name, c.name));
+          if (isYamlFile(sub, f))
+            entries.push(makeEntry(path.join(sub, f.name), root, d.name, category, c.name));
         }
       } else if (isYamlFile(typeDir, c)) {
         leftOut.push(`${d.name}/${c.name} (not inside a category folder)`);
@@ -205,7 +224,7 @@ export function discoverConfigs(configDir: string): DiscoveryResult {
   const notices: string[] = [];
   if (leftOut.length > 0) {
     notices.push(
-      `Left out ${leftOut.length} path(s) under ${root} that are not <test_type>/{${CATEGORIES.join(',')}}/*.yaml: ` +
+      `Left out ${leftOut.length} path(s) under ${root} that are not <test_type>/{${[...CATEGORIES, ...Object.keys(FOLDER_CATEGORIES)].join(',')}}/*.yaml: ` +
         `${leftOut.join(', ')}`,
     );
   }

@@ -1,5 +1,6 @@
 // Public surface of the config layer: discovery, loading, validation, selection, placeholders, naming.
 export {
+  categoryOfFolder,
   DEFAULT_CONFIG_DIR,
   discoverConfigs,
   entryForFile,
@@ -21,6 +22,7 @@ export {
   type ValidateResult,
 } from './loader.js';
 export { configSchema, schemaPath, validateSchema } from './schema.js';
+export { toUpstreamFormat, upstreamFormatNotice, type UpstreamFormat } from './upstream-format.js';
 export { parseConcurrencyList, semanticChecks } from './checks.js';
 export {
   assertSubmittable,
@@ -43,7 +45,15 @@ export {
   type TestListLine,
   type TestListResult,
 } from './select.js';
-export { CATEGORY_TIMEOUT_MS, pytestMethodFor, pytestNodeId, tagsFor, testIdFor } from './naming.js';
+export {
+  CATEGORY_TIMEOUT_MS,
+  FOLDER_CATEGORIES,
+  pytestMethodFor,
+  pytestMethodOf,
+  pytestNodeId,
+  tagsFor,
+  testIdFor,
+} from './naming.js';
 export {
   displayFile,
   errorsOf,

@@ -8,6 +8,7 @@ import { discoverConfigs, entryForFile } from './discover.js';
 import { bytePosition, type ConfigLimits, invalidUtf8Offset, limitsOf } from './limits.js';
 import { parseYaml, type ParsedYaml } from './load.js';
 import { resolvePlaceholders } from './placeholders.js';
+import { toUpstreamFormat, upstreamFormatNotice } from './upstream-format.js';
 import { sortProblems } from './problems.js';
 import { validateSchema } from './schema.js';
 import { DEFAULT_GPU_TYPE, gpuSkipReason } from './select.js';
@@ -120,7 +121,9 @@ export function loadConfig(entry: ConfigEntry, ctx: LoadContext = {}): LoadedCon
   }
 
   const r = resolvePlaceholders(config, ctx.vars ?? {});
-  config = r.config;
+  // After validation (problems point at the file as written), before anyone uploads it.
+  const upstream = toUpstreamFormat(r.config);
+  config = upstream.config;
   const { resolvedVars, unresolved } = r;
 
   const skipReason = gpuSkipReason(config, ctx.gpuType || DEFAULT_GPU_TYPE);
@@ -129,6 +132,7 @@ export function loadConfig(entry: ConfigEntry, ctx: LoadContext = {}): LoadedCon
     config,
     problems: sortProblems(problems),
     ...(skipReason ? { skipReason } : {}),
+    ...(upstream.moved.length ? { formatMoves: upstream.moved } : {}),
     hash: hashOf(bytes, resolvedVars),
     resolvedVars,
     unresolved,
@@ -179,6 +183,10 @@ export function validateFiles(paths: readonly string[], ctx: LoadContext = {}): 
       configs.push(...r.configs);
       notices.push(...r.notices);
     } else configs.push(loadConfig(entryForFile(abs), ctx));
+  }
+  for (const c of configs) {
+    if (c.formatMoves)
+      notices.push(upstreamFormatNotice(path.relative(cwd, c.file) || c.file, c.formatMoves));
   }
   return { configs, notices, missing };
 }

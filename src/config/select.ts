@@ -1,7 +1,7 @@
 // Selection: which configs run here (GPU type) and which a test-list file asks for.
 import fs from 'node:fs';
 import type { ConfigEntry, DisaggConfig } from '../types.js';
-import { pytestMethodFor } from './naming.js';
+import { pytestMethodOf } from './naming.js';
 import { ConfigError } from '../errors.js';
 
 export const DEFAULT_GPU_TYPE = 'GB200';
@@ -89,10 +89,18 @@ export function readTestList(file: string): TestList {
 const NODE_ID =
   /(?:^|::|\/)(?:test_disagg\.py::)?TestDisaggBenchmark::(test_benchmark|test_accuracy|test_stress)\[(.+)\]$/;
 
+// Upstream's perf-sanity harness: `perf/test_perf_sanity.py::test_e2e[disagg_upload-e2e-<stem>]`, with
+// `disagg` or `disagg_upload`, and the benchmark mode before the stem in newer lists. A trailing
+// ` TIMEOUT (90)` (upstream's test-db notation) is ignored.
+const PERF_SANITY_ID =
+  /(?:^|::|\/)test_perf_sanity\.py::test_e2e\[disagg(?:_upload)?-(?:(?:e2e|gen_only|gen_only_no_context|ctx_only)-)?(.+?)\](?:\s+TIMEOUT\s*\(\d+\))?$/;
+
 /** What a test-list line asks for: a bare test name, or a pytest method + id. */
 export function parseTestListLine(text: string): { testId: string; method?: string } {
   const m = NODE_ID.exec(text);
-  return m ? { method: m[1], testId: m[2] } : { testId: text };
+  if (m) return { method: m[1], testId: m[2] };
+  const s = PERF_SANITY_ID.exec(text);
+  return s ? { method: 'test_e2e', testId: `disagg_perf-sanity_${s[1]}` } : { testId: text };
 }
 
 /**
@@ -100,7 +108,7 @@ export function parseTestListLine(text: string): { testId: string; method?: stri
  * stress config …), as in the original; any path before `test_disagg.py::` is ignored so lists work
  * from any directory.
  */
-export function applyTestList<T extends Pick<ConfigEntry, 'testId' | 'category'>>(
+export function applyTestList<T extends Pick<ConfigEntry, 'testId' | 'category' | 'folder'>>(
   configs: readonly T[],
   list: TestList | readonly string[],
 ): TestListResult<T> {
@@ -113,7 +121,7 @@ export function applyTestList<T extends Pick<ConfigEntry, 'testId' | 'category'>
   for (const text of lines) {
     const want = parseTestListLine(text);
     const hit = byId.get(want.testId);
-    if (hit && (!want.method || want.method === pytestMethodFor(hit.category))) chosen.add(hit);
+    if (hit && (!want.method || want.method === pytestMethodOf(hit))) chosen.add(hit);
     else unmatched.push(text);
   }
   // Keep discovery order, not list order: runs stay deterministic whatever the list's order.

@@ -21,9 +21,9 @@ export function folderModulesDir(root: string, configDir: string): string {
   return path.join(root, FOLDER_MODULES_DIR, `${path.basename(abs)}-${hash}`);
 }
 
-/** A config's folder module, relative to its modules dir: `<test_type>/<category>.mjs`. */
-export function folderModuleOf(entry: Pick<ConfigEntry, 'testType' | 'category'>): string {
-  return `${entry.testType}/${entry.category}${MODULE_EXT}`;
+/** A config's folder module, relative to its modules dir: `<test_type>/<category folder>.mjs`. */
+export function folderModuleOf(entry: Pick<ConfigEntry, 'testType' | 'category' | 'folder'>): string {
+  return `${entry.testType}/${entry.folder ?? entry.category}${MODULE_EXT}`;
 }
 
 /** Every `.mjs` under `dir` (the modules of an earlier selection), relative, with `/`. */

@@ -90,7 +90,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const specs = new Map<string, Promise<JobSpec>>();
   const specFor = (entry: ConfigEntry): Promise<JobSpec> => {
     let spec = specs.get(entry.testId);
-    if (!spec) specs.set(entry.testId, (spec = jobSpecFor(entry, options, runId)));
+    // Cached per test, so the run says once per file that an old-format config is uploaded converted.
+    if (!spec) specs.set(entry.testId, (spec = jobSpecFor(entry, options, runId, log)));
     return spec;
   };
   // Created on the first job request: `vitest list` must work without SSH settings or a cluster.

@@ -16,6 +16,7 @@ import {
   yamlProject,
   type YamlSelection,
 } from './project.js';
+import { emptySelectionGuard } from './empty-selection.js';
 import { runMarker } from './run-mode.js';
 import { takeOverSignals } from './signals.js';
 import { DisaggSummaryReporter } from './summary-reporter.js';
@@ -40,7 +41,7 @@ function isInside(dir: string, file: string): boolean {
 
 // One signal takeover (and JUnit reporter swap) per Vitest instance, whichever of our plugins sees it first.
 const signalsTaken = new WeakSet<Vitest>();
-function takeOverOnce(vitest: Vitest): void {
+function takeOverOnce(vitest: Vitest, options: () => ResolvedOptions): void {
   if (signalsTaken.has(vitest)) return;
   signalsTaken.add(vitest);
   takeOverSignals(vitest);
@@ -48,7 +49,7 @@ function takeOverOnce(vitest: Vitest): void {
   // JUnit `<properties>` with each test's job, logs and metrics (also for `--reporter=junit`).
   useDisaggJUnit(config);
   // Tells the global setup a run from a collection (`vitest list` must submit and validate nothing).
-  config.reporters = [...config.reporters, runMarker(vitest)];
+  config.reporters = [...config.reporters, runMarker(vitest), emptySelectionGuard(vitest, options)];
 }
 
 /** The options plugin of `disagg()`; `disagg list` finds it by name and reads `api.options`. */
@@ -89,7 +90,7 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
   const projectPlugin: Plugin = {
     name: 'vitest-disagg:project',
     configureVitest({ vitest }: { vitest: Vitest }) {
-      takeOverOnce(vitest);
+      takeOverOnce(vitest, () => opts());
     },
   };
 
@@ -98,7 +99,8 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
     api: { options },
     config(config) {
       const o = opts(config.root ? path.resolve(config.root) : process.cwd());
-      const { files } = selected();
+      // Selected now: what was left out (and a test list's unmatched ids) is printed once, at start.
+      selected();
       const userProjects = config.test?.projects;
       return {
         test: {
@@ -108,7 +110,6 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
           provide: { disaggOptions: o },
           watch: o.watch,
           teardownTimeout: 5 * 60_000,
-          ...(files.length === 0 && o.testList ? { passWithNoTests: true } : {}),
           // Vitest's reporter plus a closing summary, unless the user chose reporters (CLI flags win anyway).
           ...(config.test?.reporters === undefined
             ? { reporters: ['default', new DisaggSummaryReporter()] }
@@ -135,7 +136,7 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
       };
     },
     async configureVitest({ vitest, injectTestProjects }) {
-      takeOverOnce(vitest);
+      takeOverOnce(vitest, () => opts());
       // Called once per project that loads this config (e.g. `extends: true` projects): inject once.
       if (vitest.projects.some((p) => p.name === DISAGG_PROJECT)) return;
       const order = groupOrderAfter(vitest.projects.map((p) => p.config.sequence.groupOrder));

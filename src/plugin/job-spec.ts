@@ -1,5 +1,11 @@
 import { ConfigError } from '../errors.js';
-import { assertSubmittable, formatProblem, hasErrors, loadConfig } from '../config/index.js';
+import {
+  assertSubmittable,
+  formatProblem,
+  hasErrors,
+  loadConfig,
+  upstreamFormatNotice,
+} from '../config/index.js';
 import { CATEGORY_TIMEOUT_MS } from '../config/naming.js';
 import type { ConfigEntry, JobSpec, LoadedConfig } from '../types.js';
 import { slurmTimeToMs } from '../util/duration.js';
@@ -36,14 +42,17 @@ export function loadChecked(
 
 /**
  * Everything an executor needs to run a test's job; throws a clear error if it cannot be submitted.
- * `runId`: the run's id (one per Vitest run), which names the job's own log dir.
+ * `runId`: the run's id (one per Vitest run), which names the job's own log dir. `notice` hears that an
+ * old-format file is uploaded converted (the caller says it once per run).
  */
 export async function jobSpecFor(
   entry: ConfigEntry,
   options: ResolvedOptions,
   runId: string = newRunId(),
+  notice?: (message: string) => void,
 ): Promise<JobSpec> {
   const loaded = loadChecked(entry, options);
+  if (loaded.formatMoves) notice?.(upstreamFormatNotice(entry.relFile, loaded.formatMoves));
   if (loaded.skipReason)
     throw new ConfigError(`${entry.testId} is skipped: ${loaded.skipReason}`, entry.file);
   assertSubmittable(loaded);

@@ -36,6 +36,7 @@ function listJson(args: string[], env: Record<string, string> = {}): Listed[] {
 
 const EXPECTED = [
   'perf > disagg_perf_good-perf',
+  'perf > disagg_perf-sanity_sanity',
   'stress > disagg_stress_anchors',
   'stress > disagg_stress_good-stress',
   'stress > disagg_stress_root-stress',
@@ -77,7 +78,11 @@ describe('vitest list on a config tree', () => {
       listJson(['--tags-filter=perf || accuracy'])
         .map((t) => t.name)
         .sort(),
-    ).toEqual(['accuracy > wideep_accuracy_good-accuracy', 'perf > disagg_perf_good-perf']);
+    ).toEqual([
+      'accuracy > wideep_accuracy_good-accuracy',
+      'perf > disagg_perf-sanity_sanity',
+      'perf > disagg_perf_good-perf',
+    ]);
   });
 
   it('listing submits nothing and leaves the output dir (and a crashed run’s ledger) untouched', () => {
@@ -87,11 +92,12 @@ describe('vitest list on a config tree', () => {
     expect(fs.existsSync(out), `vitest list created ${out}`).toBe(false);
   });
 
-  it('leaves out folders that are not a category with one notice', () => {
+  it('leaves out folders that are not a category with one notice; perf-sanity is listed as perf', () => {
     const r = vitest(['list']);
     const notices = r.stderr.split('\n').filter((l) => l.includes('Left out'));
     expect(notices).toHaveLength(1);
-    expect(notices[0]).toContain('perf-sanity');
+    expect(notices[0]).toContain('templates/');
+    expect(notices[0]).not.toContain('perf-sanity/ (');
   });
 
   it('a test list selects exactly its ids (names or pytest node ids) and reports unknown ones', () => {

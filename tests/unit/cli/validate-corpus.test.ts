@@ -1,4 +1,4 @@
-// `disagg validate` on the 41 real TensorRT-LLM configs (tests/fixtures/trtllm/test_configs, copied
+// `disagg validate` on the 48 real TensorRT-LLM configs (7 perf-sanity) (tests/fixtures/trtllm/test_configs, copied
 // unmodified): real suites run concurrencies above the gen batch size on purpose, so by default that is
 // a warning and the corpus has no errors; `--strict` makes exactly those configs fail.
 import fs from 'node:fs';
@@ -58,9 +58,9 @@ function overConcurrency(): string[] {
 describe('disagg validate on the TensorRT-LLM corpus', () => {
   const expected = overConcurrency();
 
-  it('the corpus has 41 configs, 16 of them above the batch size', async () => {
+  it('the corpus has 48 configs (7 of them perf-sanity), 16 of them above the batch size', async () => {
     const { report } = await validate();
-    expect(report.files).toHaveLength(41);
+    expect(report.files).toHaveLength(48);
     expect(expected).toHaveLength(16);
   });
 

@@ -129,4 +129,22 @@ describe('semantic checks', () => {
     expect(parseConcurrencyList([1, 2])).toEqual([1, 2]);
     expect(parseConcurrencyList(undefined)).toEqual([]);
   });
+
+  it('benchmark_ratio 0 is accepted where the SA client is off and rejected where it is on', () => {
+    const withRatio = (sa: string, ratio: string) =>
+      loadText(
+        MINIMAL.replace('  streaming: true\n', `  streaming: true\n${sa}  benchmark_ratio: ${ratio}\n`),
+      );
+    const problems = (l: ReturnType<typeof withRatio>) => l.problems.filter((p) => p.severity === 'error');
+    expect(problems(withRatio('  use_nv_sa_benchmark: false\n', '0.0'))).toEqual([]);
+    expect(problems(withRatio('', '0'))).toEqual([]);
+    const [e] = problems(withRatio('  use_nv_sa_benchmark: true\n', '0.0'));
+    expect(e).toMatchObject({ path: 'benchmark.benchmark_ratio', source: 'check', line: 10 });
+    expect(e.message).toMatch(
+      /must be above 0 with use_nv_sa_benchmark: true .* got 0; .*may be 0 only with use_nv_sa_benchmark: false/,
+    );
+    expect(problems(withRatio('  use_nv_sa_benchmark: true\n', '0.8'))).toEqual([]);
+    // A negative share is nonsense either way: the schema refuses it.
+    expect(problems(withRatio('  use_nv_sa_benchmark: false\n', '-1'))[0].source).toBe('schema');
+  });
 });

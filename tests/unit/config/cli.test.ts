@@ -86,7 +86,8 @@ describe('disagg validate', () => {
   it('validates the config dir by default and a directory argument; --json', async () => {
     const ok = await call(validate, [], { DISAGG_CONFIG_DIR: path.join(fixtures, 'tree') });
     expect(ok.code).toBe(0);
-    expect(ok.stderr).toContain('note: Left out 3 path(s)');
+    // templates/ and disagg/stray.yaml; disagg/perf-sanity/ is validated as perf.
+    expect(ok.stderr).toContain('note: Left out 2 path(s)');
     const r = await call(validate, ['tests/fixtures/configs/invalid', '--json']);
     expect(r.code).toBe(1);
     const j = JSON.parse(r.stdout) as {
@@ -124,13 +125,14 @@ describe('disagg list', () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as { configs: Array<Record<string, unknown>>; notices: string[] };
     expect(j.configs.map((c) => c.name)).toEqual([
+      'disagg_perf-sanity_sanity',
       'disagg_perf_good-perf',
       'disagg_stress_anchors',
       'disagg_stress_good-stress',
       'disagg_stress_root-stress',
       'wideep_accuracy_good-accuracy',
     ]);
-    expect(j.configs[3]).toMatchObject({
+    expect(j.configs[4]).toMatchObject({
       file: 'tests/fixtures/configs/tree/root-stress.yaml',
       testType: 'disagg',
       category: 'stress',
@@ -161,6 +163,6 @@ describe('disagg list', () => {
     expect(r.stderr).toContain(
       'no config matches test_disagg.py::TestDisaggBenchmark::test_benchmark[disagg_perf_x]',
     );
-    expect(r.stdout.match(/not in test list/g)).toHaveLength(4);
+    expect(r.stdout.match(/not in test list/g)).toHaveLength(5);
   });
 });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   applyTestList,
   discoverConfigs,
+  entryForFile,
   loadAll,
   loadConfig,
   makeEntry,
@@ -31,7 +32,7 @@ function expectedIds(): string[] {
   for (const type of fs.readdirSync(configDir)) {
     const typeDir = path.join(configDir, type);
     if (!fs.statSync(typeDir).isDirectory()) continue;
-    for (const cat of ['perf', 'accuracy', 'stress']) {
+    for (const cat of ['perf', 'accuracy', 'stress', 'perf-sanity']) {
       const dir = path.join(typeDir, cat);
       if (!fs.existsSync(dir)) continue;
       for (const f of fs.readdirSync(dir))
@@ -47,22 +48,54 @@ const schemaErrors = (c: LoadedConfig) =>
 describe('TensorRT-LLM corpus', () => {
   const gb200 = loadAll(configDir, { gpuType: 'GB200' });
 
-  it('discovers every perf/accuracy/stress config with the original test ids; perf-sanity left out with one notice', () => {
+  it('discovers every perf/accuracy/stress config with the original test ids, and perf-sanity as perf', () => {
     expect(gb200.configs.map((c) => c.testId).sort()).toEqual(expectedIds());
-    expect(gb200.configs).toHaveLength(41);
+    expect(gb200.configs).toHaveLength(48);
     expect(gb200.configs.map((c) => c.testId)).toContain(
       'disagg_stress_deepseek-r1-fp4_1k1k_ctx2_gen1_dep48_bs16_eplb288_mtp3_ccb-DEFAULT',
     );
-    expect(gb200.notices).toHaveLength(1);
-    expect(gb200.notices[0]).toContain('disagg/perf-sanity/');
+    expect(gb200.notices).toEqual([]);
+  });
+
+  it('the 7 upstream perf-sanity configs are perf tests named disagg_perf-sanity_<stem> and validate', () => {
+    const sanity = gb200.configs.filter((c) => c.relFile.startsWith('disagg/perf-sanity/'));
+    expect(sanity).toHaveLength(7);
+    for (const c of sanity) {
+      expect(c).toMatchObject({ category: 'perf', folder: 'perf-sanity', testType: 'disagg' });
+      expect(c.testId).toBe(`disagg_perf-sanity_${c.stem}`);
+      // benchmark_ratio 0.0 with use_nv_sa_benchmark false, no accuracy datasets: no error either way.
+      expect(c.config.benchmark).toMatchObject({ benchmark_ratio: 0, use_nv_sa_benchmark: false });
+      expect(
+        c.problems.filter((p) => p.severity === 'error'),
+        c.relFile,
+      ).toEqual([]);
+      // Named explicitly (disagg validate/dry-run), a file gets the same entry as from discovery.
+      expect(entryForFile(c.file)).toMatchObject({ category: 'perf', testId: c.testId });
+    }
+    // Upstream's perf-sanity test-list ids select them (with or without the benchmark mode).
+    const stem = sanity[0].stem;
+    const { selected, unmatched } = applyTestList(gb200.configs, [
+      `perf/test_perf_sanity.py::test_e2e[disagg_upload-e2e-${stem}] TIMEOUT (90)`,
+      `test_perf_sanity.py::test_e2e[disagg-${sanity[1].stem}]`,
+      `disagg_perf-sanity_${sanity[2].stem}`,
+      `test_disagg.py::TestDisaggBenchmark::test_stress[disagg_perf-sanity_${sanity[3].stem}]`,
+    ]);
+    expect(selected.map((c) => c.stem).sort()).toEqual([stem, sanity[1].stem, sanity[2].stem].sort());
+    expect(unmatched).toHaveLength(1);
   });
 
   it('loads with GPU_TYPE=GB200 without schema errors or warnings; only GB300-only configs skipped', () => {
     for (const c of gb200.configs) {
       expect(schemaErrors(c), c.relFile).toEqual([]);
       // Over-concurrency is a warning by default (real suites do it on purpose): see validate-corpus.test.ts.
+      // perf-sanity configs set no max_seq_len: the length checks say they cannot check.
       expect(
-        c.problems.filter((p) => p.severity === 'warning' && !/exceeds gen max_batch_size/.test(p.message)),
+        c.problems.filter(
+          (p) =>
+            p.severity === 'warning' &&
+            !/exceeds gen max_batch_size/.test(p.message) &&
+            !(c.folder === 'perf-sanity' && /cannot check .*max_seq_len is not set/.test(p.message)),
+        ),
         c.relFile,
       ).toEqual([]);
       const gpus = supportedGpus(c.config);
@@ -75,7 +108,7 @@ describe('TensorRT-LLM corpus', () => {
   it('skips every config on H100 with a reason', () => {
     const h100 = loadAll(configDir, { gpuType: 'H100' });
     for (const c of h100.configs)
-      expect(c.skipReason, c.relFile).toMatch(/^not supported on H100 \(supported: GB[23]00/);
+      expect(c.skipReason, c.relFile).toMatch(/^not supported on H100 \(supported: (GB[23]00|B200)/);
   });
 
   it('loads the older and other versions of configs without schema errors', () => {

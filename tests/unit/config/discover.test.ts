@@ -10,6 +10,7 @@ describe('discoverConfigs', () => {
   it('finds <type>/<category>/*.yaml|yml and root files, sorted, with ids', () => {
     const r = discoverConfigs(tree);
     expect(r.entries.map((e) => [e.relFile, e.testId, e.testType, e.category])).toEqual([
+      ['disagg/perf-sanity/sanity.yaml', 'disagg_perf-sanity_sanity', 'disagg', 'perf'],
       ['disagg/perf/good-perf.yml', 'disagg_perf_good-perf', 'disagg', 'perf'],
       ['disagg/stress/anchors.yaml', 'disagg_stress_anchors', 'disagg', 'stress'],
       ['disagg/stress/good-stress.yaml', 'disagg_stress_good-stress', 'disagg', 'stress'],
@@ -19,10 +20,10 @@ describe('discoverConfigs', () => {
     expect(r.entries.every((e) => path.isAbsolute(e.file))).toBe(true);
   });
 
-  it('reports left-out folders (other categories, templates) as one notice', () => {
+  it('reports left-out folders (templates, stray files) as one notice; perf-sanity is no longer left out', () => {
     const { notices } = discoverConfigs(tree);
     expect(notices).toHaveLength(1);
-    expect(notices[0]).toContain('disagg/perf-sanity/');
+    expect(notices[0]).not.toContain('disagg/perf-sanity/ (');
     expect(notices[0]).toContain('templates/');
     expect(notices[0]).toContain('disagg/stray.yaml');
   });
