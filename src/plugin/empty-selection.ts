@@ -17,11 +17,14 @@ export function selectionAsked(vitest: Vitest, options: ResolvedOptions): string
   return asked;
 }
 
-/** YAML tests the run really selected (a test the GPU type skips at run time still counts). */
-export function selectedYamlTests(modules: ReadonlyArray<TestModule>): number {
+/**
+ * Tests the run really selected (a test the GPU type skips at run time still counts): the YAML tests
+ * only, or those of every project.
+ */
+export function selectedTests(modules: ReadonlyArray<TestModule>, yamlOnly: boolean): number {
   let n = 0;
   for (const m of modules) {
-    if (m.project.name !== DISAGG_PROJECT) continue;
+    if (yamlOnly && m.project.name !== DISAGG_PROJECT) continue;
     for (const t of m.children.allTests()) if (t.options.mode === 'run' || t.options.mode === 'only') n++;
   }
   return n;
@@ -54,7 +57,9 @@ export function emptySelectionGuard(vitest: Vitest, options: () => ResolvedOptio
       if (!vitest.projects.some((p) => p.name === DISAGG_PROJECT)) return;
       const o = options();
       const asked = selectionAsked(vitest, o);
-      if (asked.length === 0 || selectedYamlTests(modules) > 0) return;
+      // A test list is ours: it must select YAML tests. `-t`/`--tags-filter` are Vitest's own and may
+      // rightly pick only hand-written tests; they fail the run only when it selected no test at all.
+      if (asked.length === 0 || selectedTests(modules, Boolean(o.testList)) > 0) return;
       const unmatched = o.testList ? selectEntries(o).unmatched : [];
       const pass = vitest.config.passWithNoTests;
       for (const line of emptySelectionMessage(asked, unmatched, pass))
