@@ -1,10 +1,11 @@
 // TensorRT-LLM's route on the real local SLURM cluster: a config whose script is not the simulator's
 // goes, with the default launcher `auto`, through `python3 $SCRIPT_DIR/submit.py -c <config> --log-dir
-// <job dir>`. The submit.py here is our own stand-in with the same contract
-// (tests/fixtures/scripts/submit-py/): it calls sbatch with positional arguments to its job script,
-// which records them and then serves the benchmark with the simulator. Asserted: the job script really
-// received the arguments, the job carries the write-ahead token (our sbatch shim), and a run killed
-// with SIGKILL right after submit.py's sbatch is reconciled by the rerun: one job, adopted, none twice.
+// <job dir>` (executor slurm here, ssh on the login node). The submit.py is our own stand-in with the
+// same contract (tests/fixtures/scripts/submit-py/): it calls sbatch with positional arguments to its
+// job script, which records them and then serves the benchmark with the simulator. Asserted: the job
+// script really received the arguments, the job carries the write-ahead token (our sbatch shim), and a
+// run killed with SIGKILL right after submit.py's sbatch is reconciled by the rerun: one job, adopted,
+// none twice.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -61,20 +62,35 @@ beforeAll(() => {
 });
 
 describe('launcher auto on the local SLURM cluster: submit.py for a launcher script', () => {
-  it(
-    'submit.py submits the job; its script receives the arguments; the job carries the write-ahead token',
+  it.each(['slurm', 'ssh'] as const)(
+    '%s executor: submit.py submits the job; its script receives the arguments; the job carries the token',
     { timeout: 300_000 },
-    async () => {
+    async (executor) => {
       const out = fs.mkdtempSync(path.join(os.tmpdir(), 'submit-py-out-'));
-      const run = startSuite(writeConfig('spy-1'), out, runEnv());
+      const env = runEnv({ DISAGG_EXECUTOR: executor });
+      let jobBase = out;
+      if (executor === 'ssh') {
+        // The login node is this machine as the lab's user: SCRIPT_DIR is the same folder there.
+        const cluster = requireClusterEnv();
+        jobBase = path.posix.join(cluster.DISAGG_REMOTE_DIR, path.basename(out));
+        fs.mkdirSync(jobBase, { recursive: true });
+        const owner = fs.statSync(cluster.DISAGG_REMOTE_DIR);
+        fs.chownSync(jobBase, owner.uid, owner.gid);
+        env.DISAGG_REMOTE_DIR = jobBase;
+      }
+      const run = startSuite(writeConfig('spy-1'), out, env);
       const code = await run.exited;
       const output = plain(run);
       expect(code, output).toBe(0);
       expect(output).toMatch(/Tests\s+1 passed \(1\)/);
 
-      const jobDir = fs.realpathSync(path.join(out, 'slurm_logs', 'disagg_stress_spy-1'));
+      // The logs came back here (for ssh from the job dir on the login node, which the arguments name).
+      const localDir = fs.realpathSync(path.join(out, 'slurm_logs', 'disagg_stress_spy-1'));
+      const args = lines(path.join(localDir, 'job_args.txt'));
+      const jobDir = executor === 'slurm' ? localDir : (args[args.indexOf('--full-logdir') + 1] ?? '');
+      expect(jobDir.startsWith(`${jobBase}/`), jobDir).toBe(true);
       const control = submitControlDir(jobDir);
-      expect(lines(path.join(jobDir, 'job_args.txt'))).toEqual([
+      expect(args).toEqual([
         '--num-ctx-servers',
         '1',
         '--num-gen-servers',
@@ -93,12 +109,12 @@ describe('launcher auto on the local SLURM cluster: submit.py for a launcher scr
         path.join(control, 'config.yaml'),
       ]);
       // submit.py wrote the worker configs into the log dir it recreated.
-      expect(fs.readFileSync(path.join(jobDir, 'gen_config.yaml'), 'utf8')).toContain(
+      expect(fs.readFileSync(path.join(localDir, 'gen_config.yaml'), 'utf8')).toContain(
         'tensor_parallel_size: 4',
       );
       const ledger = readLedger(out);
       const jobId = ledger?.jobs[0]?.jobId ?? '';
-      expect(ledger?.jobs.map((j) => j.testId)).toEqual(['disagg_stress_spy-1']);
+      expect(ledger?.jobs.map((j) => [j.testId, j.executor])).toEqual([['disagg_stress_spy-1', executor]]);
       // The shim recorded the job and gave it the token (reconcile's squeue %k finds it).
       expect(lines(path.join(control, SHIM_JOB_IDS_FILE))).toEqual([jobId]);
       expect(squeueField(jobId, '%k')).toMatch(/^dsg-\S+$/);
