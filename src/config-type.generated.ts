@@ -97,7 +97,7 @@ export interface VitestDisaggTestConfig {
      */
     numa_bind?: boolean;
     /**
-     * Add --segment=<total nodes>.
+     * Add --segment=<total nodes>. Default true, as upstream submit.py; false for SLURM before 24.11 (no --segment there). Never added for the simulator.
      */
     set_segment?: boolean;
     /**
@@ -546,7 +546,7 @@ export interface VitestDisaggTestConfig {
          */
         numa_bind?: boolean;
         /**
-         * Add --segment=<total nodes>.
+         * Add --segment=<total nodes>. Default true, as upstream submit.py; false for SLURM before 24.11 (no --segment there). Never added for the simulator.
          */
         set_segment?: boolean;
         /**

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { entryForFile } from '../config/index.js';
 import { createExecutor } from '../executors/index.js';
 import { describeSsh, resolveSshSettings } from '../executors/ssh-settings.js';
+import { SBATCH_SHIM } from '../jobdir/files.js';
 import { jobSpecFor } from '../plugin/job-spec.js';
 import type { ResolvedOptions } from '../settings/options.js';
 import type { ExecutorKind, ExecutorSettings } from '../settings/types.js';
@@ -23,8 +24,18 @@ const KINDS: readonly ExecutorKind[] = ['local', 'slurm', 'ssh'];
 /** What a dry run shows, whatever the executor. */
 export interface DryRunPlan {
   target: string;
+  /** Where the command runs: `this machine` or the SSH login node. */
+  host: string;
   launcher: string;
   jobDir: string;
+  /** The resolved config as uploaded (submit.py's `-c`). */
+  uploadedConfig?: string;
+  /** The worker configs and who writes them (our upload, or submit.py). */
+  workerConfigs: Array<{ name: string; path: string; writtenBy: string }>;
+  /** The job script on the submit host. */
+  script?: string;
+  /** submit.py mode: the submit.py that runs. */
+  submitPy?: string;
   files: Array<{ name: string; path: string; size: number }>;
   cwd: string;
   argv: string[];
@@ -42,7 +53,7 @@ function human(bytes: number): string {
 /** Where the job would go, and the remote home to assume (a dry run never connects to ask). */
 function describeTarget(es: ExecutorSettings): { target: string; remoteHome?: string; notes: string[] } {
   if (es.kind === 'local') return { target: 'this machine (a local process group)', notes: [] };
-  if (es.kind === 'slurm') return { target: 'this machine (sbatch)', notes: [] };
+  if (es.kind === 'slurm') return { target: 'this machine (SLURM)', notes: [] };
   const notes: string[] = [];
   let user = es.ssh.username ?? es.localUser;
   let target = '(no SSH host: set DISAGG_SSH_HOST or the ssh.host option)';
@@ -80,10 +91,27 @@ export async function planFor(
   const executor = await createExecutor(kind, planSettings, { planOnly: true, remoteHome });
   try {
     const plan = await executor.plan(spec);
+    const shim = plan.files.find((f) => f.name === SBATCH_SHIM);
+    if (plan.launcher === 'submit.py' && shim) {
+      notes.push(
+        `submit.py's sbatch runs through ${shim.remotePath}, which adds --comment=<write-ahead token> (a run ` +
+          'killed after submitting finds the job again) and then calls the real sbatch',
+      );
+    }
+    if (plan.launcher === 'submit.py' && kind === 'ssh') {
+      notes.push(
+        `${plan.submitPy ?? 'submit.py'} is looked for on the login node when the job is submitted (a dry run does not connect)`,
+      );
+    }
     return {
       target,
+      host: kind === 'ssh' ? (es.ssh.host ?? '(no SSH host)') : 'this machine',
       launcher: plan.launcher,
       jobDir: plan.jobDir,
+      uploadedConfig: plan.uploadedConfig,
+      workerConfigs: plan.workerConfigs ?? [],
+      script: plan.script,
+      submitPy: plan.submitPy,
       files: plan.files.map((f) => ({ name: f.name, path: f.remotePath, size: f.size })),
       cwd: plan.cwd,
       argv: plan.command.argv,
@@ -126,11 +154,24 @@ export const run: CliCommand = async (argv, io) => {
     `executor:  ${kind} → ${plan.target}`,
     `launcher:  ${plan.launcher}`,
     `job dir:   ${plan.jobDir}`,
+    ...(plan.script ? [`script:    ${plan.script}`] : []),
+    ...(plan.submitPy ? [`submit.py: ${plan.submitPy}`] : []),
+    ...(plan.uploadedConfig ? [`config:    ${plan.uploadedConfig}`] : []),
     '',
     'would upload:',
     ...plan.files.map((f) => `  ${f.name.padEnd(width)}  ${human(f.size).padStart(10)}  → ${f.path}`),
+    ...(plan.workerConfigs.length > 0
+      ? [
+          '',
+          'worker configs:',
+          ...plan.workerConfigs.map(
+            (w) =>
+              `  ${w.name}  → ${w.path}  (${w.writtenBy === 'upload' ? 'uploaded' : `written by ${w.writtenBy}`})`,
+          ),
+        ]
+      : []),
     '',
-    `would run (in ${plan.cwd}):`,
+    `would run on ${plan.host} (in ${plan.cwd}):`,
     `  ${plan.commandLine}`,
     ...plan.notes.map((n) => `\nnote: ${n}`),
     '',

@@ -7,11 +7,12 @@ import { ConfigError, SettingsError } from '../errors.js';
 import { SIM_SCRIPT_VARIANT_RE, SLURM_ERR_PATTERN, SLURM_OUT_PATTERN } from '../jobdir/files.js';
 import { configCount, deploymentGpus } from '../config/gpus.js';
 import type { DisaggConfig } from '../types.js';
-import type { Launcher, ResourceMode } from '../settings/types.js';
+import type { ResourceMode, SubmitLauncher } from '../settings/types.js';
+import { SHIM_TOKEN_VAR } from './sbatch-shim.js';
 import { shJoin, shq, splitShellWords } from './shell-quote.js';
 
 /** `config`: nodes/tasks from hardware + worker_config (real GPUs); `single`: one task (the simulator). */
-export type { Launcher, ResourceMode } from '../settings/types.js';
+export type { Launcher, ResourceMode, SubmitLauncher } from '../settings/types.js';
 
 /** The script used when a config names none (the original's default). */
 export const DEFAULT_SCRIPT_FILE = 'disaggr_torch.slurm';
@@ -27,11 +28,13 @@ export interface RenderInput {
   scriptPath: string;
   /** submit.py mode: the uploaded config file passed with `-c`. */
   configPath: string;
-  launcher?: Launcher;
+  launcher?: SubmitLauncher;
   /** Default: `single` for the simulator script, `config` otherwise. */
   resources?: ResourceMode;
   /** submit.py mode: directory holding submit.py; default `$SCRIPT_DIR`, expanded by the remote shell. */
   scriptDir?: string;
+  /** submit.py mode: the folder of our sbatch shim, put first on submit.py's PATH (carries `comment`). */
+  shimDir?: string;
   /** The job runs the built-in simulator (default: guessed from the script name). */
   simulator?: boolean;
   /** Override `slurm.partition` / `slurm.account` (e.g. the local test cluster's partition). */
@@ -42,7 +45,7 @@ export interface RenderInput {
 }
 
 export interface RenderedCommand {
-  launcher: Launcher;
+  launcher: SubmitLauncher;
   /** The argument vector, unquoted (for display and tests). */
   argv: string[];
   /** Environment the command runs with (prefixed as assignments on the command line). */
@@ -179,11 +182,23 @@ export function renderSubmitCommand(input: RenderInput): RenderedCommand {
     }
     // $SCRIPT_DIR comes from the submit host's environment, not from the YAML, so it is expanded there.
     const dir = input.scriptDir;
-    const submitPy = dir ? path.posix.join(dir, 'submit.py') : '$SCRIPT_DIR/submit.py';
+    const submitPy = submitPyPath(dir);
     const argv = ['python3', submitPy, '-c', input.configPath, '--log-dir', input.jobDir];
     const first = dir ? undefined : 'python3 "${SCRIPT_DIR:?SCRIPT_DIR is not set}/submit.py"';
-    const commandLine = first ? `${first} ${shJoin(argv.slice(2))}` : formatCommandLine({}, argv);
-    return { launcher, argv, env: {}, commandLine };
+    const words = first ? `${first} ${shJoin(argv.slice(2))}` : shJoin(argv);
+    // submit.py runs sbatch itself: the shim first on its PATH adds the token; "$PATH" is the submit
+    // host's, so it is left for that shell to expand.
+    const env: Record<string, string> = {};
+    const assigns: string[] = [];
+    if (input.shimDir) {
+      env.PATH = `${input.shimDir}:$PATH`;
+      assigns.push(`PATH=${shq(input.shimDir)}:"$PATH"`);
+    }
+    if (input.comment) {
+      env[SHIM_TOKEN_VAR] = input.comment;
+      assigns.push(`${SHIM_TOKEN_VAR}=${shq(input.comment)}`);
+    }
+    return { launcher, argv, env, commandLine: [...assigns, words].join(' ') };
   }
 
   const resources = input.resources ?? (simulator ? 'single' : 'config');
@@ -201,8 +216,10 @@ export function renderSubmitCommand(input: RenderInput): RenderedCommand {
   } else {
     const n = computeNodeCounts(config);
     argv.push(`--nodes=${n.totalNodes}`, `--ntasks=${n.totalTasks}`, `--ntasks-per-node=${n.gpusPerNode}`);
-    // --segment only exists in recent SLURM; emit it only when the config asks for it explicitly.
-    if (slurm.set_segment === true) argv.push(`--segment=${n.totalNodes}`);
+    // On by default as in upstream submit.py (`setdefault('set_segment', True)`); `set_segment: false`
+    // turns it off. The simulator's `single` jobs never get it: SLURM before 24.11 (the lab runs 22.05)
+    // rejects the unknown option, and one task has no segment to keep together.
+    if (slurm.set_segment !== false) argv.push(`--segment=${n.totalNodes}`);
   }
   // A requeued job reruns in the same job dir under the same id, rewriting the logs a test may be
   // reading; without requeue a node failure ends the job as NODE_FAIL, which the test reports.
@@ -232,20 +249,81 @@ export function parseSubmitOutput(stdout: string): string | undefined {
   return undefined;
 }
 
+/** submit.py in `dir`, or in `$SCRIPT_DIR` as the submit host's shell expands it. */
+export function submitPyPath(dir: string | undefined): string {
+  return dir ? path.posix.join(dir, 'submit.py') : '$SCRIPT_DIR/submit.py';
+}
+
+export interface LauncherContext {
+  /** The job runs the built-in simulator (default: guessed from the script name). */
+  simulator?: boolean;
+  /** Script names declared to read their config from the job dir (`slurm.jobDirScripts`). */
+  jobDirScripts?: readonly string[];
+}
+
 /**
- * Which launcher to use: the setting (DISAGG_LAUNCHER, resolved by src/settings), else plain sbatch.
- * submit.py is only meaningful for a real TensorRT-LLM script (e.g. disaggr_torch.slurm), never for the
- * simulator.
+ * Whether plain sbatch can start the config's script: the simulator's and the declared job-dir scripts
+ * read the job dir; any other (TensorRT-LLM's disaggr_torch.slurm above all) takes its ~30 arguments
+ * from submit.py and would start with none.
+ */
+export function startsWithoutArguments(config: DisaggConfig, context: LauncherContext = {}): boolean {
+  const script = scriptFileOf(config);
+  if (context.simulator ?? isSimulatorScript(script)) return true;
+  return (context.jobDirScripts ?? []).includes(path.basename(script));
+}
+
+/**
+ * The launcher for one config: the setting (DISAGG_LAUNCHER / `slurm.launcher`, resolved by
+ * src/settings), `auto` when unset. `auto` sends a script that starts without arguments to sbatch and
+ * any other to submit.py, as TensorRT-LLM launches it. An explicit `sbatch` for a script that needs
+ * arguments is refused (it would start with none); an explicit `submit.py` is honoured for real scripts
+ * and falls back to sbatch for the simulator, which submit.py cannot start (one setting for a mixed suite).
  */
 export function chooseLauncher(
   config: DisaggConfig,
   option: string | undefined,
-  simulator = isSimulatorScript(scriptFileOf(config)),
-): Launcher {
-  const raw = optString(option);
-  if (raw === undefined || raw === 'sbatch') return 'sbatch';
-  if (raw !== 'submit.py')
-    throw new SettingsError(`DISAGG_LAUNCHER must be sbatch or submit.py, got ${JSON.stringify(raw)}`);
-  if (simulator) return 'sbatch';
-  return 'submit.py';
+  context: LauncherContext = {},
+): SubmitLauncher {
+  const raw = optString(option) ?? 'auto';
+  if (raw !== 'auto' && raw !== 'sbatch' && raw !== 'submit.py')
+    throw new SettingsError(
+      `DISAGG_LAUNCHER (slurm.launcher) must be auto, sbatch or submit.py, got ${JSON.stringify(raw)}`,
+    );
+  const plain = startsWithoutArguments(config, context);
+  const simulator = context.simulator ?? isSimulatorScript(scriptFileOf(config));
+  if (raw === 'submit.py') return simulator ? 'sbatch' : 'submit.py';
+  if (raw === 'auto') return plain ? 'sbatch' : 'submit.py';
+  if (!plain) throw new SettingsError(sbatchNeedsArguments(scriptFileOf(config)));
+  return 'sbatch';
+}
+
+/** Why `launcher: sbatch` is refused for a script that needs arguments, and the ways out. */
+export function sbatchNeedsArguments(script: string): string {
+  const name = path.basename(script);
+  return (
+    `launcher sbatch cannot start ${script}: it is neither the simulator's script nor listed in ` +
+    `slurm.jobDirScripts (DISAGG_JOB_DIR_SCRIPTS), so it is taken to be a TensorRT-LLM launcher script, ` +
+    `which needs the ~30 arguments submit.py passes it (--num-ctx-servers, --concurrency-list, ` +
+    `--full-logdir, …); sbatch would start it with none. Use launcher auto (the default) or submit.py ` +
+    `with SCRIPT_DIR naming submit.py's folder, or list ${name} in slurm.jobDirScripts / ` +
+    `DISAGG_JOB_DIR_SCRIPTS if it reads its config from the job dir.`
+  );
+}
+
+/** Why submit.py cannot run: no folder set, or no submit.py in it. */
+export function submitPyMissing(
+  script: string,
+  looked: string | undefined,
+  source: string | undefined,
+): string {
+  const where =
+    looked === undefined
+      ? 'SCRIPT_DIR (or DISAGG_SCRIPT_DIR, or the slurm.scriptDir option) is not set'
+      : `no submit.py at ${looked} (the folder comes from ${source ?? 'SCRIPT_DIR / DISAGG_SCRIPT_DIR'})`;
+  return (
+    `${script} is launched by TensorRT-LLM's submit.py (launcher auto/submit.py), but ${where}. ` +
+    `Fix: set SCRIPT_DIR (or DISAGG_SCRIPT_DIR) in the environment or the DISAGG_ENV_FILE to the folder ` +
+    `holding submit.py (TensorRT-LLM's examples/disaggregated/slurm/benchmark); or, if ${path.basename(script)} ` +
+    `reads its config from the job dir, list it in slurm.jobDirScripts / DISAGG_JOB_DIR_SCRIPTS to submit it with sbatch.`
+  );
 }

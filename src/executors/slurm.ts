@@ -5,8 +5,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { SchedulerError, SubmitError, TransportError } from '../errors.js';
-import { CONFIG_FILE, SIM_SCRIPT, submitControlDir, submitMarker } from '../jobdir/files.js';
+import { ConfigError, SchedulerError, SubmitError, TransportError } from '../errors.js';
+import {
+  CONFIG_FILE,
+  CTX_CONFIG_FILE,
+  GEN_CONFIG_FILE,
+  SBATCH_SHIM,
+  SBATCH_SHIM_DIR,
+  SHIM_JOB_IDS_FILE,
+  SIM_SCRIPT,
+  submitControlDir,
+  submitMarker,
+} from '../jobdir/files.js';
 import type { ExecutorSettings } from '../settings/types.js';
 import type { JobSpec, JobStatus, SubmittedJob } from '../types.js';
 import { JobExecutor } from './executor.js';
@@ -14,12 +24,17 @@ import { planFiles, resolveScript, usesSimulator } from './job-files.js';
 import { register } from './registry.js';
 import {
   chooseLauncher,
+  jobNameOf,
   parseSubmitOutput,
+  slurmTime,
   renderSubmitCommand,
   scriptFileOf,
+  submitPyMissing,
+  submitPyPath,
   type Launcher,
   type ResourceMode,
 } from './sbatch.js';
+import { sbatchShimScript } from './sbatch-shim.js';
 import { reasonCode } from './pending-reasons.js';
 import { shq } from './shell-quote.js';
 import {
@@ -66,6 +81,12 @@ export interface PlanOptions {
   resources?: ResourceMode;
   /** submit.py's folder on the submit host (default: `$SCRIPT_DIR` expanded there). */
   scriptDir?: string;
+  /** Where `scriptDir` was set, for the message when submit.py is not there. */
+  scriptDirSource?: string;
+  /** The submit host is this machine: a missing submit.py fails the plan (a dry run says so too). */
+  localSubmitHost?: boolean;
+  /** Script names that read their config from the job dir (sbatch without arguments). */
+  jobDirScripts?: readonly string[];
   /** Where a config's `script_file` is looked for on this machine (after the config file's dir). */
   scriptSearchDirs?: readonly string[];
   /** Launcher folder on the submit host, for scripts not found on this machine (ssh only). */
@@ -81,7 +102,10 @@ export interface PlanOptions {
  */
 export function planSubmission(spec: JobSpec, jobDir: string, options: PlanOptions = {}): SubmissionPlan {
   const simulator = usesSimulator(spec);
-  const launcher = chooseLauncher(spec.config, options.launcher, simulator);
+  const launcher = chooseLauncher(spec.config, options.launcher, {
+    simulator,
+    jobDirScripts: options.jobDirScripts,
+  });
   const common = {
     config: spec.config,
     testId: spec.testId,
@@ -94,23 +118,7 @@ export function planSubmission(spec: JobSpec, jobDir: string, options: PlanOptio
     comment: spec.submitToken,
   };
 
-  if (launcher === 'submit.py') {
-    // submit.py deletes and recreates --log-dir, so its input lives next to it.
-    const controlDir = submitControlDir(jobDir);
-    const configYaml = stringify(spec.config, { lineWidth: 0 });
-    const configPath = path.posix.join(controlDir, CONFIG_FILE);
-    const command = renderSubmitCommand({
-      ...common,
-      launcher,
-      scriptPath: '',
-      configPath,
-      scriptDir: options.scriptDir,
-    });
-    const files: PlannedFile[] = [
-      { name: CONFIG_FILE, remotePath: configPath, size: Buffer.byteLength(configYaml), content: configYaml },
-    ];
-    return { launcher, jobDir, controlDir, cwd: controlDir, files, command };
-  }
+  if (launcher === 'submit.py') return planSubmitPy(spec, jobDir, options, common);
 
   const files = planFiles(spec, jobDir, options.uploads);
   let scriptPath: string;
@@ -146,7 +154,119 @@ export function planSubmission(spec: JobSpec, jobDir: string, options: PlanOptio
     scriptPath,
     configPath: path.posix.join(jobDir, CONFIG_FILE),
   });
-  return { launcher, jobDir, controlDir: jobDir, cwd: jobDir, files, command };
+  const uploadedAs = (name: string): string => path.posix.join(jobDir, name);
+  return {
+    launcher,
+    jobDir,
+    controlDir: jobDir,
+    cwd: jobDir,
+    files,
+    command,
+    uploadedConfig: uploadedAs(CONFIG_FILE),
+    workerConfigs: [CTX_CONFIG_FILE, GEN_CONFIG_FILE].map((name) => ({
+      name,
+      path: uploadedAs(name),
+      writtenBy: 'upload',
+    })),
+    script: scriptPath,
+  };
+}
+
+/**
+ * submit.py's route: its input in the control dir (submit.py deletes and recreates --log-dir), the job
+ * script found as for sbatch, the sbatch shim that adds the write-ahead token, and the command
+ * `python3 $SCRIPT_DIR/submit.py -c <config> --log-dir <job dir>` as the original runs it.
+ */
+function planSubmitPy(
+  spec: JobSpec,
+  jobDir: string,
+  options: PlanOptions,
+  common: Omit<Parameters<typeof renderSubmitCommand>[0], 'scriptPath' | 'configPath'>,
+): SubmissionPlan {
+  const controlDir = submitControlDir(jobDir);
+  const script = scriptFileOf(spec.config);
+  if (options.localSubmitHost) {
+    const looked = options.scriptDir === undefined ? undefined : submitPyPath(options.scriptDir);
+    if (looked === undefined || !fs.existsSync(looked))
+      throw new ConfigError(submitPyMissing(script, looked, options.scriptDirSource), spec.configFile);
+  }
+  const files: PlannedFile[] = [];
+  // submit.py runs sbatch from the control dir: a relative script_file must become where the script is.
+  const s = resolveScript(
+    spec,
+    script,
+    options.scriptSearchDirs ?? [],
+    options.remoteScriptDir ?? options.scriptDir,
+  );
+  let scriptPath: string;
+  if (s.localPath) {
+    scriptPath = path.posix.join(controlDir, path.basename(script));
+    files.push({
+      name: path.basename(script),
+      remotePath: scriptPath,
+      size: fs.statSync(s.localPath).size,
+      mode: 0o755,
+      localPath: s.localPath,
+    });
+  } else {
+    scriptPath = s.remotePath as string;
+  }
+  // submit.py takes everything from the config: what sbatch would take from our settings and defaults
+  // (partition, account, job name, time) goes into the uploaded copy, the settings winning as for sbatch.
+  const slurm = spec.config.slurm ?? {};
+  const uploaded = {
+    ...spec.config,
+    slurm: {
+      ...slurm,
+      script_file: scriptPath,
+      ...(options.partition ? { partition: options.partition } : {}),
+      ...(options.account ? { account: options.account } : {}),
+      job_name: jobNameOf(spec.config, spec.testId),
+      job_time: slurmTime(spec.config, spec.timeLimitMs),
+    },
+  };
+  const configYaml = stringify(uploaded, { lineWidth: 0 });
+  const configPath = path.posix.join(controlDir, CONFIG_FILE);
+  const shimDir = path.posix.join(controlDir, SBATCH_SHIM_DIR);
+  const shim = sbatchShimScript();
+  files.unshift({
+    name: CONFIG_FILE,
+    remotePath: configPath,
+    size: Buffer.byteLength(configYaml),
+    content: configYaml,
+  });
+  files.push({
+    name: SBATCH_SHIM,
+    remotePath: path.posix.join(shimDir, SBATCH_SHIM),
+    size: Buffer.byteLength(shim),
+    mode: 0o755,
+    content: shim,
+  });
+  const command = renderSubmitCommand({
+    ...common,
+    launcher: 'submit.py',
+    scriptPath,
+    configPath,
+    scriptDir: options.scriptDir,
+    shimDir,
+  });
+  return {
+    launcher: 'submit.py',
+    jobDir,
+    controlDir,
+    cwd: controlDir,
+    files,
+    command,
+    uploadedConfig: configPath,
+    // submit.py writes them into the log dir it recreates, as the original does.
+    workerConfigs: [CTX_CONFIG_FILE, GEN_CONFIG_FILE].map((name) => ({
+      name,
+      path: path.posix.join(jobDir, name),
+      writtenBy: 'submit.py',
+    })),
+    script: scriptPath,
+    submitPy: submitPyPath(options.scriptDir),
+  };
 }
 
 /**
@@ -210,6 +330,9 @@ export class SlurmScheduler implements Scheduler {
       launcher: s.launcher,
       resources: s.resources,
       scriptDir: s.scriptDir,
+      scriptDirSource: s.scriptDirSource,
+      localSubmitHost: s.kind !== 'ssh',
+      jobDirScripts: s.jobDirScripts,
       scriptSearchDirs: s.scriptSearchDirs,
       // Set for 'ssh' only: the launcher folder on the login node, for scripts not found here.
       remoteScriptDir: s.remoteScriptDir,
@@ -221,6 +344,7 @@ export class SlurmScheduler implements Scheduler {
 
   async submit(plan: SubmissionPlan, spec: JobSpec): Promise<StartedJob> {
     const policy = this.extras.submitRetry ?? { attempts: 8, baseDelayMs: 15_000, maxDelayMs: 120_000 };
+    if (plan.launcher === 'submit.py') await this.checkSubmitPy(plan, spec);
     let jobId: string | undefined;
     for (let attempt = 0; ; attempt += 1) {
       const r = await this.host
@@ -234,7 +358,8 @@ export class SlurmScheduler implements Scheduler {
           throw e;
         });
       if (r.code === 0) {
-        jobId = parseSubmitOutput(r.stdout);
+        // As the original: the id from `Submitted batch job N`; else what our sbatch shim recorded.
+        jobId = parseSubmitOutput(r.stdout) ?? (await this.shimJobId(plan));
         if (!jobId) {
           throw new SubmitError(
             `${spec.testId}: unable to extract the job id from ${plan.launcher} output: ${(r.stdout + r.stderr).trim()}`,
@@ -259,12 +384,43 @@ export class SlurmScheduler implements Scheduler {
       );
     }
     if (plan.launcher === 'submit.py') {
-      // submit.py recreated the log dir; keep the resolved config next to the logs (best effort).
+      // submit.py recreated the log dir; keep the resolved config next to the logs (best effort),
+      // never over one the job may already have written there.
       await this.host.exec(
-        `cp -f -- ${shq(path.posix.join(plan.controlDir, CONFIG_FILE))} ${shq(plan.jobDir)}/ 2>/dev/null || true`,
+        `cp -n -- ${shq(path.posix.join(plan.controlDir, CONFIG_FILE))} ${shq(plan.jobDir)}/ 2>/dev/null || true`,
       );
     }
     return { jobId };
+  }
+
+  /**
+   * submit.py must exist where the command will look, before anything is submitted: on this machine the
+   * plan already checked; over SSH only the login node can tell.
+   */
+  private async checkSubmitPy(plan: SubmissionPlan, spec: JobSpec): Promise<void> {
+    if (this.settings.kind !== 'ssh') return;
+    const looked = submitPyPath(this.settings.scriptDir);
+    const test = this.settings.scriptDir
+      ? `test -f ${shq(looked)}`
+      : 'test -n "${SCRIPT_DIR:-}" && test -f "$SCRIPT_DIR/submit.py"';
+    const r = await this.host.exec(test, { cwd: plan.cwd });
+    if (r.code === 0) return;
+    if (r.code === null)
+      throw new SubmitError(`${spec.testId}: could not look for submit.py on ${this.host.description}`, true);
+    throw new SubmitError(
+      `${spec.testId}: ${submitPyMissing(scriptFileOf(spec.config), this.settings.scriptDir ? `${looked} on ${this.host.description}` : undefined, this.settings.scriptDirSource)}`,
+      false,
+    );
+  }
+
+  /** The last job id our sbatch shim recorded for this submission, if any. */
+  private async shimJobId(plan: SubmissionPlan): Promise<string | undefined> {
+    if (plan.launcher !== 'submit.py') return undefined;
+    const r = await this.host.exec(
+      `cat -- ${shq(path.posix.join(plan.controlDir, SHIM_JOB_IDS_FILE))} 2>/dev/null`,
+    );
+    const ids = r.stdout.split('\n').filter((l) => /^\d+$/.test(l.trim()));
+    return ids.at(-1)?.trim();
   }
 
   async poll(jobs: readonly SubmittedJob[]): Promise<Map<string, JobStatus>> {

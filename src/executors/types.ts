@@ -39,6 +39,14 @@ export interface SubmissionPlan {
   cwd: string;
   files: PlannedFile[];
   command: PlannedCommand;
+  /** The resolved config as uploaded (submit.py's `-c`), for `disagg dry-run`. */
+  uploadedConfig?: string;
+  /** The worker configs and who writes them: our upload, or submit.py into the dir it recreates. */
+  workerConfigs?: Array<{ name: string; path: string; writtenBy: 'upload' | 'submit.py' }>;
+  /** The job script on the submit host. */
+  script?: string;
+  /** submit.py on the submit host (`$SCRIPT_DIR/submit.py` when the shell there expands it). */
+  submitPy?: string;
 }
 
 /**

@@ -106,6 +106,14 @@ export function submitControlDir(jobDir: string): string {
   return `${jobDir}.submit`;
 }
 
+/**
+ * In the submit.py control dir: the folder put first on submit.py's PATH, holding our `sbatch` shim
+ * (it adds the write-ahead token), and the file where the shim records each job id it saw submitted.
+ */
+export const SBATCH_SHIM_DIR = 'bin';
+export const SBATCH_SHIM = 'sbatch';
+export const SHIM_JOB_IDS_FILE = 'submitted-job-ids';
+
 /** A half-written upload (atomic write: temp file, then rename); `hex` is 8 random hex digits. */
 export function partialUploadPath(file: string, hex: string): string {
   return `${file}.tmp-${hex}`;

@@ -69,7 +69,10 @@ export interface DisaggOptions {
   slurm?: {
     partition?: string;
     account?: string;
+    /** `auto` (default), `sbatch` or `submit.py`. Env `DISAGG_LAUNCHER`. */
     launcher?: Launcher;
+    /** Job scripts that read their config from the job dir (sbatch, no arguments). Env `DISAGG_JOB_DIR_SCRIPTS`. */
+    jobDirScripts?: string[];
     resources?: ResourceMode;
     /** Folder of submit.py / job scripts (env `DISAGG_SCRIPT_DIR`, `SCRIPT_DIR`). */
     scriptDir?: string;

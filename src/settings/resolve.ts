@@ -23,7 +23,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export const DEFAULT_OUTPUT_PATH = 'output';
 
 const EXECUTORS: readonly ExecutorKind[] = ['local', 'slurm', 'ssh'];
-const LAUNCHERS: readonly Launcher[] = ['sbatch', 'submit.py'];
+const LAUNCHERS: readonly Launcher[] = ['auto', 'sbatch', 'submit.py'];
 const RESOURCES: readonly ResourceMode[] = ['config', 'single'];
 
 /** Where a value came from, for error messages. */
@@ -184,8 +184,13 @@ function executorSettings(
   const s = options.slurm ?? {};
   const launcher = get('DISAGG_LAUNCHER');
   const resources = get('DISAGG_SBATCH_RESOURCES');
+  const jobDirScripts = get('DISAGG_JOB_DIR_SCRIPTS');
   const scriptDirVar = get('SCRIPT_DIR')?.value;
-  const scriptDir = get('DISAGG_SCRIPT_DIR')?.value ?? scriptDirVar ?? s.scriptDir;
+  const scriptDirFrom = get('DISAGG_SCRIPT_DIR') ?? get('SCRIPT_DIR');
+  const rawScriptDir = scriptDirFrom?.value ?? s.scriptDir;
+  // On this machine submit.py runs with the control dir as cwd: a relative folder means the project's.
+  const scriptDir =
+    rawScriptDir === undefined || kind === 'ssh' ? rawScriptDir : path.resolve(root, rawScriptDir);
   const homeDir = nonEmpty(env.HOME) ?? os.homedir();
   const localUser = nonEmpty(env.USER) ?? nonEmpty(env.LOGNAME) ?? safeUserName();
   // A config's script_file is looked for here on this machine (next to the config first).
@@ -195,10 +200,14 @@ function executorSettings(
     partition: get('DISAGG_PARTITION')?.value ?? s.partition,
     account: get('DISAGG_ACCOUNT')?.value ?? s.account,
     launcher: launcher ? oneOf(launcher, LAUNCHERS) : optionOneOf('slurm.launcher', s.launcher, LAUNCHERS),
+    jobDirScripts: jobDirScripts ? scriptNames(jobDirScripts.value) : s.jobDirScripts,
     resources: resources
       ? oneOf(resources, RESOURCES)
       : optionOneOf('slurm.resources', s.resources, RESOURCES),
     scriptDir,
+    scriptDirSource:
+      scriptDirFrom?.label ??
+      (s.scriptDir === undefined ? undefined : `option slurm.scriptDir: ${s.scriptDir}`),
     scriptSearchDirs: [...new Set(searchDirs.map((d) => path.resolve(root, d)))],
     remoteScriptDir: kind === 'ssh' ? scriptDir : undefined,
     ssh: sshInput(options, get, env, homeDir),
@@ -206,6 +215,14 @@ function executorSettings(
     homeDir,
     childEnv: { ...env },
   };
+}
+
+/** `a.slurm, b.sh` or `a.slurm:b.sh`: names compared with the basename of a config's script_file. */
+function scriptNames(list: string): string[] {
+  return list
+    .split(/[\s,:]+/)
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
 }
 
 function safeUserName(): string {

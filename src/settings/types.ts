@@ -3,7 +3,13 @@
 // these plain objects and never read `process.env` themselves.
 
 export type ExecutorKind = 'local' | 'slurm' | 'ssh';
-export type Launcher = 'sbatch' | 'submit.py';
+/**
+ * `auto`: the simulator's script and the declared job-dir scripts go through sbatch, any other script
+ * through TensorRT-LLM's submit.py (which passes it its ~30 arguments).
+ */
+export type Launcher = 'auto' | 'sbatch' | 'submit.py';
+/** What actually starts a job once `auto` is decided. */
+export type SubmitLauncher = Exclude<Launcher, 'auto'>;
 export type ResourceMode = 'config' | 'single';
 
 /** SSH input as the user gave it (plugin options over env); ~/.ssh/config is applied by the executor. */
@@ -31,12 +37,19 @@ export interface ExecutorSettings {
   /** sbatch partition / account when the config has none (DISAGG_PARTITION, DISAGG_ACCOUNT). */
   partition?: string;
   account?: string;
-  /** DISAGG_LAUNCHER; undefined = sbatch. */
+  /** DISAGG_LAUNCHER; undefined = auto. */
   launcher?: Launcher;
+  /**
+   * Script file names (basenames) that read their config from the job dir, so plain sbatch can start
+   * them without arguments (DISAGG_JOB_DIR_SCRIPTS / `slurm.jobDirScripts`); the simulator's is implied.
+   */
+  jobDirScripts?: string[];
   /** DISAGG_SBATCH_RESOURCES; undefined = automatic. */
   resources?: ResourceMode;
   /** submit.py's folder on the submit host (DISAGG_SCRIPT_DIR, else SCRIPT_DIR). */
   scriptDir?: string;
+  /** Where `scriptDir` was set (`SCRIPT_DIR=… (in <env file>)`, `DISAGG_SCRIPT_DIR=…`, the option), for messages. */
+  scriptDirSource?: string;
   /** Folders on this machine where a config's `script_file` is looked for (SCRIPT_DIR, env file too). */
   scriptSearchDirs: string[];
   /** Launcher folder on the cluster for scripts not found here (ssh only; DISAGG_SCRIPT_DIR or SCRIPT_DIR). */

@@ -14,53 +14,12 @@ import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../fixtures/paths.js';
 import { requireClusterEnv } from './helpers/cluster.js';
+import { clusterJobs, installSbatchHook, lines } from './helpers/sbatch-hook.js';
 import { readLedger, startSuite } from './helpers/suite-run.js';
 
 const N = 8;
 const TEMPLATE = path.join(repoRoot, 'tests/fixtures/suites/short/disagg/stress/short-1.yaml');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Transparent unless the job dir (--chdir) has an ancestor holding `.sbatch-hook` (the signal dir). */
-const WRAPPER = `#!/bin/bash
-# Test hook of tests/integration/kill-submission.test.ts (removed after it).
-real=__REAL__
-dir=
-for a in "$@"; do case $a in --chdir=*) dir=\${a#--chdir=} ;; esac; done
-hook=
-d=$dir
-while [ -n "$d" ] && [ "$d" != / ] && [ "$d" != . ]; do
-  if [ -f "$d/.sbatch-hook" ]; then hook=$(cat "$d/.sbatch-hook"); break; fi
-  d=$(dirname "$d")
-done
-[ -n "$hook" ] || exec "$real" "$@"
-echo "$dir" >>"$hook/calls"
-mode=$(cat "$hook/arm" 2>/dev/null)
-if [ "$mode" = final ]; then
-  # The final run: jobs start at once (a duplicate would show in the counts, not hang).
-  args=(); for a in "$@"; do case $a in --begin=*) ;; *) args+=("$a") ;; esac; done
-  exec "$real" "\${args[@]}"
-fi
-[ -n "$mode" ] || exec "$real" "$@"
-# A run is known by its job dirs' parent; a killed run's late calls die with it (never reach sbatch).
-run=$(dirname "$dir")
-dead() { grep -qxF "$run" "$hook/dead-runs" 2>/dev/null; }
-dead && exit 1
-wait_release() { i=0; while [ ! -e "$hook/release" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; }
-if ! mkdir "$hook/claimed" 2>/dev/null; then
-  # Another call of this run holds the armed step: this one dies with the run, before its sbatch.
-  wait_release; exit 1
-fi
-if dead; then rmdir "$hook/claimed"; exit 1; fi
-echo "$run" >"$hook/claimed/run"
-if [ "$mode" = before ]; then
-  echo "$dir" >"$hook/signal"; wait_release; exit 1
-fi
-out=$("$real" "$@"); rc=$?
-echo "\${out%%;*} $dir" >>"$hook/submitted"
-echo "$dir" >"$hook/signal"
-wait_release
-printf '%s\\n' "$out"; exit $rc
-`;
 
 interface Chain {
   executor: 'slurm' | 'ssh';
@@ -89,22 +48,6 @@ function writeConfigs(): string {
 }
 
 const TEST_IDS = Array.from({ length: N }, (_, i) => `disagg_stress_kill-${i + 1}`);
-
-/** Every job (any state, MinJobAge keeps finished ones) whose work dir is under `base`: id, name, state. */
-function clusterJobs(base: string): Array<{ id: string; name: string; state: string }> {
-  const r = spawnSync('squeue', ['-h', '-t', 'all', '-o', '%i|%j|%T|%Z'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`squeue failed: ${r.stderr}`);
-  return r.stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.split('|'))
-    .filter((f) => (f[3] ?? '').startsWith(base + '/'))
-    .map(([id, name, state]) => ({ id: id as string, name: name as string, state: state as string }));
-}
-
-function lines(file: string): string[] {
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
-}
 
 /** One run, killed with SIGKILL when the wrapper signals `mode` (before/after the run's first sbatch). */
 async function killedRun(c: Chain, mode: 'before' | 'after', step: string): Promise<void> {
@@ -206,9 +149,7 @@ beforeAll(() => {
   hookBin = path.join(lab, 'hook-bin');
   if (!fs.existsSync(hookBin))
     throw new Error(`${hookBin} is missing: restart the cluster (scripts/local-cluster.sh creates it)`);
-  const real = spawnSync('bash', ['-c', 'command -v sbatch'], { encoding: 'utf8' }).stdout.trim();
-  if (!real) throw new Error('sbatch is not on PATH');
-  fs.writeFileSync(path.join(hookBin, 'sbatch'), WRAPPER.replace('__REAL__', real), { mode: 0o755 });
+  installSbatchHook(hookBin);
   configDir = writeConfigs();
 });
 

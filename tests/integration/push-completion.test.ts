@@ -18,7 +18,7 @@ import { SshHost } from '../../src/executors/ssh-host.js';
 import type { SshHostEvent } from '../../src/executors/types.js';
 import { resolveSshSettings } from '../../src/executors/ssh-settings.js';
 import { resolveSettings } from '../../src/settings/index.js';
-import { bashJobSpec } from './helpers/bash-job.js';
+import { BASH_JOB_SCRIPT, bashJobSpec } from './helpers/bash-job.js';
 import { requireClusterEnv } from './helpers/cluster.js';
 
 const RUN = randomBytes(3).toString('hex');
@@ -61,6 +61,7 @@ async function scenario(kind: Kind) {
     ...options.executorSettings,
     resources: 'single' as const,
     partition: process.env.LOCAL_CLUSTER_PARTITION,
+    jobDirScripts: [BASH_JOB_SCRIPT],
   };
   const inner = kind === 'ssh' ? new SshHost(sshSettings()) : new LocalHost({ env: settings.childEnv });
   const host = new CountingHost(inner);
@@ -152,6 +153,7 @@ describe.sequential(
           ...resolveSettings({ executor: 'ssh' }, process.env, work).executorSettings,
           resources: 'single' as const,
           partition: process.env.LOCAL_CLUSTER_PARTITION,
+          jobDirScripts: [BASH_JOB_SCRIPT],
         };
         const host = new CountingHost(new SshHost(sshSettings(), { onEvent: (e) => events.push(e) }));
         const ex = await createExecutor('ssh', settings, { host });

@@ -18,7 +18,7 @@ import { LocalHost } from '../../src/executors/local-host.js';
 import { SlurmExecutor } from '../../src/executors/slurm.js';
 import { isTerminal, parseSacct, type RawJobState } from '../../src/executors/slurm-state.js';
 import { TERMINAL_STATES, type JobSpec, type JobStatus, type SubmittedJob } from '../../src/types.js';
-import { bashJobSpec } from './helpers/bash-job.js';
+import { BASH_JOB_SCRIPT, bashJobSpec } from './helpers/bash-job.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SCRIPT = path.join(REPO, 'scripts/local-cluster.sh');
@@ -159,7 +159,12 @@ function executor(): { ex: SlurmExecutor; host: CountingHost } {
   const ex = new SlurmExecutor({
     kind: 'slurm',
     host,
-    settings: { childEnv: labEnv, resources: 'single', partition: labEnv.LOCAL_CLUSTER_PARTITION },
+    settings: {
+      childEnv: labEnv,
+      resources: 'single',
+      partition: labEnv.LOCAL_CLUSTER_PARTITION,
+      jobDirScripts: [BASH_JOB_SCRIPT],
+    },
   });
   return { ex, host };
 }

@@ -17,7 +17,7 @@ import { HostKeyError, SshHost, type SshHostEvent } from '../../src/executors/ss
 import { resolveSshSettings, type SshInput } from '../../src/executors/ssh-settings.js';
 import type { Executor, ExecutorExtras } from '../../src/executors/types.js';
 import { resolveSettings } from '../../src/settings/resolve.js';
-import { bashJobSpec } from './helpers/bash-job.js';
+import { BASH_JOB_SCRIPT, bashJobSpec } from './helpers/bash-job.js';
 import { requireClusterEnv } from './helpers/cluster.js';
 import { TERMINAL_STATES, type JobSpec, type JobStatus, type SubmittedJob } from '../../src/types.js';
 
@@ -46,7 +46,12 @@ afterAll(async () => {
 /** The lab's executor settings (from its env file) with the test's overrides. */
 function labSettings(kind: 'ssh' | 'slurm') {
   const s = resolveSettings({ executor: kind }, process.env).executorSettings;
-  return { ...s, resources: 'single' as const, partition: process.env.LOCAL_CLUSTER_PARTITION };
+  return {
+    ...s,
+    resources: 'single' as const,
+    partition: process.env.LOCAL_CLUSTER_PARTITION,
+    jobDirScripts: [BASH_JOB_SCRIPT],
+  };
 }
 
 /** SSH settings of the lab, with `over` applied to the input. */

@@ -3,6 +3,12 @@ import path from 'node:path';
 import type { JobSpec } from '../../../src/types.js';
 
 /**
+ * The bash job's script name: it reads nothing from its arguments, so executors given
+ * `jobDirScripts: [BASH_JOB_SCRIPT]` start it with plain sbatch (launcher auto).
+ */
+export const BASH_JOB_SCRIPT = 'job.sh';
+
+/**
  * A JobSpec whose job is a tiny bash script next to its config file, in `<work>/<testId>/`: the smallest
  * real job for testing executors against SLURM.
  */
@@ -14,13 +20,13 @@ export function bashJobSpec(
 ): JobSpec {
   const dir = path.join(work, testId);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'job.sh'), `#!/bin/bash\n${script}\n`);
+  writeFileSync(path.join(dir, BASH_JOB_SCRIPT), `#!/bin/bash\n${script}\n`);
   return {
     testId,
     configHash: testId,
     config: {
       slurm: {
-        script_file: 'job.sh',
+        script_file: BASH_JOB_SCRIPT,
         job_name: `disagg-${testId}`,
         ...(extra.jobTime ? { job_time: extra.jobTime } : {}),
       },

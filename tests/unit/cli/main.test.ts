@@ -231,7 +231,9 @@ describe('disagg reads the disagg() options of vitest.config.*', () => {
     fs.writeFileSync(cfg, text.slice(0, text.indexOf('simulator:')));
     fs.mkdirSync(path.join(dir, 'launcher'));
     fs.writeFileSync(path.join(dir, 'launcher', 'my-job.slurm'), '#!/bin/bash\necho hi\n');
-    fs.writeFileSync(path.join(dir, 'cluster.env'), 'export SCRIPT_DIR=launcher\n');
+    // my-job.slurm reads its config from the job dir: plain sbatch starts it.
+    const jobDirScript = 'DISAGG_JOB_DIR_SCRIPTS=my-job.slurm\n';
+    fs.writeFileSync(path.join(dir, 'cluster.env'), `export SCRIPT_DIR=launcher\n${jobDirScript}`);
     const r = await disagg(['dry-run', cfg, '--executor', 'slurm', '--json'], dir);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -246,11 +248,88 @@ describe('disagg reads the disagg() options of vitest.config.*', () => {
     );
     expect(plan.argv.at(-1)).toBe(script.path);
     // Without the env file the script is not found, and the error says to set SCRIPT_DIR.
-    fs.writeFileSync(path.join(dir, 'cluster.env'), '# empty\n');
+    fs.writeFileSync(path.join(dir, 'cluster.env'), `# no SCRIPT_DIR\n${jobDirScript}`);
     const missing = await disagg(['dry-run', cfg, '--executor', 'slurm', '--json'], dir);
     expect(missing.code).toBe(1);
     expect((JSON.parse(missing.stdout) as { error: string }).error).toMatch(
       /job script my-job.slurm not found.*set SCRIPT_DIR/,
     );
+  });
+
+  it('dry-run of a disaggr_torch.slurm config: submit.py with SCRIPT_DIR holding it, an error naming SCRIPT_DIR without', async () => {
+    const dir = project(
+      (plugin) =>
+        `import { defineConfig } from 'vitest/config';\nimport { disagg } from '${plugin}';\n` +
+        `export default defineConfig({ plugins: [disagg({ configDir: 'my-configs', envFile: 'cluster.env' })] });\n`,
+    );
+    const cfg = path.join(dir, 'my-configs/disagg/stress/short-1.yaml');
+    const text = fs.readFileSync(cfg, 'utf8').replaceAll('disagg-sim.slurm', 'disaggr_torch.slurm');
+    fs.writeFileSync(cfg, text.slice(0, text.indexOf('simulator:')));
+    const launcher = path.join(dir, 'launcher');
+    fs.mkdirSync(launcher);
+    fs.writeFileSync(path.join(launcher, 'disaggr_torch.slurm'), '#!/bin/bash\necho "$@"\n');
+    fs.writeFileSync(path.join(launcher, 'submit.py'), '# stand-in\n');
+    fs.writeFileSync(path.join(dir, 'cluster.env'), 'SCRIPT_DIR=launcher\n');
+    const r = await disagg(['dry-run', cfg, '--executor', 'slurm', '--json'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout) as {
+      launcher: string;
+      host: string;
+      jobDir: string;
+      cwd: string;
+      argv: string[];
+      commandLine: string;
+      uploadedConfig: string;
+      submitPy: string;
+      script: string;
+      workerConfigs: Array<{ name: string; path: string; writtenBy: string }>;
+      files: Array<{ name: string; path: string }>;
+    };
+    const control = `${plan.jobDir}.submit`;
+    expect(plan).toMatchObject({
+      launcher: 'submit.py',
+      host: 'this machine',
+      cwd: control,
+      submitPy: path.join(launcher, 'submit.py'),
+      uploadedConfig: path.join(control, 'config.yaml'),
+      script: path.join(control, 'disaggr_torch.slurm'),
+    });
+    expect(plan.argv).toEqual([
+      'python3',
+      path.join(launcher, 'submit.py'),
+      '-c',
+      path.join(control, 'config.yaml'),
+      '--log-dir',
+      plan.jobDir,
+    ]);
+    expect(plan.commandLine).toContain(`PATH=${control}/bin:"$PATH" `);
+    expect(plan.workerConfigs.map((w) => [w.path, w.writtenBy])).toEqual([
+      [path.join(plan.jobDir, 'ctx_config.yaml'), 'submit.py'],
+      [path.join(plan.jobDir, 'gen_config.yaml'), 'submit.py'],
+    ]);
+    expect(plan.files.map((f) => f.name)).toEqual(['config.yaml', 'disaggr_torch.slurm', 'sbatch']);
+    // The text form says where it runs and who writes the worker configs.
+    const t = await disagg(['dry-run', cfg, '--executor', 'slurm'], dir);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain('launcher:  submit.py\n');
+    expect(t.stdout).toContain(`submit.py: ${path.join(launcher, 'submit.py')}\n`);
+    expect(t.stdout).toMatch(/ctx_config\.yaml {2}→ \S+\/ctx_config\.yaml {2}\(written by submit\.py\)/);
+    expect(t.stdout).toMatch(/would run on this machine \(in \S+\.submit\):\n {2}PATH=/);
+    expect(t.stdout).toMatch(
+      /note: submit\.py's sbatch runs through .*bin\/sbatch, which adds --comment=<write-ahead token>/,
+    );
+    // Without submit.py the dry run fails, naming SCRIPT_DIR and the path looked at.
+    fs.rmSync(path.join(launcher, 'submit.py'));
+    const missing = await disagg(['dry-run', cfg, '--executor', 'slurm', '--json'], dir);
+    expect(missing.code).toBe(1);
+    const error = (JSON.parse(missing.stdout) as { error: string }).error;
+    expect(error).toContain(`no submit.py at ${path.join(launcher, 'submit.py')}`);
+    expect(error).toMatch(/comes from SCRIPT_DIR=launcher .*Fix: set SCRIPT_DIR/);
+    // launcher sbatch would start it without its arguments: an error with the reason, never a fine line.
+    fs.writeFileSync(path.join(dir, 'cluster.env'), 'SCRIPT_DIR=launcher\nDISAGG_LAUNCHER=sbatch\n');
+    const bare = await disagg(['dry-run', cfg, '--executor', 'slurm'], dir);
+    expect(bare.code).toBe(1);
+    expect(bare.stdout + bare.stderr).toMatch(/launcher sbatch cannot start disaggr_torch\.slurm/);
   });
 });

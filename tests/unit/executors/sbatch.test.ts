@@ -7,7 +7,10 @@ import {
   parseSubmitOutput,
   renderSubmitCommand,
   slurmTime,
+  startsWithoutArguments,
+  submitPyMissing,
 } from '../../../src/executors/sbatch.js';
+import { SettingsError } from '../../../src/errors.js';
 import type { DisaggConfig } from '../../../src/types.js';
 import { fixturePath } from '../../fixtures/paths.js';
 
@@ -89,6 +92,7 @@ describe('renderSubmitCommand (sbatch)', () => {
       '--nodes=6',
       '--ntasks=24',
       '--ntasks-per-node=4',
+      '--segment=6',
       '--no-requeue',
       `--chdir=${base.jobDir}`,
       `--output=${base.jobDir}/slurm-%j.out`,
@@ -119,13 +123,24 @@ describe('renderSubmitCommand (sbatch)', () => {
     expect(cmd.argv.some((a) => a.startsWith('--partition'))).toBe(false);
   });
 
-  it('--segment only when set_segment is true', () => {
-    const config: DisaggConfig = {
-      slurm: { set_segment: true },
+  it("--segment by default as upstream submit.py, off with set_segment: false, never for the simulator's one task", () => {
+    const config = (slurm: DisaggConfig['slurm']): DisaggConfig => ({
+      slurm,
       hardware: { gpus_per_node: 4, num_ctx_servers: 1, num_gen_servers: 1 },
       worker_config: { ctx: { tensor_parallel_size: 4 }, gen: { tensor_parallel_size: 8 } },
-    };
-    expect(renderSubmitCommand({ ...base, config }).argv).toContain('--segment=3');
+    });
+    expect(renderSubmitCommand({ ...base, config: config({}) }).argv).toContain('--segment=3');
+    expect(renderSubmitCommand({ ...base, config: config({ set_segment: true }) }).argv).toContain(
+      '--segment=3',
+    );
+    const off = renderSubmitCommand({ ...base, config: config({ set_segment: false }) }).argv;
+    expect(off.some((a) => a.startsWith('--segment'))).toBe(false);
+    // SLURM 22.05 (the lab) does not know --segment: the simulator's jobs must start there.
+    const sim = renderSubmitCommand({
+      ...base,
+      config: config({ script_file: 'disagg-sim.slurm', set_segment: true }),
+    }).argv;
+    expect(sim.some((a) => a.startsWith('--segment'))).toBe(false);
   });
 
   it('--no-requeue unless slurm.requeue is true (a job on a failed node ends as NODE_FAIL)', () => {
@@ -174,13 +189,66 @@ describe('slurmTime', () => {
 });
 
 describe('submit.py launcher', () => {
-  it('is chosen by DISAGG_LAUNCHER for a real script, never for the simulator', () => {
-    const real = { slurm: { script_file: 'disaggr_torch.slurm' } };
+  const real = { slurm: { script_file: 'disaggr_torch.slurm' } };
+  const sim = { slurm: { script_file: 'disagg-sim.slurm' } };
+  const own = { slurm: { script_file: 'launch/own-job.sh' } };
+
+  it('auto (the default): the simulator and declared job-dir scripts → sbatch, any other script → submit.py', () => {
     // The DISAGG_LAUNCHER value arrives as the `launcher` setting (resolved by src/settings).
-    expect(chooseLauncher(real, undefined)).toBe('sbatch');
+    expect(chooseLauncher(real, undefined)).toBe('submit.py');
+    expect(chooseLauncher(real, 'auto')).toBe('submit.py');
+    expect(chooseLauncher(sim, undefined)).toBe('sbatch');
+    expect(chooseLauncher({ slurm: { script_file: 'disagg-sim-2.slurm' } }, 'auto')).toBe('sbatch');
+    // `simulator:` in the config makes any script the simulator's.
+    expect(chooseLauncher(real, 'auto', { simulator: true })).toBe('sbatch');
+    expect(chooseLauncher(own, 'auto')).toBe('submit.py');
+    // Declared by its file name, whatever folder the config names it in.
+    expect(chooseLauncher(own, 'auto', { jobDirScripts: ['own-job.sh'] })).toBe('sbatch');
+    expect(startsWithoutArguments(own, { jobDirScripts: ['own-job.sh'] })).toBe(true);
+    expect(startsWithoutArguments(real)).toBe(false);
+  });
+
+  it('an explicit choice is honoured where it can work; sbatch for a script needing arguments is refused', () => {
     expect(chooseLauncher(real, 'submit.py')).toBe('submit.py');
-    expect(chooseLauncher({ slurm: { script_file: 'disagg-sim.slurm' } }, 'submit.py')).toBe('sbatch');
-    expect(() => chooseLauncher(real, 'srun')).toThrow(/sbatch or submit.py/);
+    expect(chooseLauncher(own, 'submit.py', { jobDirScripts: ['own-job.sh'] })).toBe('submit.py');
+    // submit.py cannot start the simulator: one run-wide setting still serves a mixed suite.
+    expect(chooseLauncher(sim, 'submit.py')).toBe('sbatch');
+    expect(chooseLauncher(sim, 'sbatch')).toBe('sbatch');
+    expect(chooseLauncher(own, 'sbatch', { jobDirScripts: ['own-job.sh'] })).toBe('sbatch');
+    expect(() => chooseLauncher(real, 'sbatch')).toThrow(SettingsError);
+    expect(() => chooseLauncher(real, 'sbatch')).toThrow(
+      /launcher sbatch cannot start disaggr_torch\.slurm: .*needs the ~30 arguments submit\.py passes it.*sbatch would start it with none.*list disaggr_torch\.slurm in slurm\.jobDirScripts \/ DISAGG_JOB_DIR_SCRIPTS/,
+    );
+    expect(() => chooseLauncher(real, 'srun')).toThrow(/must be auto, sbatch or submit\.py, got "srun"/);
+  });
+
+  it('the missing-submit.py message names the variable, the path looked at and the fix', () => {
+    const msg = submitPyMissing('disaggr_torch.slurm', '/opt/l/submit.py', 'SCRIPT_DIR=/opt/l');
+    expect(msg).toContain('no submit.py at /opt/l/submit.py (the folder comes from SCRIPT_DIR=/opt/l)');
+    expect(msg).toMatch(/Fix: set SCRIPT_DIR \(or DISAGG_SCRIPT_DIR\)/);
+    expect(submitPyMissing('disaggr_torch.slurm', undefined, undefined)).toMatch(
+      /SCRIPT_DIR \(or DISAGG_SCRIPT_DIR, or the slurm\.scriptDir option\) is not set\. Fix:/,
+    );
+  });
+
+  it('puts the sbatch shim first on PATH and hands it the write-ahead token', () => {
+    const config = load('disagg/perf/deepseek-r1-fp4_1k1k_ctx2_gen1_dep16_bs128_eplb0_mtp3_ccb-NIXL.yaml');
+    const cmd = renderSubmitCommand({
+      config,
+      testId: 't',
+      jobDir: '/w/t',
+      timeLimitMs: 1,
+      scriptPath: '',
+      configPath: '/w/t.submit/config.yaml',
+      launcher: 'submit.py',
+      scriptDir: '/opt/l',
+      shimDir: '/w/t.submit/bin',
+      comment: 'disagg-tok1',
+    });
+    expect(cmd.env).toEqual({ PATH: '/w/t.submit/bin:$PATH', DISAGG_SUBMIT_TOKEN: 'disagg-tok1' });
+    expect(cmd.commandLine).toBe(
+      `PATH=/w/t.submit/bin:"$PATH" DISAGG_SUBMIT_TOKEN=disagg-tok1 python3 /opt/l/submit.py -c /w/t.submit/config.yaml --log-dir /w/t`,
+    );
   });
 
   it('renders python3 $SCRIPT_DIR/submit.py -c <config> --log-dir <dir>', () => {

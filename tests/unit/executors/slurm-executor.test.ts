@@ -175,6 +175,8 @@ describe('submit', () => {
     const ex = new SlurmExecutor({
       host,
       kind: 'ssh',
+      // job.sh reads nothing from its arguments: plain sbatch starts it.
+      settings: { jobDirScripts: ['job.sh'] },
       uploads: [{ name: 'extra.bin', localPath: path.join(dir, 'extra.bin') }],
       submitRetry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 100 },
       sleep: async (ms) => void waits.push(ms),
@@ -206,20 +208,55 @@ describe('submit', () => {
         ? fail(1, 'sbatch: error: Batch job submission failed: Invalid partition name specified')
         : undefined,
     );
-    await expect(new SlurmExecutor({ host, kind: 'ssh' }).submit(spec())).rejects.toThrow(
+    const settings = { jobDirScripts: ['job.sh'] };
+    await expect(new SlurmExecutor({ host, kind: 'ssh', settings }).submit(spec())).rejects.toThrow(
       /Invalid partition name specified/,
     );
   });
 
   it('over SSH, a script not found on this machine is taken from $SCRIPT_DIR on the cluster', () => {
     const remote = spec({ slurm: { script_file: 'disaggr_torch.slurm', job_time: '01:00:00' } });
-    const plan = planSubmission(remote, '/home/u/job', { remoteScriptDir: '/lustre/scripts' });
+    const jobDirScripts = ['disaggr_torch.slurm'];
+    const plan = planSubmission(remote, '/home/u/job', { remoteScriptDir: '/lustre/scripts', jobDirScripts });
     expect(plan.command.argv.at(-1)).toBe('/lustre/scripts/disaggr_torch.slurm');
     expect(plan.files.map((f) => f.name)).not.toContain('disaggr_torch.slurm');
     // Without a remote script dir it is a clear error naming where it looked.
-    expect(() => planSubmission(remote, '/home/u/job', {})).toThrow(
+    expect(() => planSubmission(remote, '/home/u/job', { jobDirScripts })).toThrow(
       /disaggr_torch\.slurm not found; looked in/,
     );
+  });
+
+  it('ssh + auto: submit.py is looked for on the login node first; missing, nothing is submitted', async () => {
+    const real = spec({ slurm: { script_file: 'disaggr_torch.slurm', job_time: '01:00:00' } });
+    const missing = new ScriptedHost((c) => (c.startsWith('test -f') ? fail(1, '') : undefined));
+    const settings = {
+      scriptDir: '/lustre/bench',
+      remoteScriptDir: '/lustre/bench',
+      scriptDirSource: 'SCRIPT_DIR=/lustre/bench',
+    };
+    const err = await new SlurmExecutor({ host: missing, kind: 'ssh', settings })
+      .submit(real)
+      .catch((e: unknown) => e);
+    expect(String(err)).toContain(
+      'no submit.py at /lustre/bench/submit.py on scripted (the folder comes from SCRIPT_DIR=/lustre/bench)',
+    );
+    expect(missing.calls.some((c) => c.includes('python3'))).toBe(false);
+    // Present: submit.py runs with the shim first on PATH and the token; the id comes from its output.
+    const present = new ScriptedHost((c) =>
+      c.includes('python3') ? ok('Log will be saved to: /x\nSubmitted batch job 31\n') : undefined,
+    );
+    const sub = await new SlurmExecutor({ host: present, kind: 'ssh', settings }).submit({
+      ...real,
+      submitToken: 'tok-9',
+    });
+    expect(sub.jobId).toBe('31');
+    const run = present.calls.find((c) => c.includes('python3')) ?? '';
+    expect(run).toMatch(
+      /PATH=\S+\.submit\/bin:"\$PATH" DISAGG_SUBMIT_TOKEN=tok-9 python3 \/lustre\/bench\/submit\.py -c /,
+    );
+    // No id printed: the id our sbatch shim recorded is used.
+    const quiet = new ScriptedHost((c) => (c.startsWith('cat -- ') ? ok('30\n31\n') : undefined));
+    expect((await new SlurmExecutor({ host: quiet, kind: 'ssh', settings }).submit(real)).jobId).toBe('31');
   });
 
   it('the submit command is idempotent: run twice (lost connection), sbatch runs once', async () => {
@@ -230,7 +267,7 @@ describe('submit', () => {
     chmodSync(path.join(bin, 'sbatch'), 0o755);
     const jobDir = path.join(dir, 'job');
     mkdirSync(jobDir);
-    const plan = planSubmission(spec(), jobDir, {});
+    const plan = planSubmission(spec(), jobDir, { jobDirScripts: ['job.sh'] });
     const host = new LocalHost({ env: { PATH: `${bin}:${process.env.PATH}` } });
     const cmd = idempotentSubmit(plan, 0);
     const a = await host.exec(cmd, { cwd: jobDir });

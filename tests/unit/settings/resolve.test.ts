@@ -177,7 +177,7 @@ const ROWS: Row[] = [
   },
   {
     variable: 'DISAGG_LAUNCHER',
-    values: ['submit.py', 'sbatch', 'submit.py'],
+    values: ['submit.py', 'sbatch', 'auto'],
     option: (v) => ({ slurm: { launcher: v as 'sbatch' } }),
     read: (o) => es(o).launcher,
     fallback: undefined,
@@ -247,11 +247,14 @@ describe('settings precedence: env > DISAGG_ENV_FILE > disagg() options > defaul
     const file = envFile({ SCRIPT_DIR: 'launcher' });
     const o = resolveSettings({ envFile: file, executor: 'slurm' }, BASE, root);
     expect(o.executorSettings.scriptSearchDirs).toEqual([path.join(root, 'launcher')]);
-    expect(o.executorSettings.scriptDir).toBe('launcher');
+    // On this machine submit.py runs from the control dir, so the folder is made absolute.
+    expect(o.executorSettings.scriptDir).toBe(path.join(root, 'launcher'));
+    expect(o.executorSettings.scriptDirSource).toBe(`SCRIPT_DIR=launcher (in ${file})`);
     expect(o.placeholderVars.SCRIPT_DIR).toBe('launcher');
     // Over SSH the same folder is the launcher folder on the cluster for scripts not found here.
     const ssh = resolveSettings({ envFile: file, executor: 'ssh' }, BASE, root);
     expect(ssh.executorSettings.remoteScriptDir).toBe('launcher');
+    expect(ssh.executorSettings.scriptDir).toBe('launcher');
     expect(o.executorSettings.remoteScriptDir).toBeUndefined();
     // DISAGG_SCRIPT_DIR names submit.py's folder when it differs from SCRIPT_DIR.
     expect(
@@ -305,7 +308,7 @@ describe('settings precedence: env > DISAGG_ENV_FILE > disagg() options > defaul
       /DISAGG_STRICT=maybe must be 1 or 0/,
     );
     expect(() => resolveSettings({ slurm: { launcher: 'x' as 'sbatch' } }, {}, root)).toThrow(
-      "option slurm.launcher: 'x' is not one of sbatch, submit.py",
+      "option slurm.launcher: 'x' is not one of auto, sbatch, submit.py",
     );
     expect(() => resolveSettings({ envFile: 'missing.env' }, {}, root)).toThrow(
       new RegExp(`Cannot read env file ${path.join(root, 'missing.env')}`),
