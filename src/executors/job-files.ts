@@ -113,6 +113,28 @@ export function resolveScript(
   );
 }
 
+/**
+ * The job script's path on the submit host: a script found here is planned as an upload into `dir`
+ * (added to `files`), else it is where `resolveScript` said it is there.
+ */
+export function placeScript(
+  found: { localPath?: string; remotePath?: string },
+  dir: string,
+  name: string,
+  files: PlannedFile[],
+): string {
+  if (!found.localPath) return found.remotePath as string;
+  const remotePath = path.posix.join(dir, name);
+  files.push({
+    name,
+    remotePath,
+    size: fs.statSync(found.localPath).size,
+    mode: 0o755,
+    localPath: found.localPath,
+  });
+  return remotePath;
+}
+
 export async function fileContent(
   file: Pick<PlannedFile, 'name' | 'content' | 'localPath'>,
 ): Promise<string | Buffer> {

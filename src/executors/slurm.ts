@@ -20,7 +20,7 @@ import {
 import type { ExecutorSettings } from '../settings/types.js';
 import type { JobSpec, JobStatus, SubmittedJob } from '../types.js';
 import { JobExecutor } from './executor.js';
-import { planFiles, resolveScript, usesSimulator } from './job-files.js';
+import { planFiles, placeScript, resolveScript, usesSimulator } from './job-files.js';
 import { register } from './registry.js';
 import {
   chooseLauncher,
@@ -134,18 +134,7 @@ export function planSubmission(spec: JobSpec, jobDir: string, options: PlanOptio
       // Over SSH, $SCRIPT_DIR names the launcher folder on the cluster (as in the original, where it is
       // on the login node's shared file system): a script not found here is taken from there.
       const s = resolveScript(spec, script, options.scriptSearchDirs ?? [], options.remoteScriptDir);
-      if (s.localPath) {
-        scriptPath = path.posix.join(jobDir, name);
-        files.push({
-          name,
-          remotePath: scriptPath,
-          size: fs.statSync(s.localPath).size,
-          mode: 0o755,
-          localPath: s.localPath,
-        });
-      } else {
-        scriptPath = s.remotePath as string;
-      }
+      scriptPath = placeScript(s, jobDir, name, files);
     }
   }
   const command = renderSubmitCommand({
@@ -198,19 +187,7 @@ function planSubmitPy(
     options.scriptSearchDirs ?? [],
     options.remoteScriptDir ?? options.scriptDir,
   );
-  let scriptPath: string;
-  if (s.localPath) {
-    scriptPath = path.posix.join(controlDir, path.basename(script));
-    files.push({
-      name: path.basename(script),
-      remotePath: scriptPath,
-      size: fs.statSync(s.localPath).size,
-      mode: 0o755,
-      localPath: s.localPath,
-    });
-  } else {
-    scriptPath = s.remotePath as string;
-  }
+  const scriptPath = placeScript(s, controlDir, path.basename(script), files);
   // submit.py takes everything from the config: what sbatch would take from our settings and defaults
   // (partition, account, job name, time) goes into the uploaded copy, the settings winning as for sbatch.
   const slurm = spec.config.slurm ?? {};
