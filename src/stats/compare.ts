@@ -1,7 +1,7 @@
 // Two sets of metric samples → one row per (test, concurrency, metric), judged by the regression rule.
 // The baseline side's samples of a key are its runs; the current side's latest sample is the value.
-import { sampleKey, type MetricSample } from '../results/compare-inputs.js';
-import { metricDirection } from './direction.js';
+import { canonicalMetricName, sampleKey, type MetricSample } from '../results/compare-inputs.js';
+import { isSpreadMetric, metricDirection } from './direction.js';
 import {
   describeJudgement,
   judge,
@@ -10,7 +10,8 @@ import {
   type RuleVerdict,
 } from './regression.js';
 
-export type CompareVerdict = RuleVerdict | 'new' | 'missing';
+/** `shown`: a spread (`std_*`) or a metric of unknown direction: numbers given, never judged. */
+export type CompareVerdict = RuleVerdict | 'new' | 'missing' | 'shown';
 
 export interface CompareRow {
   test: string;
@@ -65,7 +66,13 @@ function rowFor(
     : undefined;
   const named = latest ?? (base as MetricSample[])[0];
   const head = { test: named.test, concurrency: named.concurrency, metric: named.metric };
-  const runs = base ? selectBaseline(base, settings.runs) : [];
+  // A baseline that holds the current run too (a copy of the same history): that sample (same end time
+  // and value) is left out when other runs remain, so the current run is judged against earlier ones.
+  const others = base?.filter(
+    (s) => !(latest && s.endTime !== null && s.endTime === latest.endTime && s.value === latest.value),
+  );
+  const earlier = others && others.length > 0 ? others : base;
+  const runs = earlier ? selectBaseline(earlier, settings.runs) : [];
   const empty = { baseline: null, baselineRuns: 0, delta: null, noise: null, allowed: null, margin: null };
   if (!base) {
     return {
@@ -95,12 +102,28 @@ function rowFor(
       message: `${where(named)}: no verdict: no baseline run passed`,
     };
   }
+  const direction = metricDirection(named.metric);
   const j = judge(
     runs.map((r) => r.value),
     latest.value,
-    metricDirection(named.metric),
+    direction,
     settings,
   );
+  if (direction === 'unknown' || isSpreadMetric(named.metric)) {
+    const what = isSpreadMetric(named.metric) ? 'a spread' : 'no known direction';
+    return {
+      ...head,
+      baseline: j.baseline,
+      baselineRuns: j.baselineRuns,
+      current: j.current,
+      delta: j.delta,
+      noise: j.noise,
+      allowed: null,
+      verdict: 'shown',
+      margin: null,
+      message: `${where(named)}: shown, not judged (${what})`,
+    };
+  }
   return {
     ...head,
     baseline: j.baseline,
@@ -116,7 +139,7 @@ function rowFor(
 }
 
 /** Sort rank of the rows without a margin: after every judged row. */
-const UNJUDGED_ORDER: Record<string, number> = { insufficient: 0, missing: 1, new: 2 };
+const UNJUDGED_ORDER: Record<string, number> = { insufficient: 0, shown: 1, missing: 2, new: 3 };
 
 function compareRows(a: CompareRow, b: CompareRow): number {
   if (a.margin !== null && b.margin !== null && a.margin !== b.margin) return b.margin - a.margin;
@@ -128,8 +151,9 @@ function compareRows(a: CompareRow, b: CompareRow): number {
 }
 
 /**
- * Judge every key of either side: regressed / improved / unchanged / changed / insufficient where both
- * have it, `new` and `missing` (never a regression) where one lacks it. Rows sorted worst first.
+ * Judge every key of either side: regressed / improved / unchanged / insufficient where both have it,
+ * `shown` (never judged) for a spread or a metric of unknown direction, `new` and `missing` (never a
+ * regression) where one lacks it. Rows sorted worst first.
  */
 export function compareSamples(
   baseline: readonly MetricSample[],
@@ -141,4 +165,43 @@ export function compareSamples(
   const keys = new Set([...base.keys(), ...cur.keys()]);
   const rows = [...keys].map((k) => rowFor(base.get(k), cur.get(k), settings)).sort(compareRows);
   return { rows, regressions: rows.filter((r) => r.verdict === 'regressed').length };
+}
+
+/**
+ * One input against itself: per (test, concurrency, metric) the latest sample is the current side and
+ * the earlier ones the baseline, so no run is compared with itself.
+ */
+export function splitLatest(samples: readonly MetricSample[]): {
+  earlier: MetricSample[];
+  latest: MetricSample[];
+} {
+  const earlier: MetricSample[] = [];
+  const latest: MetricSample[] = [];
+  for (const group of groupByKey(samples).values()) {
+    const last = selectBaseline(
+      group.map((s) => ({ s, value: s.value, endTime: s.endTime, passed: true })),
+      1,
+    )[0].s;
+    latest.push(last);
+    earlier.push(...group.filter((s) => s !== last));
+  }
+  return { earlier, latest };
+}
+
+export interface SampleFilter {
+  /** Metric names (as written or canonical); empty = all. */
+  metrics: readonly string[];
+  /** Concurrencies; empty = all. */
+  concurrencies: readonly number[];
+}
+
+/** The samples a `--metric` / `--concurrency` filter keeps. */
+export function filterSamples(samples: readonly MetricSample[], filter: SampleFilter): MetricSample[] {
+  const metrics = new Set(filter.metrics.map((m) => canonicalMetricName(m).toLowerCase()));
+  const conc = new Set(filter.concurrencies);
+  return samples.filter(
+    (s) =>
+      (metrics.size === 0 || metrics.has(canonicalMetricName(s.metric).toLowerCase())) &&
+      (conc.size === 0 || conc.has(s.concurrency)),
+  );
 }

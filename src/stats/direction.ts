@@ -37,3 +37,13 @@ export function metricUnit(name: string): string {
   if (tokens.some((t) => HIGHER_TOKENS.has(t))) return tokens.includes('request') ? 'req/s' : 'tok/s';
   return '';
 }
+
+const SPREAD_TOKENS = new Set(['std', 'stdev', 'stddev', 'sd', 'mad', 'var', 'variance', 'iqr', 'cv']);
+
+/**
+ * A spread of a metric (`std_ttft_ms`, `SERVER_STD_TPOT`): a token STD, STDEV, STDDEV, SD, MAD, VAR,
+ * VARIANCE, IQR or CV. A wider spread is not a slower server: `disagg compare` shows it, never judges it.
+ */
+export function isSpreadMetric(name: string): boolean {
+  return metricTokens(name).some((t) => SPREAD_TOKENS.has(t));
+}

@@ -2,7 +2,8 @@
 // and the order of the rows.
 import { describe, expect, it } from 'vitest';
 import type { MetricSample } from '../../../src/results/compare-inputs.js';
-import { compareSamples } from '../../../src/stats/compare.js';
+import { compareSamples, filterSamples, splitLatest } from '../../../src/stats/compare.js';
+import { isSpreadMetric } from '../../../src/stats/direction.js';
 import { COMPARE_DEFAULTS } from '../../../src/stats/regression.js';
 
 const s = (
@@ -89,9 +90,9 @@ describe('compareSamples', () => {
     );
     expect(rows.map((r) => [r.test, r.verdict])).toEqual([
       ['y', 'regressed'],
-      ['u', 'changed'],
       ['z', 'regressed'],
       ['x', 'improved'],
+      ['u', 'shown'],
       ['w', 'missing'],
       ['v', 'new'],
     ]);
@@ -109,5 +110,59 @@ describe('compareSamples', () => {
     expect(rows[0].message).toBe(
       'x: median_ttft_ms at concurrency 4: 120 ms is 20.0 % above the baseline 100 (1 run, noise not measured); allowed +5.0 % → FAILED',
     );
+  });
+
+  it('std_* and other spreads, and metrics of unknown direction, are shown, never judged', () => {
+    expect(['std_ttft_ms', 'SERVER_STD_TPOT', 'mad_itl_ms', 'ttft_stdev'].every(isSpreadMetric)).toBe(true);
+    expect(['median_ttft_ms', 'output_throughput', 'standard'].some(isSpreadMetric)).toBe(false);
+    const { rows, regressions } = compareSamples(
+      [s('a', 'std_ttft_ms', 10), s('a', 'SERVER_STD_TPOT', 10), s('a', 'odd', 10)],
+      [s('a', 'std_ttft_ms', 100), s('a', 'SERVER_STD_TPOT', 100), s('a', 'odd', 100)],
+      COMPARE_DEFAULTS,
+    );
+    expect(regressions).toBe(0);
+    expect(rows.map((r) => r.verdict)).toEqual(['shown', 'shown', 'shown']);
+    expect(rows[0]).toMatchObject({ baseline: 10, current: 100, delta: 9, allowed: null, margin: null });
+    expect(rows.find((r) => r.metric === 'std_ttft_ms')?.message).toBe(
+      'a: std_ttft_ms at concurrency 4: shown, not judged (a spread)',
+    );
+    expect(rows.find((r) => r.metric === 'odd')?.message).toBe(
+      'a: odd at concurrency 4: shown, not judged (no known direction)',
+    );
+  });
+
+  it('a baseline holding the current run too: that run is left out while earlier ones remain', () => {
+    const base = [s('a', 'median_ttft_ms', 100, 1), s('a', 'median_ttft_ms', 200, 2)];
+    const { rows } = compareSamples(base, [s('a', 'median_ttft_ms', 200, 2)], COMPARE_DEFAULTS);
+    expect(rows[0]).toMatchObject({ baseline: 100, baselineRuns: 1, current: 200, verdict: 'regressed' });
+    // A single-run copy stays the baseline: a CSV against an edited copy of itself still compares.
+    const one = compareSamples(
+      [s('a', 'median_ttft_ms', 200, 2)],
+      [s('a', 'median_ttft_ms', 200, 2)],
+      COMPARE_DEFAULTS,
+    );
+    expect(one.rows[0]).toMatchObject({ baselineRuns: 1, verdict: 'unchanged' });
+  });
+
+  it('splitLatest: per key the latest sample is current, the earlier ones the baseline', () => {
+    const a1 = s('a', 'median_ttft_ms', 100, 1);
+    const a2 = s('a', 'median_ttft_ms', 110, 3);
+    const a0 = s('a', 'median_ttft_ms', 90, 2, 4, false);
+    const b1 = s('b', 'median_ttft_ms', 5, 1);
+    const { earlier, latest } = splitLatest([a1, a2, a0, b1]);
+    expect(latest).toEqual([a2, b1]);
+    expect(earlier).toEqual([a1, a0]);
+  });
+
+  it('filterSamples: metrics as written or by bench key (any case), concurrencies; empty = all', () => {
+    const all = [
+      s('a', 'SERVER_MEDIAN_TTFT', 1, null, 8),
+      s('a', 'median_ttft_ms', 1, null, 16),
+      s('a', 'output_throughput', 1, null, 8),
+    ];
+    expect(filterSamples(all, { metrics: [], concurrencies: [] })).toEqual(all);
+    expect(filterSamples(all, { metrics: ['median_ttft_ms'], concurrencies: [] })).toEqual(all.slice(0, 2));
+    expect(filterSamples(all, { metrics: ['server_median_ttft'], concurrencies: [8] })).toEqual([all[0]]);
+    expect(filterSamples(all, { metrics: [], concurrencies: [8] })).toEqual([all[0], all[2]]);
   });
 });
