@@ -1,18 +1,24 @@
-// `disagg compare <baseline> <current> [--tolerance F] [--noise-k K] [--runs N] [--min-runs M] [--json]`:
-// perf of two CSVs / output dirs / results JSON files, judged by the regression rule. Exit 1 if and only
-// if something regressed; 2 on bad usage or unreadable input (with --json as {"error": …} on stdout).
+// `disagg compare <baseline> <current> [--metric NAME]… [--concurrency N]… [--tolerance F] [--noise-k K]
+// [--runs N] [--min-runs M] [--json]`: perf of two CSVs / output dirs / results JSON files, judged by the
+// regression rule. The same input on both sides compares its latest run with its earlier ones. Exit 1 if
+// and only if something regressed; 2 on bad usage or unreadable input (with --json as {"error": …}).
+import { readFile } from 'node:fs/promises';
 import { RESULTS_JSON } from '../jobdir/files.js';
 import path from 'node:path';
 import { readCompareInput } from '../results/compare-inputs.js';
-import { compareSamples, type CompareRow } from '../stats/compare.js';
+import { compareSamples, filterSamples, splitLatest, type CompareRow } from '../stats/compare.js';
 import { COMPARE_DEFAULTS, formatPercent, formatValue, type RuleSettings } from '../stats/regression.js';
 import { parseCommandArgs, UsageError, type CliCommand, type CliIO } from './io.js';
 import { pick } from '../util/pick.js';
 
 export const usage =
-  'usage: disagg compare <baseline> <current> [--tolerance F] [--noise-k K] [--runs N] [--min-runs M] [--json]\n' +
+  'usage: disagg compare <baseline> <current> [--metric NAME]… [--concurrency N]… [--tolerance F] [--noise-k K]\n' +
+  '                      [--runs N] [--min-runs M] [--json]\n' +
   '  each side: a perf CSV, an output dir (its history.jsonl, else its perf CSV) or a ' +
   `${RESULTS_JSON}\n` +
+  '  the same input on both sides: its latest run against its earlier runs\n' +
+  '  --metric NAME  only this metric (repeatable or comma-separated; as written or its bench key)\n' +
+  '  --concurrency N  only this concurrency (repeatable or comma-separated)\n' +
   `  --tolerance F  smallest allowed worsening, a fraction (default ${COMPARE_DEFAULTS.tolerance} = 5 %)\n` +
   `  --noise-k K    allowed worsening in units of the baseline's noise (default ${COMPARE_DEFAULTS.noiseK})\n` +
   `  --runs N       baseline runs: the last N by end time, 0 = all (default ${COMPARE_DEFAULTS.runs})\n` +
@@ -37,7 +43,7 @@ function count(name: string, text: string | undefined, fallback: number): number
   return n;
 }
 
-function settingsOf(values: Record<string, string | boolean | undefined>): RuleSettings {
+function settingsOf(values: Record<string, string | boolean | string[] | undefined>): RuleSettings {
   const str = (k: string): string | undefined => (typeof values[k] === 'string' ? values[k] : undefined);
   return {
     tolerance: nonNegative('tolerance', str('tolerance'), COMPARE_DEFAULTS.tolerance, 1),
@@ -45,6 +51,29 @@ function settingsOf(values: Record<string, string | boolean | undefined>): RuleS
     runs: count('runs', str('runs'), COMPARE_DEFAULTS.runs),
     minRuns: count('min-runs', str('min-runs'), COMPARE_DEFAULTS.minRuns),
   };
+}
+
+function listOf(values: Record<string, string | boolean | string[] | undefined>, key: string): string[] {
+  const v = values[key];
+  const items = Array.isArray(v) ? v : v === undefined ? [] : [v];
+  return items
+    .flatMap((x) => (typeof x === 'string' ? x.split(',') : []))
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+}
+
+function concurrencies(texts: readonly string[]): number[] {
+  return texts.map((t) => {
+    if (!/^\d+$/.test(t)) throw new UsageError(`--concurrency must be a whole number ≥ 0, got '${t}'`);
+    return Number(t);
+  });
+}
+
+/** Both sides are one input: the same resolved file, or byte-identical content. */
+async function sameInput(a: string, b: string): Promise<boolean> {
+  if (a === b) return true;
+  const [x, y] = await Promise.all([readFile(a), readFile(b)]);
+  return x.equals(y);
 }
 
 const signed = (x: number | null): string =>
@@ -105,6 +134,8 @@ async function compare(argv: string[], io: CliIO): Promise<{ code: number; text:
       'noise-k': { type: 'string' },
       runs: { type: 'string' },
       'min-runs': { type: 'string' },
+      metric: { type: 'string', multiple: true },
+      concurrency: { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
     },
     true,
@@ -123,18 +154,41 @@ async function compare(argv: string[], io: CliIO): Promise<{ code: number; text:
       }
     }),
   );
-  const result = compareSamples(baseline.samples, current.samples, settings);
+  const filter = {
+    metrics: listOf(values, 'metric'),
+    concurrencies: concurrencies(listOf(values, 'concurrency')),
+  };
+  const identical = await sameInput(baseline.file, current.file);
+  let baseSamples = filterSamples(baseline.samples, filter);
+  let curSamples = filterSamples(current.samples, filter);
+  if (identical) {
+    // One input against itself: its latest run against its earlier runs, never a run against itself.
+    const split = splitLatest(curSamples);
+    baseSamples = split.earlier;
+    curSamples = split.latest;
+  }
+  const nothingEarlier = identical && baseSamples.length === 0 && curSamples.length > 0;
+  const result = nothingEarlier
+    ? { rows: [], regressions: 0 }
+    : compareSamples(baseSamples, curSamples, settings);
   const code = result.regressions > 0 ? 1 : 0;
+  const note = !identical
+    ? []
+    : nothingEarlier
+      ? ['the inputs are identical and hold one run: nothing earlier to compare with']
+      : ['the inputs are identical: its latest run against its earlier runs'];
   if (values.json === true) {
     const rows = result.rows.map((r) => pick(r, JSON_ROW_FIELDS));
-    return { code, text: `${JSON.stringify({ rows, regressions: result.regressions })}\n` };
+    const extra = identical ? { identical: true, note: note[0] } : {};
+    return { code, text: `${JSON.stringify({ rows, regressions: result.regressions, ...extra })}\n` };
   }
-  const failed = result.rows.filter((r) => r.verdict === 'regressed' || r.verdict === 'changed');
+  const failed = result.rows.filter((r) => r.verdict === 'regressed');
   const text = [
     `baseline: ${baseline.file} (${baseline.kind}, ${plural(baseline.samples.length, 'value')})`,
     `current:  ${current.file} (${current.kind}, ${plural(current.samples.length, 'value')})`,
+    ...note,
     '',
-    result.rows.length > 0 ? table(result.rows) : 'no metric on either side',
+    result.rows.length > 0 ? table(result.rows) : nothingEarlier ? 'no verdicts' : 'no metric on either side',
     '',
     ...failed.map((r) => r.message),
     summary(result.rows, result.regressions),

@@ -60,17 +60,27 @@ describe('disagg compare', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('the real CSV against itself: 0 regressions, exit 0', async () => {
-    const out = await disagg(['compare', realCsv, realCsv]);
-    expect(out.stderr).toBe('');
-    expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/^104 rows: 104 unchanged; 0 regressions$/m);
-    const json = await disagg(['compare', realCsv, realCsv, '--json']);
-    expect(json.code).toBe(0);
-    const data = JSON.parse(json.stdout) as { rows: JsonRow[]; regressions: number };
-    expect(data.regressions).toBe(0);
-    expect(data.rows).toHaveLength(104);
-    expect(new Set(data.rows.map((r) => r.verdict))).toEqual(new Set(['unchanged']));
+  it('the real CSV against itself (same path or a byte-identical copy): identical, one run, exit 0', async () => {
+    const copy = path.join(dir, 'copy.csv');
+    await writeFile(copy, await readFile(realCsv));
+    for (const other of [realCsv, copy]) {
+      const out = await disagg(['compare', realCsv, other]);
+      expect(out.stderr).toBe('');
+      expect(out.code).toBe(0);
+      expect(out.stdout).toContain(
+        'the inputs are identical and hold one run: nothing earlier to compare with',
+      );
+      expect(out.stdout).toMatch(/^no verdicts$/m);
+      expect(out.stdout).toMatch(/^0 rows: nothing to compare; 0 regressions$/m);
+      const json = await disagg(['compare', realCsv, other, '--json']);
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.stdout)).toEqual({
+        rows: [],
+        regressions: 0,
+        identical: true,
+        note: 'the inputs are identical and hold one run: nothing earlier to compare with',
+      });
+    }
   });
 
   it('a copy with one latency × 1.10: exactly 1 regression, exit 1, worst row first', async () => {
@@ -205,5 +215,103 @@ describe('disagg compare', () => {
     const notCsv = await disagg(['compare', realCsv, fixturePath('trtllm', 'SOURCE.md'), '--json']);
     expect(notCsv.code).toBe(2);
     expect((JSON.parse(notCsv.stdout) as { error: string }).error).toMatch(/SOURCE.md: not a perf CSV: /);
+  });
+
+  describe('one output dir on both sides: its latest run against its earlier runs', () => {
+    const rec = (day: number, ttft: number, std: number, passed = true): string =>
+      `${JSON.stringify({ test: 'disagg_perf_x', endTime: `2026-02-0${day}T00:00:00Z`, passed, metrics: { '8': { median_ttft_ms: ttft, std_ttft_ms: std, output_throughput: 1000 }, '16': { median_ttft_ms: ttft * 2 } } })}\n`;
+    let out: string;
+    beforeAll(async () => {
+      out = path.join(dir, 'hist');
+      await mkdir(out);
+      await writeFile(
+        path.join(out, 'history.jsonl'),
+        rec(1, 100, 5) + rec(2, 102, 5) + rec(3, 98, 5) + rec(4, 500, 5, false) + rec(5, 120, 50),
+      );
+    });
+
+    it('the dir, or the dir against its history.jsonl: baseline = earlier runs, current = the latest', async () => {
+      for (const other of ['hist', 'hist/history.jsonl']) {
+        const res = await disagg(['compare', 'hist', other, '--json'], dir);
+        expect(res.code).toBe(1);
+        const data = JSON.parse(res.stdout) as { rows: JsonRow[]; regressions: number; identical: boolean };
+        expect(data.identical).toBe(true);
+        // earlier passed runs 100 102 98 (the failed 500 is no baseline); the latest 120 is not among them
+        const ttft8 = data.rows.find((r) => r.metric === 'median_ttft_ms' && r.concurrency === 8);
+        expect(ttft8).toMatchObject({ baseline: 100, baselineRuns: 3, current: 120, verdict: 'regressed' });
+        // std_ttft_ms 5 → 50: shown, not a regression
+        expect(data.rows.find((r) => r.metric === 'std_ttft_ms')).toMatchObject({
+          baseline: 5,
+          current: 50,
+          verdict: 'shown',
+          allowed: null,
+        });
+        expect(data.regressions).toBe(2); // median_ttft_ms at 8 and at 16
+      }
+      const text = await disagg(['compare', 'hist', 'hist'], dir);
+      expect(text.stdout).toContain('the inputs are identical: its latest run against its earlier runs');
+      expect(text.stdout).not.toMatch(/std_ttft_ms.*FAILED/);
+    });
+
+    it('--metric and --concurrency: repeatable or comma-separated; a bad concurrency exits 2', async () => {
+      const rows = async (...flags: string[]): Promise<JsonRow[]> => {
+        const res = await disagg(['compare', 'hist', 'hist', '--json', ...flags], dir);
+        return (JSON.parse(res.stdout) as { rows: JsonRow[] }).rows;
+      };
+      const keys = (rs: JsonRow[]): string[] => rs.map((r) => `${r.metric}@${r.concurrency}`).sort();
+      expect(keys(await rows('--metric', 'median_ttft_ms'))).toEqual([
+        'median_ttft_ms@16',
+        'median_ttft_ms@8',
+      ]);
+      expect(keys(await rows('--concurrency', '8'))).toEqual([
+        'median_ttft_ms@8',
+        'output_throughput@8',
+        'std_ttft_ms@8',
+      ]);
+      const both = ['median_ttft_ms@8', 'output_throughput@8'];
+      expect(keys(await rows('--metric', 'median_ttft_ms,output_throughput', '--concurrency', '8'))).toEqual(
+        both,
+      );
+      expect(
+        keys(await rows('--metric', 'median_ttft_ms', '--metric', 'output_throughput', '--concurrency', '8')),
+      ).toEqual(both);
+      expect(keys(await rows('--concurrency', '8,16', '--metric', 'median_ttft_ms'))).toEqual([
+        'median_ttft_ms@16',
+        'median_ttft_ms@8',
+      ]);
+      const ok = await disagg(['compare', 'hist', 'hist', '--metric', 'output_throughput'], dir);
+      expect(ok.code).toBe(0);
+      const bad = await disagg(['compare', 'hist', 'hist', '--concurrency', 'x8', '--json'], dir);
+      expect(bad.code).toBe(2);
+      expect(JSON.parse(bad.stdout)).toEqual({ error: "--concurrency must be a whole number ≥ 0, got 'x8'" });
+    });
+
+    it('a dir with one run: nothing earlier to compare with, exit 0, no verdicts', async () => {
+      const single = path.join(dir, 'single');
+      await mkdir(single);
+      await writeFile(path.join(single, 'history.jsonl'), rec(1, 100, 5));
+      const res = await disagg(['compare', 'single', 'single'], dir);
+      expect(res.code).toBe(0);
+      expect(res.stdout).toContain('nothing earlier to compare with');
+      expect(res.stdout).toMatch(/^no verdicts$/m);
+    });
+
+    it('a copy of the history as baseline: the current latest run is not its own baseline', async () => {
+      const copy = path.join(dir, 'hist-copy.jsonl');
+      const text = await readFile(path.join(out, 'history.jsonl'), 'utf8');
+      await writeFile(copy, `${text}\n`); // not byte-identical
+      const res = await disagg(
+        ['compare', 'hist-copy.jsonl', 'hist', '--json', '--metric', 'median_ttft_ms'],
+        dir,
+      );
+      const data = JSON.parse(res.stdout) as { rows: JsonRow[]; identical?: boolean };
+      expect(data.identical).toBeUndefined();
+      expect(data.rows.find((r) => r.concurrency === 8)).toMatchObject({
+        baseline: 100,
+        baselineRuns: 3,
+        current: 120,
+        verdict: 'regressed',
+      });
+    });
   });
 });
