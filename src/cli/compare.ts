@@ -12,11 +12,11 @@ import { parseCommandArgs, UsageError, type CliCommand, type CliIO } from './io.
 import { pick } from '../util/pick.js';
 
 export const usage =
-  'usage: disagg compare <baseline> <current> [--metric NAME]… [--concurrency N]… [--tolerance F] [--noise-k K]\n' +
+  'usage: disagg compare <baseline> <current> | <input> [--metric NAME]… [--concurrency N]… [--tolerance F] [--noise-k K]\n' +
   '                      [--runs N] [--min-runs M] [--json]\n' +
   '  each side: a perf CSV, an output dir (its history.jsonl, else its perf CSV) or a ' +
   `${RESULTS_JSON}\n` +
-  '  the same input on both sides: its latest run against its earlier runs\n' +
+  '  one <input>: its latest run against its earlier runs; the same input on both sides: 0 regressions\n' +
   '  --metric NAME  only this metric (repeatable or comma-separated; as written or its bench key)\n' +
   '  --concurrency N  only this concurrency (repeatable or comma-separated)\n' +
   `  --tolerance F  smallest allowed worsening, a fraction (default ${COMPARE_DEFAULTS.tolerance} = 5 %)\n` +
@@ -141,12 +141,16 @@ async function compare(argv: string[], io: CliIO): Promise<{ code: number; text:
     true,
   );
   if (values.help === true) return { code: 0, text: `${usage}\n` };
-  if (positionals.length !== 2) {
-    throw new UsageError(`expected <baseline> and <current>, got ${positionals.length} path(s)\n${usage}`);
+  if (positionals.length !== 1 && positionals.length !== 2) {
+    throw new UsageError(
+      `expected <baseline> <current>, or one <input> (its latest run against its earlier runs), got ${positionals.length} path(s)\n${usage}`,
+    );
   }
+  // One input: its latest run against its earlier runs (read once, used on both sides).
+  const single = positionals.length === 1;
   const settings = settingsOf(values);
   const [baseline, current] = await Promise.all(
-    positionals.map(async (p) => {
+    (single ? [positionals[0] as string, positionals[0] as string] : positionals).map(async (p) => {
       try {
         return await readCompareInput(path.resolve(io.cwd, p));
       } catch (err) {
@@ -158,28 +162,35 @@ async function compare(argv: string[], io: CliIO): Promise<{ code: number; text:
     metrics: listOf(values, 'metric'),
     concurrencies: concurrencies(listOf(values, 'concurrency')),
   };
-  const identical = await sameInput(baseline.file, current.file);
+  // Two names of one input (the same file, or byte-identical content): nothing can have regressed.
+  const identical = !single && (await sameInput(baseline.file, current.file));
   let baseSamples = filterSamples(baseline.samples, filter);
   let curSamples = filterSamples(current.samples, filter);
-  if (identical) {
-    // One input against itself: its latest run against its earlier runs, never a run against itself.
+  if (single) {
+    // Never a run against itself: the latest run against the runs before it.
     const split = splitLatest(curSamples);
     baseSamples = split.earlier;
     curSamples = split.latest;
   }
-  const nothingEarlier = identical && baseSamples.length === 0 && curSamples.length > 0;
-  const result = nothingEarlier
-    ? { rows: [], regressions: 0 }
-    : compareSamples(baseSamples, curSamples, settings);
+  const nothingEarlier = single && baseSamples.length === 0 && curSamples.length > 0;
+  const result =
+    identical || nothingEarlier
+      ? { rows: [], regressions: 0 }
+      : compareSamples(baseSamples, curSamples, settings);
   const code = result.regressions > 0 ? 1 : 0;
-  const note = !identical
-    ? []
-    : nothingEarlier
-      ? ['the inputs are identical and hold one run: nothing earlier to compare with']
-      : ['the inputs are identical: its latest run against its earlier runs'];
+  const note = identical
+    ? [
+        'the inputs are identical: 0 regressions by definition ' +
+          '(`disagg compare <input>` judges its latest run against its earlier runs)',
+      ]
+    : !single
+      ? []
+      : nothingEarlier
+        ? ['one run only: nothing earlier to compare with']
+        : ['its latest run against its earlier runs'];
   if (values.json === true) {
     const rows = result.rows.map((r) => pick(r, JSON_ROW_FIELDS));
-    const extra = identical ? { identical: true, note: note[0] } : {};
+    const extra = identical ? { identical: true, note: note[0] } : note.length > 0 ? { note: note[0] } : {};
     return { code, text: `${JSON.stringify({ rows, regressions: result.regressions, ...extra })}\n` };
   }
   const failed = result.rows.filter((r) => r.verdict === 'regressed');
@@ -188,7 +199,11 @@ async function compare(argv: string[], io: CliIO): Promise<{ code: number; text:
     `current:  ${current.file} (${current.kind}, ${plural(current.samples.length, 'value')})`,
     ...note,
     '',
-    result.rows.length > 0 ? table(result.rows) : nothingEarlier ? 'no verdicts' : 'no metric on either side',
+    result.rows.length > 0
+      ? table(result.rows)
+      : identical || nothingEarlier
+        ? 'no verdicts'
+        : 'no metric on either side',
     '',
     ...failed.map((r) => r.message),
     summary(result.rows, result.regressions),

@@ -60,27 +60,27 @@ describe('disagg compare', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('the real CSV against itself (same path or a byte-identical copy): identical, one run, exit 0', async () => {
+  it('the real CSV against itself (same path or a byte-identical copy): identical, 0 regressions, exit 0', async () => {
+    const note =
+      'the inputs are identical: 0 regressions by definition ' +
+      '(`disagg compare <input>` judges its latest run against its earlier runs)';
     const copy = path.join(dir, 'copy.csv');
     await writeFile(copy, await readFile(realCsv));
     for (const other of [realCsv, copy]) {
       const out = await disagg(['compare', realCsv, other]);
       expect(out.stderr).toBe('');
       expect(out.code).toBe(0);
-      expect(out.stdout).toContain(
-        'the inputs are identical and hold one run: nothing earlier to compare with',
-      );
+      expect(out.stdout).toContain(note);
       expect(out.stdout).toMatch(/^no verdicts$/m);
       expect(out.stdout).toMatch(/^0 rows: nothing to compare; 0 regressions$/m);
       const json = await disagg(['compare', realCsv, other, '--json']);
       expect(json.code).toBe(0);
-      expect(JSON.parse(json.stdout)).toEqual({
-        rows: [],
-        regressions: 0,
-        identical: true,
-        note: 'the inputs are identical and hold one run: nothing earlier to compare with',
-      });
+      expect(JSON.parse(json.stdout)).toEqual({ rows: [], regressions: 0, identical: true, note });
     }
+    // One input alone: its latest run against the earlier ones; the CSV holds one run.
+    const one = await disagg(['compare', realCsv]);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toContain('one run only: nothing earlier to compare with');
   });
 
   it('a copy with one latency × 1.10: exactly 1 regression, exit 1, worst row first', async () => {
@@ -199,10 +199,10 @@ describe('disagg compare', () => {
     const text = await disagg(['compare', realCsv, '/no/such.csv']);
     expect(text.code).toBe(2);
     expect(text.stderr).toBe('disagg compare: /no/such.csv: no such file or directory\n');
-    const one = await disagg(['compare', realCsv, '--json']);
-    expect(one.code).toBe(2);
-    expect((JSON.parse(one.stdout) as { error: string }).error).toMatch(
-      /^expected <baseline> and <current>, got 1 path/,
+    const three = await disagg(['compare', realCsv, realCsv, realCsv, '--json']);
+    expect(three.code).toBe(2);
+    expect((JSON.parse(three.stdout) as { error: string }).error).toMatch(
+      /^expected <baseline> <current>, or one <input> \(its latest run against its earlier runs\), got 3 path/,
     );
     const pct = await disagg(['compare', realCsv, realCsv, '--tolerance', '5']);
     expect(pct.code).toBe(2);
@@ -217,7 +217,7 @@ describe('disagg compare', () => {
     expect((JSON.parse(notCsv.stdout) as { error: string }).error).toMatch(/SOURCE.md: not a perf CSV: /);
   });
 
-  describe('one output dir on both sides: its latest run against its earlier runs', () => {
+  describe('one output dir: its latest run against its earlier runs', () => {
     const rec = (day: number, ttft: number, std: number, passed = true): string =>
       `${JSON.stringify({ test: 'disagg_perf_x', endTime: `2026-02-0${day}T00:00:00Z`, passed, metrics: { '8': { median_ttft_ms: ttft, std_ttft_ms: std, output_throughput: 1000 }, '16': { median_ttft_ms: ttft * 2 } } })}\n`;
     let out: string;
@@ -230,12 +230,12 @@ describe('disagg compare', () => {
       );
     });
 
-    it('the dir, or the dir against its history.jsonl: baseline = earlier runs, current = the latest', async () => {
-      for (const other of ['hist', 'hist/history.jsonl']) {
-        const res = await disagg(['compare', 'hist', other, '--json'], dir);
+    it('the dir alone: baseline = earlier runs, current = the latest; the dir twice: identical, exit 0', async () => {
+      for (const input of ['hist', 'hist/history.jsonl']) {
+        const res = await disagg(['compare', input, '--json'], dir);
         expect(res.code).toBe(1);
-        const data = JSON.parse(res.stdout) as { rows: JsonRow[]; regressions: number; identical: boolean };
-        expect(data.identical).toBe(true);
+        const data = JSON.parse(res.stdout) as { rows: JsonRow[]; regressions: number; identical?: boolean };
+        expect(data.identical).toBeUndefined();
         // earlier passed runs 100 102 98 (the failed 500 is no baseline); the latest 120 is not among them
         const ttft8 = data.rows.find((r) => r.metric === 'median_ttft_ms' && r.concurrency === 8);
         expect(ttft8).toMatchObject({ baseline: 100, baselineRuns: 3, current: 120, verdict: 'regressed' });
@@ -248,14 +248,19 @@ describe('disagg compare', () => {
         });
         expect(data.regressions).toBe(2); // median_ttft_ms at 8 and at 16
       }
-      const text = await disagg(['compare', 'hist', 'hist'], dir);
-      expect(text.stdout).toContain('the inputs are identical: its latest run against its earlier runs');
+      const text = await disagg(['compare', 'hist'], dir);
+      expect(text.stdout).toContain('its latest run against its earlier runs');
       expect(text.stdout).not.toMatch(/std_ttft_ms.*FAILED/);
+      for (const other of ['hist', 'hist/history.jsonl']) {
+        const same = await disagg(['compare', 'hist', other], dir);
+        expect(same.code).toBe(0);
+        expect(same.stdout).toMatch(/^0 rows: nothing to compare; 0 regressions$/m);
+      }
     });
 
     it('--metric and --concurrency: repeatable or comma-separated; a bad concurrency exits 2', async () => {
       const rows = async (...flags: string[]): Promise<JsonRow[]> => {
-        const res = await disagg(['compare', 'hist', 'hist', '--json', ...flags], dir);
+        const res = await disagg(['compare', 'hist', '--json', ...flags], dir);
         return (JSON.parse(res.stdout) as { rows: JsonRow[] }).rows;
       };
       const keys = (rs: JsonRow[]): string[] => rs.map((r) => `${r.metric}@${r.concurrency}`).sort();
@@ -279,9 +284,9 @@ describe('disagg compare', () => {
         'median_ttft_ms@16',
         'median_ttft_ms@8',
       ]);
-      const ok = await disagg(['compare', 'hist', 'hist', '--metric', 'output_throughput'], dir);
+      const ok = await disagg(['compare', 'hist', '--metric', 'output_throughput'], dir);
       expect(ok.code).toBe(0);
-      const bad = await disagg(['compare', 'hist', 'hist', '--concurrency', 'x8', '--json'], dir);
+      const bad = await disagg(['compare', 'hist', '--concurrency', 'x8', '--json'], dir);
       expect(bad.code).toBe(2);
       expect(JSON.parse(bad.stdout)).toEqual({ error: "--concurrency must be a whole number ≥ 0, got 'x8'" });
     });
@@ -290,7 +295,7 @@ describe('disagg compare', () => {
       const single = path.join(dir, 'single');
       await mkdir(single);
       await writeFile(path.join(single, 'history.jsonl'), rec(1, 100, 5));
-      const res = await disagg(['compare', 'single', 'single'], dir);
+      const res = await disagg(['compare', 'single'], dir);
       expect(res.code).toBe(0);
       expect(res.stdout).toContain('nothing earlier to compare with');
       expect(res.stdout).toMatch(/^no verdicts$/m);
