@@ -146,6 +146,13 @@ export interface JobStatus {
   reason?: string;
   /** The nodes the job runs on (SLURM's node list), when the executor reports them. */
   nodes?: string;
+  /**
+   * When the job itself started and ended (ISO 8601), as the scheduler recorded them (the local
+   * process's start and exit, SLURM's StartTime/EndTime), when known: queue and run times come from
+   * these, not from the polls that saw the states (a job may end between two polls).
+   */
+  startedAt?: string;
+  endedAt?: string;
 }
 
 /** What an executor needs to run one config. */

@@ -990,6 +990,8 @@ export class JobBroker {
           nodes: status.nodes,
           exitCode: status.exitCode,
           since: t.stateSince ?? new Date().toISOString(),
+          ...(status.startedAt ? { startedAt: status.startedAt } : {}),
+          ...(status.endedAt && TERMINAL_STATES.has(status.state) ? { endedAt: status.endedAt } : {}),
           terminal: TERMINAL_STATES.has(status.state),
         });
       }),

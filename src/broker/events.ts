@@ -37,6 +37,10 @@ export interface StateEvent {
   exitCode?: string;
   /** When the broker saw this state first (ISO 8601). */
   since: string;
+  /** When the job itself started (ISO 8601), as its scheduler recorded it, when known. */
+  startedAt?: string;
+  /** When the job itself ended (ISO 8601), as its scheduler recorded it; only on a terminal state. */
+  endedAt?: string;
   terminal: boolean;
 }
 

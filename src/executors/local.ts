@@ -6,7 +6,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, SubmitError } from '../errors.js';
-import { EXIT_CODE_FILE, SIM_SCRIPT, slurmErrFile, slurmOutFile } from '../jobdir/files.js';
+import {
+  EXIT_CODE_FILE,
+  JOB_END_FILE,
+  JOB_START_FILE,
+  SIM_SCRIPT,
+  slurmErrFile,
+  slurmOutFile,
+} from '../jobdir/files.js';
 import type { JobSpec, JobState, JobStatus, ProcessIdentity, SubmittedJob } from '../types.js';
 import { planFiles, usesSimulator } from './job-files.js';
 import {
@@ -38,6 +45,20 @@ interface Running {
   exitCode?: string;
   reason?: string;
   timer?: NodeJS.Timeout;
+  /** When the process started and ended (ISO 8601): the job's own run, whenever it was polled. */
+  startedAt: string;
+  endedAt?: string;
+}
+
+/** `date +%s` written by the wrapper → ISO 8601; undefined when the file is absent or unreadable. */
+export function readEpochFile(file: string): string | undefined {
+  try {
+    const text = fs.readFileSync(file, 'utf8').trim();
+    if (!/^\d+$/.test(text)) return undefined;
+    return new Date(Number(text) * 1000).toISOString();
+  } catch {
+    return undefined;
+  }
 }
 
 function groupAlive(pid: number): boolean {
@@ -123,31 +144,33 @@ export class LocalScheduler implements Scheduler {
     // Proves later (another run, `disagg cancel`) that a pid from the ledger is still this job.
     // The write-ahead token when the broker gave one: a run killed before recording the job finds it by it.
     const token = spec.submitToken ?? newJobToken();
-    // The wrapper records the exit code so a later run (after a crash) can still learn the outcome.
-    const child = spawn(
-      'bash',
-      ['-c', `bash "$0"; code=$?; echo "$code" > ${EXIT_CODE_FILE}; exit "$code"`, script],
-      {
-        cwd: jobDir,
-        detached: true,
-        stdio: ['ignore', out, err],
-        env: {
-          ...this.context.settings.childEnv,
-          ...plan.command.env,
-          SLURM_JOB_ID: jobId,
-          SLURM_JOBID: jobId,
-          [JOB_TOKEN_VAR]: token,
-        },
+    // The wrapper records the exit code so a later run (after a crash) can still learn the outcome, and
+    // the start and end times (the end before the exit code) so it learns the job's own run time too.
+    const wrapper =
+      `date +%s > ${JOB_START_FILE}; bash "$0"; code=$?; ` +
+      `date +%s > ${JOB_END_FILE}; echo "$code" > ${EXIT_CODE_FILE}; exit "$code"`;
+    const startedAt = new Date().toISOString();
+    const child = spawn('bash', ['-c', wrapper, script], {
+      cwd: jobDir,
+      detached: true,
+      stdio: ['ignore', out, err],
+      env: {
+        ...this.context.settings.childEnv,
+        ...plan.command.env,
+        SLURM_JOB_ID: jobId,
+        SLURM_JOBID: jobId,
+        [JOB_TOKEN_VAR]: token,
       },
-    );
+    });
     fs.closeSync(out);
     fs.closeSync(err);
     const pid = child.pid;
     if (pid === undefined) throw new SubmitError(`could not start ${script} for ${spec.testId}`, false);
     const startTime = processStartTime(pid);
     const procId: ProcessIdentity | undefined = startTime !== undefined ? { startTime, token } : undefined;
-    const running: Running = { child, pid };
+    const running: Running = { child, pid, startedAt };
     child.on('exit', (code, signal) => {
+      running.endedAt = new Date().toISOString();
       if (running.timer) clearTimeout(running.timer);
       if (running.finalState) return;
       running.finalState = code === 0 ? 'COMPLETED' : 'FAILED';
@@ -180,8 +203,9 @@ export class LocalScheduler implements Scheduler {
     const running = this.jobs.get(job.jobId);
     if (running) {
       // Cancelled/timed-out jobs stay "COMPLETING" until their processes are really gone, as in SLURM.
+      const { startedAt } = running;
       if (running.finalState && running.child?.exitCode === null && running.child.signalCode === null) {
-        return { jobId: job.jobId, state: 'COMPLETING', reason: running.reason };
+        return { jobId: job.jobId, state: 'COMPLETING', reason: running.reason, startedAt };
       }
       if (running.finalState) {
         return {
@@ -189,23 +213,35 @@ export class LocalScheduler implements Scheduler {
           state: running.finalState,
           exitCode: running.exitCode,
           reason: running.reason,
+          startedAt,
+          // A timeout or cancel decided before the exit event: the end is the decision's moment.
+          endedAt: running.endedAt ?? new Date().toISOString(),
         };
       }
-      return { jobId: job.jobId, state: 'RUNNING' };
+      return { jobId: job.jobId, state: 'RUNNING', startedAt };
     }
     // Re-attached from the ledger: we are not the parent, so look at the process group and exit file.
     // A group that is not provably the job (pid reused) means the job is gone.
     const alive = job.procId
       ? checkJobGroup(job.pid, job.procId).ours
       : job.pid !== undefined && groupAlive(job.pid);
-    if (alive) return { jobId: job.jobId, state: 'RUNNING' };
+    const startedAt = readEpochFile(path.join(job.jobDir, JOB_START_FILE));
+    const times = startedAt ? { startedAt } : {};
+    if (alive) return { jobId: job.jobId, state: 'RUNNING', ...times };
+    const endedAt = readEpochFile(path.join(job.jobDir, JOB_END_FILE));
+    const ended = endedAt ? { ...times, endedAt } : times;
     try {
       const code = Number(fs.readFileSync(path.join(job.jobDir, EXIT_CODE_FILE), 'utf8').trim());
       return code === 0
-        ? { jobId: job.jobId, state: 'COMPLETED', exitCode: '0:0' }
-        : { jobId: job.jobId, state: 'FAILED', exitCode: `${code}:0`, reason: 'NonZeroExitCode' };
+        ? { jobId: job.jobId, state: 'COMPLETED', exitCode: '0:0', ...ended }
+        : { jobId: job.jobId, state: 'FAILED', exitCode: `${code}:0`, reason: 'NonZeroExitCode', ...ended };
     } catch {
-      return { jobId: job.jobId, state: 'FAILED', reason: 'the job process is gone and left no exit code' };
+      return {
+        jobId: job.jobId,
+        state: 'FAILED',
+        reason: 'the job process is gone and left no exit code',
+        ...ended,
+      };
     }
   }
 

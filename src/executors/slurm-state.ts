@@ -14,6 +14,37 @@ export interface RawJobState {
   exitCode?: string;
   /** SLURM's node list (`node[1-3,5]`), when the job has nodes. */
   nodes?: string;
+  /** When the job started (ISO 8601): SLURM's StartTime once the job is past pending. */
+  startedAt?: string;
+  /** When the job ended (ISO 8601): SLURM's EndTime, only once the state is final. */
+  endedAt?: string;
+}
+
+/**
+ * A SLURM time (`2024-05-01T12:00:34`, the controller's local time, no zone) → ISO 8601; undefined for
+ * `Unknown`, `None`, `N/A` or anything else unreadable.
+ */
+export function parseSlurmTime(text: string | undefined): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/.exec(text?.trim() ?? '');
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const t = new Date(y, mo - 1, d, h, mi, s).getTime();
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+}
+
+/**
+ * The job's own start and end from SLURM's StartTime/EndTime. A pending job's StartTime is only the
+ * expected start and a live job's EndTime its time limit: neither is kept.
+ */
+function jobTimes(
+  state: JobState,
+  start: string | undefined,
+  end: string | undefined,
+): { startedAt?: string; endedAt?: string } {
+  if (state === 'PENDING' || state === 'REQUEUED' || state === 'UNKNOWN') return {};
+  const startedAt = parseSlurmTime(start);
+  const endedAt = isTerminal(state) ? parseSlurmTime(end) : undefined;
+  return { ...(startedAt ? { startedAt } : {}), ...(endedAt ? { endedAt } : {}) };
 }
 
 const STATE_ALIASES: Record<string, JobState> = {
@@ -155,22 +186,28 @@ export function parseReconcileRows(
   return [...out.values()];
 }
 
+/** The sacct fields parseSacct reads with `times` (Reason last: the only free text; it may be left off). */
+export const SACCT_FIELDS = 'JobID,State,ExitCode,Start,End,Reason';
+
 /**
- * `sacct -n -P -X -j ids -o JobID,State,ExitCode,Reason`. Several rows can exist for one id
- * (requeues, lag rows right after the job ends); the last row wins.
+ * `sacct -n -P -X -j ids -o JobID,State,ExitCode,Reason`, or with `times` the fields of SACCT_FIELDS
+ * (`JobID,State,ExitCode,Start,End[,Reason]`). Several rows can exist for one id (requeues, lag rows
+ * right after the job ends); the last row wins.
  */
-export function parseSacct(stdout: string): Map<string, RawJobState> {
+export function parseSacct(stdout: string, times = false): Map<string, RawJobState> {
   const out = new Map<string, RawJobState>();
   for (const line of stdout.split('\n')) {
     const t = line.trim();
     if (t === '') continue;
-    const [id, st, exit, ...rest] = t.split('|');
+    const [id, st, exit, ...more] = t.split('|');
     if (!id || st === undefined || !isPlainId(id.trim())) continue;
+    const [start, end, ...rest] = times ? more : [undefined, undefined, ...more];
     const jobId = id.trim();
     const rawState = st.trim();
+    const state = toJobState(rawState);
     const reason = cancelledBy(rawState) ?? cleanReason(rest.join('|'));
     const exitCode = exit?.trim() || undefined;
-    out.set(jobId, { jobId, state: toJobState(rawState), rawState, reason, exitCode });
+    out.set(jobId, { jobId, state, rawState, reason, exitCode, ...jobTimes(state, start, end) });
   }
   return out;
 }
@@ -187,13 +224,15 @@ export function parseScontrol(stdout: string): Map<string, RawJobState> {
     const st = fields.get('JobState');
     if (!jobId || !st || !isPlainId(jobId)) continue;
     const nodes = cleanNodes(fields.get('NodeList'));
+    const state = toJobState(st);
     out.set(jobId, {
       jobId,
-      state: toJobState(st),
+      state,
       rawState: st,
       reason: cleanReason(fields.get('Reason')),
       exitCode: fields.get('ExitCode'),
       ...(nodes ? { nodes } : {}),
+      ...jobTimes(state, fields.get('StartTime'), fields.get('EndTime')),
     });
   }
   return out;

@@ -44,6 +44,7 @@ import {
   isTerminal,
   parseReconcileRows,
   parseSacct,
+  SACCT_FIELDS,
   parseScontrol,
   parseSqueue,
   scontrolFields,
@@ -285,7 +286,7 @@ export class SlurmScheduler implements Scheduler {
   /** Jobs some source has reported at least once. */
   private readonly seen = new Set<string>();
   private accounting: 'unknown' | 'on' | 'off';
-  private sacctFields = 'JobID,State,ExitCode,Reason';
+  private sacctFields = SACCT_FIELDS;
 
   constructor(context: SchedulerContext) {
     this.host = context.host;
@@ -435,6 +436,9 @@ export class SlurmScheduler implements Scheduler {
       const nodes = s?.nodes ?? f?.nodes;
       if (f && isTerminal(f.state)) {
         status = { jobId: id, state: f.state, exitCode: f.exitCode, reason: f.reason ?? s?.reason };
+        // The job's own start and end, also when it ended between two polls (never seen RUNNING).
+        if (f.startedAt) status.startedAt = f.startedAt;
+        if (f.endedAt) status.endedAt = f.endedAt;
         cache = true;
       } else if (s && isTerminal(s.state)) {
         status = { jobId: id, state: s.state, reason: s.reason };
@@ -442,6 +446,7 @@ export class SlurmScheduler implements Scheduler {
       } else if (s || f) {
         const r = (s ?? f) as RawJobState;
         status = { jobId: id, state: r.state, reason: r.reason, exitCode: r.exitCode };
+        if (r.startedAt) status.startedAt = r.startedAt;
       } else {
         status = {
           jobId: id,
@@ -473,13 +478,13 @@ export class SlurmScheduler implements Scheduler {
       let cmd = `sacct -n -P -X -j ${ids.join(',')} -o ${this.sacctFields}`;
       let r = await this.host.exec(cmd);
       if (r.code !== 0 && /invalid field/i.test(r.stderr) && this.sacctFields.includes('Reason')) {
-        this.sacctFields = 'JobID,State,ExitCode';
+        this.sacctFields = SACCT_FIELDS.replace(/,Reason$/, '');
         cmd = `sacct -n -P -X -j ${ids.join(',')} -o ${this.sacctFields}`;
         r = await this.host.exec(cmd);
       }
       if (r.code === 0) {
         this.accounting = 'on';
-        for (const [id, row] of parseSacct(r.stdout)) {
+        for (const [id, row] of parseSacct(r.stdout, true)) {
           // sacct lags the controller by a second or two: a row still RUNNING while squeue already
           // says finished is stale, so fall through to scontrol for it.
           if (!ids.includes(id)) continue;

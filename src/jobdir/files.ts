@@ -101,6 +101,12 @@ export function submitMarker(attempt: number): string {
 }
 /** The local scheduler's wrapper writes the job's exit code here (read back after a crash). */
 export const EXIT_CODE_FILE = '.exit_code';
+/**
+ * The local scheduler's wrapper writes the epoch seconds at which the job's script started and ended
+ * here (the end before the exit code): a later run learns the job's own queue and run times from them.
+ */
+export const JOB_START_FILE = '.started_at';
+export const JOB_END_FILE = '.ended_at';
 /** submit.py wipes its `--log-dir`, so its input lives in this sibling dir. */
 export function submitControlDir(jobDir: string): string {
   return `${jobDir}.submit`;

@@ -77,9 +77,12 @@ export class DisaggSummaryReporter implements Reporter {
         const t = this.timelines.get(e.testId);
         if (!t) return;
         if (e.state === 'PENDING' && e.reason && e.reason !== 'None') t.pendingReason = e.reason;
-        if (e.state === 'RUNNING' && t.runningAt === undefined) t.runningAt = at(e.since);
+        // The job's own start and end when the scheduler recorded them (a job may start and end
+        // between two polls); else when a poll first saw it running or finished.
+        if (e.startedAt) t.runningAt = at(e.startedAt);
+        else if (e.state === 'RUNNING' && t.runningAt === undefined) t.runningAt = at(e.since);
         if (e.nodes) t.nodes = e.nodes;
-        if (e.terminal) t.endedAt = at(e.since);
+        if (e.terminal) t.endedAt = at(e.endedAt ?? e.since);
       }),
       events.on('progress', (e) => {
         const t = this.timelines.get(e.testId);

@@ -40,7 +40,8 @@ export class ProgressView {
         job.state = e.state;
         job.reason = e.reason;
         if (e.nodes) job.nodes = e.nodes;
-        if (e.state === 'RUNNING' && job.runningSince === undefined) job.runningSince = Date.parse(e.since);
+        if (e.state === 'RUNNING' && job.runningSince === undefined)
+          job.runningSince = Date.parse(e.startedAt ?? e.since);
         this.options.write(`${jobLabel(e.jobId, e.testId)} ${describeState(e)}`);
         if (e.terminal) this.forget(e.testId);
       }),

@@ -46,17 +46,18 @@ export function testsFromCsvText(text: string, file: string): ReportTest[] {
     }
     if (row.value !== null) point.metrics[benchKeyForMetricName(row.metric) ?? row.metric] = row.value;
     const t = entry.test;
-    if (row.startTime !== null && (!t.submittedAt || row.startTime < Date.parse(t.submittedAt)))
+    // Every row of one job carries that job's start and end: the run time is the row's own job's
+    // (the last one in the file, like its metrics), never the span of all runs of the test in the file.
+    if (row.startTime !== null && row.endTime !== null) {
       t.submittedAt = new Date(row.startTime).toISOString();
-    if (row.endTime !== null && (!t.endedAt || row.endTime > Date.parse(t.endedAt)))
       t.endedAt = new Date(row.endTime).toISOString();
+      t.runMs = Math.max(0, row.endTime - row.startTime);
+    }
     if (row.state !== 'valid')
       t.failure = `CSV state ${row.state || '(empty)'} at concurrency ${concurrency}`;
   }
   return [...tests.values()].map(({ test, points }) => {
     test.perf = [...points.values()].sort((a, b) => a.concurrency - b.concurrency);
-    if (test.submittedAt && test.endedAt)
-      test.runMs = Date.parse(test.endedAt) - Date.parse(test.submittedAt);
     return test;
   });
 }

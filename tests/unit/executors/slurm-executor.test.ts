@@ -76,7 +76,10 @@ describe('SlurmExecutor.poll', () => {
     const host = new ScriptedHost((c) => {
       if (c.startsWith('squeue'))
         return ok('1|COMPLETED|n1|None\n2|CANCELLED|n2|None\n3|RUNNING|n[3-4]|None\n');
-      if (c.startsWith('sacct')) return ok('1|RUNNING|0:0|None\n2|CANCELLED by 1001|0:0|None\n');
+      if (c.startsWith('sacct'))
+        return ok(
+          '1|RUNNING|0:0|2024-05-01T12:00:00|Unknown|None\n2|CANCELLED by 1001|0:0|None|2024-05-01T12:00:05|None\n',
+        );
       if (c.startsWith('for id in')) return ok(sc('1', 'COMPLETED', 'None', '0:0'));
       return undefined;
     });
