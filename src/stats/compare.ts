@@ -109,15 +109,18 @@ function rowFor(
     direction,
     settings,
   );
+  const numbers = {
+    ...head,
+    baseline: j.baseline,
+    baselineRuns: j.baselineRuns,
+    current: j.current,
+    delta: j.delta,
+    noise: j.noise,
+  };
   if (direction === 'unknown' || isSpreadMetric(named.metric)) {
     const what = isSpreadMetric(named.metric) ? 'a spread' : 'no known direction';
     return {
-      ...head,
-      baseline: j.baseline,
-      baselineRuns: j.baselineRuns,
-      current: j.current,
-      delta: j.delta,
-      noise: j.noise,
+      ...numbers,
       allowed: null,
       verdict: 'shown',
       margin: null,
@@ -125,12 +128,7 @@ function rowFor(
     };
   }
   return {
-    ...head,
-    baseline: j.baseline,
-    baselineRuns: j.baselineRuns,
-    current: j.current,
-    delta: j.delta,
-    noise: j.noise,
+    ...numbers,
     allowed: j.allowed,
     verdict: j.verdict,
     margin: j.margin,
