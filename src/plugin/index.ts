@@ -17,6 +17,7 @@ import {
   type YamlSelection,
 } from './project.js';
 import { emptySelectionGuard } from './empty-selection.js';
+import { yamlProjectOnlyByFilter, type VitestRootOptions } from './project-filter.js';
 import { runMarker } from './run-mode.js';
 import { takeOverSignals } from './signals.js';
 import { DisaggSummaryReporter } from './summary-reporter.js';
@@ -134,6 +135,13 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
             : {}),
         },
       };
+    },
+    // `--project disagg` without the user's `test.projects` (see project-filter.ts): Vitest's merged options
+    // exist from its own configResolved on (it runs first, `enforce: 'pre'`) and are what it reads next.
+    configResolved(config) {
+      const vitestOptions = (config as { _vitest?: VitestRootOptions })._vitest;
+      if (!vitestOptions || !yamlProjectOnlyByFilter(vitestOptions)) return;
+      vitestOptions.projects = [yamlProject(opts(), selected(), [yamlPlugin, projectPlugin], 1)];
     },
     async configureVitest({ vitest, injectTestProjects }) {
       takeOverOnce(vitest, () => opts());
