@@ -51,6 +51,22 @@ export function reasonLine(message: string | undefined): string {
   return line.length > 240 ? `${line.slice(0, 239)}…` : line;
 }
 
+// The plugin adds a summary reporter to every run (whatever `--reporter` list it has) and a user may
+// name one too (`--reporter=vitest-disagg/reporter`, loaded as another module instance): the first one
+// Vitest initialises for a Vitest instance prints, the others stay silent. Behind a global symbol, as
+// those instances share no module state.
+const CLAIMS = Symbol.for('vitest-disagg.summary-reporter');
+type ClaimHolder = { [CLAIMS]?: WeakMap<object, object> };
+
+function claim(vitest: object, reporter: object): boolean {
+  const holder = globalThis as ClaimHolder;
+  const claims = (holder[CLAIMS] ??= new WeakMap());
+  const owner = claims.get(vitest);
+  if (owner && owner !== reporter) return false;
+  claims.set(vitest, reporter);
+  return true;
+}
+
 /**
  * One line per disagg test at the end of a run: state, job, queue and run time, concurrencies measured,
  * accuracy against its threshold, and where the logs are (after an `_ERROR` rename, the renamed dir) —
@@ -60,8 +76,12 @@ export class DisaggSummaryReporter implements Reporter {
   private readonly timelines = new Map<string, JobTimeline>();
   private unsubscribe?: () => void;
   private outputPath?: string;
+  /** False when another summary reporter serves this run (see `claim`). */
+  private active = true;
 
   onInit(vitest?: Vitest): void {
+    this.active = vitest ? claim(vitest, this) : true;
+    if (!this.active) return;
     this.unsubscribe ??= onBrokerEvents((events) => this.subscribe(events));
     this.outputPath = vitest?.config.provide?.disaggOptions?.outputPath;
   }
@@ -93,6 +113,7 @@ export class DisaggSummaryReporter implements Reporter {
   }
 
   async onTestRunEnd(testModules: ReadonlyArray<TestModule>): Promise<void> {
+    if (!this.active) return;
     const lines: string[] = [];
     const csvs = new Set<string>();
     const runTests: RunTest[] = [];

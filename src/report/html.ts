@@ -93,7 +93,10 @@ const COLUMNS: Column[] = [
   {
     title: 'Test',
     cls: 'name',
-    cell: (t) => ({ html: `<a href="#${anchor(t.testId)}">${esc(t.testId)}</a>`, sort: t.testId }),
+    cell: (t) => ({
+      html: `<a href="#${anchor(t.testId)}">${esc(t.testId)}</a>${t.inRun ? ' <small class="in-run">this run</small>' : ''}`,
+      sort: t.testId,
+    }),
   },
   {
     title: 'Status',
@@ -324,6 +327,12 @@ for(var k=0;k<hs.length;k++)(function(k){hs[k].addEventListener('click',function
 hs[k].addEventListener('keydown',function(e){if(e.key==='Enter'||e.key===' '){e.preventDefault();sort(k);}});})(k);})();
 `;
 
+/** ` (3 of this run)` in the header of a report written at the end of a run. */
+function runText(data: ReportData): string {
+  if (!data.tests.some((t) => t.inRun !== undefined)) return '';
+  return ` (${data.tests.filter((t) => t.inRun).length} of this run)`;
+}
+
 export function renderReportHtml(data: ReportData, charts: ReadonlyMap<string, TestCharts>): string {
   const counts = statusCounts(data.tests);
   const countText = (Object.entries(counts) as Array<[string, number]>)
@@ -338,7 +347,7 @@ export function renderReportHtml(data: ReportData, charts: ReadonlyMap<string, T
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
 <title>${esc(data.title)}</title><style>${STYLE}</style></head>
-<body><header><h1>${esc(data.title)}</h1><p>${data.tests.length} test(s) · generated ${esc(data.generatedAt)} · from <code>${esc(data.source)}</code></p>
+<body><header><h1>${esc(data.title)}</h1><p>${data.tests.length} test(s)${runText(data)} · generated ${esc(data.generatedAt)} · from <code>${esc(data.source)}</code></p>
 <p class="counts">${countText}</p></header>
 <main>${notes}<h2>Overview</h2><p class="logs">Click a column header to sort.</p>${overview(data.tests)}
 ${sections}</main>

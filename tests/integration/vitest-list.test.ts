@@ -71,8 +71,16 @@ describe('vitest list on a config tree', () => {
   });
 
   it('--project disagg selects the YAML tests without the user’s test.projects (this repo’s config has none)', () => {
-    expect(listJson(['--project', 'disagg']).map((t) => t.name).sort()).toEqual([...EXPECTED].sort());
-    expect(listJson(['--project', 'dis*']).map((t) => t.name).sort()).toEqual([...EXPECTED].sort());
+    expect(
+      listJson(['--project', 'disagg'])
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual([...EXPECTED].sort());
+    expect(
+      listJson(['--project', 'dis*'])
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual([...EXPECTED].sort());
     // A filter that keeps neither project still fails as Vitest says.
     const none = vitest(['list', '--project', 'no-such-project']);
     expect(none.status).not.toBe(0);

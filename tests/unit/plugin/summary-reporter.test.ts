@@ -109,4 +109,37 @@ describe('summary reporter', () => {
     );
     expect(lines.join('\n')).not.toContain('no job');
   });
+
+  it('prints once per run when the user names it too (another module instance): the first initialised wins', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'disagg-summary-'));
+    const vitest = { config: { provide: { disaggOptions: { outputPath: out } } } } as unknown as Vitest;
+    const mine = new DisaggSummaryReporter();
+    const added = new DisaggSummaryReporter();
+    mine.onInit(vitest);
+    added.onInit(vitest);
+    const test = {
+      name: 'x',
+      meta: () => ({ disagg: { testId: 'x' } }),
+      result: () => ({ state: 'skipped', note: 'GPU type not supported' }),
+    };
+    const modules = [{ children: { allTests: () => [test] } }] as unknown as Parameters<
+      DisaggSummaryReporter['onTestRunEnd']
+    >[0];
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (s: string) => lines.push(s);
+    try {
+      await added.onTestRunEnd(modules);
+      await mine.onTestRunEnd(modules);
+      // Another Vitest instance (a watch restart, a second API run) gets its own summary.
+      const other = new DisaggSummaryReporter();
+      other.onInit({ config: vitest.config } as unknown as Vitest);
+      await other.onTestRunEnd(modules);
+    } finally {
+      console.log = log;
+    }
+    expect(lines.filter((l) => l.includes('vitest-disagg summary'))).toHaveLength(2);
+    expect(lines[0]).toContain('skipped x');
+    expect(fs.existsSync(path.join(out, 'report.html'))).toBe(true);
+  });
 });
