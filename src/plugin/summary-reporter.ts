@@ -44,11 +44,24 @@ export function describeTimeline(t: JobTimeline): string {
   return parts.join(', ');
 }
 
-/** The first line of a failure message, cut to a length that fits a terminal line or two. */
+const REASON_CHARS = 480;
+
+/**
+ * The first line of a failure message, cut to a length that fits a terminal line or two. A first line
+ * that is a header (`x.yaml: 2 config error(s):`) brings the first item under it, whole, and says how
+ * many more there are.
+ */
 export function reasonLine(message: string | undefined): string {
-  const first = (message ?? '').split('\n').find((l) => l.trim()) ?? 'failed without a message';
-  const line = first.trim().replace(/^Error: /, '');
-  return line.length > 240 ? `${line.slice(0, 239)}…` : line;
+  const lines = (message ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  let line = (lines[0] ?? 'failed without a message').replace(/^Error: /, '');
+  if (line.endsWith(':') && lines.length > 1) {
+    const more = lines.length - 2;
+    line = `${line} ${lines[1]}${more > 0 ? ` (and ${more} more)` : ''}`;
+  }
+  return line.length > REASON_CHARS ? `${line.slice(0, REASON_CHARS - 1)}…` : line;
 }
 
 // The plugin adds a summary reporter to every run (whatever `--reporter` list it has) and a user may
