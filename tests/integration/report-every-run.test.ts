@@ -2,7 +2,8 @@
 // report of a partial run still lists the output dir's other tests: two runs of the stress suite on the
 // local executor over one output dir, the first with `--reporter=default --reporter=junit` on configs a
 // and b, the second with `--reporter=dot --project disagg` (no `test.projects` in vitest.config.ts) on b
-// and c.
+// and c. Then b alone until it has a baseline of 3 runs: its changes against history are one line per
+// run (all of them with `--reporter=verbose`), never a verdict.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -78,5 +79,26 @@ describe('report.html and the summary on every run (local executor)', () => {
     // b's one earlier run is no baseline (min_runs 3): no history line, and never the word FAILED.
     expect(second.output).not.toContain('perf vs history');
     expect(second.output).not.toContain('FAILED');
+
+    // b's third run has 2 earlier runs (still no baseline); its fourth has 3: one line, the largest
+    // change; with --reporter=verbose every compared metric (3 of them at concurrency 4).
+    const historyLines = (output: string) => output.split('\n').filter((l) => l.includes('perf vs history'));
+    const third = run(['-t', 'disagg_perf_b$']);
+    expect(third.status, third.output).toBe(0);
+    expect(historyLines(third.output)).toEqual([]);
+    const fourth = run(['-t', 'disagg_perf_b$']);
+    expect(fourth.status, fourth.output).toBe(0);
+    expect(historyLines(fourth.output), fourth.output).toHaveLength(1);
+    expect(historyLines(fourth.output)[0]).toMatch(
+      /disagg_perf_b: perf vs history: \w+ at concurrency 4: .* the baseline .*\(median of 3 runs, noise ±[\d.]+ %\) \(largest of 3 changes against history; no gate, informational\)/,
+    );
+    expect(fourth.output).not.toContain('FAILED');
+    const fifth = run(['--reporter=verbose', '-t', 'disagg_perf_b$']);
+    expect(fifth.status, fifth.output).toBe(0);
+    expect(historyLines(fifth.output).map((l) => /history: (\w+) at/.exec(l)?.[1])).toEqual([
+      'output_throughput',
+      'median_ttft_ms',
+      'median_tpot_ms',
+    ]);
   }, 600_000);
 });
