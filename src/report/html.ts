@@ -245,6 +245,17 @@ function figure(chart: Chart): string {
   return `<figure class="chart" data-chart="${esc(chart.kind)}"><figcaption>${esc(chart.title)}</figcaption>${chart.svg}</figure>`;
 }
 
+/** Every gate check, or without gates every change against history: the console prints one line of it. */
+function perfVerdicts(t: ReportTest): string {
+  if (!t.perfVerdicts?.length) return '';
+  const items = t.perfVerdicts.map((v) => {
+    const what = v.kind === 'delta' ? 'vs history (no gate)' : `gate (${v.kind})`;
+    const cls = v.passed === false ? 'failed' : v.passed ? 'passed' : 'none';
+    return `<li class="${cls}"><strong>${esc(what)}:</strong> ${esc(v.message)}</li>`;
+  });
+  return `<ul class="perf-verdicts">${items.join('')}</ul>`;
+}
+
 function section(t: ReportTest, charts: TestCharts): string {
   const failure = t.failure
     ? `<div class="failure"><strong>Failure:</strong> ${esc(t.failure)}${t.logDir ? `<br><strong>Logs:</strong> <code>${esc(t.logDir)}</code>` : ''}</div>`
@@ -260,7 +271,8 @@ function section(t: ReportTest, charts: TestCharts): string {
   const perfCharts = charts.perf.length
     ? `<div class="charts">${charts.perf.map(figure).join('')}</div>`
     : '';
-  const perf = perfCharts || t.perf.length ? `<h3>Performance</h3>${perfCharts}${perfTable(t)}` : '';
+  const perf =
+    perfCharts || t.perf.length ? `<h3>Performance</h3>${perfCharts}${perfTable(t)}${perfVerdicts(t)}` : '';
   const acc = t.accuracy.length
     ? `<h3>Accuracy</h3>${charts.accuracy ? `<div class="charts">${figure(charts.accuracy)}</div>` : ''}${accuracyTable(t)}`
     : '';

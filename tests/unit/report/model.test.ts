@@ -224,6 +224,42 @@ describe('report data from an output dir', () => {
     expect((await loadOutputDir(out)).tests.map((t) => t.inRun)).toEqual(Array(4).fill(undefined));
   });
 
+  it('shows every change against history (the console prints only the largest) and every gate check', async () => {
+    const out = tmp();
+    const delta = (metric: string, pct: number) => ({
+      kind: 'delta',
+      metric,
+      concurrency: 2,
+      passed: null,
+      message: `${metric} at concurrency 2: is ${pct} % above the baseline 1 (median of 3 runs, noise ±1.0 %)`,
+    });
+    writeTest(out, '20261129-040000-abcd', 'disagg_perf_d', {
+      jobId: '5',
+      perf: { blocks: [block(2, 50)], missing: [] },
+      deltas: [delta('output_throughput', 1), delta('median_ttft_ms', 30), delta('median_tpot_ms', 2)],
+    });
+    writeTest(out, '20261129-040000-abcd', 'disagg_perf_g', {
+      jobId: '6',
+      perf: { blocks: [block(2, 50)], missing: [] },
+      gates: [
+        { kind: 'limit', metric: 'p99_ttft_ms', concurrency: 2, passed: false, message: 'p99 over → FAILED' },
+      ],
+    });
+    const data = await loadOutputDir(out);
+    const [d, g] = data.tests;
+    expect(d.perfVerdicts?.map((v) => v.message)).toEqual([
+      delta('output_throughput', 1).message,
+      delta('median_ttft_ms', 30).message,
+      delta('median_tpot_ms', 2).message,
+    ]);
+    expect(g.perfVerdicts).toEqual([{ kind: 'limit', passed: false, message: 'p99 over → FAILED' }]);
+    const html = await renderReport(data);
+    expect(html).toContain(
+      '<strong>vs history (no gate):</strong> median_ttft_ms at concurrency 2: is 30 % above',
+    );
+    expect(html).toContain('<li class="failed"><strong>gate (limit):</strong> p99 over → FAILED</li>');
+  });
+
   it('reads history.jsonl when present and notes the lines it cannot use', async () => {
     const out = tmp();
     writeTest(out, '20261129-040000-abcd', 'disagg_stress_c', { perf: { blocks: [block(2, 50)] } });
