@@ -4,6 +4,7 @@ import { onBrokerEvents } from '../broker/registry.js';
 import { otherRunHolding } from '../broker/run-lock.js';
 import type { RunTest } from '../report/from-run.js';
 import type { DisaggMeta } from '../types.js';
+import { stdoutTaken } from './stdout-reporters.js';
 
 /** What the broker's events told about one test's job. */
 interface JobTimeline {
@@ -91,10 +92,14 @@ export class DisaggSummaryReporter implements Reporter {
   private outputPath?: string;
   /** False when another summary reporter serves this run (see `claim`). */
   private active = true;
+  /** Print to stderr: a reporter's document (JUnit, JSON, TAP) owns stdout. */
+  private toStderr = false;
 
   onInit(vitest?: Vitest): void {
     this.active = vitest ? claim(vitest, this) : true;
     if (!this.active) return;
+    const config = vitest?.config as { reporters?: unknown[]; outputFile?: string | Record<string, string> };
+    this.toStderr = stdoutTaken(config?.reporters ?? [], config?.outputFile);
     this.unsubscribe ??= onBrokerEvents((events) => this.subscribe(events));
     this.outputPath = vitest?.config.provide?.disaggOptions?.outputPath;
   }
@@ -176,7 +181,7 @@ export class DisaggSummaryReporter implements Reporter {
         out.push(`  report not written: ${(err as Error).message}`);
       }
     }
-    console.log(out.join('\n') + '\n');
+    (this.toStderr ? console.error : console.log)(out.join('\n') + '\n');
   }
 }
 

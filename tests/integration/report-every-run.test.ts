@@ -25,7 +25,7 @@ describe('report.html and the summary on every run (local executor)', () => {
   const out = path.join(work, 'out');
   const report = path.join(out, 'report.html');
 
-  function run(args: string[]): { status: number | null; output: string } {
+  function run(args: string[]): { status: number | null; output: string; stdout: string; stderr: string } {
     const r = spawnSync(process.execPath, [VITEST, 'run', ...args], {
       cwd: repoRoot,
       env: {
@@ -38,7 +38,12 @@ describe('report.html and the summary on every run (local executor)', () => {
       encoding: 'utf8',
       timeout: 240_000,
     });
-    return { status: r.status, output: plain(r.stdout + r.stderr) };
+    return {
+      status: r.status,
+      output: plain(r.stdout + r.stderr),
+      stdout: r.stdout,
+      stderr: plain(r.stderr),
+    };
   }
 
   /** The test ids of the report's overview rows, and the header's test count. */
@@ -83,9 +88,17 @@ describe('report.html and the summary on every run (local executor)', () => {
     // b's third run has 2 earlier runs (still no baseline); its fourth has 3: one line, the largest
     // change; with --reporter=verbose every compared metric (3 of them at concurrency 4).
     const historyLines = (output: string) => output.split('\n').filter((l) => l.includes('perf vs history'));
-    const third = run(['-t', 'disagg_perf_b$']);
+    // `--reporter=junit` alone prints its XML on stdout: the summary goes to stderr, the XML stays whole.
+    const third = run(['--reporter=junit', '-t', 'disagg_perf_b$']);
     expect(third.status, third.output).toBe(0);
     expect(historyLines(third.output)).toEqual([]);
+    expect(
+      parseJUnit(third.stdout)
+        .filter((c) => !c.skipped)
+        .map((c) => c.name),
+    ).toEqual(['perf > disagg_perf_b']);
+    expect(third.stdout).not.toContain('vitest-disagg summary');
+    expect(third.stderr).toContain('vitest-disagg summary');
     const fourth = run(['-t', 'disagg_perf_b$']);
     expect(fourth.status, fourth.output).toBe(0);
     expect(historyLines(fourth.output), fourth.output).toHaveLength(1);
