@@ -55,7 +55,7 @@ function size(r: GateResult): number {
   return Math.abs(r.relativeChange ?? 0);
 }
 
-/** `… (largest of 6 changes against history; no gate)`: the one line of an ungated test. */
+/** `<change> (largest of 6 changes against history; no gate, informational)`: an ungated test's one line. */
 export function deltaLine(deltas: readonly GateResult[]): string | undefined {
   if (!deltas.length) return undefined;
   const largest = deltas.reduce((a, b) => (size(b) > size(a) ? b : a));
