@@ -300,6 +300,8 @@ export interface PerfSummary {
   gates?: PerfVerdict[];
   /** Without gates: the changes against history, in words (never fail the test). */
   deltas?: PerfVerdict[];
+  /** Without gates: the one line printed about history, the largest of `deltas`. */
+  delta?: string;
   /** The worst change against history or gate margin, in words, for the closing summary. */
   worst?: string;
 }
@@ -315,6 +317,8 @@ export interface PerfVerdict {
   bound?: number;
   passed: boolean | null;
   message: string;
+  /** 0-based index of the gate in its list (a gate check), for pointing at its YAML entry. */
+  gate?: number;
 }
 
 /** What the accuracy step judged, as kept in the test's meta. */

@@ -18,6 +18,7 @@ import type { ResolvedOptions } from './options.js';
 import { folderModuleOf, folderModulesDir } from './folder-modules.js';
 import { DISAGG_PROJECT, selectEntries } from './project.js';
 import { collectWithOneWorker, isTestRun } from './run-mode.js';
+import { withReporterVerbosity } from './verbose.js';
 
 const log = (message: string) => console.error(`[vitest-disagg] ${message}`);
 
@@ -64,7 +65,12 @@ async function scheduledEntries(
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Registered at the root; a project that `extends` the root config inherits it: one broker per run.
   if (!project.isRootProject()) return async () => undefined;
-  const options: ResolvedOptions = project.getProvidedContext().disaggOptions;
+  const options: ResolvedOptions = withReporterVerbosity(
+    project.getProvidedContext().disaggOptions,
+    project.vitest.config.reporters,
+  );
+  // What the workers read (`inject('disaggOptions')`): with `--reporter=verbose`, verbose output.
+  project.provide('disaggOptions', options);
   if (options.debug.enabled) {
     log(
       `DEBUG_MODE=1: judging logs already in ${path.join(options.outputPath, 'slurm_logs')}, submitting nothing`,

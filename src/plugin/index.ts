@@ -17,6 +17,7 @@ import {
   type YamlSelection,
 } from './project.js';
 import { emptySelectionGuard } from './empty-selection.js';
+import { yamlProjectOnlyByFilter, type VitestRootOptions } from './project-filter.js';
 import { runMarker } from './run-mode.js';
 import { takeOverSignals } from './signals.js';
 import { DisaggSummaryReporter } from './summary-reporter.js';
@@ -49,7 +50,14 @@ function takeOverOnce(vitest: Vitest, options: () => ResolvedOptions): void {
   // JUnit `<properties>` with each test's job, logs and metrics (also for `--reporter=junit`).
   useDisaggJUnit(config);
   // Tells the global setup a run from a collection (`vitest list` must submit and validate nothing).
-  config.reporters = [...config.reporters, runMarker(vitest), emptySelectionGuard(vitest, options)];
+  // The closing summary and report.html belong to every run, whatever reporters it has (CLI
+  // `--reporter` flags replace the config's list, so they are added here, after both are merged).
+  config.reporters = [
+    ...config.reporters,
+    runMarker(vitest),
+    emptySelectionGuard(vitest, options),
+    new DisaggSummaryReporter(),
+  ];
 }
 
 /** The options plugin of `disagg()`; `disagg list` finds it by name and reads `api.options`. */
@@ -110,10 +118,6 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
           provide: { disaggOptions: o },
           watch: o.watch,
           teardownTimeout: 5 * 60_000,
-          // Vitest's reporter plus a closing summary, unless the user chose reporters (CLI flags win anyway).
-          ...(config.test?.reporters === undefined
-            ? { reporters: ['default', new DisaggSummaryReporter()] }
-            : {}),
           // With the user's own `test.projects`, ours joins the list (Vite merges arrays by appending);
           // without, it is injected in configureVitest beside the root project.
           ...(Array.isArray(userProjects)
@@ -134,6 +138,13 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
             : {}),
         },
       };
+    },
+    // `--project disagg` without the user's `test.projects` (see project-filter.ts): Vitest's merged options
+    // exist from its own configResolved on (it runs first, `enforce: 'pre'`) and are what it reads next.
+    configResolved(config) {
+      const vitestOptions = (config as { _vitest?: VitestRootOptions })._vitest;
+      if (!vitestOptions || !yamlProjectOnlyByFilter(vitestOptions)) return;
+      vitestOptions.projects = [yamlProject(opts(), selected(), [yamlPlugin, projectPlugin], 1)];
     },
     async configureVitest({ vitest, injectTestProjects }) {
       takeOverOnce(vitest, () => opts());

@@ -4,6 +4,7 @@ import { onBrokerEvents } from '../broker/registry.js';
 import { otherRunHolding } from '../broker/run-lock.js';
 import type { RunTest } from '../report/from-run.js';
 import type { DisaggMeta } from '../types.js';
+import { stdoutTaken } from './stdout-reporters.js';
 
 /** What the broker's events told about one test's job. */
 interface JobTimeline {
@@ -44,11 +45,40 @@ export function describeTimeline(t: JobTimeline): string {
   return parts.join(', ');
 }
 
-/** The first line of a failure message, cut to a length that fits a terminal line or two. */
+const REASON_CHARS = 480;
+
+/**
+ * The first line of a failure message, cut to a length that fits a terminal line or two. A first line
+ * that is a header (`x.yaml: 2 config error(s):`) brings the first item under it, whole, and says how
+ * many more there are.
+ */
 export function reasonLine(message: string | undefined): string {
-  const first = (message ?? '').split('\n').find((l) => l.trim()) ?? 'failed without a message';
-  const line = first.trim().replace(/^Error: /, '');
-  return line.length > 240 ? `${line.slice(0, 239)}…` : line;
+  const lines = (message ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  let line = (lines[0] ?? 'failed without a message').replace(/^Error: /, '');
+  if (line.endsWith(':') && lines.length > 1) {
+    const more = lines.length - 2;
+    line = `${line} ${lines[1]}${more > 0 ? ` (and ${more} more)` : ''}`;
+  }
+  return line.length > REASON_CHARS ? `${line.slice(0, REASON_CHARS - 1)}…` : line;
+}
+
+// The plugin adds a summary reporter to every run (whatever `--reporter` list it has) and a user may
+// name one too (`--reporter=vitest-disagg/reporter`, loaded as another module instance): the first one
+// Vitest initialises for a Vitest instance prints, the others stay silent. Behind a global symbol, as
+// those instances share no module state.
+const CLAIMS = Symbol.for('vitest-disagg.summary-reporter');
+type ClaimHolder = { [CLAIMS]?: WeakMap<object, object> };
+
+function claim(vitest: object, reporter: object): boolean {
+  const holder = globalThis as ClaimHolder;
+  const claims = (holder[CLAIMS] ??= new WeakMap());
+  const owner = claims.get(vitest);
+  if (owner && owner !== reporter) return false;
+  claims.set(vitest, reporter);
+  return true;
 }
 
 /**
@@ -60,8 +90,16 @@ export class DisaggSummaryReporter implements Reporter {
   private readonly timelines = new Map<string, JobTimeline>();
   private unsubscribe?: () => void;
   private outputPath?: string;
+  /** False when another summary reporter serves this run (see `claim`). */
+  private active = true;
+  /** Print to stderr: a reporter's document (JUnit, JSON, TAP) owns stdout. */
+  private toStderr = false;
 
   onInit(vitest?: Vitest): void {
+    this.active = vitest ? claim(vitest, this) : true;
+    if (!this.active) return;
+    const config = vitest?.config as { reporters?: unknown[]; outputFile?: string | Record<string, string> };
+    this.toStderr = stdoutTaken(config?.reporters ?? [], config?.outputFile);
     this.unsubscribe ??= onBrokerEvents((events) => this.subscribe(events));
     this.outputPath = vitest?.config.provide?.disaggOptions?.outputPath;
   }
@@ -93,6 +131,7 @@ export class DisaggSummaryReporter implements Reporter {
   }
 
   async onTestRunEnd(testModules: ReadonlyArray<TestModule>): Promise<void> {
+    if (!this.active) return;
     const lines: string[] = [];
     const csvs = new Set<string>();
     const runTests: RunTest[] = [];
@@ -142,7 +181,7 @@ export class DisaggSummaryReporter implements Reporter {
         out.push(`  report not written: ${(err as Error).message}`);
       }
     }
-    console.log(out.join('\n') + '\n');
+    (this.toStderr ? console.error : console.log)(out.join('\n') + '\n');
   }
 }
 

@@ -89,6 +89,31 @@ export function verdictKeyLines(lines: readonly string[]): Pos[] {
   return found;
 }
 
+/** A top-level `gates:` key (the perf gates of the config). */
+const GATES_KEY = /^(["']?)gates\1\s*:/;
+/** A top-level key: the end of the `gates:` block. */
+const TOP_LEVEL_KEY = /^[^\s#-]/;
+
+/**
+ * Every line of the top-level `gates:` block (its key line, each entry and its keys; blank and comment
+ * lines left out), each at its first character after any `- `: a failed gate points at its entry,
+ * whichever line the parsed config locates it on (`- metric: …`, a `-` alone, a flow list).
+ */
+export function gateLines(lines: readonly string[]): Pos[] {
+  const found: Pos[] = [];
+  const start = lines.findIndex((l) => GATES_KEY.test(l));
+  if (start < 0) return found;
+  found.push({ line: start + 1, column: 1 });
+  for (let i = start + 1; i < lines.length; i++) {
+    const l = lines[i];
+    if (TOP_LEVEL_KEY.test(l)) break;
+    const content = /^[\s-]*/.exec(l)?.[0].length ?? 0;
+    if (content >= l.length || l[content] === '#') continue;
+    found.push({ line: i + 1, column: content + 1 });
+  }
+  return found;
+}
+
 /**
  * Turn one YAML config into a Vitest test module, from its path alone (the file is parsed and validated
  * by the fixture when the test runs, so a broken file fails as its own test): generating 1,000 tests must
@@ -121,8 +146,8 @@ export function generateModule(
 
 /**
  * A YAML's verdict module (`<file>?disagg-verdict`, see `VerdictLocations` in fixtures/steps/report.ts):
- * a thrower at every `concurrency_list` / `expected_value` key line and one at the first key, each mapped
- * to its line, so a failed verdict's location and code frame are that line of the YAML.
+ * a thrower at every `concurrency_list` / `expected_value` key line, at every line of the `gates:` block
+ * and one at the first key, each mapped to its line, so a failed verdict's location and code frame are that line of the YAML.
  */
 export function generateVerdictModule(file: string, source: string): GeneratedModule {
   const head = headOf(source);
@@ -131,7 +156,10 @@ export function generateVerdictModule(file: string, source: string): GeneratedMo
   const generated: Array<[string, Pos]> = [
     [`export const lines = {};`, top],
     [`export const test = ${THROWER};`, firstKeyLine(lines)],
-    ...verdictKeyLines(lines).map((pos): [string, Pos] => [`lines[${pos.line}] = ${THROWER};`, pos]),
+    ...[...verdictKeyLines(lines), ...gateLines(lines)].map((pos): [string, Pos] => [
+      `lines[${pos.line}] = ${THROWER};`,
+      pos,
+    ]),
   ];
   return {
     code: generated.map(([l]) => l).join('\n') + '\n',

@@ -41,10 +41,14 @@ export async function gpusOfJobDir(dir: string): Promise<number | undefined> {
 }
 
 export interface OutputDirOptions {
-  /** Only these tests (a run's), in this order; default: every test found. */
+  /** Only these tests, in this order; default: every test found. */
   testIds?: readonly string[];
-  /** A run's own log dir per test (undefined: the test had no job); default: the latest logs on disk. */
-  logDirOf?: (testId: string) => string | undefined;
+  /**
+   * The tests of the run that just ended, each with its own log dir (undefined: the test had no job):
+   * always shown, read from there and marked `inRun`. Every other test of the output dir is shown as its
+   * latest logs left it, so a run of some configs never hides the others.
+   */
+  run?: ReadonlyMap<string, string | undefined>;
   title?: string;
   /** Called after each test is read (a progress bar for big output dirs). */
   onProgress?: (done: number, total: number) => void;
@@ -61,10 +65,14 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
   }
   const latestJob = new Map<string, LedgerJob>();
   for (const j of jobs) latestJob.set(j.testId, j); // appended in submission order: the last one wins
-  const ids = opts.testIds ?? [...new Set([...linkedTests(outputPath), ...latestJob.keys()])].sort();
+  const run = opts.run;
+  const ids =
+    opts.testIds ??
+    [...new Set([...linkedTests(outputPath), ...latestJob.keys(), ...(run?.keys() ?? [])])].sort();
   const tests: ReportTest[] = [];
   for (const testId of ids) {
-    const logDir = opts.logDirOf ? opts.logDirOf(testId) : latestLogsOf(outputPath, testId);
+    const inRun = run?.has(testId);
+    const logDir = inRun ? run?.get(testId) : latestLogsOf(outputPath, testId);
     let results;
     try {
       results = logDir ? await readResultsFile(logDir) : undefined;
@@ -75,7 +83,9 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
     // The ledger entry belongs to these logs only when it names the same job.
     const sameJob = !results?.jobId || !ledger || ledger.jobId === results.jobId;
     const gpus = results?.run?.gpus ?? (logDir ? await gpusOfJobDir(logDir) : undefined);
-    tests.push(testFromSources({ testId, logDir, results, ledger: sameJob ? ledger : undefined, gpus }));
+    const test = testFromSources({ testId, logDir, results, ledger: sameJob ? ledger : undefined, gpus });
+    if (inRun !== undefined) test.inRun = inRun;
+    tests.push(test);
     opts.onProgress?.(tests.length, ids.length);
   }
   const csv = perfCsvPath(outputPath);

@@ -98,6 +98,9 @@ export function testFromSources(src: TestSources): ReportTest {
     incomplete,
     accuracy: accuracyPoints(results),
   };
+  const verdicts = [...(results?.gates ?? []), ...(results?.deltas ?? [])];
+  if (verdicts.length)
+    test.perfVerdicts = verdicts.map((v) => ({ kind: v.kind, passed: v.passed, message: v.message }));
   test.failure = run.failure ?? derivedFailure(test, ledger);
   test.status = run.status ?? derivedStatus(test, test.failure);
   if (test.status === 'passed') test.failure = undefined;

@@ -75,7 +75,10 @@ function runRecord(t: RunTest, gpus: number | undefined): RunRecord {
   };
 }
 
-/** Record the run in each test's results file and write `<outputPath>/report.html`. Returns its path. */
+/**
+ * Record the run in each test's results file and write `<outputPath>/report.html`: every test of the
+ * output dir as its latest logs left it, this run's tests marked (`inRun`). Returns its path.
+ */
 export async function writeRunReport(outputPath: string, tests: readonly RunTest[]): Promise<string> {
   const records = new Map<string, RunRecord>();
   for (const t of tests) {
@@ -85,11 +88,10 @@ export async function writeRunReport(outputPath: string, tests: readonly RunTest
     records.set(t.meta.testId, record);
     if (t.meta.logDir) await mergeResultsJson(t.meta.logDir, { [RUN_KEY]: record });
   }
-  const logDirs = new Map(tests.map((t) => [t.meta.testId, t.meta.logDir]));
-  const data = await loadOutputDir(outputPath, {
-    testIds: [...records.keys()],
-    logDirOf: (id) => logDirs.get(id),
-  });
+  const run = new Map<string, string | undefined>();
+  for (const t of tests) if (t.meta.testId) run.set(t.meta.testId, t.meta.logDir);
+  // Every test of the output dir at its latest state, this run's marked: a partial run hides no other.
+  const data = await loadOutputDir(outputPath, { run });
   // A test that failed or was skipped before it had a job dir: only the run knows about it.
   for (const test of data.tests) {
     const record = records.get(test.testId);

@@ -93,7 +93,10 @@ const COLUMNS: Column[] = [
   {
     title: 'Test',
     cls: 'name',
-    cell: (t) => ({ html: `<a href="#${anchor(t.testId)}">${esc(t.testId)}</a>`, sort: t.testId }),
+    cell: (t) => ({
+      html: `<a href="#${anchor(t.testId)}">${esc(t.testId)}</a>${t.inRun ? ' <small class="in-run">this run</small>' : ''}`,
+      sort: t.testId,
+    }),
   },
   {
     title: 'Status',
@@ -242,6 +245,17 @@ function figure(chart: Chart): string {
   return `<figure class="chart" data-chart="${esc(chart.kind)}"><figcaption>${esc(chart.title)}</figcaption>${chart.svg}</figure>`;
 }
 
+/** Every gate check, or without gates every change against history: the console prints one line of it. */
+function perfVerdicts(t: ReportTest): string {
+  if (!t.perfVerdicts?.length) return '';
+  const items = t.perfVerdicts.map((v) => {
+    const what = v.kind === 'delta' ? 'vs history (no gate)' : `gate (${v.kind})`;
+    const cls = v.passed === false ? 'failed' : v.passed ? 'passed' : 'none';
+    return `<li class="${cls}"><strong>${esc(what)}:</strong> ${esc(v.message)}</li>`;
+  });
+  return `<ul class="perf-verdicts">${items.join('')}</ul>`;
+}
+
 function section(t: ReportTest, charts: TestCharts): string {
   const failure = t.failure
     ? `<div class="failure"><strong>Failure:</strong> ${esc(t.failure)}${t.logDir ? `<br><strong>Logs:</strong> <code>${esc(t.logDir)}</code>` : ''}</div>`
@@ -257,7 +271,8 @@ function section(t: ReportTest, charts: TestCharts): string {
   const perfCharts = charts.perf.length
     ? `<div class="charts">${charts.perf.map(figure).join('')}</div>`
     : '';
-  const perf = perfCharts || t.perf.length ? `<h3>Performance</h3>${perfCharts}${perfTable(t)}` : '';
+  const perf =
+    perfCharts || t.perf.length ? `<h3>Performance</h3>${perfCharts}${perfTable(t)}${perfVerdicts(t)}` : '';
   const acc = t.accuracy.length
     ? `<h3>Accuracy</h3>${charts.accuracy ? `<div class="charts">${figure(charts.accuracy)}</div>` : ''}${accuracyTable(t)}`
     : '';
@@ -324,6 +339,12 @@ for(var k=0;k<hs.length;k++)(function(k){hs[k].addEventListener('click',function
 hs[k].addEventListener('keydown',function(e){if(e.key==='Enter'||e.key===' '){e.preventDefault();sort(k);}});})(k);})();
 `;
 
+/** ` (3 of this run)` in the header of a report written at the end of a run. */
+function runText(data: ReportData): string {
+  if (!data.tests.some((t) => t.inRun !== undefined)) return '';
+  return ` (${data.tests.filter((t) => t.inRun).length} of this run)`;
+}
+
 export function renderReportHtml(data: ReportData, charts: ReadonlyMap<string, TestCharts>): string {
   const counts = statusCounts(data.tests);
   const countText = (Object.entries(counts) as Array<[string, number]>)
@@ -338,7 +359,7 @@ export function renderReportHtml(data: ReportData, charts: ReadonlyMap<string, T
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
 <title>${esc(data.title)}</title><style>${STYLE}</style></head>
-<body><header><h1>${esc(data.title)}</h1><p>${data.tests.length} test(s) · generated ${esc(data.generatedAt)} · from <code>${esc(data.source)}</code></p>
+<body><header><h1>${esc(data.title)}</h1><p>${data.tests.length} test(s)${runText(data)} · generated ${esc(data.generatedAt)} · from <code>${esc(data.source)}</code></p>
 <p class="counts">${countText}</p></header>
 <main>${notes}<h2>Overview</h2><p class="logs">Click a column header to sort.</p>${overview(data.tests)}
 ${sections}</main>

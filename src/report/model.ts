@@ -60,6 +60,16 @@ export interface ReportTest {
   /** Concurrencies announced with no finished result. */
   incomplete: number[];
   accuracy: AccuracyPoint[];
+  /**
+   * The perf gate checks, or without gates every change against history (`kind: 'delta'`), in words:
+   * the full detail the console gives one line of.
+   */
+  perfVerdicts?: Array<{ kind: string; passed: boolean | null; message: string }>;
+  /**
+   * Set by the report written at the end of a run: true for that run's tests, false for the output
+   * dir's other tests (shown as their latest run left them); unset in a report of results on disk.
+   */
+  inRun?: boolean;
 }
 
 /** One line of `$OUTPUT_PATH/history.jsonl`: a test's key metrics and gate verdicts in one earlier run. */

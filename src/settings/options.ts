@@ -59,6 +59,11 @@ export interface DisaggOptions {
   /** Over-concurrency and unknown keys are errors instead of warnings. Env `DISAGG_STRICT=1`. */
   strict?: boolean;
   /**
+   * Print every perf change against history (each metric × concurrency), not only each test's
+   * largest. Env `DISAGG_VERBOSE=1`; `--reporter=verbose` turns it on too. Default false.
+   */
+  verbose?: boolean;
+  /**
    * Suite-wide perf gates (same shape as a config's `gates`), used by every test whose YAML has no
    * `gates` of its own (`gates: []` in a YAML turns them off for it). Default none.
    */
@@ -121,6 +126,8 @@ export interface ResolvedOptions {
   /** Under the VS Code extension (`VITEST_VSCODE=true`): job updates also go to the test's console output, which it shows per test. */
   progressToConsole: boolean;
   strict: boolean;
+  /** Every perf change against history on the console (option `verbose`, or `--reporter=verbose`). */
+  verbose: boolean;
   /** Suite-wide default perf gates (option `gates`). */
   gates: PerfGateSpec[];
   /** Bounds on one config file (size from `maxConfigBytes`; the rest are fixed defaults). */

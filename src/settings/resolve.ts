@@ -258,6 +258,7 @@ export function resolveSettings(
   const resume = get('DISAGG_RESUME');
   const testModulesSource = get('DISAGG_TEST_MODULES');
   const strict = get('DISAGG_STRICT');
+  const verbose = get('DISAGG_VERBOSE');
   const debug = get('DEBUG_MODE');
   const testList = get('DISAGG_TEST_LIST')?.value ?? options.testList;
   const outputPath = abs(get('OUTPUT_PATH')?.value ?? options.outputPath ?? DEFAULT_OUTPUT_PATH);
@@ -300,6 +301,7 @@ export function resolveSettings(
     pollGiveUpMs: secondsFrom(get('DISAGG_POLL_GIVE_UP'), options.pollGiveUpSec, 'pollGiveUpSec', 600),
     progressToConsole: env.VITEST_VSCODE === 'true',
     strict: strict ? flag(strict) : (options.strict ?? false),
+    verbose: verbose ? flag(verbose) : (options.verbose ?? false),
     gates: options.gates ?? [],
     configLimits: limitsFor(maxConfigBytesFrom(get('DISAGG_MAX_CONFIG_BYTES'), options.maxConfigBytes)),
     debug: {

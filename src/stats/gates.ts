@@ -6,6 +6,7 @@ import type { HistoryGateSpec, PerfGateSpec } from '../types.js';
 import { benchKeyForMetricName } from '../parsers/metric-names.js';
 import { metricDirection, metricUnit, type Direction } from './direction.js';
 import {
+  describeChange,
   describeJudgement,
   formatValue,
   HISTORY_GATE_DEFAULTS,
@@ -34,6 +35,12 @@ export interface GateResult {
   worsening?: number | null;
   /** worsening − allowed: how close to failing (> 0 failed), for picking the worst. */
   margin?: number;
+  /** History checks with a verdict: the change in words, without the verdict (ungated tests print it). */
+  change?: string;
+  /** (value − bound) / bound, when both are known and the bound is not 0. */
+  relativeChange?: number;
+  /** 0-based index of the gate in its list, for pointing at its YAML entry. */
+  gate?: number;
 }
 
 /** Measured values of one run: concurrency (string key) → metric → value, as history records hold them. */
@@ -170,13 +177,16 @@ function judgeHistory(
     directionOf(gate),
     settings,
   );
+  const verdict = j.verdict === 'insufficient' ? null : j.verdict !== 'regressed';
   return {
     ...base,
     bound: j.baseline,
-    passed: j.verdict === 'insufficient' ? null : j.verdict !== 'regressed',
+    passed: verdict,
     message: describeJudgement(subject, j, { minRuns: settings.minRuns }),
     worsening: j.worsening,
     margin: j.margin,
+    ...(verdict === null ? {} : { change: describeChange(subject, j) }),
+    ...(j.delta === null ? {} : { relativeChange: j.delta }),
   };
 }
 
@@ -242,5 +252,5 @@ export function evaluateGates(
   measured: RunMetrics,
   history: readonly HistoryRecord[] = [],
 ): GateResult[] {
-  return gates.flatMap((g) => evaluateGate(g, measured, history));
+  return gates.flatMap((g, i) => evaluateGate(g, measured, history).map((r) => ({ ...r, gate: i })));
 }

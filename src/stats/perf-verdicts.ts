@@ -9,6 +9,7 @@ import {
   type RunMetrics,
 } from './gates.js';
 import type { HistoryRecord } from '../results/history.js';
+import { HISTORY_GATE_DEFAULTS } from './regression.js';
 import { ConfigError } from '../errors.js';
 
 /** Metrics whose change against history is printed for a test without gates. */
@@ -16,8 +17,14 @@ export const DELTA_METRICS = ['output_throughput', 'median_ttft_ms', 'median_tpo
 
 export interface RunVerdicts {
   gates: GateResult[];
-  /** Only without gates: informational history comparisons. */
+  /**
+   * Only without gates: every delta metric × concurrency against a baseline of at least
+   * `HISTORY_GATE_DEFAULTS.minRuns` earlier runs, worded as a change (`message`), never as a verdict.
+   * Informational: the results file, the report and verbose output show them all.
+   */
   deltas: GateResult[];
+  /** Only without gates, when a delta exists: the one line printed per test, its largest change. */
+  delta?: string;
   /** The check closest to failing (or furthest past it), in words. */
   worst?: string;
 }
@@ -43,22 +50,43 @@ export function checkGates(gates: readonly PerfGateSpec[], where: string): void 
   });
 }
 
+/** The larger relative change wins; a change from 0 (no relative change) counts as none. */
+function size(r: GateResult): number {
+  return Math.abs(r.relativeChange ?? 0);
+}
+
+/** `<change> (largest of 6 changes against history; no gate, informational)`: an ungated test's one line. */
+export function deltaLine(deltas: readonly GateResult[]): string | undefined {
+  if (!deltas.length) return undefined;
+  const largest = deltas.reduce((a, b) => (size(b) > size(a) ? b : a));
+  const of = deltas.length > 1 ? `largest of ${deltas.length} changes` : 'the one change';
+  return `${largest.message} (${of} against history; no gate, informational)`;
+}
+
 export function judgeRun(
   gates: readonly PerfGateSpec[],
   measured: RunMetrics,
   baseline: readonly HistoryRecord[],
 ): RunVerdicts {
   const gateResults = evaluateGates(gates, measured, baseline);
+  // Without gates, changes against history inform and never fail: only against a baseline of as many
+  // runs as a history gate needs (one earlier run says nothing of noise), and in words without a verdict.
   const deltas =
     gates.length > 0
       ? []
       : DELTA_METRICS.filter((m) => everywhere(measured, m)).flatMap((metric) =>
-          evaluateGate({ metric, history: { min_runs: 1 } }, measured, baseline)
-            .filter((r) => r.margin !== undefined)
-            .map((r) => ({ ...r, message: `${r.message} (no gate: not failing the test)` })),
+          evaluateGate({ metric, history: { min_runs: HISTORY_GATE_DEFAULTS.minRuns } }, measured, baseline)
+            .filter((r) => r.passed !== null && r.change !== undefined)
+            .map((r) => ({ ...r, passed: null, message: r.change ?? r.message })),
         );
-  const ranked = [...gateResults, ...deltas].filter((r) => r.margin !== undefined);
+  const delta = deltaLine(deltas);
+  const ranked = gateResults.filter((r) => r.margin !== undefined);
   ranked.sort((a, b) => (b.margin ?? 0) - (a.margin ?? 0));
   const failed = gateResults.find((r) => r.passed === false && r.margin === undefined);
-  return { gates: gateResults, deltas, worst: failed?.message ?? ranked[0]?.message };
+  return {
+    gates: gateResults,
+    deltas,
+    ...(delta ? { delta } : {}),
+    worst: failed?.message ?? ranked[0]?.message ?? delta,
+  };
 }

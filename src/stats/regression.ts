@@ -206,8 +206,23 @@ export function describeJudgement(
   j: Judgement,
   options: { minRuns?: number; against?: 'baseline' | 'reference' } = {},
 ): string {
+  const sign = j.direction === 'lower' ? '+' : j.direction === 'higher' ? '−' : '±';
+  return (
+    `${describeChange(subject, j, options.against)}; allowed ${sign}${formatPercent(j.allowed)} → ` +
+    outcomeText(j, options.minRuns ?? 1, subject.metric)
+  );
+}
+
+/**
+ * The change alone, without a verdict, e.g. `median_ttft_ms at concurrency 4: 29.6 ms is 12.0 % above
+ * the baseline 26.4 (median of 3 runs, noise ±0.4 %)`: what an ungated test prints about its history.
+ */
+export function describeChange(
+  subject: Subject,
+  j: Judgement,
+  against: 'baseline' | 'reference' = 'baseline',
+): string {
   const unit = metricUnit(subject.metric);
-  const against = options.against ?? 'baseline';
   let where: string;
   if (j.current === j.baseline) where = 'equals';
   else if (j.delta === null) where = `is ${j.current > j.baseline ? 'above' : 'below'}`;
@@ -223,10 +238,5 @@ export function describeJudgement(
           : ` (median of ${n} runs, noise ±${formatPercent(j.noise)})`;
   }
   const zero = j.delta === null && j.current !== j.baseline ? ', no relative change from 0' : '';
-  const sign = j.direction === 'lower' ? '+' : j.direction === 'higher' ? '−' : '±';
-  return (
-    `${subjectText(subject)}: ${formatValue(j.current, unit)} ${where} the ${against} ` +
-    `${formatValue(j.baseline)}${runs}${zero}; allowed ${sign}${formatPercent(j.allowed)} → ` +
-    outcomeText(j, options.minRuns ?? 1, subject.metric)
-  );
+  return `${subjectText(subject)}: ${formatValue(j.current, unit)} ${where} the ${against} ${formatValue(j.baseline)}${runs}${zero}`;
 }

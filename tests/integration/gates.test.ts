@@ -18,6 +18,11 @@ const TEST_ID = 'disagg_perf_gated';
 const SLOWED =
   /output_throughput at concurrency 4: [\d,.]+ tok\/s is [\d.]+ % below the baseline [\d,.]+ \(median of 3 runs, noise ±[\d.]+ %\); allowed −[\d.]+ % → FAILED/;
 
+/** Reporter output without colour codes. */
+function plain(text: string): string {
+  return text.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
+}
+
 interface JsonReport {
   testResults: Array<{
     assertionResults: Array<{ title: string; status: string; failureMessages: string[] }>;
@@ -80,6 +85,13 @@ describe('perf gates against history (local executor)', () => {
     expect(slowed.status, slowed.output).toBe('failed');
     expect(slowed.failure).toMatch(SLOWED);
     expect(slowed.failure).toMatch(/_ERROR/);
+    // The failure's location (the stack line the code frame is drawn from) is the failed gate's entry.
+    const slowedYaml = fs.readFileSync(yaml, 'utf8').split('\n');
+    const gateLine = slowedYaml.findIndex((l) => /^\s*- metric: output_throughput/.test(l)) + 1;
+    expect(gateLine).toBeGreaterThan(0);
+    expect(plain(slowed.output)).toMatch(
+      new RegExp(`gated\\.yaml:${gateLine}:\\d+\\n(?:.*\\n){0,3}.*- metric: output_throughput`),
+    );
 
     const before = files();
     for (let i = 1; i <= 2; i++) {

@@ -70,6 +70,23 @@ describe('vitest list on a config tree', () => {
     expect(byName.sort()).toEqual(byTag.sort());
   });
 
+  it('--project disagg selects the YAML tests without the user’s test.projects (this repo’s config has none)', () => {
+    expect(
+      listJson(['--project', 'disagg'])
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual([...EXPECTED].sort());
+    expect(
+      listJson(['--project', 'dis*'])
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual([...EXPECTED].sort());
+    // A filter that keeps neither project still fails as Vitest says.
+    const none = vitest(['list', '--project', 'no-such-project']);
+    expect(none.status).not.toBe(0);
+    expect(none.stdout + none.stderr).toMatch(/No projects matched the filter "no-such-project"/);
+  });
+
   it('a test_type tag selects by deployment type', () => {
     expect(listJson(['--tags-filter=wideep']).map((t) => t.name)).toEqual([
       'accuracy > wideep_accuracy_good-accuracy',

@@ -102,7 +102,11 @@ function fakeRun(
     {},
     repoRoot,
   );
-  const vitest = { projects: [] as unknown[], filenamePattern: [] } as unknown as Vitest & {
+  const vitest = {
+    projects: [] as unknown[],
+    filenamePattern: [],
+    config: { reporters: [] },
+  } as unknown as Vitest & {
     projects: unknown[];
   };
   const yamlFiles = () =>

@@ -105,6 +105,40 @@ describe('disagg() and the user’s own tests', () => {
     expect(injected[0].test?.sequence?.groupOrder).toBe(1);
   });
 
+  it('adds the closing summary (and report.html) to any reporter list, e.g. --reporter=junit alone', async () => {
+    const { DisaggSummaryReporter } = await import('../../../src/plugin/summary-reporter.js');
+    const { DisaggJUnitReporter } = await import('../../../src/plugin/junit-reporter.js');
+    const p = configPlugin();
+    const out = runConfig(p, { root: repoRoot });
+    // The config sets no reporters: Vitest's default (or the user's/CLI's list) stays as it is.
+    expect(out.test?.reporters).toBeUndefined();
+    for (const reporters of [['junit'], ['dot'], ['default', ['junit', { outputFile: 'j.xml' }]]]) {
+      const vitest = {
+        projects: [{ name: DISAGG_PROJECT, config: { sequence: { groupOrder: 1 } } }],
+        config: { reporters: [...reporters] },
+      } as unknown as Vitest;
+      const saved = (['SIGINT', 'SIGTERM'] as const).map((s) => [s, process.listeners(s)] as const);
+      try {
+        await (p.configureVitest as unknown as VitestHook)({ vitest, injectTestProjects: async () => [] });
+      } finally {
+        for (const [s, listeners] of saved) {
+          process.removeAllListeners(s);
+          for (const l of listeners) process.on(s, l);
+        }
+      }
+      const list = vitest.config.reporters as unknown[];
+      expect(
+        list.filter((r) => r instanceof DisaggSummaryReporter),
+        JSON.stringify(reporters),
+      ).toHaveLength(1);
+      expect(list.filter((r) => r instanceof DisaggJUnitReporter)).toHaveLength(
+        reporters.some((r) => r === 'junit' || (Array.isArray(r) && r[0] === 'junit')) ? 1 : 0,
+      );
+      // The user's own reporters stay.
+      for (const r of reporters) if (typeof r === 'string' && r !== 'junit') expect(list).toContain(r);
+    }
+  });
+
   it('puts the YAML project after the highest group order (unset counts as 0)', () => {
     expect(groupOrderAfter([undefined, 4, 1])).toBe(5);
     expect(groupOrderAfter([])).toBe(1);

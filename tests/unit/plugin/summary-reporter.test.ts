@@ -4,7 +4,9 @@ import path from 'node:path';
 import type { Vitest } from 'vitest/node';
 import { describe, expect, it } from 'vitest';
 import { BrokerEvents } from '../../../src/broker/events.js';
-import { DisaggSummaryReporter, describeTimeline } from '../../../src/plugin/summary-reporter.js';
+import { DisaggSummaryReporter, describeTimeline, reasonLine } from '../../../src/plugin/summary-reporter.js';
+import { asksVerbose, withReporterVerbosity } from '../../../src/plugin/verbose.js';
+import type { ResolvedOptions } from '../../../src/plugin/options.js';
 
 describe('summary reporter', () => {
   it('describes a job’s queue and run time, SLURM reason, nodes and concurrency', () => {
@@ -108,5 +110,64 @@ describe('summary reporter', () => {
       'failed  t2\n          reason: not submitted: interrupted by SIGINT\n',
     );
     expect(lines.join('\n')).not.toContain('no job');
+  });
+
+  it('prints once per run when the user names it too (another module instance): the first initialised wins', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'disagg-summary-'));
+    const vitest = { config: { provide: { disaggOptions: { outputPath: out } } } } as unknown as Vitest;
+    const mine = new DisaggSummaryReporter();
+    const added = new DisaggSummaryReporter();
+    mine.onInit(vitest);
+    added.onInit(vitest);
+    const test = {
+      name: 'x',
+      meta: () => ({ disagg: { testId: 'x' } }),
+      result: () => ({ state: 'skipped', note: 'GPU type not supported' }),
+    };
+    const modules = [{ children: { allTests: () => [test] } }] as unknown as Parameters<
+      DisaggSummaryReporter['onTestRunEnd']
+    >[0];
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (s: string) => lines.push(s);
+    try {
+      await added.onTestRunEnd(modules);
+      await mine.onTestRunEnd(modules);
+      // Another Vitest instance (a watch restart, a second API run) gets its own summary.
+      const other = new DisaggSummaryReporter();
+      other.onInit({ config: vitest.config } as unknown as Vitest);
+      await other.onTestRunEnd(modules);
+    } finally {
+      console.log = log;
+    }
+    expect(lines.filter((l) => l.includes('vitest-disagg summary'))).toHaveLength(2);
+    expect(lines[0]).toContain('skipped x');
+    expect(fs.existsSync(path.join(out, 'report.html'))).toBe(true);
+  });
+
+  it('gives the whole first config error, not its header, and how many more follow', () => {
+    const message =
+      'c.yaml: 2 config error(s):\n  c.yaml:3:5 benchmark.concurrency_list: "1 x" is not a list of concurrencies\n' +
+      '  c.yaml:9:3 hardware.gpus_per_node: must be a whole number';
+    expect(reasonLine(message)).toBe(
+      'c.yaml: 2 config error(s): c.yaml:3:5 benchmark.concurrency_list: "1 x" is not a list of concurrencies (and 1 more)',
+    );
+    expect(reasonLine('c.yaml: 1 config error(s):\n  c.yaml:1:1 metadata: is missing')).toBe(
+      'c.yaml: 1 config error(s): c.yaml:1:1 metadata: is missing',
+    );
+    // A plain first line stays the reason; a header with nothing under it stays as it is.
+    expect(reasonLine('Error: job 7 ended FAILED\nLogs: /o')).toBe('job 7 ended FAILED');
+    expect(reasonLine('only a header:')).toBe('only a header:');
+    expect(reasonLine(undefined)).toBe('failed without a message');
+  });
+
+  it('--reporter=verbose turns on verbose output for the workers', () => {
+    const o = { verbose: false } as ResolvedOptions;
+    expect(asksVerbose(['default', ['junit', {}]])).toBe(false);
+    expect(asksVerbose(['verbose'])).toBe(true);
+    expect(asksVerbose([['verbose', {}]])).toBe(true);
+    expect(withReporterVerbosity(o, [['verbose', {}]]).verbose).toBe(true);
+    expect(withReporterVerbosity(o, ['dot'])).toBe(o);
+    expect(withReporterVerbosity({ verbose: true } as ResolvedOptions, ['dot']).verbose).toBe(true);
   });
 });

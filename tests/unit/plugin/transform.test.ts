@@ -71,6 +71,25 @@ describe('generateModule', () => {
   });
 });
 
+/** A config with two gates: entries on lines 7 and 10 (the second under a lone `-`). */
+const GATES_YAML = [
+  'metadata:', //                             1
+  '  model_name: x', //                       2
+  'benchmark:', //                            3
+  '  concurrency_list: "1 4"', //             4
+  'gates:', //                                5
+  '  # throughput must not regress', //       6
+  '  - metric: output_throughput', //         7
+  '    history: true', //                     8
+  '  -', //                                   9
+  '    metric: p99_ttft_ms', //              10
+  '    limit: 2000', //                      11
+  '', //                                     12
+  'simulator:', //                           13
+  '  time_scale: 1', //                      14
+  '',
+].join('\n');
+
 /** The 1-based YAML line each generated line maps to. */
 function yamlLines(mappings: string): number[] {
   let src = 0;
@@ -109,6 +128,27 @@ describe('the verdict module of a YAML (loaded when a verdict fails)', () => {
     const m = generateVerdictModule(entry.file, 'a:\n  - expected_value: 1\n  "concurrency_list": "1"\n');
     expect(m.code).toContain('lines[2] = ');
     expect(m.code).toContain('lines[3] = ');
+  });
+
+  it('maps a thrower to every line of the gates: block, at its first character after `- `', () => {
+    const m = generateVerdictModule(entry.file, GATES_YAML);
+    const gen = m.code.split('\n');
+    const srcLines = yamlLines(m.map.mappings);
+    const segs = decodeMappings(m.map.mappings);
+    let col = 0;
+    const columns = segs.map((seg) => (col += seg[3]) + 1);
+    const at = (line: number) => {
+      const i = gen.findIndex((l) => l.startsWith(`lines[${line}] = `));
+      return i < 0 ? undefined : [srcLines[i], columns[i]];
+    };
+    expect(at(5)).toEqual([5, 1]); // gates: (a flow list would be all on it)
+    expect(at(7)).toEqual([7, 5]); // - metric: output_throughput
+    expect(at(8)).toEqual([8, 5]);
+    expect(at(10)).toEqual([10, 5]); // metric: under a lone `-`
+    expect(at(11)).toEqual([11, 5]);
+    // Not the comment, the lone dash, the blank line, nor the keys after the block.
+    for (const line of [6, 9, 12, 13, 14]) expect(at(line), `line ${line}`).toBeUndefined();
+    expect(gen.filter((l) => l.startsWith('lines['))).toHaveLength(6); // + concurrency_list on line 4
   });
 
   it("every generated test loads its YAML's verdict module for its verdict steps", () => {

@@ -12,7 +12,8 @@ import {
 } from '../../../fixtures/steps/report.js';
 import { parseYaml } from '../../../src/config/index.js';
 import type { AccuracyResult } from '../../../fixtures/steps/accuracy-step.js';
-import type { DatasetVerdict, DisaggConfig } from '../../../src/types.js';
+import type { PerfResult } from '../../../fixtures/steps/perf-step.js';
+import type { DatasetVerdict, DisaggConfig, PerfVerdict } from '../../../src/types.js';
 import { VERDICT_YAML } from './verdict-yaml.js';
 
 function verdict(dataset: string, passed: boolean, warnings: string[] = []): DatasetVerdict {
@@ -39,7 +40,7 @@ function accuracy(verdicts: DatasetVerdict[]): AccuracyResult {
   return { logs: [], runs: [], verdicts, summary: { logs: [], verdicts } };
 }
 
-function setup() {
+function setup(options: { verbose?: boolean } = {}) {
   const printed: string[] = [];
   vi.spyOn(console, 'log').mockImplementation((s: string) => void printed.push(s));
   vi.spyOn(console, 'warn').mockImplementation((s: string) => void printed.push(s));
@@ -51,7 +52,7 @@ function setup() {
     name: 't1',
     meta: { disagg: { logDir: '/o/t1', failureLogDir: '/o/t1_ERROR' } },
   } as unknown as TestContext['task'];
-  return { printed, annotations, report: createReport(annotate, task) };
+  return { printed, annotations, report: createReport(annotate, task, options) };
 }
 
 /** What a generated test passes: the parsed config (mmlu's expected_value on line 8) and a module loader. */
@@ -130,8 +131,127 @@ describe('where a failed verdict points', () => {
   });
 
   it('a config built in memory (no positions) still fails with its verdict', async () => {
-    expect(verdictLines({ config: {} })).toEqual({ accuracy: new Map() });
+    expect(verdictLines({ config: {} })).toEqual({ accuracy: new Map(), gates: [] });
     const { report } = setup();
     await expect(report.accuracy(accuracy([verdict('mmlu', false)]))).rejects.toThrow(/mmlu: FAILED/);
+  });
+});
+
+/** A perf result of one concurrency with these gate checks or deltas (only what the perf step reads). */
+function perf(summary: { gates?: PerfVerdict[]; deltas?: PerfVerdict[]; delta?: string }): PerfResult {
+  return {
+    blocks: [],
+    missing: [],
+    csvFile: 'p.csv',
+    rowsWritten: 1,
+    warnings: [],
+    gates: [],
+    deltas: [],
+    recorded: true,
+    summary: {
+      concurrencies: [4],
+      rows: 1,
+      csv: 'p.csv',
+      incomplete: [],
+      failedRequests: 0,
+      metrics: {},
+      ...summary,
+    },
+  };
+}
+
+const change = (metric: string, pct: number): PerfVerdict => ({
+  kind: 'delta',
+  metric,
+  concurrency: 4,
+  passed: null,
+  message: `${metric} at concurrency 4: is ${pct} % above the baseline`,
+});
+
+describe('perf against history without gates', () => {
+  const deltas = [change('output_throughput', 1), change('median_ttft_ms', 40), change('median_tpot_ms', 2)];
+  const delta = `${deltas[1].message} (largest of 3 changes against history; no gate, informational)`;
+
+  it('prints one line per test (the largest change) and annotates it once', async () => {
+    const { printed, annotations, report } = setup();
+    await report.perf(perf({ deltas, delta }));
+    const history = printed.filter((l) => l.includes('perf vs history'));
+    expect(history).toEqual([`[vitest-disagg] t1: perf vs history: ${delta}`]);
+    expect(printed.join('\n')).not.toContain('FAILED');
+    expect(annotations.filter(([, t]) => t === 'disagg:perf-delta')).toEqual([[delta, 'disagg:perf-delta']]);
+  });
+
+  it('verbose output prints every change', async () => {
+    const { printed, report } = setup({ verbose: true });
+    await report.perf(perf({ deltas, delta }));
+    expect(printed.filter((l) => l.includes('perf vs history'))).toEqual(
+      deltas.map((d) => `[vitest-disagg] t1: perf vs history: ${d.message}`),
+    );
+  });
+
+  it('prints nothing about history when there was no baseline of enough runs', async () => {
+    const { printed, annotations, report } = setup();
+    await report.perf(perf({}));
+    expect(printed.filter((l) => l.includes('history'))).toEqual([]);
+    expect(annotations.map(([, t]) => t)).toEqual(['disagg:perf']);
+  });
+});
+
+describe('a failed perf gate points at its entry of the YAML', () => {
+  const yaml = [
+    'benchmark:', //                      1
+    '  concurrency_list: "4"', //         2
+    'gates:', //                          3
+    '  - metric: output_throughput', //   4
+    '    limit: 1', //                    5
+    '  - metric: median_ttft_ms', //      6
+    '    limit: 50', //                   7
+    '',
+  ].join('\n');
+  const parsed = parseYaml(yaml, 'g.yaml');
+  const gate = (i: number, passed: boolean): PerfVerdict => ({
+    kind: 'limit',
+    metric: i === 0 ? 'output_throughput' : 'median_ttft_ms',
+    concurrency: 4,
+    passed,
+    message: `gate ${i} ${passed ? 'PASSED' : 'FAILED'}`,
+    gate: i,
+  });
+  const throwers = (calls: number[]): VerdictLocations => ({
+    lines: Object.fromEntries(
+      [2, 4, 5, 6, 7].map((line): [number, FailAt] => [
+        line,
+        (message) => {
+          calls.push(line);
+          throw new Error(message);
+        },
+      ]),
+    ),
+    test: () => {
+      throw new Error('thrown from the first key');
+    },
+  });
+
+  it('finds each gate entry of the parsed config', () => {
+    const lines = verdictLines({ config: parsed.value as DisaggConfig, locate: parsed.locate });
+    expect(lines.gates).toEqual([4, 6]);
+    expect(lines.perf).toBe(2);
+  });
+
+  it('throws from the failed gate’s line, the benchmark’s line when the benchmark itself failed', async () => {
+    const { report } = setup();
+    const at = (calls: number[]): VerdictSource => ({
+      config: { config: parsed.value as DisaggConfig, locate: parsed.locate },
+      load: async () => throwers(calls),
+    });
+    const calls: number[] = [];
+    await expect(report.perf(perf({ gates: [gate(0, true), gate(1, false)] }), at(calls))).rejects.toThrow(
+      /perf FAILED: gate 1 FAILED/,
+    );
+    expect(calls).toEqual([6]);
+    const crashed = perf({ gates: [gate(0, true), gate(1, false)] });
+    crashed.summary.incomplete = [8];
+    await expect(report.perf(crashed, at(calls))).rejects.toThrow(/did not finish concurrency 8/);
+    expect(calls).toEqual([6, 2]);
   });
 });

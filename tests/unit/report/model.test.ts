@@ -7,7 +7,7 @@ import type { LedgerData } from '../../../src/broker/ledger.js';
 import { renderReport } from '../../../src/report/build.js';
 import { testsFromCsv, testsFromCsvText } from '../../../src/report/from-csv.js';
 import { loadOutputDir } from '../../../src/report/from-output.js';
-import { failureText } from '../../../src/report/from-run.js';
+import { failureText, writeRunReport } from '../../../src/report/from-run.js';
 import { gpuCount } from '../../../src/report/gpus.js';
 import { throughputPerGpu, throughputPerUser } from '../../../src/report/model.js';
 import { fixturePath } from '../../fixtures/paths.js';
@@ -181,6 +181,83 @@ describe('report data from an output dir', () => {
     const [c] = (await loadOutputDir(out)).tests;
     expect(c).toMatchObject({ status: 'passed', queueMs: 12_000, runMs: 34_000, gpus: 3, jobId: '5' });
     expect(c.failure).toBeUndefined();
+  });
+
+  it('a run’s report shows every test of the output dir at its latest state, this run’s marked', async () => {
+    const out = tmp();
+    const runA = '20261129-040000-aaaa';
+    const runB = '20261129-050000-bbbb';
+    const run = (runId: string, ids: string[], jobBase: number) =>
+      ids.map((testId, i) => ({
+        meta: {
+          testId,
+          jobId: String(jobBase + i),
+          logDir: writeTest(out, runId, testId, {
+            jobId: String(jobBase + i),
+            perf: { blocks: [block(2, 10 * (jobBase + i))], missing: [] },
+          }),
+        },
+        state: 'passed',
+        errors: [],
+      }));
+    await writeRunReport(out, run(runA, ['disagg_perf_1', 'disagg_perf_2', 'disagg_perf_3'], 10));
+    const report = await writeRunReport(out, run(runB, ['disagg_perf_3', 'disagg_perf_4'], 20));
+    const html = fs.readFileSync(report, 'utf8');
+    for (const id of ['disagg_perf_1', 'disagg_perf_2', 'disagg_perf_3', 'disagg_perf_4'])
+      expect(html, id).toContain(`data-test="${id}"`);
+    expect(html).toContain('4 test(s) (2 of this run)');
+
+    // The same selection as data: test 3 from run B (its job 20), 1 and 2 from run A, run B's marked.
+    const data = await loadOutputDir(out, {
+      run: new Map([
+        ['disagg_perf_3', runDirFor(out, runB, 'disagg_perf_3')],
+        ['disagg_perf_4', runDirFor(out, runB, 'disagg_perf_4')],
+      ]),
+    });
+    expect(data.tests.map((t) => [t.testId, t.jobId, t.inRun])).toEqual([
+      ['disagg_perf_1', '10', false],
+      ['disagg_perf_2', '11', false],
+      ['disagg_perf_3', '20', true],
+      ['disagg_perf_4', '21', true],
+    ]);
+    // A report of results on disk marks nothing.
+    expect((await loadOutputDir(out)).tests.map((t) => t.inRun)).toEqual(Array(4).fill(undefined));
+  });
+
+  it('shows every change against history (the console prints only the largest) and every gate check', async () => {
+    const out = tmp();
+    const delta = (metric: string, pct: number) => ({
+      kind: 'delta',
+      metric,
+      concurrency: 2,
+      passed: null,
+      message: `${metric} at concurrency 2: is ${pct} % above the baseline 1 (median of 3 runs, noise ±1.0 %)`,
+    });
+    writeTest(out, '20261129-040000-abcd', 'disagg_perf_d', {
+      jobId: '5',
+      perf: { blocks: [block(2, 50)], missing: [] },
+      deltas: [delta('output_throughput', 1), delta('median_ttft_ms', 30), delta('median_tpot_ms', 2)],
+    });
+    writeTest(out, '20261129-040000-abcd', 'disagg_perf_g', {
+      jobId: '6',
+      perf: { blocks: [block(2, 50)], missing: [] },
+      gates: [
+        { kind: 'limit', metric: 'p99_ttft_ms', concurrency: 2, passed: false, message: 'p99 over → FAILED' },
+      ],
+    });
+    const data = await loadOutputDir(out);
+    const [d, g] = data.tests;
+    expect(d.perfVerdicts?.map((v) => v.message)).toEqual([
+      delta('output_throughput', 1).message,
+      delta('median_ttft_ms', 30).message,
+      delta('median_tpot_ms', 2).message,
+    ]);
+    expect(g.perfVerdicts).toEqual([{ kind: 'limit', passed: false, message: 'p99 over → FAILED' }]);
+    const html = await renderReport(data);
+    expect(html).toContain(
+      '<strong>vs history (no gate):</strong> median_ttft_ms at concurrency 2: is 30 % above',
+    );
+    expect(html).toContain('<li class="failed"><strong>gate (limit):</strong> p99 over → FAILED</li>');
   });
 
   it('reads history.jsonl when present and notes the lines it cannot use', async () => {

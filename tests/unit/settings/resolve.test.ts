@@ -103,6 +103,14 @@ const ROWS: Row[] = [
     fallback: false,
   },
   {
+    variable: 'DISAGG_VERBOSE',
+    values: ['1', '0', true],
+    option: (v) => ({ verbose: v as boolean }),
+    read: (o) => o.verbose,
+    expect: (v) => v === true || v === '1',
+    fallback: false,
+  },
+  {
     variable: 'DISAGG_SSH_HOST',
     values: ['he', 'hf', 'ho'],
     option: (v) => ({ ssh: { host: v as string } }),

@@ -28,12 +28,49 @@ describe('judgeRun', () => {
     expect(v.worst).toBe(v.gates[0]?.message);
   });
 
-  it('without gates gives the deltas against history, never a failure', () => {
+  it('without gates gives the changes against history in words, never a verdict, and one line: the largest', () => {
     const v = judgeRun([], { '4': { output_throughput: 660, median_ttft_ms: 101 } }, history);
     expect(v.gates).toEqual([]);
     expect(v.deltas.map((d) => d.metric)).toEqual(['output_throughput', 'median_ttft_ms']);
-    expect(v.deltas[0]?.message).toMatch(/34\.0 % below.*no gate: not failing the test/);
-    expect(v.worst).toMatch(/^output_throughput/);
+    expect(v.deltas[0]?.message).toBe(
+      'output_throughput at concurrency 4: 660 tok/s is 34.0 % below the baseline 1,000 (median of 3 runs, noise ±1.5 %)',
+    );
+    expect(v.deltas[1]?.message).toMatch(
+      /^median_ttft_ms at concurrency 4: 101 ms is 1\.0 % above the baseline 100 /,
+    );
+    for (const d of v.deltas) {
+      expect(d.message).not.toMatch(/FAILED|PASSED|→/);
+      expect(d.passed).toBeNull();
+    }
+    // The largest change (34 % throughput, not 1 % TTFT), whatever the metric order.
+    expect(v.delta).toBe(
+      `${v.deltas[0]?.message} (largest of 2 changes against history; no gate, informational)`,
+    );
+    expect(v.worst).toBe(v.delta);
+    const ttftWorse = judgeRun([], { '4': { output_throughput: 1001, median_ttft_ms: 150 } }, history);
+    expect(ttftWorse.delta).toMatch(/^median_ttft_ms at concurrency 4: 150 ms is 50\.0 % above/);
+  });
+
+  it('without gates says nothing against fewer earlier runs than a history gate needs (3)', () => {
+    const v = judgeRun([], { '4': { output_throughput: 660, median_ttft_ms: 101 } }, history.slice(0, 2));
+    expect(v.deltas).toEqual([]);
+    expect(v.delta).toBeUndefined();
+    expect(v.worst).toBeUndefined();
+  });
+
+  it('numbers each gate check with its gate, for pointing at its YAML entry', () => {
+    const v = judgeRun(
+      [
+        { metric: 'output_throughput', limit: 1 },
+        { metric: 'median_ttft_ms', limit: 50 },
+      ],
+      { '4': { output_throughput: 660, median_ttft_ms: 101 } },
+      history,
+    );
+    expect(v.gates.map((g) => [g.metric, g.gate, g.passed])).toEqual([
+      ['output_throughput', 0, true],
+      ['median_ttft_ms', 1, false],
+    ]);
   });
 
   it('says no verdict with fewer baseline runs than min_runs', () => {
