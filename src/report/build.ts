@@ -1,7 +1,7 @@
 // Render report data to the HTML page (charts first: they render asynchronously) and write it.
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { accuracyChart, perfCharts, trendChart } from './charts.js';
+import { accuracyChart, perfCharts, trendCharts } from './charts.js';
 import { renderReportHtml, type TestCharts } from './html.js';
 import type { ReportData } from './model.js';
 
@@ -13,7 +13,7 @@ export async function renderReport(data: ReportData): Promise<string> {
     charts.set(t.testId, {
       perf: await perfCharts(t),
       accuracy: await accuracyChart(t.accuracy),
-      trend: await trendChart(t.testId, data.history),
+      trend: await trendCharts(t.testId, data.history),
     });
   }
   return renderReportHtml(data, charts);

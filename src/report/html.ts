@@ -7,7 +7,8 @@ import { statusCounts, throughputPerGpu, type ReportData, type ReportTest } from
 export interface TestCharts {
   perf: Chart[];
   accuracy?: Chart;
-  trend?: Chart;
+  /** One small chart per metric and concurrency, laid out in a grid that wraps. */
+  trend: Chart[];
 }
 
 export function escapeHtml(text: string): string {
@@ -98,7 +99,7 @@ const COLUMNS: Column[] = [
   {
     title: 'Status',
     cell: (t) => ({
-      html: badge(t.status),
+      html: `${badge(t.status)}${t.note ? ` <span class="note">${esc(t.note)}</span>` : ''}`,
       sort: ['failed', 'unknown', 'skipped', 'passed'].indexOf(t.status),
     }),
   },
@@ -239,7 +240,10 @@ function accuracyTable(t: ReportTest): string {
 }
 
 function figure(chart: Chart): string {
-  return `<figure class="chart" data-chart="${esc(chart.kind)}"><figcaption>${esc(chart.title)}</figcaption>${chart.svg}</figure>`;
+  const attrs = Object.entries(chart.attrs ?? {})
+    .map(([k, v]) => ` data-${esc(k)}="${esc(v)}"`)
+    .join('');
+  return `<figure class="chart" data-chart="${esc(chart.kind)}"${attrs}><figcaption>${esc(chart.title)}</figcaption>${chart.svg}</figure>`;
 }
 
 function section(t: ReportTest, charts: TestCharts): string {
@@ -261,14 +265,18 @@ function section(t: ReportTest, charts: TestCharts): string {
   const acc = t.accuracy.length
     ? `<h3>Accuracy</h3>${charts.accuracy ? `<div class="charts">${figure(charts.accuracy)}</div>` : ''}${accuracyTable(t)}`
     : '';
-  const trend = charts.trend ? `<h3>History</h3><div class="charts">${figure(charts.trend)}</div>` : '';
+  const trend = charts.trend.length
+    ? `<h3>History</h3><p class="logs">One chart per metric and concurrency, gated metrics first; ` +
+      `points coloured by that run's gate verdict; times in UTC; hover a point for its run id.</p>` +
+      `<div class="trend-grid">${charts.trend.map(figure).join('')}</div>`
+    : '';
   const kind = [t.testType, t.category]
     .filter(Boolean)
     .map((k) => esc(k!))
     .join(' · ');
   return (
     `<section class="test ${esc(t.status)}" id="${anchor(t.testId)}" data-test="${esc(t.testId)}">` +
-    `<h2>${badge(t.status)} ${esc(t.testId)} <small>${kind}</small></h2>` +
+    `<h2>${badge(t.status)}${t.note ? ` <span class="note">${esc(t.note)}</span>` : ''} ${esc(t.testId)} <small>${kind}</small></h2>` +
     `${details(t)}${failure}${skipped}${incomplete}${perf}${acc}${trend}</section>`
   );
 }
@@ -300,9 +308,13 @@ dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}
 .failure{background:#fef2f2;border:1px solid #fecaca;color:#7f1d1d;padding:8px 12px;border-radius:4px;margin:8px 0;word-break:break-word}
 .skip{background:#fefce8;border:1px solid #fde68a;color:#713f12;padding:8px 12px;border-radius:4px;margin:8px 0}
 .failure{white-space:pre-line}
+.note{color:var(--muted);font-size:12px;font-weight:400}
 .warn{color:#92400e}.logs{color:var(--muted);font-size:12px}
 code{font-family:ui-monospace,Menlo,monospace;font-size:12px}
 .charts{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}
+.trend-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:10px}
+.trend-grid figure.chart{min-width:0}
+figure.chart svg{display:block;max-width:100%;height:auto}
 figure.chart{margin:0;border:1px solid var(--line);border-radius:4px;padding:6px;background:white}
 figure.chart figcaption{font-weight:600;font-size:13px;margin:0 0 4px 4px}
 table.data{font-size:12px}tr.failed td{background:#fef2f2}
@@ -333,7 +345,9 @@ export function renderReportHtml(data: ReportData, charts: ReadonlyMap<string, T
   const notes = data.notes.length
     ? `<div class="notes"><strong>Notes</strong><ul>${data.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></div>`
     : '';
-  const sections = data.tests.map((t) => section(t, charts.get(t.testId) ?? { perf: [] })).join('\n');
+  const sections = data.tests
+    .map((t) => section(t, charts.get(t.testId) ?? { perf: [], trend: [] }))
+    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">

@@ -36,6 +36,8 @@ export interface ReportTest {
   category?: string;
   testType?: string;
   status: TestStatus;
+  /** A word beside the status, e.g. `no gate` for a history run that passed without gates. */
+  note?: string;
   jobId?: string;
   /** SLURM state (COMPLETED, FAILED, TIMEOUT, …). */
   jobState?: string;
@@ -62,14 +64,27 @@ export interface ReportTest {
   accuracy: AccuracyPoint[];
 }
 
+/** A gate's verdict on one trend point; `no gate` when no gate judged that metric in that run. */
+export type TrendVerdict = 'passed' | 'failed' | 'no gate';
+
+/** One metric of one concurrency in one earlier run (`concurrency` null: the run had a single one). */
+export interface TrendPoint {
+  metric: string;
+  concurrency: number | null;
+  value: number;
+  gate: TrendVerdict;
+}
+
 /** One line of `$OUTPUT_PATH/history.jsonl`: a test's key metrics and gate verdicts in one earlier run. */
 export interface HistoryEntry {
   runId: string;
   /** ISO time of the run. */
   at: string;
   testId: string;
-  metrics: Record<string, number>;
-  gates: Array<{ metric: string; passed: boolean; message?: string }>;
+  /** Whether the run passed (with or without gates). */
+  passed: boolean;
+  points: TrendPoint[];
+  gates: Array<{ metric: string; concurrency: number | null; passed: boolean; message?: string }>;
 }
 
 export interface ReportData {

@@ -200,7 +200,7 @@ describe('report data from an output dir', () => {
       `${line('1', 40, true)}\nnot json\n${line('2', 30, false)}\n`,
     );
     const data = await loadOutputDir(out);
-    expect(data.history.map((h) => [h.runId, h.metrics.output_throughput, h.gates[0].passed])).toEqual([
+    expect(data.history.map((h) => [h.runId, h.points[0].value, h.gates[0].passed])).toEqual([
       ['1', 40, true],
       ['2', 30, false],
     ]);
