@@ -11,6 +11,7 @@ import {
 } from './model.js';
 import { KEY_METRICS } from './history.js';
 import { metricLabel } from './metric-labels.js';
+import type { ParetoGroup } from './pareto.js';
 
 export interface Chart {
   /** Stable id, used by the page and the browser test (`perf-throughput`, `perf-latency`, …). */
@@ -363,4 +364,60 @@ export async function trendCharts(testId: string, entries: readonly HistoryEntry
     });
   }
   return charts;
+}
+
+/** The suite's Pareto chart of one workload: every test × concurrency, the frontier as a step line. */
+export async function paretoChart(group: ParetoGroup): Promise<Chart> {
+  const yTitle = `${group.perGpu ? 'output tokens/s per GPU' : 'output tokens/s (GPU count unknown)'}${group.estimated ? ' (est.)' : ''}`;
+  const xTitle = `tokens/s per user (1000 / median TPOT)${group.estimated ? ' (est.)' : ''}`;
+  const x = { field: 'perUser', type: 'quantitative', title: xTitle, scale: { zero: false } } as const;
+  const y = { field: 'perGpu', type: 'quantitative', title: yTitle, scale: { zero: false } } as const;
+  const rows = group.points.map((p) => ({
+    ...p,
+    config: p.testId,
+    on: p.frontier ? 'frontier' : 'dominated',
+  }));
+  return {
+    kind: 'suite-pareto',
+    title: `${group.workload}: throughput per GPU vs per user (frontier: step line)`,
+    attrs: { workload: group.workload },
+    svg: await renderSvg({
+      width: 520,
+      height: 300,
+      data: { values: rows },
+      layer: [
+        {
+          transform: [{ filter: "datum.on === 'frontier'" }],
+          mark: { type: 'line', interpolate: 'step-before', color: '#111827', strokeWidth: 1.5 },
+          encoding: { x, y, order: { field: 'perUser' } },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 70 },
+          encoding: {
+            x,
+            y,
+            color: {
+              field: 'config',
+              type: 'nominal',
+              title: 'config',
+              legend: { orient: 'bottom', columns: 1, labelLimit: 600 },
+            },
+            shape: {
+              field: 'on',
+              type: 'nominal',
+              title: null,
+              scale: { domain: ['frontier', 'dominated'], range: ['diamond', 'circle'] },
+            },
+            tooltip: [
+              { field: 'config' },
+              { field: 'concurrency' },
+              { field: 'perGpu', title: yTitle, format: ',.1f' },
+              { field: 'perUser', title: xTitle, format: ',.1f' },
+              { field: 'on', title: 'Pareto' },
+            ],
+          },
+        },
+      ],
+    }),
+  };
 }

@@ -1,6 +1,7 @@
 // The report page: one self-contained HTML file (styles, data and SVG charts inline, a few lines of
 // script for the sortable table), so it opens offline from a copied folder or a CI artifact.
 import type { Chart } from './charts.js';
+import type { ParetoGroup } from './pareto.js';
 import { statusCounts, throughputPerGpu, type ReportData, type ReportTest } from './model.js';
 
 /** Charts of one test, rendered beforehand (rendering is async, this module is not). */
@@ -198,6 +199,39 @@ function medianP99(p: Point, m: string): string | undefined {
   return med === undefined && p99 === undefined ? undefined : `${fmt(med)} / ${fmt(p99)}`;
 }
 
+function sloWords(slo: NonNullable<ReportTest['slo']>): string {
+  return (['ttft_ms', 'tpot_ms', 'e2el_ms'] as const)
+    .filter((k) => slo[k] !== undefined)
+    .map((k) => `${k.slice(0, -3).toUpperCase()} ≤ ${slo[k]} ms`)
+    .join(', ');
+}
+
+/** The suite's Pareto charts, each with the table of its frontier's configs. */
+function paretoSection(groups: readonly SuitePareto[]): string {
+  if (!groups.length) return '';
+  const parts = groups.map(({ group, chart }) => {
+    const unit = group.perGpu ? 'tok/s/GPU' : 'output tok/s';
+    const rows = group.frontier
+      .map(
+        (f) =>
+          `<tr><td class="name"><a href="#${anchor(f.testId)}">${esc(f.testId)}</a></td><td class="num">${f.concurrency}</td>` +
+          `<td class="num">${fmt(f.perGpu)}</td><td class="num">${fmt(f.perUser)}</td></tr>`,
+      )
+      .join('');
+    const est = group.estimated
+      ? '<p class="logs">Estimated from median TTFT and E2EL (the CSV has no throughput): per user ≈ 1000 ÷ ((E2EL − TTFT) ÷ (OSL − 1)), total ≈ concurrency × OSL ÷ E2EL.</p>'
+      : '';
+    return (
+      `<div class="pareto" data-workload="${esc(group.workload)}">${figure(chart)}<div>` +
+      `<h3>Frontier of ${esc(group.workload)}</h3>${est}` +
+      `<table class="data frontier"><thead><tr><th>config</th><th>concurrency</th><th>${unit}</th><th>tok/s/user</th></tr></thead>` +
+      `<tbody>${rows}</tbody></table><p class="logs">${group.points.length} point(s) of ${new Set(group.points.map((p) => p.testId)).size} config(s); ` +
+      `a config × concurrency is on the frontier when no other has both more ${unit} and more tok/s/user.</p></div></div>`
+    );
+  });
+  return `<h2 id="pareto">Pareto: throughput per GPU vs per user</h2>${parts.join('')}`;
+}
+
 function perfTable(t: ReportTest): string {
   if (!t.perf.length) return '';
   const all: PerfColumn[] = [
@@ -209,6 +243,11 @@ function perfTable(t: ReportTest): string {
     ['ITL med / p99 (ms)', (p) => medianP99(p, 'itl')],
     ['E2EL med / p99 (ms)', (p) => medianP99(p, 'e2el')],
     ['failed req', (p) => num(p.metrics.failed_requests, 0)],
+    ['goodput (req/s)', (p) => num(p.metrics.goodput, 3)],
+    [
+      'SLO attainment',
+      (p) => (p.metrics.slo_attainment === undefined ? undefined : `${fmt(p.metrics.slo_attainment, 1)} %`),
+    ],
   ];
   // A CSV holds only some metrics: leave out the columns no point has.
   const cols = all.filter(([, get]) => t.perf.some((p) => get(p) !== undefined));
@@ -216,7 +255,11 @@ function perfTable(t: ReportTest): string {
     const c = cols.map(([, get]) => `<td class="num">${get(p) ?? '–'}</td>`);
     return `<tr${p.completed ? '' : ' class="failed"'}><td class="num">${p.concurrency}${p.completed ? '' : ' (unfinished)'}</td>${c.join('')}</tr>`;
   });
+  const slo = t.slo
+    ? `<p class="slo">SLO: ${esc(sloWords(t.slo))} (goodput: requests/s meeting every one)</p>`
+    : '';
   return (
+    slo +
     `<table class="data"><thead><tr><th>concurrency</th>${cols.map(([n]) => `<th>${esc(n)}</th>`).join('')}</tr></thead>` +
     `<tbody>${rows.join('')}</tbody></table>`
   );
@@ -309,6 +352,10 @@ dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}
 .skip{background:#fefce8;border:1px solid #fde68a;color:#713f12;padding:8px 12px;border-radius:4px;margin:8px 0}
 .failure{white-space:pre-line}
 .note{color:var(--muted);font-size:12px;font-weight:400}
+.pareto{display:grid;grid-template-columns:minmax(0,auto) minmax(0,1fr);gap:16px;align-items:start;background:white;border:1px solid var(--line);border-radius:6px;padding:10px;margin:10px 0}
+.pareto table.frontier td.name{font-family:ui-monospace,Menlo,monospace;overflow-wrap:anywhere}
+@media (max-width:1100px){.pareto{grid-template-columns:minmax(0,1fr)}}
+.slo{font-size:13px;color:#374151;margin:4px 0}
 .warn{color:#92400e}.logs{color:var(--muted);font-size:12px}
 code{font-family:ui-monospace,Menlo,monospace;font-size:12px}
 .charts{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}
@@ -336,7 +383,17 @@ for(var k=0;k<hs.length;k++)(function(k){hs[k].addEventListener('click',function
 hs[k].addEventListener('keydown',function(e){if(e.key==='Enter'||e.key===' '){e.preventDefault();sort(k);}});})(k);})();
 `;
 
-export function renderReportHtml(data: ReportData, charts: ReadonlyMap<string, TestCharts>): string {
+/** One workload's Pareto group and its rendered chart. */
+export interface SuitePareto {
+  group: ParetoGroup;
+  chart: Chart;
+}
+
+export function renderReportHtml(
+  data: ReportData,
+  charts: ReadonlyMap<string, TestCharts>,
+  pareto: readonly SuitePareto[] = [],
+): string {
   const counts = statusCounts(data.tests);
   const countText = (Object.entries(counts) as Array<[string, number]>)
     .filter(([, n]) => n > 0)
@@ -355,6 +412,7 @@ export function renderReportHtml(data: ReportData, charts: ReadonlyMap<string, T
 <body><header><h1>${esc(data.title)}</h1><p>${data.tests.length} test(s) · generated ${esc(data.generatedAt)} · from <code>${esc(data.source)}</code></p>
 <p class="counts">${countText}</p></header>
 <main>${notes}<h2>Overview</h2><p class="logs">Click a column header to sort.</p>${overview(data.tests)}
+${paretoSection(pareto)}
 ${sections}</main>
 <script>${SCRIPT}</script></body></html>
 `;

@@ -59,6 +59,10 @@ export interface ReportTest {
   /** GPUs the deployment uses (ctx and gen servers × their world size), for throughput per GPU. */
   gpus?: number;
   perf: PerfPoint[];
+  /** The latency objectives goodput was judged against, when the test had some. */
+  slo?: { ttft_ms?: number; tpot_ms?: number; e2el_ms?: number };
+  /** Model, input and output length: which tests share a Pareto chart (`<model> · ISL 1024 · OSL 1024`). */
+  workload?: string;
   /** Concurrencies announced with no finished result. */
   incomplete: number[];
   accuracy: AccuracyPoint[];
