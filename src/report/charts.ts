@@ -173,7 +173,7 @@ export async function perfCharts(test: ReportTest): Promise<Chart[]> {
       x: {
         field: 'perUser',
         type: 'quantitative',
-        title: 'tokens/s per user',
+        title: 'tokens/s per user (1000 / median TPOT)',
         scale: { zero: false },
       },
       y: {

@@ -214,7 +214,7 @@ function paretoSection(groups: readonly SuitePareto[]): string {
     const rows = group.frontier
       .map(
         (f) =>
-          `<tr><td class="name"><a href="#${anchor(f.testId)}">${esc(f.testId)}</a></td><td class="num">${f.concurrency}</td>` +
+          `<tr class="${esc(f.status)}"><td class="name"><a href="#${anchor(f.testId)}">${esc(f.testId)}</a></td><td>${badge(f.status)}</td><td class="num">${f.concurrency}</td>` +
           `<td class="num">${fmt(f.perGpu)}</td><td class="num">${fmt(f.perUser)}</td></tr>`,
       )
       .join('');
@@ -224,7 +224,7 @@ function paretoSection(groups: readonly SuitePareto[]): string {
     return (
       `<div class="pareto" data-workload="${esc(group.workload)}">${figure(chart)}<div>` +
       `<h3>Frontier of ${esc(group.workload)}</h3>${est}` +
-      `<table class="data frontier"><thead><tr><th>config</th><th>concurrency</th><th>${unit}</th><th>tok/s/user</th></tr></thead>` +
+      `<table class="data frontier"><thead><tr><th>config</th><th>status</th><th>concurrency</th><th>${unit}</th><th>tok/s/user</th></tr></thead>` +
       `<tbody>${rows}</tbody></table><p class="logs">${group.points.length} point(s) of ${new Set(group.points.map((p) => p.testId)).size} config(s); ` +
       `a config × concurrency is on the frontier when no other has both more ${unit} and more tok/s/user.</p></div></div>`
     );

@@ -108,12 +108,15 @@ export function throughputPerGpu(p: PerfPoint, gpus: number | undefined): number
   return tput !== undefined && gpus ? tput / gpus : undefined;
 }
 
-/** Output throughput per user (tokens/s/user): total output throughput ÷ concurrency, else 1000 ÷ median TPOT. */
+/**
+ * Tokens/s per user: 1000 ÷ median TPOT (the decode rate a user sees, InferenceMAX's x axis), else total
+ * output throughput ÷ concurrency.
+ */
 export function throughputPerUser(p: PerfPoint): number | undefined {
-  const tput = p.metrics.output_throughput;
-  if (tput !== undefined && p.concurrency > 0) return tput / p.concurrency;
   const tpot = p.metrics.median_tpot_ms;
-  return tpot ? 1000 / tpot : undefined;
+  if (tpot) return 1000 / tpot;
+  const tput = p.metrics.output_throughput;
+  return tput !== undefined && p.concurrency > 0 ? tput / p.concurrency : undefined;
 }
 
 /** Counts by status, for the header. */

@@ -5,6 +5,8 @@ import type { PerfPoint, ReportTest } from './model.js';
 
 export interface ParetoRow {
   testId: string;
+  /** The test's status: a failed config (accuracy, a gate) can still sit on the frontier; the table says so. */
+  status: ReportTest['status'];
   concurrency: number;
   perUser: number;
   /** Per GPU when every test of the workload has a GPU count, else total output tokens/s. */
@@ -63,6 +65,7 @@ export function paretoGroups(tests: readonly ReportTest[]): ParetoGroup[] {
         estimated ||= r.estimated;
         points.push({
           testId: t.testId,
+          status: t.status,
           concurrency: p.concurrency,
           perUser: r.perUser,
           perGpu: perGpu ? r.tput / (t.gpus as number) : r.tput,
