@@ -2,6 +2,8 @@
 // latencies, and the fallback to the log's own "Request goodput" line.
 import { describe, expect, it } from 'vitest';
 import { benchRequestsOf } from '../../../src/parsers/bench-requests.js';
+import { metricDirection, metricUnit } from '../../../src/stats/direction.js';
+import { evaluateGates } from '../../../src/stats/gates.js';
 import { goodputFromLog, goodputOf, hasSlo, meetsSlo, sloText } from '../../../src/stats/goodput.js';
 
 // Six requests over 2 s. SLO: TTFT ≤ 100 ms, TPOT ≤ 20 ms.
@@ -85,7 +87,13 @@ describe('benchRequestsOf (result JSON per-request arrays)', () => {
   });
 
   it('takes e2els/tpots arrays as written; no per-request data is undefined', () => {
-    const data = benchRequestsOf({ duration: 1, ttfts: [0.1], e2els: [2], tpots: [0.005], output_lens: [10] });
+    const data = benchRequestsOf({
+      duration: 1,
+      ttfts: [0.1],
+      e2els: [2],
+      tpots: [0.005],
+      output_lens: [10],
+    });
     expect(data?.requests[0]).toEqual({ ok: true, ttftMs: 100, e2elMs: 2000, tpotMs: 5 });
     expect(benchRequestsOf({ duration: 1, completed: 3 })).toBeUndefined();
     expect(benchRequestsOf([1, 2])).toBeUndefined();
@@ -107,5 +115,28 @@ describe('goodputFromLog', () => {
 
   it('without the line there is nothing', () => {
     expect(goodputFromLog({ request_throughput: 3 })).toBeUndefined();
+  });
+});
+
+describe('goodput and slo_attainment as gate metrics (higher is better)', () => {
+  it('a limit is a floor for both', () => {
+    expect(metricDirection('goodput')).toBe('higher');
+    expect(metricDirection('slo_attainment')).toBe('higher');
+    expect(metricUnit('goodput')).toBe('req/s');
+    expect(metricUnit('slo_attainment')).toBe('%');
+    const measured = { '4': { goodput: 2.5, slo_attainment: 85 }, '8': { goodput: 3.5, slo_attainment: 95 } };
+    const verdicts = evaluateGates(
+      [
+        { metric: 'slo_attainment', limit: 90 },
+        { metric: 'goodput', limit: 3 },
+      ],
+      measured,
+    );
+    expect(verdicts.map((v) => [v.metric, v.concurrency, v.passed])).toEqual([
+      ['slo_attainment', 4, false],
+      ['slo_attainment', 8, true],
+      ['goodput', 4, false],
+      ['goodput', 8, true],
+    ]);
   });
 });
