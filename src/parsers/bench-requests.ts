@@ -60,7 +60,7 @@ export function benchRequestsOf(json: unknown): BenchRequests | undefined {
   return { requests, durationS: duration };
 }
 
-/** Read one result.json; undefined when it is absent or holds no per-request data. */
+/** Read one per-concurrency result file; undefined when it is absent or holds no per-request data. */
 export async function readBenchRequests(file: string): Promise<BenchRequests | undefined> {
   let text: string;
   try {
