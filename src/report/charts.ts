@@ -400,7 +400,7 @@ export async function paretoChart(group: ParetoGroup): Promise<Chart> {
               field: 'config',
               type: 'nominal',
               title: 'config',
-              legend: { orient: 'bottom', columns: 1, labelLimit: 600 },
+              legend: { orient: 'bottom', columns: 1, labelLimit: 460 },
             },
             shape: {
               field: 'on',

@@ -211,10 +211,13 @@ function paretoSection(groups: readonly SuitePareto[]): string {
   if (!groups.length) return '';
   const parts = groups.map(({ group, chart }) => {
     const unit = group.perGpu ? 'tok/s/GPU' : 'output tok/s';
+    // A CSV has no verdicts: a column of "unknown" says nothing.
+    const withStatus = group.frontier.some((f) => f.status !== 'unknown');
     const rows = group.frontier
       .map(
         (f) =>
-          `<tr class="${esc(f.status)}"><td class="name"><a href="#${anchor(f.testId)}">${esc(f.testId)}</a></td><td>${badge(f.status)}</td><td class="num">${f.concurrency}</td>` +
+          `<tr class="${esc(f.status)}"><td class="name"><a href="#${anchor(f.testId)}">${esc(f.testId)}</a></td>` +
+          `${withStatus ? `<td>${badge(f.status)}</td>` : ''}<td class="num">${f.concurrency}</td>` +
           `<td class="num">${fmt(f.perGpu)}</td><td class="num">${fmt(f.perUser)}</td></tr>`,
       )
       .join('');
@@ -224,7 +227,7 @@ function paretoSection(groups: readonly SuitePareto[]): string {
     return (
       `<div class="pareto" data-workload="${esc(group.workload)}">${figure(chart)}<div>` +
       `<h3>Frontier of ${esc(group.workload)}</h3>${est}` +
-      `<table class="data frontier"><thead><tr><th>config</th><th>status</th><th>concurrency</th><th>${unit}</th><th>tok/s/user</th></tr></thead>` +
+      `<table class="data frontier"><thead><tr><th>config</th>${withStatus ? '<th>status</th>' : ''}<th>concurrency</th><th>${unit}</th><th>tok/s/user</th></tr></thead>` +
       `<tbody>${rows}</tbody></table><p class="logs">${group.points.length} point(s) of ${new Set(group.points.map((p) => p.testId)).size} config(s); ` +
       `a config × concurrency is on the frontier when no other has both more ${unit} and more tok/s/user.</p></div></div>`
     );
@@ -352,9 +355,11 @@ dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}
 .skip{background:#fefce8;border:1px solid #fde68a;color:#713f12;padding:8px 12px;border-radius:4px;margin:8px 0}
 .failure{white-space:pre-line}
 .note{color:var(--muted);font-size:12px;font-weight:400}
-.pareto{display:grid;grid-template-columns:minmax(0,auto) minmax(0,1fr);gap:16px;align-items:start;background:white;border:1px solid var(--line);border-radius:6px;padding:10px;margin:10px 0}
-.pareto table.frontier td.name{font-family:ui-monospace,Menlo,monospace;overflow-wrap:anywhere}
-@media (max-width:1100px){.pareto{grid-template-columns:minmax(0,1fr)}}
+.pareto{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start;background:white;border:1px solid var(--line);border-radius:6px;padding:10px;margin:10px 0}
+.pareto>figure.chart{flex:0 1 auto;max-width:100%}
+.pareto>div{flex:1 1 460px;min-width:min(460px,100%)}
+.pareto table.frontier{width:100%}
+.pareto table.frontier td.name{font-family:ui-monospace,Menlo,monospace;font-size:12px;overflow-wrap:anywhere}
 .slo{font-size:13px;color:#374151;margin:4px 0}
 .warn{color:#92400e}.logs{color:var(--muted);font-size:12px}
 code{font-family:ui-monospace,Menlo,monospace;font-size:12px}
