@@ -299,6 +299,8 @@ export interface PerfSummary {
   incomplete: number[];
   failedRequests: number;
   metrics: Record<string, Record<string, number>>;
+  /** The latency objectives goodput and `slo_attainment` were judged against, when set. */
+  slo?: SloSpec;
   /** Gate verdicts in words (`passed` null: no verdict). */
   gates?: PerfVerdict[];
   /** Without gates: the changes against history, in words (never fail the test). */
