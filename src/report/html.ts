@@ -2,6 +2,7 @@
 // script for the sortable table), so it opens offline from a copied folder or a CI artifact.
 import type { Chart } from './charts.js';
 import type { ParetoGroup } from './pareto.js';
+import { sloText } from '../stats/goodput.js';
 import { statusCounts, throughputPerGpu, type ReportData, type ReportTest } from './model.js';
 
 /** Charts of one test, rendered beforehand (rendering is async, this module is not). */
@@ -199,13 +200,6 @@ function medianP99(p: Point, m: string): string | undefined {
   return med === undefined && p99 === undefined ? undefined : `${fmt(med)} / ${fmt(p99)}`;
 }
 
-function sloWords(slo: NonNullable<ReportTest['slo']>): string {
-  return (['ttft_ms', 'tpot_ms', 'e2el_ms'] as const)
-    .filter((k) => slo[k] !== undefined)
-    .map((k) => `${k.slice(0, -3).toUpperCase()} ≤ ${slo[k]} ms`)
-    .join(', ');
-}
-
 /** The suite's Pareto charts, each with the table of its frontier's configs. */
 function paretoSection(groups: readonly SuitePareto[]): string {
   if (!groups.length) return '';
@@ -259,7 +253,7 @@ function perfTable(t: ReportTest): string {
     return `<tr${p.completed ? '' : ' class="failed"'}><td class="num">${p.concurrency}${p.completed ? '' : ' (unfinished)'}</td>${c.join('')}</tr>`;
   });
   const slo = t.slo
-    ? `<p class="slo">SLO: ${esc(sloWords(t.slo))} (goodput: requests/s meeting every one)</p>`
+    ? `<p class="slo">SLO: ${esc(sloText(t.slo))} (goodput: requests/s meeting every one)</p>`
     : '';
   return (
     slo +
