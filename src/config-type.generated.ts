@@ -156,6 +156,7 @@ export interface VitestDisaggTestConfig {
     env_var?: {
       [k: string]: string | number | boolean;
     };
+    slo?: SLO;
   };
   /**
    * Cluster shape.
@@ -602,6 +603,7 @@ export interface VitestDisaggTestConfig {
         env_var?: {
           [k: string]: string | number | boolean;
         };
+        slo?: SLO;
       }
     | {
         /**
@@ -956,6 +958,23 @@ export interface MetricsOverride {
    * Names of the values the pattern captures, in order.
    */
   metric_names?: string[];
+}
+/**
+ * Latency objectives per request for goodput (requests/s meeting every stated one) and SLO attainment (% of requests meeting them); each optional, at least one. Overrides the suite-wide slo option.
+ */
+export interface SLO {
+  /**
+   * Time to first token, at most this many ms.
+   */
+  ttft_ms?: number;
+  /**
+   * Time per output token after the first, at most this many ms (a request with one output token has none and meets it, as in vLLM).
+   */
+  tpot_ms?: number;
+  /**
+   * End-to-end latency, at most this many ms.
+   */
+  e2el_ms?: number;
 }
 export interface AMapOfTaskNameModelModelArgsExtraExtraKwargs {
   /**

@@ -1,5 +1,6 @@
 import type {
   AccuracyDataset,
+  SLO,
   MetricsOverride as SchemaMetricsOverride,
   VitestDisaggTestConfig,
 } from './config-type.generated.js';
@@ -69,6 +70,8 @@ export type ConcurrencyList = NonNullable<Section<'benchmark'>['concurrency_list
 
 /** One perf gate as written in a YAML config (`gates:`, from the schema); judged by src/stats/gates.ts. */
 export type PerfGateSpec = NonNullable<VitestDisaggTestConfig['gates']>[number];
+/** Latency objectives for goodput (a config's `benchmark.slo`, or the suite-wide `slo` option). */
+export type SloSpec = SLO;
 /** The history rule's settings as a gate writes them (`history: { runs, min_runs, tolerance, noise_k }`). */
 export type HistoryGateSpec = Exclude<NonNullable<PerfGateSpec['history']>, boolean>;
 
@@ -296,6 +299,8 @@ export interface PerfSummary {
   incomplete: number[];
   failedRequests: number;
   metrics: Record<string, Record<string, number>>;
+  /** The latency objectives goodput and `slo_attainment` were judged against, when set. */
+  slo?: SloSpec;
   /** Gate verdicts in words (`passed` null: no verdict). */
   gates?: PerfVerdict[];
   /** Without gates: the changes against history, in words (never fail the test). */

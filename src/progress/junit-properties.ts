@@ -48,6 +48,8 @@ export function disaggProperties(meta: Partial<DisaggMeta>): JUnitProperty[] {
   if (meta.perf) {
     add('perf.csv', meta.perf.csv);
     add('perf.concurrencies', meta.perf.concurrencies.join(','));
+    // The objectives behind perf.con<N>.goodput / slo_attainment: disagg.perf.slo.ttft_ms, …
+    for (const [k, v] of Object.entries(meta.perf.slo ?? {})) add(`perf.slo.${k}`, v);
     for (const [con, metrics] of Object.entries(meta.perf.metrics)) {
       for (const [name, value] of Object.entries(metrics)) add(`perf.con${con}.${name}`, value);
     }

@@ -1,8 +1,9 @@
 // Render report data to the HTML page (charts first: they render asynchronously) and write it.
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { accuracyChart, perfCharts, trendChart } from './charts.js';
-import { renderReportHtml, type TestCharts } from './html.js';
+import { accuracyChart, paretoChart, perfCharts, trendCharts } from './charts.js';
+import { renderReportHtml, type SuitePareto, type TestCharts } from './html.js';
+import { paretoGroups } from './pareto.js';
 import type { ReportData } from './model.js';
 
 export const REPORT_NAME = 'report.html';
@@ -13,10 +14,12 @@ export async function renderReport(data: ReportData): Promise<string> {
     charts.set(t.testId, {
       perf: await perfCharts(t),
       accuracy: await accuracyChart(t.accuracy),
-      trend: await trendChart(t.testId, data.history),
+      trend: await trendCharts(t.testId, data.history),
     });
   }
-  return renderReportHtml(data, charts);
+  const pareto: SuitePareto[] = [];
+  for (const group of paretoGroups(data.tests)) pareto.push({ group, chart: await paretoChart(group) });
+  return renderReportHtml(data, charts, pareto);
 }
 
 /** Write the page atomically (a CI job picking up artifacts never sees half a report). */

@@ -9,12 +9,17 @@ import {
   type HistoryEntry,
   type ReportTest,
 } from './model.js';
+import { KEY_METRICS } from './history.js';
+import { metricLabel } from './metric-labels.js';
+import type { ParetoGroup } from './pareto.js';
 
 export interface Chart {
   /** Stable id, used by the page and the browser test (`perf-throughput`, `perf-latency`, …). */
   kind: string;
   title: string;
   svg: string;
+  /** Extra `data-*` attributes of the chart's figure (a trend's metric and concurrency). */
+  attrs?: Record<string, string>;
 }
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
@@ -32,11 +37,22 @@ const CONFIG = {
   line: { strokeWidth: 2 },
 } as const;
 
+/**
+ * The SVG renderer writes a mark's tooltip only as its `aria-label`; a `<title>` child makes the
+ * browser show it on hover, with no script (the label is already escaped for XML).
+ */
+export function withHoverTitles(svg: string): string {
+  return svg.replace(
+    /<path ([^>]*?)aria-label="([^"]*)"([^>]*?)aria-roledescription="(point|circle|square|symbol)"([^>]*?)\/>/g,
+    '<path $1aria-label="$2"$3aria-roledescription="$4"$5><title>$2</title></path>',
+  );
+}
+
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const vgSpec = compile({ ...spec, config: { ...CONFIG, ...(spec.config ?? {}) } } as TopLevelSpec).spec;
   const view = new View(parse(vgSpec), { renderer: 'none' });
   try {
-    return await view.toSVG();
+    return withHoverTitles(await view.toSVG());
   } finally {
     view.finalize();
   }
@@ -157,7 +173,7 @@ export async function perfCharts(test: ReportTest): Promise<Chart[]> {
       x: {
         field: 'perUser',
         type: 'quantitative',
-        title: 'tokens/s per user',
+        title: 'tokens/s per user (1000 / median TPOT)',
         scale: { zero: false },
       },
       y: {
@@ -250,65 +266,158 @@ export async function accuracyChart(points: readonly AccuracyPoint[]): Promise<C
   };
 }
 
-/** Key metrics of one test across the runs in the history, with each run's gate verdict. */
-export async function trendChart(
-  testId: string,
-  entries: readonly HistoryEntry[],
-): Promise<Chart | undefined> {
-  const mine = entries.filter((e) => e.testId === testId);
-  if (mine.length < 2) return undefined;
-  const rows = mine.flatMap((e) =>
-    Object.entries(e.metrics).map(([metric, value]) => {
-      const gate = e.gates.find((g) => g.metric === metric);
-      return {
-        at: e.at,
-        run: e.runId,
-        metric,
-        value,
-        gate: gate ? (gate.passed ? 'passed' : 'failed') : 'no gate',
-      };
-    }),
+/** A trend series: one metric at one concurrency over the runs of one test. */
+interface Series {
+  metric: string;
+  concurrency: number | null;
+  gated: boolean;
+  rows: Array<{ at: string; run: string; value: number; gate: string }>;
+}
+
+/** Gated metrics first, then the key metrics in their order, then by name; concurrencies as numbers. */
+function seriesOrder(a: Series, b: Series): number {
+  if (a.gated !== b.gated) return a.gated ? -1 : 1;
+  const rank = (m: string) => {
+    const i = (KEY_METRICS as readonly string[]).indexOf(m);
+    return i < 0 ? KEY_METRICS.length : i;
+  };
+  return (
+    rank(a.metric) - rank(b.metric) ||
+    a.metric.localeCompare(b.metric) ||
+    (a.concurrency ?? 0) - (b.concurrency ?? 0)
   );
-  if (!rows.length) return undefined;
-  return {
-    kind: 'trend',
-    title: 'Trend over earlier runs (gate verdict per run)',
-    svg: await renderSvg({
-      data: { values: rows },
-      facet: { column: { field: 'metric', type: 'nominal', title: null } },
-      spec: {
-        width: 170,
-        height: 140,
+}
+
+/**
+ * One small chart per metric and concurrency of one test across the runs in the history (each run's
+ * gate verdict as the point's colour), so the page lays them out in a grid that wraps.
+ */
+export async function trendCharts(testId: string, entries: readonly HistoryEntry[]): Promise<Chart[]> {
+  const mine = entries.filter((e) => e.testId === testId);
+  if (mine.length < 2) return [];
+  const series = new Map<string, Series>();
+  for (const e of mine) {
+    for (const p of e.points) {
+      const key = `${p.metric}\u0000${p.concurrency ?? ''}`;
+      let s = series.get(key);
+      if (!s) {
+        s = { metric: p.metric, concurrency: p.concurrency, gated: false, rows: [] };
+        series.set(key, s);
+      }
+      if (p.gate !== 'no gate') s.gated = true;
+      s.rows.push({ at: e.at, run: e.runId, value: p.value, gate: p.gate });
+    }
+  }
+  const charts: Chart[] = [];
+  for (const s of [...series.values()].sort(seriesOrder)) {
+    const label = metricLabel(s.metric);
+    const x = {
+      field: 'at',
+      type: 'temporal',
+      title: 'run end (UTC)',
+      scale: { type: 'utc' },
+      // 24-hour UTC times: the same on every reader's machine.
+      axis: { format: '%d %b %H:%M', labelAngle: -30, tickCount: 4 },
+    } as const;
+    const y = { field: 'value', type: 'quantitative', title: label, scale: { zero: false } } as const;
+    charts.push({
+      kind: 'trend',
+      title: `${label}${s.concurrency === null ? '' : ` · concurrency ${s.concurrency}`}${s.gated ? ' · gated' : ''}`,
+      attrs: {
+        metric: s.metric,
+        ...(s.concurrency === null ? {} : { concurrency: String(s.concurrency) }),
+        gated: String(s.gated),
+      },
+      svg: await renderSvg({
+        width: 230,
+        height: 120,
+        data: { values: s.rows },
         layer: [
-          {
-            mark: { type: 'line', color: '#6b7280' },
-            encoding: {
-              x: { field: 'at', type: 'temporal', title: 'run' },
-              y: { field: 'value', type: 'quantitative', title: 'value' },
-            },
-          },
+          { mark: { type: 'line', color: '#6b7280' }, encoding: { x, y } },
           {
             mark: { type: 'point', filled: true, size: 60 },
             encoding: {
-              x: { field: 'at', type: 'temporal' },
-              y: { field: 'value', type: 'quantitative' },
+              x,
+              y,
               color: {
                 field: 'gate',
                 type: 'nominal',
                 title: 'gate',
+                legend: s.gated ? { orient: 'bottom' } : null,
                 scale: { domain: ['passed', 'failed', 'no gate'], range: ['#16a34a', '#dc2626', '#9ca3af'] },
               },
               tooltip: [
-                { field: 'run' },
-                { field: 'metric' },
-                { field: 'value', format: '.2f' },
+                { field: 'run', title: 'run id' },
+                {
+                  field: 'at',
+                  type: 'temporal',
+                  title: 'ended (UTC)',
+                  timeUnit: 'utcyearmonthdatehoursminutesseconds',
+                },
+                { field: 'value', title: label, format: ',.2f' },
                 { field: 'gate' },
               ],
             },
           },
         ],
-      },
-      resolve: { scale: { y: 'independent' } },
+      }),
+    });
+  }
+  return charts;
+}
+
+/** The suite's Pareto chart of one workload: every test × concurrency, the frontier as a step line. */
+export async function paretoChart(group: ParetoGroup): Promise<Chart> {
+  const yTitle = `${group.perGpu ? 'output tokens/s per GPU' : 'output tokens/s (GPU count unknown)'}${group.estimated ? ' (est.)' : ''}`;
+  const xTitle = `tokens/s per user (1000 / median TPOT)${group.estimated ? ' (est.)' : ''}`;
+  const x = { field: 'perUser', type: 'quantitative', title: xTitle, scale: { zero: false } } as const;
+  const y = { field: 'perGpu', type: 'quantitative', title: yTitle, scale: { zero: false } } as const;
+  const rows = group.points.map((p) => ({
+    ...p,
+    config: p.testId,
+    on: p.frontier ? 'frontier' : 'dominated',
+  }));
+  return {
+    kind: 'suite-pareto',
+    title: `${group.workload}: throughput per GPU vs per user (frontier: step line)`,
+    attrs: { workload: group.workload },
+    svg: await renderSvg({
+      width: 520,
+      height: 300,
+      data: { values: rows },
+      layer: [
+        {
+          transform: [{ filter: "datum.on === 'frontier'" }],
+          mark: { type: 'line', interpolate: 'step-before', color: '#111827', strokeWidth: 1.5 },
+          encoding: { x, y, order: { field: 'perUser' } },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 70 },
+          encoding: {
+            x,
+            y,
+            color: {
+              field: 'config',
+              type: 'nominal',
+              title: 'config',
+              legend: { orient: 'bottom', columns: 1, labelLimit: 460 },
+            },
+            shape: {
+              field: 'on',
+              type: 'nominal',
+              title: null,
+              scale: { domain: ['frontier', 'dominated'], range: ['diamond', 'circle'] },
+            },
+            tooltip: [
+              { field: 'config' },
+              { field: 'concurrency' },
+              { field: 'perGpu', title: yTitle, format: ',.1f' },
+              { field: 'perUser', title: xTitle, format: ',.1f' },
+              { field: 'on', title: 'Pareto' },
+            ],
+          },
+        },
+      ],
     }),
   };
 }

@@ -5,9 +5,35 @@ import { readFile } from 'node:fs/promises';
 import { benchKeyForMetricName } from '../parsers/metric-names.js';
 import { readPerfCsvText } from '../results/csv.js';
 import type { PerfPoint, ReportTest } from './model.js';
+import { outputLengthOf } from './pareto.js';
+import { workloadOfTestId } from './workload.js';
 import { ParseError } from '../errors.js';
 
 const CASE_RE = /^test_\w+\[(.+)\]$/;
+
+/**
+ * GPUs when the test id spells the whole deployment (`…_ctx1_dep4_…_gen1_dep32_…`: 1×4 + 1×32); the
+ * original's ids name only the gen side (`tep:8`), so they have none.
+ */
+export function gpusOfTestId(testId: string): number | undefined {
+  const ctx = /(?:^|_)ctx(\d+)_(?:tep|dep|tp)(\d+)(?:_|$)/.exec(testId);
+  const gen = /(?:^|_)gen(\d+)_(?:tep|dep|tp)(\d+)(?:_|$)/.exec(testId);
+  if (!ctx || !gen) return undefined;
+  return Number(ctx[1]) * Number(ctx[2]) + Number(gen[1]) * Number(gen[2]);
+}
+
+/**
+ * The original's CSV holds only median TTFT and E2EL: the Pareto view estimates the per-user rate
+ * (1000 ÷ TPOT, TPOT ≈ (E2EL − TTFT) ÷ (OSL − 1)) and the output throughput (every user busy:
+ * concurrency × OSL ÷ E2EL) under `est_` keys, which no table shows as measured.
+ */
+function addEstimates(p: PerfPoint, osl: number | undefined): void {
+  const { median_ttft_ms: ttft, median_e2el_ms: e2el, output_throughput: tput } = p.metrics;
+  if (tput !== undefined || osl === undefined || osl < 2 || ttft === undefined || e2el === undefined) return;
+  if (!(e2el > ttft) || !(e2el > 0)) return;
+  p.metrics.est_median_tpot_ms = (e2el - ttft) / (osl - 1);
+  p.metrics.est_output_throughput = (p.concurrency * osl * 1000) / e2el;
+}
 
 /** Tests of a perf CSV's text, in first-seen order. `file` only names the source in errors. */
 export function testsFromCsvText(text: string, file: string): ReportTest[] {
@@ -58,6 +84,10 @@ export function testsFromCsvText(text: string, file: string): ReportTest[] {
   }
   return [...tests.values()].map(({ test, points }) => {
     test.perf = [...points.values()].sort((a, b) => a.concurrency - b.concurrency);
+    test.workload = workloadOfTestId(test.testId);
+    test.gpus = gpusOfTestId(test.testId);
+    const osl = outputLengthOf(test.workload);
+    for (const p of test.perf) addEstimates(p, osl);
     return test;
   });
 }

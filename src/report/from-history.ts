@@ -1,5 +1,5 @@
 // Report data from a history file alone (`disagg report history.jsonl`): one test per test id, its
-// status from the latest run's gate verdicts, and the trends.
+// status from the latest run (`no gate` when nothing gated it), and the trends.
 import path from 'node:path';
 import { readHistory } from './history.js';
 import type { ReportData, ReportTest } from './model.js';
@@ -22,10 +22,14 @@ export async function loadHistoryFile(file: string): Promise<ReportData> {
     const failed = e.gates.filter((g) => !g.passed);
     return {
       testId: e.testId,
-      status: !e.gates.length ? 'unknown' : failed.length ? 'failed' : 'passed',
+      // The record says whether the run passed; a run without gates passed on its own checks.
+      status: e.passed && !failed.length ? 'passed' : 'failed',
+      ...(e.gates.length ? {} : { note: 'no gate' }),
       failure: failed.length
         ? failed.map((g) => g.message ?? `gate ${g.metric} failed`).join('; ')
-        : undefined,
+        : e.passed
+          ? undefined
+          : 'the run failed (no gate failed: see its results)',
       perf: [],
       incomplete: [],
       accuracy: [],

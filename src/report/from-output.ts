@@ -13,6 +13,7 @@ import type { DisaggConfig } from '../types.js';
 import { testsFromCsv } from './from-csv.js';
 import { testFromSources } from './from-results.js';
 import { gpuCount } from './gpus.js';
+import { workloadOf, workloadOfTestId } from './workload.js';
 import { readHistory } from './history.js';
 import type { ReportData, ReportTest } from './model.js';
 import { readResultsFile } from './results-file.js';
@@ -31,13 +32,19 @@ function linkedTests(outputPath: string): string[] {
     .map((n) => (n.endsWith(ERROR_SUFFIX) ? n.slice(0, -ERROR_SUFFIX.length) : n));
 }
 
+/** GPUs and workload (model · ISL/OSL) of the resolved config the job dir received, when it can be read. */
+export async function configFactsOfJobDir(dir: string): Promise<{ gpus?: number; workload?: string }> {
+  try {
+    const config = parseYaml(await readFile(path.join(dir, CONFIG_FILE), 'utf8')) as DisaggConfig;
+    return { gpus: gpuCount(config), workload: workloadOf(config) };
+  } catch {
+    return {};
+  }
+}
+
 /** GPUs of the resolved config the job dir received, when it can be read. */
 export async function gpusOfJobDir(dir: string): Promise<number | undefined> {
-  try {
-    return gpuCount(parseYaml(await readFile(path.join(dir, CONFIG_FILE), 'utf8')) as DisaggConfig);
-  } catch {
-    return undefined;
-  }
+  return (await configFactsOfJobDir(dir)).gpus;
 }
 
 export interface OutputDirOptions {
@@ -82,8 +89,17 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
     const ledger = latestJob.get(testId);
     // The ledger entry belongs to these logs only when it names the same job.
     const sameJob = !results?.jobId || !ledger || ledger.jobId === results.jobId;
-    const gpus = results?.run?.gpus ?? (logDir ? await gpusOfJobDir(logDir) : undefined);
-    const test = testFromSources({ testId, logDir, results, ledger: sameJob ? ledger : undefined, gpus });
+    const facts = logDir ? await configFactsOfJobDir(logDir) : {};
+    const gpus = results?.run?.gpus ?? facts.gpus;
+    const workload = facts.workload ?? workloadOfTestId(testId);
+    const test = testFromSources({
+      testId,
+      logDir,
+      results,
+      ledger: sameJob ? ledger : undefined,
+      gpus,
+      workload,
+    });
     if (inRun !== undefined) test.inRun = inRun;
     tests.push(test);
     opts.onProgress?.(tests.length, ids.length);

@@ -11,6 +11,8 @@ export interface TestSources {
   results?: ResultsFile;
   ledger?: LedgerJob;
   gpus?: number;
+  /** Model · ISL · OSL of the test's config (the Pareto chart it belongs to). */
+  workload?: string;
 }
 
 function ms(from: string | undefined, to: string | undefined): number | undefined {
@@ -95,6 +97,8 @@ export function testFromSources(src: TestSources): ReportTest {
     logDir: src.logDir,
     gpus: run.gpus ?? src.gpus,
     perf,
+    ...(results?.perf?.slo ? { slo: results.perf.slo } : {}),
+    ...(src.workload ? { workload: src.workload } : {}),
     incomplete,
     accuracy: accuracyPoints(results),
   };

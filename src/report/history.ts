@@ -6,31 +6,41 @@ import path from 'node:path';
 import { HISTORY_FILE_NAME, parseHistoryLenient, type HistoryRecord } from '../results/history.js';
 import type { HistoryEntry } from './model.js';
 
-/** The metrics a trend shows when no gate names others. */
-const KEY_METRICS = ['output_throughput', 'median_ttft_ms', 'median_tpot_ms'];
+/** The metrics a trend shows besides the gated ones (and goodput, when the run measured it). */
+export const KEY_METRICS = [
+  'output_throughput',
+  'median_ttft_ms',
+  'median_tpot_ms',
+  'goodput',
+  'slo_attainment',
+] as const;
 
-/** `metric` for a run of one concurrency, else `metric @<concurrency>`: one trend per line. */
-function trendKey(metric: string, concurrency: string, single: boolean): string {
-  return single ? metric : `${metric} @${concurrency}`;
-}
-
-/** One history record as the report shows it: key metrics and gated metrics, with the gate verdicts. */
+/** One history record as the report shows it: key and gated metrics per concurrency, with the gate verdicts. */
 export function historyEntry(r: HistoryRecord): HistoryEntry {
-  const cons = Object.keys(r.metrics);
-  const single = cons.length === 1;
   const verdicts = (r.verdicts ?? []).filter((v) => v.passed !== null);
-  const wanted = new Set([...KEY_METRICS, ...verdicts.map((v) => v.metric)]);
-  const metrics: Record<string, number> = {};
-  for (const c of cons)
-    for (const [m, v] of Object.entries(r.metrics[c] ?? {}))
-      if (wanted.has(m)) metrics[trendKey(m, c, single)] = v;
+  const wanted = new Set<string>([...KEY_METRICS, ...verdicts.map((v) => v.metric)]);
+  const points: HistoryEntry['points'] = [];
+  for (const c of Object.keys(r.metrics).sort((a, b) => Number(a) - Number(b))) {
+    const concurrency = Number(c);
+    for (const [metric, value] of Object.entries(r.metrics[c] ?? {})) {
+      if (!wanted.has(metric)) continue;
+      // A gate without a concurrency judged every one of them.
+      const mine = verdicts.filter(
+        (v) => v.metric === metric && (v.concurrency === null || v.concurrency === concurrency),
+      );
+      const gate = !mine.length ? 'no gate' : mine.every((v) => v.passed === true) ? 'passed' : 'failed';
+      points.push({ metric, concurrency, value, gate });
+    }
+  }
   return {
     runId: r.runId ?? r.jobId ?? r.endTime,
     at: r.endTime,
     testId: r.test,
-    metrics,
+    passed: r.passed,
+    points,
     gates: verdicts.map((v) => ({
-      metric: v.concurrency === null ? v.metric : trendKey(v.metric, String(v.concurrency), single),
+      metric: v.metric,
+      concurrency: v.concurrency,
       passed: v.passed === true,
       message: v.message,
     })),

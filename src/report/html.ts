@@ -1,13 +1,16 @@
 // The report page: one self-contained HTML file (styles, data and SVG charts inline, a few lines of
 // script for the sortable table), so it opens offline from a copied folder or a CI artifact.
 import type { Chart } from './charts.js';
+import type { ParetoGroup } from './pareto.js';
+import { sloText } from '../stats/goodput.js';
 import { statusCounts, throughputPerGpu, type ReportData, type ReportTest } from './model.js';
 
 /** Charts of one test, rendered beforehand (rendering is async, this module is not). */
 export interface TestCharts {
   perf: Chart[];
   accuracy?: Chart;
-  trend?: Chart;
+  /** One small chart per metric and concurrency, laid out in a grid that wraps. */
+  trend: Chart[];
 }
 
 export function escapeHtml(text: string): string {
@@ -101,7 +104,7 @@ const COLUMNS: Column[] = [
   {
     title: 'Status',
     cell: (t) => ({
-      html: badge(t.status),
+      html: `${badge(t.status)}${t.note ? ` <span class="note">${esc(t.note)}</span>` : ''}`,
       sort: ['failed', 'unknown', 'skipped', 'passed'].indexOf(t.status),
     }),
   },
@@ -200,6 +203,35 @@ function medianP99(p: Point, m: string): string | undefined {
   return med === undefined && p99 === undefined ? undefined : `${fmt(med)} / ${fmt(p99)}`;
 }
 
+/** The suite's Pareto charts, each with the table of its frontier's configs. */
+function paretoSection(groups: readonly SuitePareto[]): string {
+  if (!groups.length) return '';
+  const parts = groups.map(({ group, chart }) => {
+    const unit = group.perGpu ? 'tok/s/GPU' : 'output tok/s';
+    // A CSV has no verdicts: a column of "unknown" says nothing.
+    const withStatus = group.frontier.some((f) => f.status !== 'unknown');
+    const rows = group.frontier
+      .map(
+        (f) =>
+          `<tr class="${esc(f.status)}"><td class="name"><a href="#${anchor(f.testId)}">${esc(f.testId)}</a></td>` +
+          `${withStatus ? `<td>${badge(f.status)}</td>` : ''}<td class="num">${f.concurrency}</td>` +
+          `<td class="num">${fmt(f.perGpu)}</td><td class="num">${fmt(f.perUser)}</td></tr>`,
+      )
+      .join('');
+    const est = group.estimated
+      ? '<p class="logs">Estimated from median TTFT and E2EL (the CSV has no throughput): per user ≈ 1000 ÷ ((E2EL − TTFT) ÷ (OSL − 1)), total ≈ concurrency × OSL ÷ E2EL.</p>'
+      : '';
+    return (
+      `<div class="pareto" data-workload="${esc(group.workload)}">${figure(chart)}<div>` +
+      `<h3>Frontier of ${esc(group.workload)}</h3>${est}` +
+      `<table class="data frontier"><thead><tr><th>config</th>${withStatus ? '<th>status</th>' : ''}<th>concurrency</th><th>${unit}</th><th>tok/s/user</th></tr></thead>` +
+      `<tbody>${rows}</tbody></table><p class="logs">${group.points.length} point(s) of ${new Set(group.points.map((p) => p.testId)).size} config(s); ` +
+      `a config × concurrency is on the frontier when no other has both more ${unit} and more tok/s/user.</p></div></div>`
+    );
+  });
+  return `<h2 id="pareto">Pareto: throughput per GPU vs per user</h2>${parts.join('')}`;
+}
+
 function perfTable(t: ReportTest): string {
   if (!t.perf.length) return '';
   const all: PerfColumn[] = [
@@ -211,6 +243,11 @@ function perfTable(t: ReportTest): string {
     ['ITL med / p99 (ms)', (p) => medianP99(p, 'itl')],
     ['E2EL med / p99 (ms)', (p) => medianP99(p, 'e2el')],
     ['failed req', (p) => num(p.metrics.failed_requests, 0)],
+    ['goodput (req/s)', (p) => num(p.metrics.goodput, 3)],
+    [
+      'SLO attainment',
+      (p) => (p.metrics.slo_attainment === undefined ? undefined : `${fmt(p.metrics.slo_attainment, 1)} %`),
+    ],
   ];
   // A CSV holds only some metrics: leave out the columns no point has.
   const cols = all.filter(([, get]) => t.perf.some((p) => get(p) !== undefined));
@@ -218,7 +255,11 @@ function perfTable(t: ReportTest): string {
     const c = cols.map(([, get]) => `<td class="num">${get(p) ?? '–'}</td>`);
     return `<tr${p.completed ? '' : ' class="failed"'}><td class="num">${p.concurrency}${p.completed ? '' : ' (unfinished)'}</td>${c.join('')}</tr>`;
   });
+  const slo = t.slo
+    ? `<p class="slo">SLO: ${esc(sloText(t.slo))} (goodput: requests/s meeting every one)</p>`
+    : '';
   return (
+    slo +
     `<table class="data"><thead><tr><th>concurrency</th>${cols.map(([n]) => `<th>${esc(n)}</th>`).join('')}</tr></thead>` +
     `<tbody>${rows.join('')}</tbody></table>`
   );
@@ -242,7 +283,10 @@ function accuracyTable(t: ReportTest): string {
 }
 
 function figure(chart: Chart): string {
-  return `<figure class="chart" data-chart="${esc(chart.kind)}"><figcaption>${esc(chart.title)}</figcaption>${chart.svg}</figure>`;
+  const attrs = Object.entries(chart.attrs ?? {})
+    .map(([k, v]) => ` data-${esc(k)}="${esc(v)}"`)
+    .join('');
+  return `<figure class="chart" data-chart="${esc(chart.kind)}"${attrs}><figcaption>${esc(chart.title)}</figcaption>${chart.svg}</figure>`;
 }
 
 /** Every gate check, or without gates every change against history: the console prints one line of it. */
@@ -276,14 +320,18 @@ function section(t: ReportTest, charts: TestCharts): string {
   const acc = t.accuracy.length
     ? `<h3>Accuracy</h3>${charts.accuracy ? `<div class="charts">${figure(charts.accuracy)}</div>` : ''}${accuracyTable(t)}`
     : '';
-  const trend = charts.trend ? `<h3>History</h3><div class="charts">${figure(charts.trend)}</div>` : '';
+  const trend = charts.trend.length
+    ? `<h3>History</h3><p class="logs">One chart per metric and concurrency, gated metrics first; ` +
+      `points coloured by that run's gate verdict; times in UTC; hover a point for its run id.</p>` +
+      `<div class="trend-grid">${charts.trend.map(figure).join('')}</div>`
+    : '';
   const kind = [t.testType, t.category]
     .filter(Boolean)
     .map((k) => esc(k!))
     .join(' · ');
   return (
     `<section class="test ${esc(t.status)}" id="${anchor(t.testId)}" data-test="${esc(t.testId)}">` +
-    `<h2>${badge(t.status)} ${esc(t.testId)} <small>${kind}</small></h2>` +
+    `<h2>${badge(t.status)}${t.note ? ` <span class="note">${esc(t.note)}</span>` : ''} ${esc(t.testId)} <small>${kind}</small></h2>` +
     `${details(t)}${failure}${skipped}${incomplete}${perf}${acc}${trend}</section>`
   );
 }
@@ -315,9 +363,19 @@ dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}
 .failure{background:#fef2f2;border:1px solid #fecaca;color:#7f1d1d;padding:8px 12px;border-radius:4px;margin:8px 0;word-break:break-word}
 .skip{background:#fefce8;border:1px solid #fde68a;color:#713f12;padding:8px 12px;border-radius:4px;margin:8px 0}
 .failure{white-space:pre-line}
+.note{color:var(--muted);font-size:12px;font-weight:400}
+.pareto{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start;background:white;border:1px solid var(--line);border-radius:6px;padding:10px;margin:10px 0}
+.pareto>figure.chart{flex:0 1 auto;max-width:100%}
+.pareto>div{flex:1 1 460px;min-width:min(460px,100%)}
+.pareto table.frontier{width:100%}
+.pareto table.frontier td.name{font-family:ui-monospace,Menlo,monospace;font-size:12px;overflow-wrap:anywhere}
+.slo{font-size:13px;color:#374151;margin:4px 0}
 .warn{color:#92400e}.logs{color:var(--muted);font-size:12px}
 code{font-family:ui-monospace,Menlo,monospace;font-size:12px}
 .charts{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}
+.trend-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:10px}
+.trend-grid figure.chart{min-width:0}
+figure.chart svg{display:block;max-width:100%;height:auto}
 figure.chart{margin:0;border:1px solid var(--line);border-radius:4px;padding:6px;background:white}
 figure.chart figcaption{font-weight:600;font-size:13px;margin:0 0 4px 4px}
 table.data{font-size:12px}tr.failed td{background:#fef2f2}
@@ -345,7 +403,17 @@ function runText(data: ReportData): string {
   return ` (${data.tests.filter((t) => t.inRun).length} of this run)`;
 }
 
-export function renderReportHtml(data: ReportData, charts: ReadonlyMap<string, TestCharts>): string {
+/** One workload's Pareto group and its rendered chart. */
+export interface SuitePareto {
+  group: ParetoGroup;
+  chart: Chart;
+}
+
+export function renderReportHtml(
+  data: ReportData,
+  charts: ReadonlyMap<string, TestCharts>,
+  pareto: readonly SuitePareto[] = [],
+): string {
   const counts = statusCounts(data.tests);
   const countText = (Object.entries(counts) as Array<[string, number]>)
     .filter(([, n]) => n > 0)
@@ -354,7 +422,9 @@ export function renderReportHtml(data: ReportData, charts: ReadonlyMap<string, T
   const notes = data.notes.length
     ? `<div class="notes"><strong>Notes</strong><ul>${data.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></div>`
     : '';
-  const sections = data.tests.map((t) => section(t, charts.get(t.testId) ?? { perf: [] })).join('\n');
+  const sections = data.tests
+    .map((t) => section(t, charts.get(t.testId) ?? { perf: [], trend: [] }))
+    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
@@ -362,6 +432,7 @@ export function renderReportHtml(data: ReportData, charts: ReadonlyMap<string, T
 <body><header><h1>${esc(data.title)}</h1><p>${data.tests.length} test(s)${runText(data)} · generated ${esc(data.generatedAt)} · from <code>${esc(data.source)}</code></p>
 <p class="counts">${countText}</p></header>
 <main>${notes}<h2>Overview</h2><p class="logs">Click a column header to sort.</p>${overview(data.tests)}
+${paretoSection(pareto)}
 ${sections}</main>
 <script>${SCRIPT}</script></body></html>
 `;

@@ -36,6 +36,8 @@ export interface ReportTest {
   category?: string;
   testType?: string;
   status: TestStatus;
+  /** A word beside the status, e.g. `no gate` for a history run that passed without gates. */
+  note?: string;
   jobId?: string;
   /** SLURM state (COMPLETED, FAILED, TIMEOUT, …). */
   jobState?: string;
@@ -57,6 +59,10 @@ export interface ReportTest {
   /** GPUs the deployment uses (ctx and gen servers × their world size), for throughput per GPU. */
   gpus?: number;
   perf: PerfPoint[];
+  /** The latency objectives goodput was judged against, when the test had some. */
+  slo?: { ttft_ms?: number; tpot_ms?: number; e2el_ms?: number };
+  /** Model, input and output length: which tests share a Pareto chart (`<model> · ISL 1024 · OSL 1024`). */
+  workload?: string;
   /** Concurrencies announced with no finished result. */
   incomplete: number[];
   accuracy: AccuracyPoint[];
@@ -72,14 +78,27 @@ export interface ReportTest {
   inRun?: boolean;
 }
 
+/** A gate's verdict on one trend point; `no gate` when no gate judged that metric in that run. */
+export type TrendVerdict = 'passed' | 'failed' | 'no gate';
+
+/** One metric of one concurrency in one earlier run (`concurrency` null: the run had a single one). */
+export interface TrendPoint {
+  metric: string;
+  concurrency: number | null;
+  value: number;
+  gate: TrendVerdict;
+}
+
 /** One line of `$OUTPUT_PATH/history.jsonl`: a test's key metrics and gate verdicts in one earlier run. */
 export interface HistoryEntry {
   runId: string;
   /** ISO time of the run. */
   at: string;
   testId: string;
-  metrics: Record<string, number>;
-  gates: Array<{ metric: string; passed: boolean; message?: string }>;
+  /** Whether the run passed (with or without gates). */
+  passed: boolean;
+  points: TrendPoint[];
+  gates: Array<{ metric: string; concurrency: number | null; passed: boolean; message?: string }>;
 }
 
 export interface ReportData {
@@ -99,12 +118,15 @@ export function throughputPerGpu(p: PerfPoint, gpus: number | undefined): number
   return tput !== undefined && gpus ? tput / gpus : undefined;
 }
 
-/** Output throughput per user (tokens/s/user): total output throughput ÷ concurrency, else 1000 ÷ median TPOT. */
+/**
+ * Tokens/s per user: 1000 ÷ median TPOT (the decode rate a user sees, InferenceMAX's x axis), else total
+ * output throughput ÷ concurrency.
+ */
 export function throughputPerUser(p: PerfPoint): number | undefined {
-  const tput = p.metrics.output_throughput;
-  if (tput !== undefined && p.concurrency > 0) return tput / p.concurrency;
   const tpot = p.metrics.median_tpot_ms;
-  return tpot ? 1000 / tpot : undefined;
+  if (tpot) return 1000 / tpot;
+  const tput = p.metrics.output_throughput;
+  return tput !== undefined && p.concurrency > 0 ? tput / p.concurrency : undefined;
 }
 
 /** Counts by status, for the header. */

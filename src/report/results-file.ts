@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RESULTS_JSON_NAME } from '../results/results-json.js';
-import type { BenchBlock, DatasetVerdict, PerfVerdict } from '../types.js';
+import type { BenchBlock, DatasetVerdict, PerfVerdict, SloSpec } from '../types.js';
 import type { ReportTest } from './model.js';
 import { ParseError } from '../errors.js';
 
@@ -29,7 +29,7 @@ export type RunRecord = Partial<
 export interface ResultsFile {
   testId?: string;
   jobId?: string;
-  perf?: { logFile?: string; blocks?: BenchBlock[]; missing?: number[] };
+  perf?: { logFile?: string; blocks?: BenchBlock[]; missing?: number[]; slo?: SloSpec };
   accuracy?: { logs?: string[]; verdicts?: Array<Partial<DatasetVerdict>> };
   /** The perf step's gate checks and, without gates, its changes against history (`kind: 'delta'`). */
   gates?: PerfVerdict[];

@@ -1,5 +1,5 @@
 // The user-facing option object of `disagg({...})` and the resolved settings every stage receives.
-import type { PerfGateSpec } from '../types.js';
+import type { PerfGateSpec, SloSpec } from '../types.js';
 import type { ConfigLimits } from '../config/limits.js';
 import type { ExecutorKind, ExecutorSettings, Launcher, ResourceMode } from './types.js';
 
@@ -68,6 +68,11 @@ export interface DisaggOptions {
    * `gates` of its own (`gates: []` in a YAML turns them off for it). Default none.
    */
   gates?: PerfGateSpec[];
+  /**
+   * Suite-wide latency objectives for goodput and SLO attainment (`{ ttft_ms, tpot_ms, e2el_ms }`, each
+   * optional), used by every test whose YAML has no `benchmark.slo` of its own. Default none.
+   */
+  slo?: SloSpec;
   /** Largest config file in bytes; a larger one fails alone. Env `DISAGG_MAX_CONFIG_BYTES`. Default 1 MiB. */
   maxConfigBytes?: number;
   /** sbatch settings for executors `slurm` and `ssh` (env `DISAGG_PARTITION`, … override). */
@@ -130,6 +135,8 @@ export interface ResolvedOptions {
   verbose: boolean;
   /** Suite-wide default perf gates (option `gates`). */
   gates: PerfGateSpec[];
+  /** Suite-wide latency objectives (option `slo`); undefined: none. */
+  slo?: SloSpec;
   /** Bounds on one config file (size from `maxConfigBytes`; the rest are fixed defaults). */
   configLimits: ConfigLimits;
   debug: { enabled: boolean; jobId?: string };

@@ -14,6 +14,7 @@ import { DEFAULT_CONFIG_LIMITS } from '../config/limits.js';
 import { PLACEHOLDER_VARIABLES } from '../config/placeholders.js';
 import { DEFAULT_GPU_TYPE } from '../config/select.js';
 import { SettingsError } from '../errors.js';
+import type { SloSpec } from '../types.js';
 import { readEnvFile } from './env-file.js';
 import { TEST_MODULES, type DisaggOptions, type ResolvedOptions } from './options.js';
 import type { ExecutorKind, ExecutorSettings, Launcher, ResourceMode, SshInput } from './types.js';
@@ -125,6 +126,25 @@ function maxConfigBytesFrom(s: Source | undefined, option: number | undefined): 
 }
 
 /** A duration in seconds (env var or option), non-negative; returned in ms. */
+const SLO_KEYS = ['ttft_ms', 'tpot_ms', 'e2el_ms'] as const;
+
+/** The `slo` option: an object of positive ms limits, at least one, no other key. */
+function sloFrom(slo: unknown): SloSpec {
+  const example = 'e.g. slo: { ttft_ms: 500, tpot_ms: 50 }';
+  if (typeof slo !== 'object' || slo === null || Array.isArray(slo))
+    throw new SettingsError(`option slo: must be an object of latency limits in ms (${example})`);
+  const out: SloSpec = {};
+  for (const [k, v] of Object.entries(slo as Record<string, unknown>)) {
+    if (!(SLO_KEYS as readonly string[]).includes(k))
+      throw new SettingsError(`option slo.${k}: unknown key; use ${SLO_KEYS.join(', ')} (${example})`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+      throw new SettingsError(`option slo.${k}: ${JSON.stringify(v)} is not a number of ms above 0`);
+    out[k as (typeof SLO_KEYS)[number]] = v;
+  }
+  if (!Object.keys(out).length) throw new SettingsError(`option slo: states no objective (${example})`);
+  return out;
+}
+
 function secondsFrom(
   s: Source | undefined,
   option: number | undefined,
@@ -303,6 +323,7 @@ export function resolveSettings(
     strict: strict ? flag(strict) : (options.strict ?? false),
     verbose: verbose ? flag(verbose) : (options.verbose ?? false),
     gates: options.gates ?? [],
+    ...(options.slo !== undefined ? { slo: sloFrom(options.slo) } : {}),
     configLimits: limitsFor(maxConfigBytesFrom(get('DISAGG_MAX_CONFIG_BYTES'), options.maxConfigBytes)),
     debug: {
       enabled: debug ? flag(debug) : false,

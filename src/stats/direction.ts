@@ -5,7 +5,7 @@
 export type Direction = 'lower' | 'higher' | 'unknown';
 
 const LOWER_TOKENS = new Set(['ttft', 'tpot', 'itl', 'e2el', 'latency']);
-const HIGHER_TOKENS = new Set(['throughput', 'tps', 'goodput']);
+const HIGHER_TOKENS = new Set(['throughput', 'tps', 'goodput', 'attainment']);
 
 /** Tokens of a metric name, split at `_` and every other non-alphanumeric character. */
 export function metricTokens(name: string): string[] {
@@ -17,7 +17,7 @@ export function metricTokens(name: string): string[] {
 
 /**
  * `lower` for a token TTFT, TPOT, ITL, E2EL or LATENCY or a name ending in `_ms`; `higher` for a token
- * THROUGHPUT, TPS or GOODPUT; else `unknown`. A time is checked first: `…_ms` is a time whatever else
+ * THROUGHPUT, TPS, GOODPUT or ATTAINMENT (`slo_attainment`); else `unknown`. A time is checked first: `…_ms` is a time whatever else
  * the name says.
  */
 export function metricDirection(name: string): Direction {
@@ -34,6 +34,9 @@ export function metricUnit(name: string): string {
   const tokens = metricTokens(name);
   // The original's SERVER_*_TTFT/TPOT/ITL/E2EL names carry no unit but are milliseconds.
   if (tokens.some((t) => LOWER_TOKENS.has(t) && t !== 'latency')) return 'ms';
+  // Goodput counts requests (DistServe, vLLM); SLO attainment is a share of requests in percent.
+  if (tokens.includes('attainment')) return '%';
+  if (tokens.includes('goodput')) return 'req/s';
   if (tokens.some((t) => HIGHER_TOKENS.has(t))) return tokens.includes('request') ? 'req/s' : 'tok/s';
   return '';
 }

@@ -24,6 +24,14 @@ describe('schema validation', () => {
     expect(loadText(MINIMAL).problems).toEqual([]);
   });
 
+  it('accepts benchmark.slo with positive ms limits and rejects 0 or an empty slo', () => {
+    const withSlo = (slo: string) =>
+      MINIMAL.replace('  output_length: 1024\n', `  output_length: 1024\n  slo: ${slo}\n`);
+    expect(loadText(withSlo('{ ttft_ms: 500, tpot_ms: 50, e2el_ms: 9000 }')).problems).toEqual([]);
+    expect(errorsOf(withSlo('{ ttft_ms: 0 }')).map((p) => p.path)).toEqual(['benchmark.slo.ttft_ms']);
+    expect(errorsOf(withSlo('{}')).map((p) => p.path)).toEqual(['benchmark.slo']);
+  });
+
   it('names path, line and types for a string where a number belongs', () => {
     const [e] = errorsOf(MINIMAL.replace('input_length: 1024', 'input_length: 1k'));
     expect(e).toMatchObject({ path: 'benchmark.input_length', line: 10, column: 17, source: 'schema' });

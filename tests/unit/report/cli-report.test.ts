@@ -74,7 +74,13 @@ describe('disagg report', () => {
     const r = await disagg(['report', file, '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ report: path.join(dir, 'history.html'), tests: 1 });
-    expect(fs.readFileSync(path.join(dir, 'history.html'), 'utf8')).toContain('data-chart="trend"');
+    const html = fs.readFileSync(path.join(dir, 'history.html'), 'utf8');
+    expect(html).toContain('data-chart="trend"');
+    // A run that passed without gates is passed, marked "no gate" (never "unknown").
+    expect(html).toMatch(
+      /<tr data-test="t" class="passed">.*?badge passed.*?<span class="note">no gate<\/span>/,
+    );
+    expect(html).not.toContain('badge unknown');
   });
 
   it('exit 1 on a missing input or a file that is not a perf CSV; with --json the error is on stdout', async () => {

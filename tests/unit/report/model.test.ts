@@ -5,11 +5,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { linkLatest, renameToError, runDirFor } from '../../../src/broker/job-dirs.js';
 import type { LedgerData } from '../../../src/broker/ledger.js';
 import { renderReport } from '../../../src/report/build.js';
-import { testsFromCsv, testsFromCsvText } from '../../../src/report/from-csv.js';
+import { gpusOfTestId, testsFromCsv, testsFromCsvText } from '../../../src/report/from-csv.js';
 import { loadOutputDir } from '../../../src/report/from-output.js';
 import { failureText, writeRunReport } from '../../../src/report/from-run.js';
 import { gpuCount } from '../../../src/report/gpus.js';
 import { throughputPerGpu, throughputPerUser } from '../../../src/report/model.js';
+import { paretoGroups } from '../../../src/report/pareto.js';
 import { fixturePath } from '../../fixtures/paths.js';
 
 const tmps: string[] = [];
@@ -54,12 +55,50 @@ describe('report data from the original CSV (tests/fixtures/trtllm)', () => {
     expect(t?.category).toBe('perf');
     expect(t?.status).toBe('unknown');
     const p = t?.perf.find((x) => x.concurrency === 1075);
-    expect(p?.metrics).toEqual({ median_ttft_ms: 1122.63, median_e2el_ms: 22521.71 });
+    expect(p?.metrics).toMatchObject({ median_ttft_ms: 1122.63, median_e2el_ms: 22521.71 });
+    // Estimates for the Pareto view (OSL 1k = 1024): TPOT ≈ (22521.71 − 1122.63) ÷ 1023 ms,
+    // throughput ≈ 1075 users × 1024 tokens ÷ 22.52171 s.
+    expect(p?.metrics.est_median_tpot_ms).toBeCloseTo(20.918, 3);
+    expect(p?.metrics.est_output_throughput).toBeCloseTo(48877.28, 1);
+    expect(t?.workload).toBe('deepseek-r1-fp4 · 8k/1k');
+    // The original's ids name only the gen side: no GPU count.
+    expect(t?.gpus).toBeUndefined();
     // 2025-10-31 00:53:53 → 01:05:36, read as local time.
     expect(t?.submittedAt).toBe(new Date(2025, 9, 31, 0, 53, 53).toISOString());
     expect(t?.runMs).toBe(703_000);
     // 104 rows = 52 (test, concurrency) points × 2 metrics.
     expect(tests.reduce((n, x) => n + x.perf.length, 0)).toBe(52);
+  });
+
+  it('gives one Pareto group per model/ISL/OSL, estimated, with total throughput (no GPU counts)', async () => {
+    const groups = paretoGroups(await testsFromCsv(fixturePath('trtllm', 'perf_script_test_results.csv')));
+    expect(groups.map((g) => [g.workload, g.points.length, g.perGpu, g.estimated])).toEqual([
+      ['deepseek-r1-fp4 · 1k/1k', 26, false, true],
+      ['deepseek-r1-fp4 · 8k/1k', 26, false, true],
+    ]);
+    for (const g of groups) {
+      // Every frontier point beats each other point on at least one axis.
+      for (const f of g.frontier)
+        for (const q of g.points)
+          expect(q.perUser > f.perUser && q.perGpu > f.perGpu, `${q.testId}@${q.concurrency}`).toBe(false);
+      const ranks = g.frontier.map((f) => f.perUser);
+      expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+    }
+    const html = await renderReport({
+      title: 't',
+      generatedAt: 'now',
+      source: 'x.csv',
+      tests: await testsFromCsv(fixturePath('trtllm', 'perf_script_test_results.csv')),
+      history: [],
+      notes: [],
+    });
+    expect(html.match(/data-chart="suite-pareto"/g)).toHaveLength(2);
+    expect(html).toContain('Estimated from median TTFT and E2EL');
+  });
+
+  it('gpusOfTestId reads a deployment spelled in full', () => {
+    expect(gpusOfTestId('disagg_perf_m_1k1k_ctx1_dep4_gen2_tep8_bs16')).toBe(1 * 4 + 2 * 8);
+    expect(gpusOfTestId('disagg_perf_file:m_000_1k1k_tep:8_bs:32')).toBeUndefined();
   });
 
   it('a CSV without the perf columns is an error naming the file and the columns', () => {
@@ -277,7 +316,7 @@ describe('report data from an output dir', () => {
       `${line('1', 40, true)}\nnot json\n${line('2', 30, false)}\n`,
     );
     const data = await loadOutputDir(out);
-    expect(data.history.map((h) => [h.runId, h.metrics.output_throughput, h.gates[0].passed])).toEqual([
+    expect(data.history.map((h) => [h.runId, h.points[0].value, h.gates[0].passed])).toEqual([
       ['1', 40, true],
       ['2', 30, false],
     ]);
