@@ -8,6 +8,7 @@ import { JobDir, remoteJobDir } from './job-dir.js';
 import { RemoteDoneWatcher } from './remote-done-watch.js';
 import { remoteWorkDir } from './remote-dir.js';
 import type {
+  CancelResult,
   DoneWatcher,
   Executor,
   ExecutorExtras,
@@ -94,7 +95,7 @@ export class JobExecutor implements Executor {
     return this.scheduler.poll(jobs);
   }
 
-  cancel(jobs: readonly SubmittedJob[]): Promise<void> {
+  cancel(jobs: readonly SubmittedJob[]): Promise<CancelResult | void> {
     return this.scheduler.cancel(jobs);
   }
 

@@ -26,6 +26,7 @@ import {
 import { register } from './registry.js';
 import { shJoin, shq } from './shell-quote.js';
 import type {
+  CancelResult,
   ReconciledJob,
   Scheduler,
   SchedulerContext,
@@ -245,11 +246,15 @@ export class LocalScheduler implements Scheduler {
     }
   }
 
-  async cancel(jobs: readonly SubmittedJob[]): Promise<void> {
+  async cancel(jobs: readonly SubmittedJob[]): Promise<CancelResult> {
+    const result: CancelResult = { refused: [], gone: [] };
     for (const job of jobs) {
       const running = this.jobs.get(job.jobId);
       if (running) {
-        if (running.finalState) continue;
+        if (running.finalState) {
+          result.gone.push({ jobId: job.jobId, reason: `already ${running.finalState}` });
+          continue;
+        }
         running.finalState = 'CANCELLED';
         running.reason = 'cancelled';
         if (running.timer) clearTimeout(running.timer);
@@ -259,6 +264,7 @@ export class LocalScheduler implements Scheduler {
         const check = checkJobGroup(job.pid, job.procId);
         if (!check.ours) {
           this.log(`local job ${job.jobId} (${job.testId}): not signalled: ${check.why}`);
+          (check.gone ? result.gone : result.refused).push({ jobId: job.jobId, reason: check.why });
           continue;
         }
         const pgid = job.pid as number;
@@ -268,6 +274,7 @@ export class LocalScheduler implements Scheduler {
         }, KILL_WAIT_MS).unref();
       }
     }
+    return result;
   }
 
   /**

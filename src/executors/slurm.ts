@@ -52,6 +52,7 @@ import {
   type RawJobState,
 } from './slurm-state.js';
 import type {
+  CancelResult,
   CommandResult,
   ExecutorExtras,
   Host,
@@ -584,13 +585,19 @@ export class SlurmScheduler implements Scheduler {
     return found;
   }
 
-  async cancel(jobs: readonly SubmittedJob[]): Promise<void> {
+  async cancel(jobs: readonly SubmittedJob[]): Promise<CancelResult> {
+    const result: CancelResult = { refused: [], gone: [] };
+    // Never pass anything but a job id to scancel (a ledger can be edited).
+    for (const j of jobs)
+      if (!/^\d+$/.test(j.jobId))
+        result.refused.push({ jobId: j.jobId, reason: `${JSON.stringify(j.jobId)} is not a SLURM job id` });
     const ids = [...new Set(jobs.map((j) => j.jobId))].filter((id) => /^\d+$/.test(id));
-    if (ids.length === 0) return;
+    if (ids.length === 0) return result;
     // One scancel for all; unknown or finished ids are silently ignored by scancel.
     const cmd = `scancel ${ids.join(' ')}`;
     const r = await this.host.exec(cmd);
     if (r.code !== 0) throw new SlurmCommandError(cmd, r);
+    return result;
   }
 }
 

@@ -11,9 +11,7 @@ export function lazyExecutor(kind: ExecutorKind, create: () => Promise<Executor>
     kind,
     submit: async (spec) => (await get()).submit(spec),
     poll: async (jobs) => (jobs.length ? (await get()).poll(jobs) : new Map()),
-    cancel: async (jobs) => {
-      if (jobs.length) await (await get()).cancel(jobs);
-    },
+    cancel: async (jobs) => (jobs.length ? (await get()).cancel(jobs) : undefined),
     scanEarlyFailure: async (job) => (await get()).scanEarlyFailure(job),
     fetchLogs: async (job, dir) => (await get()).fetchLogs(job, dir),
     explainPending: async (job, reason) => {
