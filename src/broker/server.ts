@@ -62,6 +62,9 @@ export async function serveBroker(broker: JobBroker, opts: ServeOptions = {}): P
             case 'cancel':
               await broker.cancel(req.testId);
               return { id: req.id, ok: true };
+            case 'consumed':
+              await broker.consumed(req.testId, req.jobId);
+              return { id: req.id, ok: true };
             case 'ping':
               return { id: req.id, ok: true };
           }

@@ -134,6 +134,7 @@ describe('ledger damaged mid-run', () => {
       damage();
       exec.finish = true;
       const outcomes = await Promise.all(runs);
+      for (const o of outcomes) await b.consumed(o.testId, o.jobId);
       await b.close();
       expect(outcomes.map((o) => o.state)).toEqual(['COMPLETED', 'COMPLETED']);
       const data = await new Ledger(out).read();
