@@ -124,10 +124,18 @@ export class JobExecutor implements Executor {
   }
 
   /** See `Executor.reconcile`. */
-  async reconcile(tokens: readonly string[]): Promise<Map<string, ReconciledJob> | undefined> {
+  async reconcile(
+    tokens: readonly string[],
+    localLogDirs?: ReadonlyMap<string, string>,
+  ): Promise<Map<string, ReconciledJob> | undefined> {
     if (!this.scheduler.reconcile) return undefined;
     if (tokens.length === 0) return new Map();
-    return this.scheduler.reconcile(tokens);
+    // Job dirs on this machine are the local log dirs (see jobDirFor); remote ones are not known here.
+    const dirs =
+      !this.remoteJobDirs && localLogDirs
+        ? new Map([...localLogDirs].map(([token, dir]) => [token, path.resolve(dir)]))
+        : undefined;
+    return this.scheduler.reconcile(tokens, dirs);
   }
 
   async close(): Promise<void> {

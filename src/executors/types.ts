@@ -82,7 +82,10 @@ export interface Executor {
    * The jobs that carry these write-ahead tokens (`JobSpec.submitToken`), found in ONE scheduler query;
    * `undefined` when the backend cannot tell (a custom scheduler without `reconcile`).
    */
-  reconcile?(tokens: readonly string[]): Promise<Map<string, ReconciledJob> | undefined>;
+  reconcile?(
+    tokens: readonly string[],
+    dirs?: ReadonlyMap<string, string>,
+  ): Promise<Map<string, ReconciledJob> | undefined>;
   close(): Promise<void>;
 }
 
@@ -206,9 +209,13 @@ export interface Scheduler {
   /**
    * Optional: the jobs carrying these write-ahead tokens, in one query (SLURM: `squeue -u` with the
    * comment, plus `sacct` when accounting is on). Without it, a run killed between submit and ledger write
-   * cannot find that job again (the next run says so).
+   * cannot find that job again (the next run says so). `dirs`: token → the job dir the job would have
+   * (given for job dirs on this machine), where a scheduler may find a job that already ended.
    */
-  reconcile?(tokens: readonly string[]): Promise<Map<string, ReconciledJob>>;
+  reconcile?(
+    tokens: readonly string[],
+    dirs?: ReadonlyMap<string, string>,
+  ): Promise<Map<string, ReconciledJob>>;
   close?(): Promise<void>;
 }
 
