@@ -260,6 +260,8 @@ export interface ExecutorExtras {
   log?: (message: string) => void;
   /** Injected for tests. */
   sleep?: (ms: number) => Promise<void>;
+  /** How long reconcile waits for a killed run's submit command still running (default 120 000 ms). */
+  orphanSubmitWaitMs?: number;
 }
 
 /** What a scheduler factory gets. */
