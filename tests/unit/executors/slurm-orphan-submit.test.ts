@@ -3,7 +3,7 @@
 // job for the token and submit the test a second time. Reconcile waits for such commands first (found
 // by the token in their command line), and is an error — never "no job" — if one outlives the bound.
 // A fake `sbatch` on PATH that waits to be released stands for a slow sbatch; no cluster needed.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +39,18 @@ beforeEach(() => {
     ].join('\n'),
   );
   script('squeue', 'cat "$STATE_DIR/queue" 2>/dev/null; exit 0');
+  // pgrep: the real one; once it has seen the killed run's submit still running, that sbatch may end
+  // (when the test asks for it): the wait provably overlapped the submit, whatever the machine's load.
+  const realPgrep = spawnSync('bash', ['-c', 'command -v pgrep'], { encoding: 'utf8' }).stdout.trim();
+  expect(realPgrep, 'pgrep is needed for this test').not.toBe('');
+  script(
+    'pgrep',
+    [
+      `${JSON.stringify(realPgrep)} "$@"; rc=$?`,
+      'if [ "$rc" -eq 0 ] && [ -f "$STATE_DIR/release-on-pgrep" ]; then touch "$STATE_DIR/release"; fi',
+      'exit "$rc"',
+    ].join('\n'),
+  );
   env = { PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: work, STATE_DIR: work };
 });
 
@@ -85,12 +97,12 @@ class WatchedHost extends LocalHost {
 describe('reconcile after a run killed during sbatch', () => {
   it('waits for the killed run’s sbatch to finish, then finds its job (never "no job")', async () => {
     await startOrphanSubmit();
+    // The killed run's sbatch ends only after this run's wait has seen it running: without the wait,
+    // squeue would run while sbatch is still blocked and see no job.
+    fs.writeFileSync(path.join(work, 'release-on-pgrep'), '');
     const order: string[] = [];
     const host = new WatchedHost((command) => {
       const first = command.includes('pgrep') ? 'wait' : (command.split(' ')[0] ?? '');
-      // The killed run's sbatch ends only while this run is already waiting for it: without the wait,
-      // squeue would run while sbatch is still blocked and see no job.
-      if (first === 'wait') fs.writeFileSync(path.join(work, 'release'), '');
       order.push(`${first}${fs.existsSync(path.join(work, 'queue')) ? ' (job queued)' : ''}`);
     });
     const logs: string[] = [];
