@@ -318,6 +318,11 @@ export class JobBroker {
     return t.result.promise;
   }
 
+  /** A test judged its job and wrote its results: the job is consumed (never re-attached). */
+  async consumed(testId: string, jobId: string): Promise<void> {
+    await this.events.emit('consumed', { testId, jobId });
+  }
+
   /** A test was aborted: cancel its job. */
   async cancel(testId: string): Promise<void> {
     const t = this.tracked.get(testId);

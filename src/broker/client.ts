@@ -88,6 +88,12 @@ export class BrokerClient {
     if (!res.ok) throw new Error(res.error);
   }
 
+  /** The test judged its job and wrote its results. */
+  async consumed(testId: string, jobId: string): Promise<void> {
+    const res = await this.request({ op: 'consumed', testId, jobId });
+    if (!res.ok) throw new Error(res.error);
+  }
+
   close(): void {
     this.socket.end();
   }

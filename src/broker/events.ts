@@ -73,6 +73,15 @@ export type FinalEvent =
   | { testId: string; ok: true; jobId: string; state: JobState; exitCode?: string; outcome: JobOutcome }
   | { testId: string; ok: false; jobId?: string; error: string };
 
+/**
+ * A test has judged its job and written its results (CSV rows, history line, results file): only now is
+ * the job consumed, so a run killed before this re-judges the job on rerun instead of running it again.
+ */
+export interface ConsumedEvent {
+  testId: string;
+  jobId: string;
+}
+
 /** A broker-level message for people (re-attachable jobs found, poll failed, submit retried…). */
 export interface NoticeEvent {
   message: string;
@@ -85,6 +94,7 @@ export interface BrokerEventMap {
   earlyFailure: EarlyFailureEvent;
   cancel: CancelEvent;
   final: FinalEvent;
+  consumed: ConsumedEvent;
   notice: NoticeEvent;
 }
 

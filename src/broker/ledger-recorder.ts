@@ -3,7 +3,7 @@ import type { Ledger } from './ledger.js';
 
 /**
  * Keeps `jobs.json` in step with the broker, as a subscriber: a job is recorded when submitted (or
- * re-attached), its state on every change, `consumed` once its outcome is handed to a test, and the
+ * re-attached), its state on every change, `consumed` once its test wrote its results, and the
  * reason of a cancel. Every write is awaited by the broker, so a crash after a submit finds the job.
  */
 export function recordInLedger(events: BrokerEvents, ledger: Ledger, runId: string): void {
@@ -69,8 +69,8 @@ export function recordInLedger(events: BrokerEvents, ledger: Ledger, runId: stri
     }));
   });
 
-  events.on('final', async (e) => {
-    if (!e.ok) return;
+  // Not on 'final': a job handed to its test is consumed only once the test wrote its results.
+  events.on('consumed', async (e) => {
     await ledger.update((data) => {
       const j = data.jobs.find((x) => x.jobId === e.jobId && x.testId === e.testId);
       if (j) j.consumed = true;

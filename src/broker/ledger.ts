@@ -29,6 +29,8 @@ export interface LedgerJob {
   endedAt?: string;
   /** True once a test has judged this job's logs: a consumed job is never re-attached. */
   consumed: boolean;
+  /** Why the last `disagg cancel` did not signal this job (it stays tracked as live). */
+  cancelRefused?: string;
 }
 
 /**

@@ -7,6 +7,8 @@ export type BrokerRequest =
   // configFile: the YAML the test runs (a hand-written test may run one outside the config dir).
   | { id: number; op: 'run'; testId: string; configFile?: string }
   | { id: number; op: 'cancel'; testId: string }
+  // The test judged the job and its results are written: the job is consumed.
+  | { id: number; op: 'consumed'; testId: string; jobId: string }
   | { id: number; op: 'ping' };
 
 export type BrokerResponse =

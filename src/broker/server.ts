@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type { JobBroker } from './broker.js';
 import {
@@ -10,6 +9,7 @@ import {
   type BrokerResponse,
   type JobUpdate,
 } from './protocol.js';
+import { makeSocketDir, removeDeadSocketDirs, SOCKET_NAME } from './socket-dirs.js';
 
 export interface ServeOptions {
   /** Called before a `run` request reaches the broker: may register the test's config file, or throw. */
@@ -23,9 +23,11 @@ export interface BrokerServer {
 
 /** Serve the broker to the Vitest workers on a unix socket only this user can open. */
 export async function serveBroker(broker: JobBroker, opts: ServeOptions = {}): Promise<BrokerServer> {
+  // Runs killed with kill -9 left their dirs behind: remove those of dead runs first.
+  await removeDeadSocketDirs();
   // mkdtemp creates the dir with mode 0700, so other users cannot reach the socket.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vitest-disagg-'));
-  const socketPath = path.join(dir, 'broker.sock');
+  const dir = makeSocketDir();
+  const socketPath = path.join(dir, SOCKET_NAME);
   const sockets = new Set<net.Socket>();
   const updates = followUpdates(broker);
   const server = net.createServer((socket) => {
@@ -61,6 +63,9 @@ export async function serveBroker(broker: JobBroker, opts: ServeOptions = {}): P
             }
             case 'cancel':
               await broker.cancel(req.testId);
+              return { id: req.id, ok: true };
+            case 'consumed':
+              await broker.consumed(req.testId, req.jobId);
               return { id: req.id, ok: true };
             case 'ping':
               return { id: req.id, ok: true };

@@ -90,7 +90,13 @@ export async function reconcileIntents(ledger: Ledger, executor: Executor): Prom
     open = (data.intents ?? []).filter((i) => !live.has(i.runId) && i.executor === executor.kind);
   });
   if (!open.length) return result;
-  const found = executor.reconcile ? await executor.reconcile(open.map((i) => i.token)) : undefined;
+  // The local log dirs too: a local job that already ended is found by the token its dir holds.
+  const found = executor.reconcile
+    ? await executor.reconcile(
+        open.map((i) => i.token),
+        new Map(open.map((i) => [i.token, i.localLogDir])),
+      )
+    : undefined;
   const now = new Date().toISOString();
   await ledger.update((data) => {
     for (const intent of open) {

@@ -1,5 +1,6 @@
 // `disagg list [--json] [--config-dir D] [--config F]`: every config with its test name, file, type,
 // category, tags and skip reason (GPU_TYPE; DISAGG_TEST_LIST marks unlisted configs as not selected).
+import { gateConfigProblems } from '../stats/gate-config.js';
 import path from 'node:path';
 import {
   applyTestList,
@@ -45,6 +46,7 @@ export const run: CliCommand = async (argv, io) => {
     strict: settings.strict,
     limits: settings.configLimits,
     cwd: io.cwd,
+    extraChecks: (input) => gateConfigProblems(input, settings.gates),
   });
 
   let listed: Set<string> | undefined;

@@ -1,5 +1,6 @@
 // `disagg validate [paths…] [--json] [--strict] [--config-dir D] [--config F]`: one line per problem
 // `file:line:col path: message`; exit 1 on any error, 0 when there are only warnings.
+import { gateConfigProblems } from '../stats/gate-config.js';
 import { displayFile, errorsOf, formatProblem, validateFiles, warningsOf } from '../config/index.js';
 import { parseCommandArgs, type CliCommand } from './io.js';
 import { cliSettings } from './project-options.js';
@@ -32,6 +33,7 @@ export const run: CliCommand = async (argv, io) => {
     strict: settings.strict,
     limits: settings.configLimits,
     cwd: io.cwd,
+    extraChecks: (input) => gateConfigProblems(input, settings.gates),
   });
   const problems = configs.flatMap((c) => c.problems);
   const errors = errorsOf(problems).length;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ConfigEntry, DisaggConfig, LoadedConfig, Problem } from '../types.js';
-import { semanticChecks } from './checks.js';
+import { semanticChecks, type CheckInput } from './checks.js';
 import { discoverConfigs, entryForFile } from './discover.js';
 import { bytePosition, type ConfigLimits, invalidUtf8Offset, limitsOf } from './limits.js';
 import { parseYaml, type ParsedYaml } from './load.js';
@@ -25,6 +25,11 @@ export interface LoadContext {
   strict?: boolean;
   /** Bounds on one file (`ResolvedOptions.configLimits`); defaults DEFAULT_CONFIG_LIMITS. */
   limits?: Partial<ConfigLimits>;
+  /**
+   * Checks of later stages, run with the semantic checks on the file as written (the perf gates:
+   * `gateConfigProblems` of src/stats/gate-config.ts; this stage knows no metric names).
+   */
+  extraChecks?: (input: CheckInput) => Problem[];
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -115,7 +120,9 @@ export function loadConfig(entry: ConfigEntry, ctx: LoadContext = {}): LoadedCon
       problems.push(...validateSchema(parsed.value, parsed, { strict: ctx.strict }));
       if (isObject(parsed.value)) {
         config = parsed.value as DisaggConfig;
-        problems.push(...semanticChecks({ config, category: entry.category, parsed, strict: ctx.strict }));
+        const input: CheckInput = { config, category: entry.category, parsed, strict: ctx.strict };
+        problems.push(...semanticChecks(input));
+        if (ctx.extraChecks) problems.push(...ctx.extraChecks(input));
       }
     }
   }

@@ -8,6 +8,7 @@ import { JobDir, remoteJobDir } from './job-dir.js';
 import { RemoteDoneWatcher } from './remote-done-watch.js';
 import { remoteWorkDir } from './remote-dir.js';
 import type {
+  CancelResult,
   DoneWatcher,
   Executor,
   ExecutorExtras,
@@ -94,7 +95,7 @@ export class JobExecutor implements Executor {
     return this.scheduler.poll(jobs);
   }
 
-  cancel(jobs: readonly SubmittedJob[]): Promise<void> {
+  cancel(jobs: readonly SubmittedJob[]): Promise<CancelResult | void> {
     return this.scheduler.cancel(jobs);
   }
 
@@ -123,10 +124,18 @@ export class JobExecutor implements Executor {
   }
 
   /** See `Executor.reconcile`. */
-  async reconcile(tokens: readonly string[]): Promise<Map<string, ReconciledJob> | undefined> {
+  async reconcile(
+    tokens: readonly string[],
+    localLogDirs?: ReadonlyMap<string, string>,
+  ): Promise<Map<string, ReconciledJob> | undefined> {
     if (!this.scheduler.reconcile) return undefined;
     if (tokens.length === 0) return new Map();
-    return this.scheduler.reconcile(tokens);
+    // Job dirs on this machine are the local log dirs (see jobDirFor); remote ones are not known here.
+    const dirs =
+      !this.remoteJobDirs && localLogDirs
+        ? new Map([...localLogDirs].map(([token, dir]) => [token, path.resolve(dir)]))
+        : undefined;
+    return this.scheduler.reconcile(tokens, dirs);
   }
 
   async close(): Promise<void> {

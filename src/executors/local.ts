@@ -10,6 +10,7 @@ import {
   EXIT_CODE_FILE,
   JOB_END_FILE,
   JOB_START_FILE,
+  JOB_TOKEN_FILE,
   SIM_SCRIPT,
   slurmErrFile,
   slurmOutFile,
@@ -26,6 +27,7 @@ import {
 import { register } from './registry.js';
 import { shJoin, shq } from './shell-quote.js';
 import type {
+  CancelResult,
   ReconciledJob,
   Scheduler,
   SchedulerContext,
@@ -59,6 +61,18 @@ export function readEpochFile(file: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The job id the token file of `dir` records for `token`; undefined when it holds another token. */
+function jobIdByToken(dir: string, token: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, JOB_TOKEN_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [found, jobId] = text.trim().split(/\s+/);
+  return found === token && jobId !== undefined && /^\d+$/.test(jobId) ? jobId : undefined;
 }
 
 function groupAlive(pid: number): boolean {
@@ -146,7 +160,9 @@ export class LocalScheduler implements Scheduler {
     const token = spec.submitToken ?? newJobToken();
     // The wrapper records the exit code so a later run (after a crash) can still learn the outcome, and
     // the start and end times (the end before the exit code) so it learns the job's own run time too.
+    // It writes the token first: a run killed before recording the job finds it by it even once it ended.
     const wrapper =
+      `printf '%s %s\\n' "$${JOB_TOKEN_VAR}" "$SLURM_JOB_ID" > ${JOB_TOKEN_FILE}; ` +
       `date +%s > ${JOB_START_FILE}; bash "$0"; code=$?; ` +
       `date +%s > ${JOB_END_FILE}; echo "$code" > ${EXIT_CODE_FILE}; exit "$code"`;
     const startedAt = new Date().toISOString();
@@ -245,11 +261,15 @@ export class LocalScheduler implements Scheduler {
     }
   }
 
-  async cancel(jobs: readonly SubmittedJob[]): Promise<void> {
+  async cancel(jobs: readonly SubmittedJob[]): Promise<CancelResult> {
+    const result: CancelResult = { refused: [], gone: [] };
     for (const job of jobs) {
       const running = this.jobs.get(job.jobId);
       if (running) {
-        if (running.finalState) continue;
+        if (running.finalState) {
+          result.gone.push({ jobId: job.jobId, reason: `already ${running.finalState}` });
+          continue;
+        }
         running.finalState = 'CANCELLED';
         running.reason = 'cancelled';
         if (running.timer) clearTimeout(running.timer);
@@ -259,6 +279,7 @@ export class LocalScheduler implements Scheduler {
         const check = checkJobGroup(job.pid, job.procId);
         if (!check.ours) {
           this.log(`local job ${job.jobId} (${job.testId}): not signalled: ${check.why}`);
+          (check.gone ? result.gone : result.refused).push({ jobId: job.jobId, reason: check.why });
           continue;
         }
         const pgid = job.pid as number;
@@ -268,16 +289,34 @@ export class LocalScheduler implements Scheduler {
         }, KILL_WAIT_MS).unref();
       }
     }
+    return result;
   }
 
   /**
-   * Live jobs started with these write-ahead tokens (by a run that died before recording them). A job
-   * that already ended cannot be told from one never started; it is submitted again.
+   * Jobs started with these write-ahead tokens (by a run that died before recording them): live ones
+   * from their process environment, ended ones from the token file their wrapper wrote into their job
+   * dir (`dirs`), with the outcome their exit-code file holds.
    */
-  async reconcile(tokens: readonly string[]): Promise<Map<string, ReconciledJob>> {
+  async reconcile(
+    tokens: readonly string[],
+    dirs?: ReadonlyMap<string, string>,
+  ): Promise<Map<string, ReconciledJob>> {
     const out = new Map<string, ReconciledJob>();
     for (const [token, g] of findJobGroupsByToken(new Set(tokens)))
       out.set(token, { jobId: g.jobId, pid: g.pid, procId: g.procId, state: 'RUNNING' });
+    for (const token of tokens) {
+      const dir = dirs?.get(token);
+      if (out.has(token) || !dir) continue;
+      const jobId = jobIdByToken(dir, token);
+      if (jobId === undefined) continue;
+      // Not alive (the scan above found no process of it): its files tell how it ended.
+      const status = this.status({ jobId, testId: '', jobDir: dir, submittedAt: '' });
+      out.set(token, {
+        jobId,
+        jobDir: dir,
+        state: status.state === 'RUNNING' ? 'FAILED' : status.state,
+      });
+    }
     return out;
   }
 

@@ -52,6 +52,7 @@ import {
   type RawJobState,
 } from './slurm-state.js';
 import type {
+  CancelResult,
   CommandResult,
   ExecutorExtras,
   Host,
@@ -569,6 +570,7 @@ export class SlurmScheduler implements Scheduler {
     const wanted = new Set(tokens);
     const found = new Map<string, ReconciledJob>();
     if (wanted.size === 0) return found;
+    await this.waitForOrphanSubmits([...wanted]);
     const sqCmd = `squeue -h -t all -u "$(id -un)" -o '%i|%T|%Z|%k'`;
     const sq = await this.host.exec(sqCmd);
     if (sq.code !== 0) throw new SlurmCommandError(sqCmd, sq);
@@ -584,13 +586,51 @@ export class SlurmScheduler implements Scheduler {
     return found;
   }
 
-  async cancel(jobs: readonly SubmittedJob[]): Promise<void> {
+  /**
+   * A run killed with kill -9 leaves its submit command (`bash -c` … `sbatch --comment=<token>`) running
+   * on the submit host: its job may appear in squeue only after this run asked. Wait until no process of
+   * this user carries one of the tokens in its command line (one command on the host, `pgrep -f`; the
+   * pattern is written `[d]sg-…` so the waiting command never matches itself), at most
+   * `orphanSubmitWaitMs` (default 120 s, the idempotent submit's own wait); a submit still running then
+   * is an error, never "no job" (that could submit the test twice). A host without pgrep is not waited for.
+   */
+  private async waitForOrphanSubmits(tokens: readonly string[]): Promise<void> {
+    const safe = tokens.filter((t) => /^[A-Za-z0-9_-]{2,}$/.test(t));
+    if (!safe.length) return;
+    const pattern = safe.map((t) => `[${t[0]}]${t.slice(1)}`).join('|');
+    const limitMs = this.extras.orphanSubmitWaitMs ?? 120_000;
+    const rounds = Math.max(1, Math.ceil(limitMs / 200));
+    const cmd =
+      `command -v pgrep >/dev/null 2>&1 || { echo idle; exit 0; }; i=0; ` +
+      `while pgrep -u "$(id -un)" -f -- ${shq(pattern)} >/dev/null 2>&1; do ` +
+      `if [ "$i" -ge ${rounds} ]; then pgrep -a -u "$(id -un)" -f -- ${shq(pattern)} | head -3; echo busy; exit 0; fi; ` +
+      `sleep 0.2; i=$((i+1)); done; [ "$i" -gt 0 ] && echo waited || echo idle`;
+    const r = await this.host.exec(cmd);
+    const lines = r.stdout.trim().split('\n');
+    if (r.code === 0 && lines.at(-1) === 'busy') {
+      throw new SchedulerError(
+        `a submission of a run that is no longer alive is still running on ${this.host.description} ` +
+          `after ${Math.round(limitMs / 1000)} s (${lines.slice(0, -1).join('; ') || 'pgrep -f ' + pattern}); ` +
+          'whether it made a job cannot be told yet: wait for it to end (or kill it), then rerun',
+      );
+    }
+    if (r.code === 0 && lines.at(-1) === 'waited')
+      this.extras.log?.(`waited for the submission(s) of a killed run to end before looking for their jobs`);
+  }
+
+  async cancel(jobs: readonly SubmittedJob[]): Promise<CancelResult> {
+    const result: CancelResult = { refused: [], gone: [] };
+    // Never pass anything but a job id to scancel (a ledger can be edited).
+    for (const j of jobs)
+      if (!/^\d+$/.test(j.jobId))
+        result.refused.push({ jobId: j.jobId, reason: `${JSON.stringify(j.jobId)} is not a SLURM job id` });
     const ids = [...new Set(jobs.map((j) => j.jobId))].filter((id) => /^\d+$/.test(id));
-    if (ids.length === 0) return;
+    if (ids.length === 0) return result;
     // One scancel for all; unknown or finished ids are silently ignored by scancel.
     const cmd = `scancel ${ids.join(' ')}`;
     const r = await this.host.exec(cmd);
     if (r.code !== 0) throw new SlurmCommandError(cmd, r);
+    return result;
   }
 }
 

@@ -60,7 +60,8 @@ export interface Executor {
   submit(spec: JobSpec): Promise<SubmittedJob>;
   /** Status of all given jobs, in as few backend calls as possible (one per tick for SLURM). */
   poll(jobs: readonly SubmittedJob[]): Promise<Map<string, JobStatus>>;
-  cancel(jobs: readonly SubmittedJob[]): Promise<void>;
+  /** Cancel many jobs; what it did not signal is in the result (void: every job was signalled). */
+  cancel(jobs: readonly SubmittedJob[]): Promise<CancelResult | void>;
   /** Look at a running job's worker logs for fatal patterns; returns the fatal line, if any. */
   scanEarlyFailure(job: SubmittedJob): Promise<string | undefined>;
   /** Bring the job's logs into `localDir` (small logs whole, huge worker logs tail-first). */
@@ -81,8 +82,28 @@ export interface Executor {
    * The jobs that carry these write-ahead tokens (`JobSpec.submitToken`), found in ONE scheduler query;
    * `undefined` when the backend cannot tell (a custom scheduler without `reconcile`).
    */
-  reconcile?(tokens: readonly string[]): Promise<Map<string, ReconciledJob> | undefined>;
+  reconcile?(
+    tokens: readonly string[],
+    dirs?: ReadonlyMap<string, string>,
+  ): Promise<Map<string, ReconciledJob> | undefined>;
   close(): Promise<void>;
+}
+
+/** A job `cancel` did not signal, and why. */
+export interface CancelSkip {
+  jobId: string;
+  reason: string;
+}
+
+/**
+ * What a cancel did. A job in neither list was signalled (or the scheduler accepted its cancel).
+ * `refused`: not signalled although it may still run (a pid not provably the job's, a scheduler error):
+ * it must stay tracked. `gone`: nothing left to signal (the job already ended): its outcome is still to
+ * be collected, so it is not "cancelled" either.
+ */
+export interface CancelResult {
+  refused: CancelSkip[];
+  gone: CancelSkip[];
 }
 
 /** A job found by its write-ahead token (`Scheduler.reconcile`). */
@@ -178,16 +199,23 @@ export interface Scheduler {
   submit(plan: SubmissionPlan, spec: JobSpec): Promise<StartedJob>;
   /** States of many jobs in as few commands as possible; a final state is never asked for again. */
   poll(jobs: readonly SubmittedJob[]): Promise<Map<string, JobStatus>>;
-  /** Cancel many jobs at once; unknown or finished ones are ignored. */
-  cancel(jobs: readonly SubmittedJob[]): Promise<void>;
+  /**
+   * Cancel many jobs at once; unknown or finished ones are ignored. Returns the jobs it refused to
+   * signal or found gone (void: every job was signalled or its cancel accepted).
+   */
+  cancel(jobs: readonly SubmittedJob[]): Promise<CancelResult | void>;
   /** See `Executor.explainPending`. */
   explainPending?(job: SubmittedJob, reason: string): Promise<PendingExplanation>;
   /**
    * Optional: the jobs carrying these write-ahead tokens, in one query (SLURM: `squeue -u` with the
    * comment, plus `sacct` when accounting is on). Without it, a run killed between submit and ledger write
-   * cannot find that job again (the next run says so).
+   * cannot find that job again (the next run says so). `dirs`: token → the job dir the job would have
+   * (given for job dirs on this machine), where a scheduler may find a job that already ended.
    */
-  reconcile?(tokens: readonly string[]): Promise<Map<string, ReconciledJob>>;
+  reconcile?(
+    tokens: readonly string[],
+    dirs?: ReadonlyMap<string, string>,
+  ): Promise<Map<string, ReconciledJob>>;
   close?(): Promise<void>;
 }
 
@@ -232,6 +260,8 @@ export interface ExecutorExtras {
   log?: (message: string) => void;
   /** Injected for tests. */
   sleep?: (ms: number) => Promise<void>;
+  /** How long reconcile waits for a killed run's submit command still running (default 120 000 ms). */
+  orphanSubmitWaitMs?: number;
 }
 
 /** What a scheduler factory gets. */

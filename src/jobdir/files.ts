@@ -106,6 +106,11 @@ export const EXIT_CODE_FILE = '.exit_code';
  * here (the end before the exit code): a later run learns the job's own queue and run times from them.
  */
 export const JOB_START_FILE = '.started_at';
+/**
+ * The local scheduler's wrapper writes `<write-ahead token> <job id>` here when the job starts: a run
+ * killed before it recorded the job finds it by its token even after the job ended.
+ */
+export const JOB_TOKEN_FILE = '.disagg_token';
 export const JOB_END_FILE = '.ended_at';
 /** submit.py wipes its `--log-dir`, so its input lives in this sibling dir. */
 export function submitControlDir(jobDir: string): string {

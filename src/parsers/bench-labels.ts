@@ -26,6 +26,9 @@ const FIXED: Record<string, string> = {
   'total gpu power (w)': 'total_gpu_power_w',
 };
 
+/** Every key a fixed label gives (for "did you mean" on a misspelt metric). */
+export const FIXED_BENCH_KEYS: readonly string[] = [...new Set(Object.values(FIXED))];
+
 /** Short names of the four latency metrics; everything else is snake-cased. */
 const LATENCY: Record<string, string> = { ttft: 'ttft', tpot: 'tpot', itl: 'itl', e2el: 'e2el' };
 

@@ -8,6 +8,7 @@ import {
 } from '../config/index.js';
 import { CATEGORY_TIMEOUT_MS } from '../config/naming.js';
 import type { ConfigEntry, JobSpec, LoadedConfig } from '../types.js';
+import { gateConfigProblems } from '../stats/gate-config.js';
 import { slurmTimeToMs } from '../util/duration.js';
 import { newRunId, runDirFor } from '../broker/job-dirs.js';
 import type { ResolvedOptions } from './options.js';
@@ -23,6 +24,8 @@ export function loadChecked(
     gpuType: options.gpuType,
     strict: options.strict,
     limits: options.configLimits,
+    // Perf gates too: a gate mistake fails the test here, before its job is submitted.
+    extraChecks: (input) => gateConfigProblems(input, options.gates),
   });
   if (printWarnings) {
     for (const w of loaded.problems.filter((p) => p.severity === 'warning')) {

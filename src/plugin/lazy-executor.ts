@@ -11,9 +11,7 @@ export function lazyExecutor(kind: ExecutorKind, create: () => Promise<Executor>
     kind,
     submit: async (spec) => (await get()).submit(spec),
     poll: async (jobs) => (jobs.length ? (await get()).poll(jobs) : new Map()),
-    cancel: async (jobs) => {
-      if (jobs.length) await (await get()).cancel(jobs);
-    },
+    cancel: async (jobs) => (jobs.length ? (await get()).cancel(jobs) : undefined),
     scanEarlyFailure: async (job) => (await get()).scanEarlyFailure(job),
     fetchLogs: async (job, dir) => (await get()).fetchLogs(job, dir),
     explainPending: async (job, reason) => {
@@ -22,9 +20,9 @@ export function lazyExecutor(kind: ExecutorKind, create: () => Promise<Executor>
     },
     watchDone: async (onSeen, onLapse) => (await get()).watchDone?.(onSeen, onLapse),
     // Asked only when a dead run left write-ahead intents, so a clean start still connects to nothing.
-    reconcile: async (tokens) => {
+    reconcile: async (tokens, dirs) => {
       const executor = await get();
-      return executor.reconcile ? executor.reconcile(tokens) : undefined;
+      return executor.reconcile ? executor.reconcile(tokens, dirs) : undefined;
     },
     close: async () => {
       // Never create an executor just to close it; one that failed to be created has nothing to close.

@@ -3,7 +3,7 @@
 // atomic mkdir), decides header-or-not while holding it, and writes the batch in one call. The reader
 // serves `disagg report` and `disagg compare` alike, for our CSV and the original framework's.
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, open, stat } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import Papa from 'papaparse';
 import lockfile from 'proper-lockfile';
@@ -69,11 +69,35 @@ export function siblingCsvPath(csvPath: string, header: string): string {
   return path.join(path.dirname(csvPath), `${path.basename(csvPath, ext)}.${sha8}${ext || '.csv'}`);
 }
 
-type Outcome = 'written' | 'header-mismatch';
+type Outcome = { kind: 'written'; written: number } | { kind: 'header-mismatch' };
 
-async function appendUnderLock(file: string, header: string, body: string): Promise<Outcome> {
+/** What makes a row one job's measurement: test (with concurrency), metric and the job's submit time. */
+const ROW_KEY_COLUMNS = ['test_name', 'metric_type', 'start_timestamp'] as const;
+
+/** The row keys of CSV text with a header, as the file holds them (after whatever escaping it got). */
+function rowKeys(text: string): string[] {
+  const parsed = Papa.parse<Record<string, string | undefined>>(text.replace(/^\uFEFF/, ''), {
+    header: true,
+    skipEmptyLines: true,
+  });
+  return parsed.data.map((r) => ROW_KEY_COLUMNS.map((c) => r[c] ?? '').join('\u0000'));
+}
+
+/** The rows whose key is not in `existing` yet (keys compared as written, so escaping cannot differ). */
+function newRowsOnly(rows: readonly PerfRow[], header: string, existing: string): PerfRow[] {
+  const have = new Set(rowKeys(existing));
+  return rows.filter((r) => !have.has(rowKeys(`${header}\n${toCsvBody([r])}`)[0] as string));
+}
+
+async function appendUnderLock(
+  file: string,
+  header: string,
+  rows: readonly PerfRow[],
+  skipRowsAlreadyThere: boolean,
+): Promise<Outcome> {
   await mkdir(path.dirname(file), { recursive: true });
   let compromised: Error | undefined;
+  let written = 0;
   const release = await lockfile.lock(file, {
     realpath: false, // the CSV may not exist yet
     stale: 30_000,
@@ -86,40 +110,57 @@ async function appendUnderLock(file: string, header: string, body: string): Prom
   });
   try {
     const head = await readHead(file);
-    if (head !== null && head.header !== header) return 'header-mismatch';
+    if (head !== null && head.header !== header) return { kind: 'header-mismatch' };
+    // Redoing a job's results after a crash: rows the killed run already wrote are not written twice.
+    // Read under the lock, so two writers cannot both decide a row is missing.
+    const todo =
+      skipRowsAlreadyThere && head !== null ? newRowsOnly(rows, header, await readFile(file, 'utf8')) : rows;
+    if (todo.length === 0) return { kind: 'written', written: 0 };
+    const body = toCsvBody(todo);
     // The header is decided while holding the lock, so exactly one writer ever writes it.
     const text = head === null ? `${header}\n${body}` : `${head.endsWithNewline ? '' : '\n'}${body}`;
     await appendFile(file, text, 'utf8');
+    written = todo.length;
   } finally {
     await release().catch(() => undefined);
   }
   if (compromised !== undefined) {
     throw new ResultsError(`lock on ${file} was lost while writing (${compromised.message}); check the rows`);
   }
-  return 'written';
+  return { kind: 'written', written };
 }
 
 /**
  * Append rows to the perf CSV (header written only into a new or empty file). A CSV with a
  * different header is never touched: the rows go to a sibling file and a warning says so.
  */
-export async function appendPerfRows(csvPath: string, rows: readonly PerfRow[]): Promise<AppendResult> {
+export async function appendPerfRows(
+  csvPath: string,
+  rows: readonly PerfRow[],
+  opts: {
+    /**
+     * Leave out rows the file already has (same test_name, metric_type and start_timestamp): a job's
+     * results redone after a crash must not duplicate the rows the killed run wrote. Reads the file.
+     */
+    skipRowsAlreadyThere?: boolean;
+  } = {},
+): Promise<AppendResult> {
   if (rows.length === 0) return { file: csvPath, written: 0 };
   const header = perfCsvHeader();
-  const body = toCsvBody(rows);
-  if ((await appendUnderLock(csvPath, header, body)) === 'written') {
-    return { file: csvPath, written: rows.length };
-  }
+  const skip = opts.skipRowsAlreadyThere === true;
+  const first = await appendUnderLock(csvPath, header, rows, skip);
+  if (first.kind === 'written') return { file: csvPath, written: first.written };
   const sibling = siblingCsvPath(csvPath, header);
-  if ((await appendUnderLock(sibling, header, body)) === 'header-mismatch') {
+  const second = await appendUnderLock(sibling, header, rows, skip);
+  if (second.kind === 'header-mismatch') {
     throw new ResultsError(`${csvPath} and ${sibling} both have a different header; no rows written`);
   }
   return {
     file: sibling,
-    written: rows.length,
+    written: second.written,
     warning:
       `${csvPath} has a different header than the 17 perf columns, so it was left untouched; ` +
-      `${rows.length} row(s) were written to ${sibling} instead`,
+      `${second.written} row(s) were written to ${sibling} instead`,
   };
 }
 

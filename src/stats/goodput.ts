@@ -5,6 +5,10 @@
 import type { RequestLatency } from '../parsers/bench-requests.js';
 
 /** Latency objectives in ms; each optional (the config's `benchmark.slo`, or the `slo` option). */
+/** The metric names the perf step adds per concurrency (gates and validation know them too). */
+export const GOODPUT_METRIC = 'goodput';
+export const ATTAINMENT_METRIC = 'slo_attainment';
+
 export interface Slo {
   ttft_ms?: number;
   tpot_ms?: number;

@@ -16,6 +16,11 @@ const HANG = path.join(repoRoot, 'tests/fixtures/suites/hang');
 const SHORT = path.join(repoRoot, 'tests/fixtures/suites/short');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Wait until `gone()` (checked every 200 ms); `boundMs` is a safety net, not the expected time. */
+async function waitGone(gone: () => boolean, boundMs: number): Promise<void> {
+  for (let end = Date.now() + boundMs; !gone() && Date.now() < end;) await sleep(200);
+}
+
 function tmp(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
 }
@@ -69,7 +74,9 @@ describe('SIGINT during vitest run', () => {
         60_000,
       );
       run.child.kill('SIGINT');
-      await sleep(10_000);
+      // The broker sends SIGTERM, then SIGKILL 5 s later: gone within about 10 s on a quiet machine; the
+      // bound leaves room for a loaded one (the test waits for the event, not for a fixed time).
+      await waitGone(() => data.jobs.every((j) => !groupAlive(j.pid as number)), 30_000);
       for (const job of data.jobs)
         expect(groupAlive(job.pid as number), `job ${job.jobId} still running`).toBe(false);
       const code = await Promise.race([run.exited, sleep(30_000).then(() => 'still running')]);
@@ -170,7 +177,13 @@ describe('disagg cancel after a crash', () => {
       const { code, stdout } = await cancelCli(out);
       expect(code, stdout).toBe(0);
       for (const j of data.jobs) expect(stdout).toContain(`job ${j.jobId}`);
-      await sleep(8_000);
+      await waitGone(
+        () =>
+          executor === 'local'
+            ? data.jobs.every((j) => !groupAlive(j.pid as number))
+            : liveInSqueue(data.jobs.map((j) => j.jobId)).length === 0,
+        30_000,
+      );
       if (executor === 'local') {
         for (const j of data.jobs)
           expect(groupAlive(j.pid as number), `job ${j.jobId} still running`).toBe(false);

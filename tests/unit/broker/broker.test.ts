@@ -9,6 +9,19 @@ import type { Executor } from '../../../src/executors/types.js';
 import type { JobSpec, JobStatus, SubmittedJob } from '../../../src/types.js';
 
 /** An executor whose jobs finish after a fixed number of polls; it records every call. */
+/** Wait until `cond` holds (the broker works on its own timers); the bound is only a safety net. */
+async function until(cond: () => boolean | Promise<boolean>, what: string, boundMs = 15_000): Promise<void> {
+  const end = Date.now() + boundMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`not within ${boundMs / 1000} s: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Jobs the ledger lists in `state`. */
+const inLedger = async (state?: string): Promise<number> =>
+  (await new Ledger(out).read()).jobs.filter((j) => state === undefined || j.state === state).length;
+
 class FakeExecutor implements Executor {
   readonly kind = 'slurm' as const;
   submitted: string[] = [];
@@ -151,7 +164,7 @@ describe('JobBroker', () => {
     const b = broker(exec);
     await b.start();
     b.schedule(['a', 'b']);
-    await new Promise((r) => setTimeout(r, 50));
+    await until(async () => (await inLedger()) === 2, 'both jobs recorded');
     await b.close();
     expect(exec.cancelled.sort()).toEqual(['100', '101']);
   });
@@ -188,12 +201,13 @@ describe('JobBroker', () => {
     await b.start();
     b.schedule(['a', 'b', 'c', 'd']);
     const runs = ['a', 'b', 'c', 'd'].map((id) => b.run(id).catch((e: Error) => e.message));
-    await new Promise((r) => setTimeout(r, 50));
+    await until(async () => (await inLedger()) === 2, 'two jobs recorded');
+    // Two in flight and neither ends: c and d wait.
     expect(exec.submitted).toEqual(['a', 'b']);
     await b.interrupt('interrupted by SIGINT');
     expect(exec.cancelled.sort()).toEqual(['100', '101']);
     await expect(b.run('e')).rejects.toThrow(/not submitted: interrupted by SIGINT/);
-    const messages = await Promise.race([Promise.all(runs.slice(2)), new Promise((r) => setTimeout(r, 500))]);
+    const messages = await Promise.all(runs.slice(2));
     expect(messages).toEqual([
       'not submitted: interrupted by SIGINT',
       'not submitted: interrupted by SIGINT',
@@ -218,11 +232,7 @@ describe('JobBroker', () => {
     await b.start();
     b.schedule(['a', 'b']);
     const runs = ['a', 'b'].map((id) => b.run(id));
-    for (let i = 0; i < 200; i++) {
-      const jobs = (await new Ledger(out).read()).jobs;
-      if (jobs.length === 2 && jobs.every((j) => j.state === 'RUNNING')) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until(async () => (await inLedger('RUNNING')) === 2, 'both jobs RUNNING in the ledger');
     await b.interrupt('cancelled by Ctrl-C');
     const ledger = await new Ledger(out).read();
     expect(ledger.jobs.map((j) => [j.testId, j.state, j.reason])).toEqual([

@@ -110,6 +110,8 @@ describe('broker events', () => {
     await b.start();
     b.schedule(['t1']);
     const outcome = await b.run('t1');
+    // The test judged the job and wrote its results: only now is it consumed.
+    await b.consumed('t1', outcome.jobId);
     await b.close();
 
     const names = seen.filter((s) => s.name !== 'notice').map((s) => s.name);
@@ -227,6 +229,7 @@ describe('resume', () => {
     });
     await b.start();
     const outcome = await b.run('t1');
+    await b.consumed('t1', outcome.jobId);
     await b.close();
     expect(exec.submits).toBe(0);
     expect(outcome).toMatchObject({ jobId: '555', resumed: true, logDir: oldDir });

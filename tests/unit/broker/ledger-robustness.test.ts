@@ -120,20 +120,22 @@ describe('ledger damaged mid-run', () => {
       await b.start();
       b.schedule(['t1', 't2']);
       const runs = [b.run('t1'), b.run('t2')];
-      // Wait (bounded) until both jobs are in the file and no write is in flight (the file unchanged for
-      // 300 ms), then damage it: a write racing the damage would otherwise overwrite it unseen.
-      let last = '';
-      let stableSince = Date.now();
-      for (let i = 0; i < 500; i++) {
-        const text = fs.readFileSync(file, 'utf8');
-        if (text !== last) [last, stableSince] = [text, Date.now()];
-        const d = JSON.parse(text) as LedgerData;
-        if (d.jobs.length === 2 && Date.now() - stableSince >= 300) break;
-        await new Promise((r) => setTimeout(r, 10));
+      // Wait until the file shows both jobs RUNNING: the last write before the jobs end (each job's
+      // record and its submitted event are written before it is polled, and its state never changes
+      // while held), so no write is in flight that could race the damage and overwrite it unseen. An
+      // event, not a quiet period: a loaded machine may delay a write by any time. Bounded as a safety net.
+      const bothRunning = (): boolean => {
+        const d = JSON.parse(fs.readFileSync(file, 'utf8')) as LedgerData;
+        return d.jobs.length === 2 && d.jobs.every((j) => j.state === 'RUNNING');
+      };
+      for (let end = Date.now() + 15_000; !bothRunning();) {
+        if (Date.now() > end) throw new Error('the ledger never showed both jobs RUNNING');
+        await new Promise((r) => setTimeout(r, 5));
       }
       damage();
       exec.finish = true;
       const outcomes = await Promise.all(runs);
+      for (const o of outcomes) await b.consumed(o.testId, o.jobId);
       await b.close();
       expect(outcomes.map((o) => o.state)).toEqual(['COMPLETED', 'COMPLETED']);
       const data = await new Ledger(out).read();

@@ -55,9 +55,13 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(out, { recursive: true, force: true }));
 
-async function until(ok: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
-  if (!ok()) throw new Error(`timed out waiting for ${what}`);
+/** Wait for what the broker and the socket do on their own; the bound is only a safety net. */
+async function until(ok: () => boolean, what: string, boundMs = 15_000): Promise<void> {
+  const end = Date.now() + boundMs;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 describe('job updates pushed to the waiting worker', () => {

@@ -157,6 +157,7 @@ describe('write-ahead submission', () => {
     const second = broker(ex);
     second.events.on('notice', (e) => void notices.push(e.message));
     const outcome = await second.run('t1');
+    await second.consumed('t1', outcome.jobId);
     await second.close();
     expect(ex.submits).toBe(0);
     expect(ex.reconcileCalls).toEqual([[token]]);
@@ -296,6 +297,7 @@ describe('resume is exact', () => {
     const ex = new TokenScheduler();
     const first = broker(ex);
     const judged = await first.run('t1');
+    await first.consumed('t1', judged.jobId); // the test wrote its results
     await killRuns(); // the run dies after the test consumed the job, before it ended
     const second = broker(ex);
     const outcome = await second.run('t1');
@@ -303,6 +305,23 @@ describe('resume is exact', () => {
     expect(outcome.resumed).toBe(false);
     expect(outcome.jobId).not.toBe(judged.jobId);
     expect(ex.submits).toBe(2);
+  });
+
+  it('a job handed to its test is not consumed before the test wrote its results (issue 21)', async () => {
+    // Killed after the broker handed the outcome over, before the test's CSV rows and history line were
+    // written: the rerun must judge that job again, never run it again.
+    const ex = new TokenScheduler();
+    const first = broker(ex);
+    const handed = await first.run('t1');
+    expect(read().jobs.find((j) => j.jobId === handed.jobId)?.consumed).toBe(false);
+    await killRuns();
+    const second = broker(ex);
+    const outcome = await second.run('t1');
+    await second.consumed('t1', outcome.jobId);
+    await second.close();
+    expect(outcome).toMatchObject({ jobId: handed.jobId, resumed: true });
+    expect(ex.submits).toBe(1);
+    expect(read().jobs.find((j) => j.jobId === handed.jobId)?.consumed).toBe(true);
   });
 
   it('a crashed run’s COMPLETED job not yet judged is re-attached, not submitted again', async () => {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Ledger, type LedgerJob } from '../../../src/broker/ledger.js';
 import { main } from '../../../src/cli/main.js';
-import { processStartTime } from '../../../src/executors/process-identity.js';
+import { JOB_TOKEN_VAR, processStartTime } from '../../../src/executors/process-identity.js';
 
 function job(jobId: string, state: LedgerJob['state'], endedAt?: string): LedgerJob {
   const now = new Date().toISOString();
@@ -82,7 +82,8 @@ describe('disagg cancel: forged local pids (issue 12)', () => {
         env: { HOME: os.homedir() },
         cwd: out,
       });
-      expect(code, stdout + stderr).toBe(0);
+      // Refusing anything is a failure of the command (issue 21): nothing it refused is "cancelled".
+      expect(code, stdout + stderr).toBe(1);
       expect(kill).not.toHaveBeenCalled();
     } finally {
       kill.mockRestore();
@@ -90,7 +91,12 @@ describe('disagg cancel: forged local pids (issue 12)', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(() => process.kill(pid, 0)).not.toThrow();
     const lines = stderr.trim().split('\n');
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(5);
+    expect(lines[4]).toMatch(/3 job\(s\) not cancelled/);
+    expect(stdout).not.toMatch(/^cancelled/m);
+    expect(stdout).toMatch(/^REFUSED local job 1 \(t1\): .*still tracked in /m);
+    // Job 2's pid is not the job's (its token differs): the job is gone, nothing to cancel.
+    expect(stdout).toMatch(/^not cancelled local job 2 \(t2\): already ended/m);
     expect(lines[0]).toMatch(/local job 1 \(t1\): not signalled: .*no recorded start time and token/);
     expect(lines[1]).toMatch(
       /local job 2 \(t2\): not signalled: .*does not carry the job's DISAGG_JOB_TOKEN/,
@@ -112,5 +118,101 @@ describe('disagg cancel: forged local pids (issue 12)', () => {
     expect(code).not.toBe(0);
     expect(text).toContain(`${path.join(out, 'jobs.json')}: jobs[0] is null, not a job entry`);
     expect(text).toMatch(/Move it aside/);
+  });
+});
+
+describe('disagg cancel tells the truth (issue 21)', () => {
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    children.length = 0;
+  });
+
+  /** A process group that carries a job token, like a local job: provably ours. */
+  function fakeJob(token: string): ChildProcess {
+    const child = spawn('sleep', ['30'], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, [JOB_TOKEN_VAR]: token },
+    });
+    children.push(child);
+    return child;
+  }
+
+  it('lists only what it signalled, exits 1 on a refusal and keeps the refused job tracked', async () => {
+    const ours = fakeJob('a'.repeat(32));
+    const stranger = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+    children.push(stranger);
+    const oursExit = new Promise((r) => ours.once('exit', r));
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cancel-truth-'));
+    const ledger = new Ledger(out);
+    const oursPid = ours.pid as number;
+    const strangerPid = stranger.pid as number;
+    await ledger.update((d) => {
+      d.jobs.push(
+        {
+          ...job('11', 'RUNNING'),
+          pid: oursPid,
+          procId: { startTime: processStartTime(oursPid) as string, token: 'a'.repeat(32) },
+        },
+        // An entry of an older version: no identity, so never signalled.
+        { ...job('12', 'RUNNING'), pid: strangerPid },
+      );
+    });
+    let stdout = '';
+    let stderr = '';
+    const code = await main(['cancel', '--output-path', out, '--json'], {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+      env: { HOME: os.homedir() },
+      cwd: out,
+    });
+    expect(code, stdout + stderr).toBe(1);
+    const json = JSON.parse(stdout) as {
+      cancelled: Array<{ jobId: string }>;
+      refused: Array<{ jobId: string; reason: string }>;
+      alreadyEnded: unknown[];
+    };
+    expect(json.cancelled.map((j) => j.jobId)).toEqual(['11']);
+    expect(json.refused).toEqual([
+      expect.objectContaining({
+        jobId: '12',
+        reason: expect.stringMatching(/no recorded start time and token/),
+      }),
+    ]);
+    expect(json.alreadyEnded).toEqual([]);
+    // The signalled job really ends; the refused one still runs and is still tracked as live.
+    await oursExit;
+    expect(() => process.kill(strangerPid, 0)).not.toThrow();
+    const after = await ledger.read();
+    const byId = new Map(after.jobs.map((j) => [j.jobId, j]));
+    expect(byId.get('11')).toMatchObject({ state: 'CANCELLED', reason: 'disagg cancel' });
+    expect(byId.get('12')?.state).toBe('RUNNING');
+    expect(byId.get('12')?.endedAt).toBeUndefined();
+    expect(byId.get('12')?.cancelRefused).toMatch(/disagg cancel at .*: .*no recorded start time and token/);
+  });
+
+  it('a job already gone is neither cancelled nor refused: it is left for the next run to collect', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cancel-gone-'));
+    const ledger = new Ledger(out);
+    const ended = fakeJob('b'.repeat(32));
+    const pid = ended.pid as number;
+    const startTime = processStartTime(pid) as string;
+    const gone = new Promise((r) => ended.once('exit', r));
+    ended.kill('SIGKILL');
+    await gone;
+    await ledger.update((d) => {
+      d.jobs.push({ ...job('21', 'RUNNING'), pid, procId: { startTime, token: 'b'.repeat(32) } });
+    });
+    let stdout = '';
+    const code = await main(['cancel', '--output-path', out, '--json'], {
+      stdout: (t) => (stdout += t),
+      stderr: () => undefined,
+      env: { HOME: os.homedir() },
+      cwd: out,
+    });
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ cancelled: [], refused: [], alreadyEnded: [{ jobId: '21' }] });
+    expect((await ledger.read()).jobs[0]).toMatchObject({ state: 'RUNNING' });
   });
 });

@@ -162,7 +162,11 @@ describe('disagg reads the disagg() options of vitest.config.*', () => {
     expect(d.argv[0]).toBe('sbatch');
 
     const cancel = await disagg(['cancel', '--json'], dir);
-    expect(cancel).toEqual({ code: 0, stdout: `${JSON.stringify({ cancelled: [] })}\n`, stderr: '' });
+    expect(cancel).toEqual({
+      code: 0,
+      stdout: `${JSON.stringify({ cancelled: [], refused: [], alreadyEnded: [] })}\n`,
+      stderr: '',
+    });
     const text = await disagg(['cancel'], dir);
     expect(text.stdout).toBe(`no live jobs in ${path.join(dir, 'out', 'jobs.json')}\n`);
 

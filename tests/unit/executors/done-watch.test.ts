@@ -186,6 +186,9 @@ describe('RemoteDoneWatcher on a host that refuses long-running commands', () =>
       onLapse: () => (lapses += 1),
     });
     w.add(job('701'));
+    // Wait for the lapse itself (a loaded machine may take long), then give a restart the time it would
+    // need (restartDelayMs is 10 ms) to show there is none.
+    await until(() => lapses === 1);
     await new Promise((r) => setTimeout(r, 200));
     expect(starts).toBe(1);
     expect(lapses).toBe(1);

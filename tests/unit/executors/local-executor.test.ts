@@ -61,7 +61,18 @@ describe("executor 'local'", () => {
       const spec = { ...shortSimSpec(work, 'local_sleep'), configFile: path.join(work, 'c.yaml') };
       spec.config = { ...spec.config, simulator: undefined, slurm: { script_file: 'job.sh' } };
       const job = await ex.submit(spec);
-      await new Promise((r) => setTimeout(r, 300));
+      // Cancel only once the script has printed its line (a loaded machine may take a while to get there):
+      // an event, not a fixed wait. Bounded as a safety net.
+      const outFile = path.join(job.jobDir, slurmOutFile(job.jobId));
+      const printed = (): boolean => {
+        try {
+          return readFileSync(outFile, 'utf8').includes('mark=');
+        } catch {
+          return false;
+        }
+      };
+      for (let end = Date.now() + 30_000; !printed() && Date.now() < end;)
+        await new Promise((r) => setTimeout(r, 20));
       expect((await ex.poll([job])).get(job.jobId)?.state).toBe('RUNNING');
       await ex.cancel([job]);
       expect((await waitFinal(ex, job))?.state).toBe('CANCELLED');

@@ -116,7 +116,7 @@ describe('local executor: forged ledger pids', () => {
       await second.cancel([fromLedger]);
       expect(logs).toEqual([]);
       let gone = false;
-      for (let i = 0; i < 100 && !gone; i++) {
+      for (let i = 0; i < 300 && !gone; i++) {
         await new Promise((r) => setTimeout(r, 100));
         gone = !alive(job.pid as number) || (await first.poll([job])).get(job.jobId)?.state === 'FAILED';
       }

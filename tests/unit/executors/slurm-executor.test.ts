@@ -130,8 +130,13 @@ describe('SlurmExecutor.poll', () => {
 describe('SlurmExecutor.cancel', () => {
   it('one scancel for all jobs', async () => {
     const host = new ScriptedHost(() => undefined);
-    await new SlurmExecutor({ host }).cancel([job('1'), job('2'), job('2'), job('x; rm')]);
+    const result = await new SlurmExecutor({ host }).cancel([job('1'), job('2'), job('2'), job('x; rm')]);
     expect(host.calls).toEqual(['scancel 1 2']);
+    // What was never passed to scancel is reported as refused, not cancelled (issue 21).
+    expect(result).toEqual({
+      refused: [{ jobId: 'x; rm', reason: '"x; rm" is not a SLURM job id' }],
+      gone: [],
+    });
   });
 });
 
