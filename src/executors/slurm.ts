@@ -491,6 +491,9 @@ export class SlurmScheduler implements Scheduler {
           if (!ids.includes(id)) continue;
           const sq = squeue.get(id);
           if (!isTerminal(row.state) && sq && isTerminal(sq.state)) continue;
+          // Seen on the lab under load: FAILED with exit code 0:0 for a job that exited 3, before sacct
+          // settled. While the controller still has the job, its own record has the exit code.
+          if (row.state === 'FAILED' && row.exitCode === '0:0' && sq) continue;
           finals.set(id, row);
         }
       } else if (isAccountingDisabled(r.stderr)) {

@@ -94,6 +94,18 @@ describe('SlurmExecutor.poll', () => {
     );
   });
 
+  it('an unsettled sacct row (FAILED, exit 0:0) while squeue still has the job: the exit code from scontrol', async () => {
+    const host = new ScriptedHost((c) => {
+      if (c.startsWith('squeue')) return ok('1|FAILED|n1|NonZeroExitCode\n');
+      if (c.startsWith('sacct')) return ok('1|FAILED|0:0|2024-05-01T12:00:00|2024-05-01T12:00:03|None\n');
+      if (c.startsWith('for id in')) return ok(sc('1', 'FAILED', 'NonZeroExitCode', '3:0'));
+      return undefined;
+    });
+    const ex = new SlurmExecutor({ host, kind: 'ssh' });
+    const st = await ex.poll([job('1')]);
+    expect(st.get('1')).toMatchObject({ state: 'FAILED', exitCode: '3:0' });
+  });
+
   it('COMPLETING is not final; a job gone from every source after being seen is UNKNOWN', async () => {
     let phase = 0;
     const host = new ScriptedHost((c) => {
