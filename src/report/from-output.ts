@@ -91,7 +91,7 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
     }
   }
   const history = await readHistory(outputPath);
-  if (history.skipped) notes.push(`${history.file}: ${history.skipped} line(s) not understood, left out`);
+  if (history.notice) notes.push(history.notice);
   return {
     title: opts.title ?? 'vitest-disagg report',
     generatedAt: new Date().toISOString(),
