@@ -78,8 +78,8 @@ export function readYamlFile(file: string, limits?: Partial<ConfigLimits>): Read
           '; split it, or raise the limit (option maxConfigBytes or env DISAGG_MAX_CONFIG_BYTES)',
       );
     }
-    if (e instanceof FileReadError && e.code === 'ENOTREG') return fail(e.message);
-    return fail(`cannot read file: ${e instanceof Error ? e.message : String(e)}`);
+    // A FileReadError names the file and says what is wrong (missing, a FIFO, a device, no permission).
+    return fail(e instanceof FileReadError ? e.message : `cannot read file: ${String(e)}`);
   }
   const bad = invalidUtf8Offset(bytes);
   if (bad >= 0) {
