@@ -72,7 +72,8 @@ export async function lockFile(file: string, options: LockOptions): Promise<() =
       if (attempt >= options.retries) {
         throw Object.assign(
           new Error(
-            `${file} stayed locked by another process (${lockPath}) through ${attempt + 1} attempts; ` +
+            `${file} stayed locked by another process (${lockPath}: ${(err as Error).message.toLowerCase()}) ` +
+              `through ${attempt + 1} attempts; ` +
               `if no other run is writing it, delete ${lockPath}`,
             { cause: err },
           ),

@@ -7,6 +7,7 @@ import path from 'node:path';
 import Papa from 'papaparse';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunLock } from '../../../src/broker/run-lock.js';
+import { withRetries } from '../../../src/broker/write-ahead.js';
 import { appendPerfRows, perfCsvPath, readPerfCsvText } from '../../../src/results/csv.js';
 import { historyPath, recordJobPart } from '../../../src/results/history.js';
 import { perfRowsFor } from '../../../src/results/perf-rows.js';
@@ -135,6 +136,25 @@ describe('fast, clear failures', () => {
     ).rejects.toThrow(/x\.csv stayed locked by another process .* through 4 attempts/);
     expect(waits).toBe(3);
     await release();
+  });
+
+  it('a ledger write that failed with EROFS or ENOSPC is not retried; a held lock is', async () => {
+    for (const code of ['EROFS', 'ENOSPC', 'EACCES']) {
+      let calls = 0;
+      const write = async () => {
+        calls++;
+        throw Object.assign(new Error(`${code}: nope`), { code });
+      };
+      await expect(withRetries(write, 5, 1)).rejects.toThrow(code);
+      expect(calls, code).toBe(1);
+    }
+    let calls = 0;
+    const held = async () => {
+      calls++;
+      throw Object.assign(new Error('held'), { code: 'ELOCKED' });
+    };
+    await expect(withRetries(held, 3, 1)).rejects.toThrow('held');
+    expect(calls).toBe(3);
   });
 
   it('a run lock path that is a directory gets a clear message, not "other runs keep taking it"', () => {
