@@ -3,7 +3,7 @@
 // results file, and `history.jsonl` when present.
 import { CONFIG_FILE } from '../jobdir/files.js';
 import fs from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { MAX_DATA_FILE_BYTES, readRegularFile } from '../util/read-regular-file.js';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ERROR_SUFFIX, latestLogsOf, logsRoot, RUNS_DIR } from '../broker/job-dirs.js';
@@ -34,7 +34,8 @@ function linkedTests(outputPath: string): string[] {
 /** GPUs of the resolved config the job dir received, when it can be read. */
 export async function gpusOfJobDir(dir: string): Promise<number | undefined> {
   try {
-    return gpuCount(parseYaml(await readFile(path.join(dir, CONFIG_FILE), 'utf8')) as DisaggConfig);
+    const text = await readRegularFile(path.join(dir, CONFIG_FILE), { maxBytes: MAX_DATA_FILE_BYTES });
+    return gpuCount(parseYaml(text.toString('utf8')) as DisaggConfig);
   } catch {
     return undefined;
   }
