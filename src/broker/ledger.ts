@@ -1,9 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import type { ExecutorKind } from '../executors/types.js';
 import type { JobState, ProcessIdentity } from '../types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { lockFile } from '../util/file-lock.js';
+import { FileReadError, MAX_DATA_FILE_BYTES, readRegularFile } from '../util/read-regular-file.js';
 import { checkLedger, LedgerError } from './ledger-check.js';
 
 export { LedgerError } from './ledger-check.js';
@@ -105,11 +106,13 @@ export class Ledger {
   async read(): Promise<LedgerData> {
     let text: string;
     try {
-      text = await fs.readFile(this.file, 'utf8');
+      text = (await readRegularFile(this.file, { maxBytes: MAX_DATA_FILE_BYTES })).toString('utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return structuredClone(EMPTY);
-      throw new LedgerError(this.file, `cannot be read (${code ?? (err as Error).message})`);
+      const why =
+        err instanceof FileReadError && code !== 'EACCES' ? err.message : (code ?? (err as Error).message);
+      throw new LedgerError(this.file, `cannot be read (${why})`);
     }
     let data: unknown;
     try {
@@ -153,9 +156,13 @@ export class Ledger {
 
   private async updateLocked(change: (data: LedgerData) => void): Promise<LedgerData> {
     await fs.mkdir(path.dirname(this.file), { recursive: true });
-    const release = await lockfile.lock(path.dirname(this.file), {
+    // Only a lock held by another process is waited on; a read-only or full disk fails at once.
+    const release = await lockFile(path.dirname(this.file), {
       lockfilePath: `${this.file}.lock`,
-      retries: { retries: this.lockRetries, minTimeout: 20, maxTimeout: 200 },
+      retries: this.lockRetries,
+      minTimeout: 20,
+      maxTimeout: 200,
+      factor: 2,
       stale: 10_000,
     });
     try {

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { OutputInUseError } from '../errors.js';
 import { processStartTime } from '../executors/process-identity.js';
+import { FileReadError, readRegularFileSync } from '../util/read-regular-file.js';
 
 export const RUN_LOCK_FILE = '.disagg-run.lock';
 
@@ -27,7 +28,7 @@ export function runLockFile(outputPath: string): string {
 
 function readOwner(file: string): RunLockOwner | undefined {
   try {
-    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<RunLockOwner>;
+    const v = JSON.parse(readText(file) ?? '') as Partial<RunLockOwner>;
     if (typeof v.pid !== 'number' || typeof v.runId !== 'string') return undefined;
     return v as RunLockOwner;
   } catch {
@@ -147,10 +148,18 @@ export class RunLock {
   }
 }
 
+/** The lock file's text; undefined when it is gone. Something else in its place is an error saying what. */
 function readText(file: string): string | undefined {
   try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
+    return readRegularFileSync(file, { maxBytes: 64 * 1024 }).toString('utf8');
+  } catch (err) {
+    if (err instanceof FileReadError && (err.code === 'ENOTREG' || err.code === 'EFBIG')) {
+      throw new OutputInUseError(
+        `${err.message}. ${file} should be the run lock (a small JSON file); no run can hold this ` +
+          `output dir while it is there: remove it (rm -r ${file}) and start the run again`,
+        file,
+      );
+    }
     return undefined;
   }
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Executor, ReconciledJob } from '../executors/types.js';
 import { TERMINAL_STATES } from '../types.js';
 import { Ledger, type LedgerData, type LedgerIntent, type LedgerJob } from './ledger.js';
+import { isRetryableFileError } from '../util/file-lock.js';
 
 /** `dsg-<runId>-<n>-<hex>`: unique per submission, readable in `squeue -o %k`. */
 export function newSubmitToken(runId: string, n: number): string {
@@ -42,7 +43,8 @@ export async function withRetries<T>(write: () => Promise<T>, attempts: number, 
     try {
       return await write();
     } catch (err) {
-      if (attempt >= attempts) throw err;
+      // A full disk or a read-only dir does not heal in a second: fail at once, saying why.
+      if (attempt >= attempts || !isRetryableFileError(err)) throw err;
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }

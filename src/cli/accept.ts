@@ -24,7 +24,8 @@ export const run: CliCommand = async (argv, io) => {
   const [test, ...extra] = positionals;
   if (!test || extra.length > 0) throw new UsageError(`give exactly one test id\n${usage}`);
   const options = await cliSettings(io, { config: values.config, outputPath: values['output-path'] });
-  const accepted = await acceptLatest(options.outputPath, test);
+  // A damaged line is skipped, and said (on stderr: --json keeps stdout one object).
+  const accepted = await acceptLatest(options.outputPath, test, (m) => io.stderr(`note: ${m}\n`));
   const file = historyPath(options.outputPath);
   if (!accepted) throw new ParseError(`${file} has no run of ${test}: run the test first, then accept it`);
   if (values.json) {

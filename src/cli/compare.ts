@@ -2,7 +2,6 @@
 // [--runs N] [--min-runs M] [--json]`: perf of two CSVs / output dirs / results JSON files, judged by the
 // regression rule. The same input on both sides compares its latest run with its earlier ones. Exit 1 if
 // and only if something regressed; 2 on bad usage or unreadable input (with --json as {"error": …}).
-import { readFile } from 'node:fs/promises';
 import { RESULTS_JSON } from '../jobdir/files.js';
 import path from 'node:path';
 import { readCompareInput } from '../results/compare-inputs.js';
@@ -10,6 +9,7 @@ import { compareSamples, filterSamples, splitLatest, type CompareRow } from '../
 import { COMPARE_DEFAULTS, formatPercent, formatValue, type RuleSettings } from '../stats/regression.js';
 import { parseCommandArgs, UsageError, type CliCommand, type CliIO } from './io.js';
 import { pick } from '../util/pick.js';
+import { MAX_DATA_FILE_BYTES, readRegularFile } from '../util/read-regular-file.js';
 
 export const usage =
   'usage: disagg compare <baseline> <current> | <input> [--metric NAME]… [--concurrency N]… [--tolerance F] [--noise-k K]\n' +
@@ -72,7 +72,8 @@ function concurrencies(texts: readonly string[]): number[] {
 /** Both sides are one input: the same resolved file, or byte-identical content. */
 async function sameInput(a: string, b: string): Promise<boolean> {
   if (a === b) return true;
-  const [x, y] = await Promise.all([readFile(a), readFile(b)]);
+  const bound = { maxBytes: MAX_DATA_FILE_BYTES };
+  const [x, y] = await Promise.all([readRegularFile(a, bound), readRegularFile(b, bound)]);
   return x.equals(y);
 }
 
@@ -188,16 +189,23 @@ async function compare(argv: string[], io: CliIO): Promise<{ code: number; text:
       : nothingEarlier
         ? ['one run only: nothing earlier to compare with']
         : ['its latest run against its earlier runs'];
+  // Damaged lines left out of either input are said, once per file.
+  const skipped = [...new Set([...baseline.notices, ...current.notices])];
   if (values.json === true) {
     const rows = result.rows.map((r) => pick(r, JSON_ROW_FIELDS));
     const extra = identical ? { identical: true, note: note[0] } : note.length > 0 ? { note: note[0] } : {};
-    return { code, text: `${JSON.stringify({ rows, regressions: result.regressions, ...extra })}\n` };
+    const left = skipped.length > 0 ? { skipped } : {};
+    return {
+      code,
+      text: `${JSON.stringify({ rows, regressions: result.regressions, ...extra, ...left })}\n`,
+    };
   }
   const failed = result.rows.filter((r) => r.verdict === 'regressed');
   const text = [
     `baseline: ${baseline.file} (${baseline.kind}, ${plural(baseline.samples.length, 'value')})`,
     `current:  ${current.file} (${current.kind}, ${plural(current.samples.length, 'value')})`,
     ...note,
+    ...skipped.map((n) => `note: ${n}`),
     '',
     result.rows.length > 0
       ? table(result.rows)

@@ -52,11 +52,15 @@ async function load(
       source: input,
       tests,
       history: [],
-      notes: ['Built from a perf CSV: it holds measurements only (no verdicts, job states or accuracy).'],
+      notes: [CSV_ONLY_NOTE],
     },
     defaultOut,
   };
 }
+
+/** Said on the page only: it is what the input is, nothing was left out. */
+const CSV_ONLY_NOTE =
+  'Built from a perf CSV: it holds measurements only (no verdicts, job states or accuracy).';
 
 async function report(argv: string[], io: CliIO, json: boolean): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -77,9 +81,14 @@ async function report(argv: string[], io: CliIO, json: boolean): Promise<number>
   const { data, defaultOut } = await load(input, io, json);
   const file = await writeReport(data, values.out ? path.resolve(io.cwd, values.out) : defaultOut);
   const failed = data.tests.filter((t) => t.status === 'failed').length;
+  // What was left out (damaged history lines, an unreadable CSV or ledger) is said here too, not only on the page.
+  const notes = data.notes.filter((n) => n !== CSV_ONLY_NOTE);
   if (json) {
-    io.stdout(`${JSON.stringify({ report: file, source: data.source, tests: data.tests.length, failed })}\n`);
+    io.stdout(
+      `${JSON.stringify({ report: file, source: data.source, tests: data.tests.length, failed, ...(notes.length ? { notes } : {}) })}\n`,
+    );
   } else {
+    for (const n of notes) io.stderr(`note: ${n}\n`);
     io.stdout(`report: ${file} (${data.tests.length} test(s), ${failed} failed)\n`);
   }
   return 0;

@@ -11,6 +11,7 @@ import { resolvePlaceholders } from './placeholders.js';
 import { toUpstreamFormat, upstreamFormatNotice } from './upstream-format.js';
 import { sortProblems } from './problems.js';
 import { validateSchema } from './schema.js';
+import { FileReadError, readRegularFileSync } from '../util/read-regular-file.js';
 import { DEFAULT_GPU_TYPE, gpuSkipReason } from './select.js';
 
 /** What loading needs from the settings core (`ResolvedOptions` has all three); nothing is read from env. */
@@ -70,20 +71,20 @@ export function readYamlFile(file: string, limits?: Partial<ConfigLimits>): Read
   });
   let bytes: Buffer;
   try {
-    // Checked before reading: a huge file is never loaded into memory.
-    const size = fs.statSync(file).size;
-    if (size > lim.maxBytes) {
+    // One open, the bound applied to that descriptor: a huge file, a FIFO or a device (a symlink to
+    // /dev/zero) is never read, and opening a FIFO cannot hang the process.
+    bytes = readRegularFileSync(file, { maxBytes: lim.maxBytes });
+  } catch (e) {
+    if (e instanceof FileReadError && e.code === 'EFBIG') {
       return fail(
-        `the file is ${size} bytes, more than the limit of ${lim.maxBytes} bytes; split it, or raise the limit ` +
-          `(option maxConfigBytes or env DISAGG_MAX_CONFIG_BYTES)`,
+        (e.size === undefined
+          ? `the file grew beyond the limit of ${lim.maxBytes} bytes while being read`
+          : `the file is ${e.size} bytes, more than the limit of ${lim.maxBytes} bytes`) +
+          '; split it, or raise the limit (option maxConfigBytes or env DISAGG_MAX_CONFIG_BYTES)',
       );
     }
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    return fail(`cannot read file: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  if (bytes.length > lim.maxBytes) {
-    return fail(`the file is more than the limit of ${lim.maxBytes} bytes (it grew while being read)`);
+    // A FileReadError names the file and says what is wrong (missing, a FIFO, a device, no permission).
+    return fail(e instanceof FileReadError ? e.message : `cannot read file: ${String(e)}`);
   }
   const bad = invalidUtf8Offset(bytes);
   if (bad >= 0) {

@@ -1,8 +1,8 @@
 // Selection: which configs run here (GPU type) and which a test-list file asks for.
-import fs from 'node:fs';
 import type { ConfigEntry, DisaggConfig } from '../types.js';
 import { pytestMethodOf } from './naming.js';
 import { ConfigError } from '../errors.js';
+import { readRegularFileSync } from '../util/read-regular-file.js';
 
 export const DEFAULT_GPU_TYPE = 'GB200';
 /** What the original assumes when a config has no supported_gpus. */
@@ -64,7 +64,8 @@ export interface TestListResult<T> {
 export function readTestList(file: string): TestList {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    // A test list is a few KB; 16 MB bounds a wrong path (a device, a log) without refusing a real one.
+    text = readRegularFileSync(file, { maxBytes: 16 * 1024 * 1024 }).toString('utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ConfigError(

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Category, ConfigEntry } from '../types.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
+import { readRegularFileSync } from '../util/read-regular-file.js';
 import { tagsFor } from '../config/naming.js';
 import { generateFolderModule, type ConfigTest } from './transform.js';
 
@@ -60,7 +61,8 @@ export function writeFolderModules(
     const text = generateFolderModule(category, configs, runtimeModule);
     let current: string | undefined;
     try {
-      current = fs.readFileSync(file, 'utf8');
+      // Never blocks (a FIFO in its place) nor reads a device: anything odd is rewritten below.
+      current = readRegularFileSync(file, { maxBytes: 16 * 1024 * 1024 }).toString('utf8');
     } catch {
       // not written yet
     }

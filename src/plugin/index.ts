@@ -21,7 +21,7 @@ import { yamlProjectOnlyByFilter, type VitestRootOptions } from './project-filte
 import { runMarker } from './run-mode.js';
 import { takeOverSignals } from './signals.js';
 import { DisaggSummaryReporter } from './summary-reporter.js';
-import { generateModule, generateVerdictModule, VERDICT_QUERY } from './transform.js';
+import { generateModule, generateVerdictModule, readYamlSource, VERDICT_QUERY } from './transform.js';
 
 export type { DisaggOptions, ResolvedOptions } from './options.js';
 export { DisaggSummaryReporter } from './summary-reporter.js';
@@ -81,6 +81,16 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
   const yamlPlugin: Plugin = {
     name: 'vitest-disagg:yaml',
     enforce: 'pre',
+    // Our own read of a YAML test module: never blocks (a FIFO), never fails the module (a config
+    // deleted or swapped mid-run fails only its own test, when the fixture loads it).
+    load(id) {
+      const [file, query] = id.split('?');
+      if (!/\.ya?ml$/i.test(file)) return null;
+      const isVerdict = query !== undefined && `?${query}` === VERDICT_QUERY;
+      const o = opts();
+      if (!isVerdict && (query !== undefined || !isInside(o.configDir, file))) return null;
+      return readYamlSource(file, o.configLimits.maxBytes);
+    },
     transform(code, id) {
       const [file, query] = id.split('?');
       if (!/\.ya?ml$/i.test(file)) return null;

@@ -1,4 +1,5 @@
 import type { Category, ConfigEntry } from '../types.js';
+import { readRegularFileSync } from '../util/read-regular-file.js';
 import { lineSourceMap, type LineSourceMap } from '../util/sourcemap.js';
 
 export interface GeneratedModule {
@@ -55,6 +56,22 @@ function imports(runtimeModule: string): string[] {
     `import { describe } from 'vitest';`,
     `import { disaggTest } from ${JSON.stringify(runtimeModule)};`,
   ];
+}
+
+/**
+ * A YAML test module's source as Vite loads it (our `load` hook, in place of Vite's own read): a regular
+ * file within `maxBytes`, read once without blocking. A config that vanished, was swapped for a FIFO or
+ * a device, or is over the bound gives an empty source: its test is still generated (listed, located
+ * at line 1) and fails alone when it runs, where the fixture's loader says what is wrong with the file.
+ * Vite's read would fail the module instead (`ERR_MODULE_NOT_FOUND`, the whole `vitest list`), or hang
+ * on a FIFO.
+ */
+export function readYamlSource(file: string, maxBytes: number): string {
+  try {
+    return readRegularFileSync(file, { maxBytes }).toString('utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** Only the head of a file is scanned: a hostile file may be huge, and the loader refuses it anyway. */

@@ -1,13 +1,13 @@
 // Report tests from a perf CSV: ours or the original framework's (same 17 columns). A row is one
 // metric of one concurrency: `perf_case_name` = `test_<method>[<test>]_con:<N>`, `metric_type` the
 // metric name (`SERVER_MEDIAN_TTFT`, the original's `DISAGG_SERVER_TTFT` = median), `perf_metric` its value.
-import { readFile } from 'node:fs/promises';
 import { benchKeyForMetricName } from '../parsers/metric-names.js';
 import { readPerfCsvText } from '../results/csv.js';
 import type { PerfPoint, ReportTest } from './model.js';
 import { outputLengthOf } from './pareto.js';
 import { workloadOfTestId } from './workload.js';
 import { ParseError } from '../errors.js';
+import { MAX_DATA_FILE_BYTES, readRegularFile } from '../util/read-regular-file.js';
 
 const CASE_RE = /^test_\w+\[(.+)\]$/;
 
@@ -93,5 +93,9 @@ export function testsFromCsvText(text: string, file: string): ReportTest[] {
 }
 
 export async function testsFromCsv(file: string): Promise<ReportTest[]> {
-  return testsFromCsvText(await readFile(file, 'utf8'), file);
+  const bytes = await readRegularFile(file, {
+    maxBytes: MAX_DATA_FILE_BYTES,
+    tooLargeHint: 'split it (rows of older runs into another file) or report from the output dir instead',
+  });
+  return testsFromCsvText(bytes.toString('utf8'), file);
 }

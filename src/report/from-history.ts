@@ -6,11 +6,11 @@ import type { ReportData, ReportTest } from './model.js';
 import { ParseError } from '../errors.js';
 
 export async function loadHistoryFile(file: string): Promise<ReportData> {
-  const { entries, skipped } = await readHistory(path.dirname(file), path.basename(file));
+  const { entries, notice } = await readHistory(path.dirname(file), path.basename(file));
   if (!entries.length) {
     throw new ParseError(
       `${file}: no history records (each line: {"test","endTime","passed","metrics":{"<concurrency>":{…}},"verdicts":[…]})` +
-        (skipped ? `; ${skipped} line(s) not understood` : ''),
+        (notice ? `; ${notice}` : ''),
     );
   }
   const latest = new Map<string, (typeof entries)[number]>();
@@ -41,6 +41,6 @@ export async function loadHistoryFile(file: string): Promise<ReportData> {
     source: path.resolve(file),
     tests: tests.sort((a, b) => a.testId.localeCompare(b.testId)),
     history: entries,
-    notes: skipped ? [`${file}: ${skipped} line(s) not understood, left out`] : [],
+    notes: notice ? [notice] : [],
   };
 }

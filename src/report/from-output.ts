@@ -3,7 +3,7 @@
 // results file, and `history.jsonl` when present.
 import { CONFIG_FILE } from '../jobdir/files.js';
 import fs from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { MAX_DATA_FILE_BYTES, readRegularFile } from '../util/read-regular-file.js';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ERROR_SUFFIX, latestLogsOf, logsRoot, RUNS_DIR } from '../broker/job-dirs.js';
@@ -35,7 +35,8 @@ function linkedTests(outputPath: string): string[] {
 /** GPUs and workload (model · ISL/OSL) of the resolved config the job dir received, when it can be read. */
 export async function configFactsOfJobDir(dir: string): Promise<{ gpus?: number; workload?: string }> {
   try {
-    const config = parseYaml(await readFile(path.join(dir, CONFIG_FILE), 'utf8')) as DisaggConfig;
+    const text = await readRegularFile(path.join(dir, CONFIG_FILE), { maxBytes: MAX_DATA_FILE_BYTES });
+    const config = parseYaml(text.toString('utf8')) as DisaggConfig;
     return { gpus: gpuCount(config), workload: workloadOf(config) };
   } catch {
     return {};
@@ -117,7 +118,7 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
     }
   }
   const history = await readHistory(outputPath);
-  if (history.skipped) notes.push(`${history.file}: ${history.skipped} line(s) not understood, left out`);
+  if (history.notice) notes.push(history.notice);
   return {
     title: opts.title ?? 'vitest-disagg report',
     generatedAt: new Date().toISOString(),

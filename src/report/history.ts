@@ -1,9 +1,8 @@
 // The report's view of `$OUTPUT_PATH/history.jsonl` (name and record shape: src/results/history.ts):
 // a test's key metrics and gate verdicts per run. Absent file = no trends. Lines that do not fit are
-// counted, never fatal: the report must open even when the history is half-written.
-import { readFile } from 'node:fs/promises';
+// skipped and named in a note, never fatal: the report must open even when the history is half-written.
 import path from 'node:path';
-import { HISTORY_FILE_NAME, parseHistoryLenient, type HistoryRecord } from '../results/history.js';
+import { HISTORY_FILE_NAME, historyNotice, readHistoryFile, type HistoryRecord } from '../results/history.js';
 import type { HistoryEntry } from './model.js';
 
 /** The metrics a trend shows besides the gated ones (and goodput, when the run measured it). */
@@ -47,17 +46,11 @@ export function historyEntry(r: HistoryRecord): HistoryEntry {
   };
 }
 
+/** The history's trend entries; `notice` names the damaged lines that were left out (none: undefined). */
 export async function readHistory(
   outputPath: string,
   name = HISTORY_FILE_NAME,
-): Promise<{ entries: HistoryEntry[]; skipped: number; file: string }> {
-  const file = path.join(outputPath, name);
-  let text = '';
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const { records, skipped } = parseHistoryLenient(text, file);
-  return { entries: records.map(historyEntry), skipped, file };
+): Promise<{ entries: HistoryEntry[]; notice?: string; file: string }> {
+  const read = await readHistoryFile(path.join(outputPath, name));
+  return { entries: read.records.map(historyEntry), notice: historyNotice(read), file: read.file };
 }

@@ -2,10 +2,11 @@
 // dir (its history.jsonl, else its perf CSV) or a test's results JSON. Names are kept as written; a
 // canonical key lets different kinds meet (`SERVER_MEDIAN_TTFT` ↔ `median_ttft_ms`,
 // `test_stress[x]` ↔ `x`).
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PERF_CSV_NAME, readPerfCsvText } from './csv.js';
-import { HISTORY_FILE_NAME, parseHistory } from './history.js';
+import { HISTORY_FILE_NAME, historyNotice, parseHistoryLenient, type HistoryRecord } from './history.js';
+import { MAX_DATA_FILE_BYTES, readRegularFile } from '../util/read-regular-file.js';
 import { benchKeyForMetricName } from '../parsers/metric-names.js';
 import { RESULTS_JSON_NAME } from './results-json.js';
 import { ParseError } from '../errors.js';
@@ -29,6 +30,8 @@ export interface CompareInput {
   /** The file actually read. */
   file: string;
   samples: MetricSample[];
+  /** What was left out of the file (damaged history lines), one notice each; none when all was read. */
+  notices: string[];
 }
 
 /** `test_stress[x]` → `x`; other names unchanged. */
@@ -66,8 +69,8 @@ export function samplesFromCsv(text: string, file: string): MetricSample[] {
 }
 
 /** One sample per metric per concurrency per history record. */
-export function samplesFromHistory(text: string, file: string): MetricSample[] {
-  return parseHistory(text, file).flatMap((r) =>
+function samplesOfRecords(records: readonly HistoryRecord[]): MetricSample[] {
+  return records.flatMap((r) =>
     Object.entries(r.metrics).flatMap(([con, values]) =>
       Object.entries(values).map(([metric, value]) => ({
         test: r.test,
@@ -121,15 +124,17 @@ async function statOrNull(p: string): Promise<Awaited<ReturnType<typeof stat>> |
 }
 
 async function readFileInput(file: string): Promise<CompareInput> {
-  const text = await readFile(file, 'utf8');
+  const text = (await readRegularFile(file, { maxBytes: MAX_DATA_FILE_BYTES })).toString('utf8');
   if (path.basename(file) === HISTORY_FILE_NAME || file.endsWith('.jsonl')) {
-    return { kind: 'history', file, samples: samplesFromHistory(text, file) };
+    const { records, skipped } = parseHistoryLenient(text);
+    const notice = historyNotice({ file, skipped });
+    return { kind: 'history', file, samples: samplesOfRecords(records), notices: notice ? [notice] : [] };
   }
   if (file.endsWith('.json')) {
     const mtime = (await stat(file)).mtimeMs;
-    return { kind: 'results-json', file, samples: samplesFromResultsJson(text, file, mtime) };
+    return { kind: 'results-json', file, samples: samplesFromResultsJson(text, file, mtime), notices: [] };
   }
-  return { kind: 'csv', file, samples: samplesFromCsv(text, file) };
+  return { kind: 'csv', file, samples: samplesFromCsv(text, file), notices: [] };
 }
 
 /**

@@ -3,11 +3,14 @@
 // atomic mkdir), decides header-or-not while holding it, and writes the batch in one call. The reader
 // serves `disagg report` and `disagg compare` alike, for our CSV and the original framework's.
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import Papa from 'papaparse';
-import lockfile from 'proper-lockfile';
 import { PERF_CSV_COLUMNS, type PerfRow } from './perf-rows.js';
+import { appendNoFollow, openForAppend, refuseSymlink } from '../util/append-no-follow.js';
+import { neutraliseCsvField, unneutraliseCsvField } from '../util/csv-formula.js';
+import { lockFile } from '../util/file-lock.js';
+import { MAX_DATA_FILE_BYTES, readRegularFile } from '../util/read-regular-file.js';
 import { ParseError, ResultsError } from '../errors.js';
 
 export const PERF_CSV_NAME = 'perf_script_test_results.csv';
@@ -28,7 +31,8 @@ export function perfCsvHeader(): string {
 }
 
 function toCsvBody(rows: readonly PerfRow[]): string {
-  const data = rows.map((r) => PERF_CSV_COLUMNS.map((c) => r[c]));
+  // A text field a spreadsheet would run as a formula (`=HYPERLINK(…)` as a metric name) gets a `'`.
+  const data = rows.map((r) => PERF_CSV_COLUMNS.map((c) => neutraliseCsvField(r[c])));
   return `${Papa.unparse(data, { newline: '\n', header: false })}\n`;
 }
 
@@ -37,18 +41,13 @@ interface Head {
   endsWithNewline: boolean;
 }
 
-/** First line and last byte of a file; null when it is missing or empty. */
+/** First line and last byte of a file; null when it is missing or empty. Read from one descriptor, no symlink. */
 async function readHead(file: string): Promise<Head | null> {
-  let size: number;
+  // Opened as for the append itself (O_NOFOLLOW, regular files only), so what is checked is what is written.
+  const fh = await openForAppend(file, true);
   try {
-    size = (await stat(file)).size;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  if (size === 0) return null;
-  const fh = await open(file, 'r');
-  try {
+    const size = (await fh.stat()).size;
+    if (size === 0) return null;
     const buf = Buffer.alloc(Math.min(size, 64 * 1024));
     await fh.read(buf, 0, buf.length, 0);
     const last = Buffer.alloc(1);
@@ -98,28 +97,37 @@ async function appendUnderLock(
   await mkdir(path.dirname(file), { recursive: true });
   let compromised: Error | undefined;
   let written = 0;
-  const release = await lockfile.lock(file, {
-    realpath: false, // the CSV may not exist yet
+  const release = await lockFile(file, {
     stale: 30_000,
-    // Up to ~1 min of waiting: 8+ writers each holding the lock for a few ms.
-    retries: { retries: 400, factor: 1.2, minTimeout: 5, maxTimeout: 200, randomize: true },
+    // Up to ~1 min of waiting: 8+ writers each holding the lock for a few ms. Only a held lock is
+    // waited on: a read-only dir or a full disk fails at once (src/util/file-lock.ts).
+    retries: 400,
+    minTimeout: 5,
+    maxTimeout: 200,
     // The default throws from a timer, killing the worker; report it from here instead.
     onCompromised: (err) => {
       compromised = err;
     },
   });
   try {
+    await refuseSymlink(file);
     const head = await readHead(file);
     if (head !== null && head.header !== header) return { kind: 'header-mismatch' };
     // Redoing a job's results after a crash: rows the killed run already wrote are not written twice.
     // Read under the lock, so two writers cannot both decide a row is missing.
     const todo =
-      skipRowsAlreadyThere && head !== null ? newRowsOnly(rows, header, await readFile(file, 'utf8')) : rows;
+      skipRowsAlreadyThere && head !== null
+        ? newRowsOnly(
+            rows,
+            header,
+            (await readRegularFile(file, { maxBytes: MAX_DATA_FILE_BYTES })).toString('utf8'),
+          )
+        : rows;
     if (todo.length === 0) return { kind: 'written', written: 0 };
     const body = toCsvBody(todo);
     // The header is decided while holding the lock, so exactly one writer ever writes it.
     const text = head === null ? `${header}\n${body}` : `${head.endsWithNewline ? '' : '\n'}${body}`;
-    await appendFile(file, text, 'utf8');
+    await appendNoFollow(file, text);
     written = todo.length;
   } finally {
     await release().catch(() => undefined);
@@ -238,11 +246,11 @@ export function readPerfCsvText(text: string, file: string): PerfCsvRow[] {
     const line = i + 2;
     const state = (row.state ?? '').trim() || (fields.includes('state') ? '' : 'valid');
     const valid = state === 'valid';
-    const name = (row.test_name || row.perf_case_name || '').trim();
+    const name = unneutraliseCsvField((row.test_name || row.perf_case_name || '').trim());
     const con = /^(.*)_con:(\d+)$/.exec(name);
     const rawValue = (row.perf_metric ?? '').trim();
     const value = rawValue === '' ? NaN : Number(rawValue);
-    const metric = (row.metric_type ?? '').trim();
+    const metric = unneutraliseCsvField((row.metric_type ?? '').trim());
     if (!con) {
       if (!valid) return; // a failed row of unknown shape carries nothing to read
       throw new ParseError(

@@ -2,11 +2,14 @@
 // per test run. The history gate, `disagg compare <output dir>`, `disagg accept` and the HTML report
 // read it; this module is the one place that spells its name and record shape, and the only writer.
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import type { DisaggConfig } from '../types.js';
+import { appendNoFollow, openForAppend, refuseSymlink } from '../util/append-no-follow.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { lockFile } from '../util/file-lock.js';
+import { parseJsonLines, skippedNotice, type SkippedLine } from '../util/json-lines.js';
+import { MAX_DATA_FILE_BYTES, readRegularTextIfExists } from '../util/read-regular-file.js';
 import { ResultsError } from '../errors.js';
 
 export const HISTORY_FILE_NAME = 'history.jsonl';
@@ -103,11 +106,12 @@ export function formatHistoryRecord(record: HistoryRecord): string {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+const SHAPE =
+  'each line must be {"test": string, "endTime": ISO time, "passed": boolean, ' +
+  '"metrics": {"<concurrency>": {"<metric>": number}}}';
+
 function problem(file: string, line: number, what: string): Error {
-  return new Error(
-    `${file}:${line}: ${what}; each line must be {"test": string, "endTime": ISO time, "passed": boolean, ` +
-      `"metrics": {"<concurrency>": {"<metric>": number}}}`,
-  );
+  return new Error(`${file}:${line}: ${what}; ${SHAPE}`);
 }
 
 const OPTIONAL_STRINGS = [
@@ -147,23 +151,23 @@ function verdicts(value: unknown): HistoryVerdict[] {
   );
 }
 
-/** One parsed line; throws a message without the file position (the caller adds it). */
-function recordOf(value: unknown, file: string, line: number): HistoryRecord {
-  if (!isObject(value)) throw problem(file, line, 'not an object');
+/** One parsed line; throws what is wrong with it, without the file position (the caller adds it). */
+function recordOf(value: unknown): HistoryRecord {
+  if (!isObject(value)) throw new Error('not an object');
   const { test, endTime, passed, metrics } = value;
-  if (typeof test !== 'string' || test === '') throw problem(file, line, '"test" is missing');
+  if (typeof test !== 'string' || test === '') throw new Error('"test" is missing');
   if (typeof endTime !== 'string' || Number.isNaN(Date.parse(endTime)))
-    throw problem(file, line, `"endTime" ${JSON.stringify(endTime)} is not a time`);
-  if (typeof passed !== 'boolean') throw problem(file, line, '"passed" is not true or false');
-  if (!isObject(metrics)) throw problem(file, line, '"metrics" is not an object');
+    throw new Error(`"endTime" ${JSON.stringify(endTime)} is not a time`);
+  if (typeof passed !== 'boolean') throw new Error('"passed" is not true or false');
+  if (!isObject(metrics)) throw new Error('"metrics" is not an object');
   const out: Record<string, Record<string, number>> = {};
   for (const [concurrency, values] of Object.entries(metrics)) {
-    if (!/^\d+$/.test(concurrency)) throw problem(file, line, `concurrency "${concurrency}" is not a number`);
-    if (!isObject(values)) throw problem(file, line, `"metrics.${concurrency}" is not an object`);
+    if (!/^\d+$/.test(concurrency)) throw new Error(`concurrency "${concurrency}" is not a number`);
+    if (!isObject(values)) throw new Error(`"metrics.${concurrency}" is not an object`);
     out[concurrency] = {};
     for (const [metric, v] of Object.entries(values)) {
       if (typeof v !== 'number' || !Number.isFinite(v))
-        throw problem(file, line, `"metrics.${concurrency}.${metric}" is not a number`);
+        throw new Error(`"metrics.${concurrency}.${metric}" is not a number`);
       out[concurrency][metric] = v;
     }
   }
@@ -182,48 +186,60 @@ function recordOf(value: unknown, file: string, line: number): HistoryRecord {
 
 /** Parse history.jsonl text; a bad line is an error naming the file and line. Blank lines are skipped. */
 export function parseHistory(text: string, file: string): HistoryRecord[] {
-  return parseHistoryLenient(text, file, true).records;
+  const { records, skipped } = parseHistoryLenient(text, file);
+  const bad = skipped[0];
+  if (bad) throw problem(file, bad.line, bad.reason);
+  return records;
 }
 
 /**
- * Parse history.jsonl text. `strict`: a bad line throws (naming file and line); else it is counted in
- * `skipped` (a report must open even on a half-written file).
+ * Parse history.jsonl text with the tolerant line reader (src/util/json-lines.ts): a torn or garbage
+ * line is left out and listed in `skipped` (`historyNotice` words them), never fatal.
  */
 export function parseHistoryLenient(
   text: string,
-  file: string,
-  strict = false,
-): { records: HistoryRecord[]; skipped: number } {
-  const records: HistoryRecord[] = [];
-  let skipped = 0;
-  text.split('\n').forEach((raw, i) => {
-    const line = i + 1;
-    if (raw.trim() === '') return;
-    try {
-      let value: unknown;
-      try {
-        value = JSON.parse(raw);
-      } catch (err) {
-        throw problem(file, line, `not JSON (${(err as Error).message})`);
-      }
-      records.push(recordOf(value, file, line));
-    } catch (err) {
-      if (strict) throw err;
-      skipped++;
-    }
-  });
-  return { records, skipped };
+  _file?: string,
+): { records: HistoryRecord[]; skipped: SkippedLine[] } {
+  const { lines, skipped } = parseJsonLines(text, recordOf);
+  return { records: lines.map((l) => l.value), skipped };
 }
 
-/** The records of `$OUTPUT_PATH/history.jsonl`; none when the file does not exist. Bad lines throw. */
-export async function readHistoryRecords(outputPath: string): Promise<HistoryRecord[]> {
-  const file = historyPath(outputPath);
-  try {
-    return parseHistory(await readFile(file, 'utf8'), file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+/** A history file's records and the damaged lines that were left out. */
+export interface HistoryRead {
+  file: string;
+  records: HistoryRecord[];
+  skipped: SkippedLine[];
+}
+
+/** One notice naming the file and each skipped line, or undefined when every line was read. */
+export function historyNotice(read: Pick<HistoryRead, 'file' | 'skipped'>): string | undefined {
+  return skippedNotice(read.file, read.skipped);
+}
+
+/** Bound on one history file (it grows a line per test run; archive it long before this). */
+const HISTORY_BOUND = {
+  maxBytes: MAX_DATA_FILE_BYTES,
+  tooLargeHint: 'move it aside (the next run starts a new history) or keep only recent lines',
+};
+
+/** A history file (any path); none when it does not exist. Damaged lines are skipped, never fatal. */
+export async function readHistoryFile(file: string): Promise<HistoryRead> {
+  const text = (await readRegularTextIfExists(file, HISTORY_BOUND)) ?? '';
+  return { file, ...parseHistoryLenient(text, file) };
+}
+
+/**
+ * The records of `$OUTPUT_PATH/history.jsonl`; none when the file does not exist. A damaged line is
+ * skipped; `onNotice` (default: a console warning) hears one notice naming the file and the lines.
+ */
+export async function readHistoryRecords(
+  outputPath: string,
+  onNotice: (message: string) => void = (m) => console.warn(`[vitest-disagg] ${m}`),
+): Promise<HistoryRecord[]> {
+  const read = await readHistoryFile(historyPath(outputPath));
+  const notice = historyNotice(read);
+  if (notice) onNotice(notice);
+  return read.records;
 }
 
 /**
@@ -246,20 +262,28 @@ export function baselineCandidates(
   return same.slice(start).map((r) => (r.accepted && !r.passed ? { ...r, passed: true } : r));
 }
 
+/** Says what the writer repaired or what a reader skipped (default: a console warning). */
+export type HistoryNotice = (message: string) => void;
+
+const warn: HistoryNotice = (m) => console.warn(`[vitest-disagg] ${m}`);
+
 async function withLock<T>(outputPath: string, work: (file: string) => Promise<T>): Promise<T> {
   const file = historyPath(outputPath);
   await mkdir(outputPath, { recursive: true });
   let compromised: Error | undefined;
   // Same discipline as the perf CSV (src/results/csv.ts): many workers and sessions write this file.
-  const release = await lockfile.lock(file, {
-    realpath: false,
+  const release = await lockFile(file, {
     stale: 30_000,
-    retries: { retries: 400, factor: 1.2, minTimeout: 5, maxTimeout: 200, randomize: true },
+    retries: 400,
+    minTimeout: 5,
+    maxTimeout: 200,
     onCompromised: (err) => {
       compromised = err;
     },
   });
   try {
+    // Checked under the lock: the file is read, appended to or replaced only when it is no symlink.
+    await refuseSymlink(file);
     return await work(file);
   } finally {
     await release().catch(() => undefined);
@@ -270,12 +294,36 @@ async function withLock<T>(outputPath: string, work: (file: string) => Promise<T
 }
 
 async function readText(file: string): Promise<string> {
+  return (await readRegularTextIfExists(file, HISTORY_BOUND)) ?? '';
+}
+
+/** `2026-12-06T00-41-07-123Z`: a file-name-safe time. */
+const stamp = (): string => new Date().toISOString().replace(/[:.]/g, '-');
+
+/**
+ * Under the lock: a last line without its newline that is not a whole record (a crash or a full disk
+ * cut it short) is moved aside to `<file>.torn-<time>` and the file cut back to its last newline, so
+ * the next line starts clean and the fragment is kept for a look. Returns the text as it is now.
+ */
+async function repairTornTail(file: string, text: string, onNotice: HistoryNotice): Promise<string> {
+  if (text === '' || text.endsWith('\n')) return text;
+  const cut = text.lastIndexOf('\n') + 1;
+  const fragment = text.slice(cut);
+  // A whole record that only lacks its newline (written by hand) stays; the append adds the newline.
+  if (fragment.trim() === '' || parseHistoryLenient(fragment).skipped.length === 0) return text;
+  const aside = `${file}.torn-${stamp()}`;
+  await writeFile(aside, fragment, { flag: 'wx' });
+  const fh = await openForAppend(file);
   try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw err;
+    await fh.truncate(Buffer.byteLength(text.slice(0, cut), 'utf8'));
+  } finally {
+    await fh.close();
   }
+  onNotice(
+    `${file}: line ${text.slice(0, cut).split('\n').length} was torn (cut short by a crash or a full disk); ` +
+      `moved it to ${aside}, the history goes on after the last whole line`,
+  );
+  return text.slice(0, cut);
 }
 
 /** The parts already recorded for the job of `key` (DEBUG_MODE re-judging must not record it twice). */
@@ -286,7 +334,7 @@ export async function recordedParts(
   const k = jobKey(key);
   if (k === undefined) return [];
   const file = historyPath(outputPath);
-  const found = parseHistoryLenient(await readText(file), file).records.find((r) => jobKey(r) === k);
+  const found = parseHistoryLenient(await readText(file)).records.find((r) => jobKey(r) === k);
   return found ? (found.parts ?? ['perf']) : [];
 }
 
@@ -304,9 +352,10 @@ export async function recordJobPart(
   outputPath: string,
   record: HistoryRecord,
   part: HistoryPart,
+  onNotice: HistoryNotice = warn,
 ): Promise<'appended' | 'merged' | 'already'> {
   return withLock(outputPath, async (file) => {
-    const text = await readText(file);
+    const text = await repairTornTail(file, await readText(file), onNotice);
     const key = jobKey(record);
     const lines = text.split('\n');
     const index =
@@ -315,7 +364,7 @@ export async function recordJobPart(
         : lines.findIndex((raw) => parseHistoryLenient(raw, file).records.some((r) => jobKey(r) === key));
     if (index < 0) {
       const sep = text !== '' && !text.endsWith('\n') ? '\n' : '';
-      await appendFile(file, sep + formatHistoryRecord({ ...record, parts: [part] }), 'utf8');
+      await appendNoFollow(file, sep + formatHistoryRecord({ ...record, parts: [part] }));
       return 'appended';
     }
     const old = parseHistoryLenient(lines[index] as string, file).records[0] as HistoryRecord;
@@ -339,9 +388,15 @@ export async function recordJobPart(
  * `disagg accept`: mark the latest record of `test` as the start of its baseline. Returns it, or
  * undefined when the test has no record. The file is rewritten under the lock.
  */
-export async function acceptLatest(outputPath: string, test: string): Promise<HistoryRecord | undefined> {
+export async function acceptLatest(
+  outputPath: string,
+  test: string,
+  onNotice: HistoryNotice = warn,
+): Promise<HistoryRecord | undefined> {
   return withLock(outputPath, async (file) => {
-    const text = await readText(file);
+    const text = await repairTornTail(file, await readText(file), onNotice);
+    const notice = skippedNotice(file, parseHistoryLenient(text).skipped);
+    if (notice) onNotice(notice);
     const lines = text.split('\n');
     let latest: { index: number; record: HistoryRecord } | undefined;
     lines.forEach((raw, i) => {

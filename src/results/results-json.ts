@@ -1,7 +1,7 @@
 // The results file in a test's log dir: every parsed metric and verdict, for reporters and later comparison.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { MAX_DATA_FILE_BYTES, readRegularFile } from '../util/read-regular-file.js';
 import { RESULTS_JSON } from '../jobdir/files.js';
 
 export const RESULTS_JSON_NAME = RESULTS_JSON;
@@ -13,14 +13,17 @@ export async function writeResultsJson(logDir: string, data: unknown): Promise<s
   return target;
 }
 
+/** The results file's text: a regular file within the data-file bound, or a FileReadError. */
+async function readText(logDir: string): Promise<string> {
+  const file = path.join(logDir, RESULTS_JSON_NAME);
+  return (await readRegularFile(file, { maxBytes: MAX_DATA_FILE_BYTES })).toString('utf8');
+}
+
 /** Add top-level keys to the results file of `logDir`, keeping what the other steps wrote. */
 export async function mergeResultsJson(logDir: string, data: Record<string, unknown>): Promise<string> {
   let current: Record<string, unknown> = {};
   try {
-    current = JSON.parse(await readFile(path.join(logDir, RESULTS_JSON_NAME), 'utf8')) as Record<
-      string,
-      unknown
-    >;
+    current = JSON.parse(await readText(logDir)) as Record<string, unknown>;
   } catch {
     // first step to write it
   }
@@ -30,7 +33,7 @@ export async function mergeResultsJson(logDir: string, data: Record<string, unkn
 /** The results file of `logDir`, or undefined when there is none (or it is not a JSON object). */
 export async function readResultsJson(logDir: string): Promise<Record<string, unknown> | undefined> {
   try {
-    const value: unknown = JSON.parse(await readFile(path.join(logDir, RESULTS_JSON_NAME), 'utf8'));
+    const value: unknown = JSON.parse(await readText(logDir));
     return typeof value === 'object' && value !== null && !Array.isArray(value)
       ? (value as Record<string, unknown>)
       : undefined;

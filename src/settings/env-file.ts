@@ -1,6 +1,6 @@
 // The DISAGG_ENV_FILE format: `KEY=VALUE` / `export KEY=VALUE` lines, as the original's env files.
-import fs from 'node:fs';
 import { SettingsError } from '../errors.js';
+import { readRegularFileSync } from '../util/read-regular-file.js';
 
 type Vars = Readonly<Record<string, string | undefined>>;
 
@@ -37,7 +37,7 @@ export function parseEnvFile(text: string, base: Vars = {}): Record<string, stri
 export function readEnvFile(file: string, base: Vars = {}): Record<string, string> {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readRegularFileSync(file, { maxBytes: 16 * 1024 * 1024 }).toString('utf8');
   } catch (e) {
     throw new SettingsError(
       `Cannot read env file ${file} (DISAGG_ENV_FILE / envFile option): ${e instanceof Error ? e.message : String(e)}`,

@@ -14,7 +14,7 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
     `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
   );
   try {
-    await fs.writeFile(tmp, content);
+    await fs.writeFile(tmp, content, { flag: 'wx' });
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });
@@ -30,7 +30,7 @@ export function writeFileAtomicSync(file: string, content: string): void {
     `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
   );
   try {
-    fsSync.writeFileSync(tmp, content);
+    fsSync.writeFileSync(tmp, content, { flag: 'wx' });
     fsSync.renameSync(tmp, file);
   } catch (err) {
     fsSync.rmSync(tmp, { force: true });

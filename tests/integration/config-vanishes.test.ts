@@ -1,0 +1,92 @@
+// A config that vanishes after Vitest globbed the test files (here: removed by a globalSetup of the user's
+// own, which runs after the glob and before the test modules load) fails only its own test: `vitest list`
+// still lists every config (it used to fail the whole listing with ERR_MODULE_NOT_FOUND), and a run fails
+// that one test with the file's name and what is wrong. Local processes only: the selected test fails
+// before any job is submitted.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GOOD_CONFIG } from '../fixtures/hostile-configs.js';
+import { repoRoot } from '../fixtures/paths.js';
+
+const VITEST = path.join(repoRoot, 'node_modules/vitest/vitest.mjs');
+
+let tmp: string;
+let gone: string;
+
+/** A Vitest config: the plugin on the tmp tree, plus a globalSetup that `does` something to gone.yaml. */
+function configFile(name: string, does: string): string {
+  const setup = path.join(tmp, `${name}.mjs`);
+  fs.writeFileSync(
+    setup,
+    `import fs from 'node:fs';\n` +
+      `export default function setup() { const gone = ${JSON.stringify(gone)}; ${does} }\n`,
+  );
+  const config = path.join(tmp, `${name}.config.mjs`);
+  fs.writeFileSync(
+    config,
+    `import { disagg } from ${JSON.stringify(path.join(repoRoot, 'src/plugin/index.ts'))};\n` +
+      `export default { root: ${JSON.stringify(repoRoot)}, plugins: [disagg({ configDir: ${JSON.stringify(
+        path.join(tmp, 'configs'),
+      )}, testModules: 'config' })], test: { include: [], globalSetup: [${JSON.stringify(setup)}] } };\n`,
+  );
+  return config;
+}
+
+function vitest(args: string[]) {
+  // Put back before each command: the globalSetup takes it away again.
+  fs.rmSync(gone, { force: true });
+  fs.copyFileSync(GOOD_CONFIG, gone);
+  const r = spawnSync(process.execPath, [VITEST, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, GPU_TYPE: 'GB200', OUTPUT_PATH: path.join(tmp, 'out') },
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error) throw r.error;
+  return r;
+}
+
+function failureOf(config: string): { status: string | undefined; message: string } {
+  const out = path.join(tmp, 'report.json');
+  const r = vitest(['run', '--config', config, '-t', 'gone', '--reporter=json', `--outputFile=${out}`]);
+  expect(r.status, r.stderr).toBe(1);
+  const report = JSON.parse(fs.readFileSync(out, 'utf8')) as {
+    testResults: Array<{
+      assertionResults: Array<{ title: string; status: string; failureMessages: string[] }>;
+    }>;
+  };
+  const t = report.testResults
+    .flatMap((f) => f.assertionResults)
+    .find((a) => a.title === 'disagg_stress_gone');
+  return { status: t?.status, message: t?.failureMessages.join('\n') ?? '' };
+}
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'disagg-vanish-'));
+  const dir = path.join(tmp, 'configs', 'disagg', 'stress');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.copyFileSync(GOOD_CONFIG, path.join(dir, 'good.yaml'));
+  gone = path.join(dir, 'gone.yaml');
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('a config that changes under a running Vitest', () => {
+  it('deleted after the glob: vitest list still lists every config', () => {
+    const r = vitest(['list', '--json', '--config', configFile('delete', 'fs.rmSync(gone);')]);
+    expect(r.status, r.stderr).toBe(0);
+    const names = (JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as Array<{ name: string }>)
+      .map((t) => t.name)
+      .sort();
+    expect(names).toEqual(['stress > disagg_stress_gone', 'stress > disagg_stress_good']);
+  }, 150_000);
+
+  it('deleted after the glob: a run fails that test alone, naming the file', () => {
+    const { status, message } = failureOf(configFile('delete', 'fs.rmSync(gone);'));
+    expect(status).toBe('failed');
+    expect(message).toMatch(/gone\.yaml.*no such file/);
+  }, 150_000);
+});
