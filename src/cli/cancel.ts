@@ -23,12 +23,13 @@ export const run: CliCommand = async (argv, io) => {
   });
   const options = await cliSettings(io, { config: values.config, outputPath: values['output-path'] });
   const ledger = new Ledger(options.outputPath);
-  const data = await ledger.read();
+  // jobs.json and the runs' archives of finished jobs (`readAll`): every job of every earlier run.
+  const { jobs: known } = await ledger.readAll();
   // A job already final (ended, or cancelled by Ctrl-C) is left alone: cancelling it again would
   // at best be noise and at worst hit a reused id.
   const final = (j: LedgerJob) => TERMINAL_STATES.has(j.state) || j.endedAt !== undefined;
-  const live = data.jobs.filter((j) => !final(j));
-  const ended = data.jobs.length - live.length;
+  const live = known.filter((j) => !final(j));
+  const ended = known.length - live.length;
   const byKind = new Map<ExecutorKind, LedgerJob[]>();
   for (const job of live) byKind.set(job.executor, [...(byKind.get(job.executor) ?? []), job]);
   const bar = progressBar(io.stderr, !values.json && io.stderrIsTTY === true, 'cancelling', live.length);

@@ -1,12 +1,12 @@
 // Report data from an output dir: every test's latest job dir (`slurm_logs/<test>` or its `_ERROR`
-// twin), its results file and config.yaml, the ledger (`jobs.json`), the perf CSV for tests without
+// twin), its results file and config.yaml, the ledger (`jobs.json` and the runs' archives), the perf CSV for tests without
 // results file, and `history.jsonl` when present.
 import { CONFIG_FILE } from '../jobdir/files.js';
 import fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ERROR_SUFFIX, latestLogsOf, logsRoot, RUNS_DIR } from '../broker/job-dirs.js';
+import { ERROR_SUFFIX, latestLogsOf, logsRoot, parseRunDir, RUNS_DIR } from '../broker/job-dirs.js';
 import { Ledger, type LedgerJob } from '../broker/ledger.js';
 import { perfCsvPath } from '../results/csv.js';
 import type { DisaggConfig } from '../types.js';
@@ -29,6 +29,18 @@ function linkedTests(outputPath: string): string[] {
   return names
     .filter((n) => n !== RUNS_DIR && !n.includes('.tmp-'))
     .map((n) => (n.endsWith(ERROR_SUFFIX) ? n.slice(0, -ERROR_SUFFIX.length) : n));
+}
+
+/** The run ids of these job dirs (`slurm_logs/runs/<runId>/<test>`); undefined (= all) for a dir elsewhere. */
+function runsOf(dirs: ReadonlyArray<string | undefined>): string[] | undefined {
+  const ids = new Set<string>();
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const runId = parseRunDir(dir)?.runId;
+    if (!runId) return undefined;
+    ids.add(runId);
+  }
+  return [...ids];
 }
 
 /** GPUs of the resolved config the job dir received, when it can be read. */
@@ -55,7 +67,12 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
   if (!fs.existsSync(outputPath)) throw new ParseError(`${outputPath}: no such output dir`);
   let jobs: LedgerJob[] = [];
   try {
-    jobs = (await new Ledger(outputPath).read()).jobs;
+    // A run's report reads its own runs' archives; a report of the whole dir reads them all.
+    const runIds = opts.testIds && opts.logDirOf ? runsOf(opts.testIds.map(opts.logDirOf)) : undefined;
+    const all = await new Ledger(outputPath).readAll(runIds);
+    jobs = all.jobs;
+    if (all.skipped)
+      notes.push(`${outputPath}: ${all.skipped} archived job line(s) not understood, left out`);
   } catch (err) {
     notes.push((err as Error).message);
   }

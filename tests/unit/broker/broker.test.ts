@@ -166,9 +166,10 @@ describe('JobBroker', () => {
     expect(o1).toMatchObject({ jobId: '555', resumed: true, state: 'COMPLETED' });
     expect(o2.resumed).toBe(false);
     expect(exec.submitted).toEqual(['t2']);
-    const data = await ledger.read();
+    // Judged jobs of ended runs are in the runs' archives: every job is still found, once.
+    const data = await ledger.readAll();
     expect(data.jobs.filter((j) => j.testId === 't1')).toHaveLength(1);
-    expect(data.runs.every((r) => r.endedAt)).toBe(true);
+    expect(data.live.runs.every((r) => r.endedAt)).toBe(true);
   });
 
   it('does not re-attach when the config changed (different hash) or resume is off', async () => {
@@ -201,7 +202,7 @@ describe('JobBroker', () => {
     expect(exec.submitted).toEqual(['a', 'b']);
     // Once the scheduler reports them CANCELLED (with its own reason or none), the ledger still says who.
     await Promise.all(runs.slice(0, 2));
-    expect((await new Ledger(out).read()).jobs.map((j) => [j.state, j.reason])).toEqual([
+    expect((await new Ledger(out).readAll()).jobs.map((j) => [j.state, j.reason])).toEqual([
       ['CANCELLED', 'interrupted by SIGINT'],
       ['CANCELLED', 'interrupted by SIGINT'],
     ]);
@@ -219,12 +220,12 @@ describe('JobBroker', () => {
     b.schedule(['a', 'b']);
     const runs = ['a', 'b'].map((id) => b.run(id));
     for (let i = 0; i < 200; i++) {
-      const jobs = (await new Ledger(out).read()).jobs;
+      const jobs = (await new Ledger(out).readAll()).jobs;
       if (jobs.length === 2 && jobs.every((j) => j.state === 'RUNNING')) break;
       await new Promise((r) => setTimeout(r, 10));
     }
     await b.interrupt('cancelled by Ctrl-C');
-    const ledger = await new Ledger(out).read();
+    const ledger = await new Ledger(out).readAll();
     expect(ledger.jobs.map((j) => [j.testId, j.state, j.reason])).toEqual([
       ['a', 'CANCELLED', 'cancelled by Ctrl-C'],
       ['b', 'CANCELLED', 'cancelled by Ctrl-C'],
@@ -235,7 +236,7 @@ describe('JobBroker', () => {
       ['CANCELLED', 'cancelled by Ctrl-C'],
     ]);
     await b.close();
-    expect((await new Ledger(out).read()).jobs.every((j) => j.state === 'CANCELLED')).toBe(true);
+    expect((await new Ledger(out).readAll()).jobs.every((j) => j.state === 'CANCELLED')).toBe(true);
   });
 
   it('cancels a job whose worker logs show a fatal error and reports the line', async () => {
