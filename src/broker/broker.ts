@@ -99,6 +99,7 @@ export class JobBroker {
   /** Settle a test's job with an error, telling subscribers. */
   private fail(t: Tracked, error: Error): void {
     this.unwatch(t);
+    this.leaveFlight(t);
     t.phase = 'done';
     t.result.reject(error);
     void this.events
@@ -294,10 +295,20 @@ export class JobBroker {
     return t;
   }
 
+  /** Tests submitting or live (counted as they change phase: a pump per finished job must not scan all). */
+  private inFlightCount = 0;
+  /** `order` before this index holds no queued test (a test never becomes queued again). */
+  private queuedFrom = 0;
+  /** Tracked by job id: a done marker finds its test without a scan. */
+  private readonly byJobId = new Map<string, Tracked>();
+
   private inFlight(): number {
-    let n = 0;
-    for (const t of this.tracked.values()) if (t.phase === 'submitting' || t.phase === 'live') n++;
-    return n;
+    return this.inFlightCount;
+  }
+
+  /** A test leaves submitting/live (done, or collecting its logs). */
+  private leaveFlight(t: Tracked): void {
+    if (t.phase === 'submitting' || t.phase === 'live') this.inFlightCount--;
   }
 
   private pump(): void {
@@ -310,14 +321,23 @@ export class JobBroker {
       return;
     }
     const max = this.deps.settings.maxJobsInFlight;
+    if (max > 0 && this.inFlight() >= max) return;
+    while (
+      this.queuedFrom < this.order.length &&
+      this.tracked.get(this.order[this.queuedFrom])?.phase !== 'queued'
+    )
+      this.queuedFrom++;
     // Tests that are waiting go first; the rest keep the order they were scheduled in.
-    const queued = this.order
-      .map((id) => this.tracked.get(id) as Tracked)
-      .filter((t) => t.phase === 'queued')
-      .sort((a, b) => Number(b.requested) - Number(a.requested));
-    for (const t of queued) {
+    const requested: Tracked[] = [];
+    const rest: Tracked[] = [];
+    for (let i = this.queuedFrom; i < this.order.length; i++) {
+      const t = this.tracked.get(this.order[i]) as Tracked;
+      if (t.phase === 'queued') (t.requested ? requested : rest).push(t);
+    }
+    for (const t of [...requested, ...rest]) {
       if (max > 0 && this.inFlight() >= max) break;
       t.phase = 'submitting';
+      this.inFlightCount++;
       const submitting = this.submit(t);
       this.submitting.add(submitting);
       void submitting.finally(() => this.submitting.delete(submitting));
@@ -348,6 +368,7 @@ export class JobBroker {
         t.job = await this.submitter.submitWriteAhead(t, spec);
       }
       const job = t.job;
+      this.byJobId.set(job.jobId, t);
       this.linkLatest(t);
       await this.events.emit('submitted', {
         testId: t.testId,
@@ -444,8 +465,8 @@ export class JobBroker {
 
   /** A job's completion marker appeared: poll soon (after the settle time) instead of at the next tick. */
   private markerSeenFor(jobId: string): void {
-    const t = [...this.tracked.values()].find((x) => x.job?.jobId === jobId);
-    if (!t || t.phase !== 'live' || t.markerSeenAt !== undefined) return;
+    const t = this.byJobId.get(jobId);
+    if (!t || t.job?.jobId !== jobId || t.phase !== 'live' || t.markerSeenAt !== undefined) return;
     t.markerSeenAt = Date.now();
     this.markerSeen = true;
     this.pollWithin(this.deps.settings.markerSettleMs ?? MARKER_SETTLE_MS, true);
@@ -684,6 +705,7 @@ export class JobBroker {
   private async collect(t: Tracked): Promise<void> {
     if (t.phase !== 'live' || !t.job || !t.spec || !t.status) return;
     this.unwatch(t);
+    this.leaveFlight(t);
     t.phase = 'collecting';
     const { job, spec, status } = t;
     try {
