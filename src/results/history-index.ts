@@ -31,8 +31,11 @@ interface IndexFile {
   version: 1;
   /** Bytes of the history covered (always the end of a line). */
   size: number;
-  /** sha256 of the (up to) TAIL bytes before `size`. */
+  /** sha256 of the (up to) TAIL bytes before `size`, and of the first (up to) TAIL bytes. */
   tail: string;
+  head?: string;
+  /** The history's mtime when the index was saved: same size, other mtime = rewritten in place. */
+  mtimeMs?: number;
   strings: string[];
   /** Per line: offset, length, then string-table indexes of test, config hash, GPU type, key (-1: none). */
   lines: number[];
@@ -48,12 +51,13 @@ export function indexPathOf(historyFile: string): string {
   return `${historyFile}.index.json`;
 }
 
-async function tailHashOf(fh: fs.FileHandle, size: number): Promise<string> {
-  const start = Math.max(0, size - TAIL);
-  const buf = Buffer.alloc(size - start);
+async function hashOf(fh: fs.FileHandle, start: number, end: number): Promise<string> {
+  const buf = Buffer.alloc(Math.max(0, end - start));
   if (buf.length) await fh.read(buf, 0, buf.length, start);
   return createHash('sha256').update(buf).digest('hex');
 }
+const tailHashOf = (fh: fs.FileHandle, size: number) => hashOf(fh, Math.max(0, size - TAIL), size);
+const headHashOf = (fh: fs.FileHandle, size: number) => hashOf(fh, 0, Math.min(TAIL, size));
 
 async function loadIndex(file: string): Promise<IndexFile | undefined> {
   try {
@@ -90,11 +94,19 @@ export class HistoryIndex {
       return empty;
     }
     try {
-      const size = (await fh.stat()).size;
+      const st = await fh.stat();
+      const size = st.size;
       const saved = await loadIndex(file);
       let index: HistoryIndex;
       let from = 0;
-      if (saved && saved.size <= size && (await tailHashOf(fh, saved.size)) === saved.tail) {
+      // Same bytes at both ends of the indexed part, and (when nothing was appended) the same mtime.
+      const same =
+        saved &&
+        saved.size <= size &&
+        (saved.size < size || saved.mtimeMs === undefined || saved.mtimeMs === st.mtimeMs) &&
+        (await tailHashOf(fh, saved.size)) === saved.tail &&
+        (saved.head === undefined || (await headHashOf(fh, saved.size)) === saved.head);
+      if (saved && same) {
         index = new HistoryIndex(file, saved);
         from = saved.size;
         index.how = from === size ? 'fresh' : 'caught-up';
@@ -105,7 +117,10 @@ export class HistoryIndex {
       const added = from < size ? await index.scan(fh, from, size, fieldsOf) : 0;
       if (index.how === 'rebuilt' || added >= SAVE_AFTER || (!saved && index.data.size > 0))
         await index.save(fh);
-      else if (added) index.data.tail = await tailHashOf(fh, index.data.size);
+      else if (added) {
+        index.data.tail = await tailHashOf(fh, index.data.size);
+        index.data.head = await headHashOf(fh, index.data.size);
+      }
       return index;
     } finally {
       await fh.close();
@@ -169,6 +184,8 @@ export class HistoryIndex {
 
   private async save(fh: fs.FileHandle): Promise<void> {
     this.data.tail = await tailHashOf(fh, this.data.size);
+    this.data.head = await headHashOf(fh, this.data.size);
+    this.data.mtimeMs = (await fh.stat()).mtimeMs;
     try {
       await writeFileAtomic(indexPathOf(this.file), JSON.stringify(this.data));
     } catch {
