@@ -177,12 +177,14 @@ export class Ledger {
   update(change: LedgerChange): Promise<LedgerData> {
     return new Promise((resolve, reject) => {
       this.pending.push({ change, resolve, reject });
-      if (!this.writing) void this.drain();
+      if (this.writing) return;
+      this.writing = true;
+      // One turn of the event loop first: the changes of a burst (a tick's collected jobs) share a write.
+      setImmediate(() => void this.drain());
     });
   }
 
   private async drain(): Promise<void> {
-    this.writing = true;
     try {
       while (this.pending.length) {
         const batch = this.pending.splice(0);
