@@ -107,7 +107,8 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
       notes.push((err as Error).message);
     }
   }
-  const history = await readHistory(outputPath);
+  // A run's report (its tests given) reads only their history lines, by the index.
+  const history = await readHistory(outputPath, undefined, opts.testIds);
   if (history.skipped) notes.push(`${history.file}: ${history.skipped} line(s) not understood, left out`);
   return {
     title: opts.title ?? 'vitest-disagg report',

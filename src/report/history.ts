@@ -3,7 +3,13 @@
 // counted, never fatal: the report must open even when the history is half-written.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { HISTORY_FILE_NAME, parseHistoryLenient, type HistoryRecord } from '../results/history.js';
+import { HistoryIndex } from '../results/history-index.js';
+import {
+  HISTORY_FILE_NAME,
+  historyFieldsOf,
+  parseHistoryLenient,
+  type HistoryRecord,
+} from '../results/history.js';
 import type { HistoryEntry } from './model.js';
 
 /** The metrics a trend shows when no gate names others. */
@@ -37,11 +43,22 @@ export function historyEntry(r: HistoryRecord): HistoryEntry {
   };
 }
 
+/**
+ * The history's entries; with `testIds`, only those tests' lines, read by the history's index (a run's
+ * report shows its own tests' trends, not a year of every test's).
+ */
 export async function readHistory(
   outputPath: string,
   name = HISTORY_FILE_NAME,
+  testIds?: readonly string[],
 ): Promise<{ entries: HistoryEntry[]; skipped: number; file: string }> {
   const file = path.join(outputPath, name);
+  if (testIds) {
+    const index = await HistoryIndex.open(file, historyFieldsOf);
+    const lines = testIds.flatMap((test) => index.find({ test })).sort((a, b) => a.offset - b.offset);
+    const { records, skipped } = parseHistoryLenient((await index.read(lines)).join('\n'), file);
+    return { entries: records.map(historyEntry), skipped, file };
+  }
   let text = '';
   try {
     text = await readFile(file, 'utf8');

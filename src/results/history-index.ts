@@ -6,6 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 /** What a line is selected by; undefined for a line that is not a record (left out of the index). */
@@ -82,8 +83,36 @@ export class HistoryIndex {
     data.strings.forEach((s, i) => this.stringIds.set(s, i));
   }
 
-  /** The index of `file`, brought up to date with it (and saved when that took real work). */
+  /**
+   * The index of `file`, brought up to date with it (and saved when that took real work). A rebuild is
+   * done by one process at a time (the tests of a run start together): the others wait for its index.
+   */
   static async open(file: string, fieldsOf: FieldsOf): Promise<HistoryIndex> {
+    const quick = await HistoryIndex.openOnce(file, fieldsOf, false);
+    if (quick) return quick;
+    let release: (() => Promise<void>) | undefined;
+    try {
+      release = await lockfile.lock(indexPathOf(file), {
+        realpath: false,
+        stale: 60_000,
+        retries: { retries: 600, factor: 1, minTimeout: 100, maxTimeout: 100 },
+      });
+    } catch {
+      // No lock (read-only dir, a stuck holder): rebuild here, unsaved if need be.
+    }
+    try {
+      return (await HistoryIndex.openOnce(file, fieldsOf, true)) as HistoryIndex;
+    } finally {
+      await release?.().catch(() => undefined);
+    }
+  }
+
+  /** Undefined when the index must be rebuilt and `rebuild` is false. */
+  private static async openOnce(
+    file: string,
+    fieldsOf: FieldsOf,
+    rebuild: boolean,
+  ): Promise<HistoryIndex | undefined> {
     let fh: fs.FileHandle;
     try {
       fh = await fs.open(file, 'r');
@@ -111,6 +140,7 @@ export class HistoryIndex {
         from = saved.size;
         index.how = from === size ? 'fresh' : 'caught-up';
       } else {
+        if (!rebuild) return undefined;
         index = new HistoryIndex(file, { version: 1, size: 0, tail: '', strings: [], lines: [] });
         index.how = 'rebuilt';
       }
