@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readCompareInput } from '../../../src/results/compare-inputs.js';
 import { HistoryIndex, indexPathOf } from '../../../src/results/history-index.js';
+import { compareSamples, splitLatest } from '../../../src/stats/compare.js';
 import {
   acceptLatest,
   historyFieldsOf,
@@ -124,5 +126,23 @@ describe('history index', () => {
     expect(await recordJobPart(out, rec('a', 500), 'perf')).toBe('appended');
     expect(await recordJobPart(out, rec('a', 500), 'perf')).toBe('already');
     expect(await readHistoryRecordsOf(out, { test: 'a' })).toEqual(await fullRead('a'));
+  });
+
+  it('compare reads each test’s last runs by the index and judges as from the whole file', async () => {
+    // 3 tests × 100 runs; every 3rd run of test a failed (a baseline takes passed runs only).
+    fs.writeFileSync(
+      file,
+      Array.from({ length: 300 }, (_, i) =>
+        line(rec(['a', 'b', 'c'][i % 3] as string, i, { passed: i % 9 !== 0, configHash: 'c1' })),
+      ).join(''),
+    );
+    const judge = (samples: Awaited<ReturnType<typeof readCompareInput>>['samples']) => {
+      const { earlier, latest } = splitLatest(samples);
+      return compareSamples(earlier, latest, { runs: 5, minRuns: 3, tolerance: 0.05, noiseK: 3 }).rows;
+    };
+    const whole = await readCompareInput(out);
+    const recent = await readCompareInput(out, { recentRuns: 6 });
+    expect(recent.samples.length).toBeLessThan(whole.samples.length / 3);
+    expect(judge(recent.samples)).toEqual(judge(whole.samples));
   });
 });
