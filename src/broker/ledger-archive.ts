@@ -140,3 +140,28 @@ export function mergeJobs(archived: readonly LedgerJob[], live: readonly LedgerJ
     )
     .map((x) => x.j);
 }
+
+/**
+ * How many entries the archives hold, counted by line without parsing them (`disagg cancel` tells how
+ * many final jobs it left alone; every archived entry is final). A crash's duplicate counts twice.
+ */
+export async function countArchived(outputPath: string): Promise<number> {
+  const runs = path.join(logsRoot(outputPath), RUNS_DIR);
+  let names: string[];
+  try {
+    names = await fs.readdir(runs);
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const name of names) {
+    let buf: Buffer;
+    try {
+      buf = await fs.readFile(path.join(runs, name, RUN_JOBS_ARCHIVE));
+    } catch {
+      continue;
+    }
+    for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) n++;
+  }
+  return n;
+}

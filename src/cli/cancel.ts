@@ -1,3 +1,4 @@
+import { countArchived } from '../broker/ledger-archive.js';
 import { Ledger, type LedgerJob } from '../broker/ledger.js';
 import { createExecutor } from '../executors/index.js';
 import type { ExecutorKind } from '../executors/types.js';
@@ -23,13 +24,12 @@ export const run: CliCommand = async (argv, io) => {
   });
   const options = await cliSettings(io, { config: values.config, outputPath: values['output-path'] });
   const ledger = new Ledger(options.outputPath);
-  // jobs.json and the runs' archives of finished jobs (`readAll`): every job of every earlier run.
-  const { jobs: known } = await ledger.readAll();
+  const data = await ledger.read();
   // A job already final (ended, or cancelled by Ctrl-C) is left alone: cancelling it again would
-  // at best be noise and at worst hit a reused id.
+  // at best be noise and at worst hit a reused id. Every job the runs' archives hold is final.
   const final = (j: LedgerJob) => TERMINAL_STATES.has(j.state) || j.endedAt !== undefined;
-  const live = known.filter((j) => !final(j));
-  const ended = known.length - live.length;
+  const live = data.jobs.filter((j) => !final(j));
+  const ended = data.jobs.length - live.length + (await countArchived(options.outputPath));
   const byKind = new Map<ExecutorKind, LedgerJob[]>();
   for (const job of live) byKind.set(job.executor, [...(byKind.get(job.executor) ?? []), job]);
   const bar = progressBar(io.stderr, !values.json && io.stderrIsTTY === true, 'cancelling', live.length);
