@@ -1,18 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, isRetryable, SettingsError } from '../errors.js';
-import type { DoneWatcher, Executor } from '../executors/types.js';
-import {
-  TERMINAL_STATES,
-  type JobOutcome,
-  type JobSpec,
-  type JobStatus,
-  type SubmittedJob,
-} from '../types.js';
+import type { DoneWatcher } from '../executors/types.js';
+import { slurmErrFile, slurmOutFile } from '../jobdir/files.js';
+import { TERMINAL_STATES, type JobOutcome, type JobStatus, type SubmittedJob } from '../types.js';
 import { readTail, lastLines } from '../util/tail.js';
 import { BrokerEvents, logEvents } from './events.js';
 import { claimRunId, linkLatest, newRunId } from './job-dirs.js';
-import { Ledger, type LedgerIntent, type LedgerJob } from './ledger.js';
+import type { LedgerJob } from './ledger.js';
 import { recordInLedger } from './ledger-recorder.js';
 import {
   heldNotice,
@@ -21,121 +15,22 @@ import {
   neverStartNotice,
   NeverStartWatch,
 } from './never-start.js';
+import { backOffIntervalOf, markerIntervalOf, slowedOver } from './poll-cadence.js';
 import { jobsLeftMessage, POLL_GIVE_UP_MS, pollFailedNotice, pollGiveUpReason } from './poll-give-up.js';
 import { readBenchProgress } from './progress.js';
+import { reconcileAtStart, startRun } from './resume.js';
 import { RunLock } from './run-lock.js';
+import { Submitter } from './submission.js';
 import {
-  adoptedJob,
-  dropIntent,
-  newSubmitToken,
-  reconcileIntents,
-  recordIntent,
-  recordJob,
-  withRetries,
-} from './write-ahead.js';
-import { slurmErrFile, slurmOutFile } from '../jobdir/files.js';
+  deferred,
+  MARKER_SETTLE_MS,
+  SAFETY_POLL_MS,
+  SCAN_EVERY_MS,
+  type BrokerDeps,
+  type Tracked,
+} from './tracked.js';
 
-export interface BrokerSettings {
-  /** 0 = unlimited. */
-  maxJobsInFlight: number;
-  pollMinMs: number;
-  pollMaxMs: number;
-  resume: boolean;
-  /** How often a running job's worker logs are scanned for fatal errors (default 10 s). */
-  scanEveryMs?: number;
-  /** Submissions of one job after a retryable submit error (default 3); other errors fail the test at once. */
-  submitAttempts?: number;
-  /** Wait before the first retry, doubled for each next one (default 5 s). */
-  submitRetryDelayMs?: number;
-  /** How long a job may sit in a never-start pending reason before it is cancelled (default 60 s). */
-  neverStartGraceMs?: number;
-  /** How long polling may keep failing before the run cancels its jobs (default 10 min). */
-  pollGiveUpMs?: number;
-  /**
-   * Tick interval once the executor's done-marker watcher has seen a marker of this run and watches
-   * every live job: the scheduler is then only asked as a safety net (default 60 s).
-   */
-  safetyPollMs?: number;
-  /** Wait between seeing a job's marker and polling it: the job script still has to exit (default 1 s). */
-  markerSettleMs?: number;
-  /** Writes of a submitted job's ledger entry before the job is cancelled instead (default 3). */
-  ledgerAttempts?: number;
-  /** Wait between those writes (default 2 s). */
-  ledgerRetryDelayMs?: number;
-}
-
-export interface BrokerDeps {
-  executor: Executor;
-  ledger: Ledger;
-  settings: BrokerSettings;
-  /** Builds the job for a test, or throws a clear error (invalid config, unresolved placeholder…). */
-  specFor: (testId: string) => Promise<JobSpec>;
-  /** This run's id (`newRunId()`): the specs' run dirs must use the same one. */
-  runId?: string;
-  /** Prints the broker's log lines (a subscriber of `events`). */
-  log?: (message: string) => void;
-}
-
-type Phase = 'queued' | 'submitting' | 'live' | 'collecting' | 'done';
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (err: Error) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (err: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A job nobody asked for may fail; that must not become an unhandled rejection.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
-}
-
-interface Tracked {
-  testId: string;
-  phase: Phase;
-  requested: boolean;
-  spec?: JobSpec;
-  job?: SubmittedJob;
-  status?: JobStatus;
-  resumed: boolean;
-  cancelRequested?: boolean;
-  /** Why this run cancelled the job, once the executor confirmed the cancel. */
-  cancelledBy?: string;
-  earlyFailure?: string;
-  /** When its completion marker was seen (ms): it is polled soon, and again until it is final. */
-  markerSeenAt?: number;
-  /** Polls since the marker was seen that did not find the job final yet (they back off). */
-  markerFollowUps?: number;
-  /** When the job was first seen RUNNING (ms): its age decides how fast it is polled. */
-  runningSince?: number;
-  /** When the current state was first seen (ISO 8601). */
-  stateSince?: string;
-  /** Last benchmark progress reported, to emit `progress` only when it changed. */
-  progressKey?: string;
-  lastScanAt: number;
-  result: Deferred<JobOutcome>;
-}
-
-/** The error of a submit that surely made no job: its write-ahead intent can be dropped. */
-function markNoJob(err: unknown): void {
-  if (typeof err === 'object' && err !== null) (err as { noJob?: boolean }).noJob = true;
-}
-
-/** Non-terminal states a re-attached job may be in; a cancelled or failed one is submitted afresh. */
-const REATTACHABLE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'COMPLETED']);
-const SCAN_EVERY_MS = 10_000;
-const SUBMIT_ATTEMPTS = 3;
-const SUBMIT_RETRY_DELAY_MS = 5_000;
-const SAFETY_POLL_MS = 60_000;
-const MARKER_SETTLE_MS = 1_000;
-const LEDGER_ATTEMPTS = 3;
-const LEDGER_RETRY_DELAY_MS = 2_000;
+export type { BrokerDeps, BrokerSettings } from './tracked.js';
 
 /**
  * The one job broker of a run, in the Vitest main process. It submits jobs (up front, bounded by
@@ -167,6 +62,7 @@ export class JobBroker {
   /** When the current streak of failed polls began (ms). */
   private pollFailingSince?: number;
   private readonly neverStart: NeverStartWatch;
+  private readonly submitter: Submitter;
   private closed = false;
   /** Set by Ctrl-C/SIGTERM: nothing new is submitted after it. */
   private interrupted?: string;
@@ -181,13 +77,15 @@ export class JobBroker {
   pollCalls = 0;
   /** Of those, the polls a seen completion marker asked for (the rest are ticks). */
   markerPolls = 0;
-  /** Submissions of this run so far (numbers the write-ahead tokens). */
-  private submissions = 0;
-  /** Jobs found by their write-ahead token at start: re-attachable whatever became of their run. */
-  private readonly adopted = new Set<string>();
 
   constructor(private readonly deps: BrokerDeps) {
     this.runId = deps.runId ?? newRunId();
+    this.submitter = new Submitter(
+      deps,
+      this.runId,
+      (m) => this.log(m),
+      () => this.closed || !!this.interrupted,
+    );
     this.neverStart = new NeverStartWatch(deps.settings.neverStartGraceMs ?? NEVER_START_GRACE_MS);
     recordInLedger(this.events, deps.ledger, this.runId);
     deps.ledger.onNotice = (message) => void this.events.emit('notice', { message }).catch(() => undefined);
@@ -201,6 +99,7 @@ export class JobBroker {
   /** Settle a test's job with an error, telling subscribers. */
   private fail(t: Tracked, error: Error): void {
     this.unwatch(t);
+    this.leaveFlight(t);
     t.phase = 'done';
     t.result.reject(error);
     void this.events
@@ -219,65 +118,18 @@ export class JobBroker {
     // A second run on the same OUTPUT_PATH refuses here, before it touches a job dir or the ledger.
     this.runLock = RunLock.acquire(ledger.outputPath, this.runId, (message) => this.log(message));
     claimRunId(ledger.outputPath, this.runId);
-    await this.reconcile();
-    await ledger.update((data) => {
-      const crashed = new Set(Ledger.crashedRuns(data).map((r) => r.id));
-      for (const job of data.jobs) {
-        if (
-          settings.resume &&
-          (crashed.has(job.runId) || this.adopted.has(job.jobId)) &&
-          job.executor === executor.kind &&
-          REATTACHABLE.has(job.state) &&
-          // A job a test already judged is never judged again (its CSV rows exist).
-          !job.consumed
-        ) {
-          this.resumable.set(job.testId, { ...job });
-          // This run takes the job over in the write that ends the crashed run: if this run dies too
-          // before re-attaching it, the next run still finds it (a job of an ended run is never resumed).
-          job.runId = this.runId;
-        }
-      }
-      for (const run of data.runs) if (crashed.has(run.id)) run.endedAt = new Date().toISOString();
-      data.runs.push({ id: this.runId, pid: process.pid, startedAt: new Date().toISOString() });
+    const adopted = await reconcileAtStart(ledger, executor, (message) =>
+      this.events.emit('notice', { message }),
+    );
+    this.resumable = await startRun(ledger, {
+      runId: this.runId,
+      executorKind: executor.kind,
+      resume: settings.resume,
+      adopted,
     });
     if (this.resumable.size)
       await this.events.emit('notice', {
         message: `${this.resumable.size} job(s) of a crashed run can be re-attached`,
-      });
-  }
-
-  /**
-   * Intents left by dead runs (killed between recording an intent and recording its job): the scheduler
-   * says, in one query, which have a job; those are recorded and then re-attached like any crashed
-   * run's job, the others are submitted afresh.
-   */
-  private async reconcile(): Promise<void> {
-    const { executor, ledger } = this.deps;
-    let r: Awaited<ReturnType<typeof reconcileIntents>>;
-    try {
-      r = await reconcileIntents(ledger, executor);
-    } catch (err) {
-      throw new Error(
-        `${ledger.file}: a crashed run left submissions in doubt, and the scheduler could not be asked ` +
-          `whether they made jobs (${(err as Error).message}); rerun when it answers (submitting now could ` +
-          `start these jobs twice)`,
-        { cause: err },
-      );
-    }
-    for (const job of r.adopted) this.adopted.add(job.jobId);
-    for (const job of r.adopted)
-      await this.events.emit('notice', {
-        message: `${job.testId}: found job ${job.jobId} (${job.state}) submitted by crashed run ${job.runId} but missing from the ledger; adopted it`,
-      });
-    if (r.dropped.length)
-      await this.events.emit('notice', {
-        message: `${r.dropped.length} submission(s) of a crashed run made no job; they are submitted afresh`,
-      });
-    if (r.unchecked.length)
-      await this.events.emit('notice', {
-        message:
-          `executor ${executor.kind} cannot look jobs up by token: ${r.unchecked.map((i) => i.testId).join(', ')} ` +
-          `may have a job from a crashed run that the ledger does not list`,
       });
   }
 
@@ -448,10 +300,20 @@ export class JobBroker {
     return t;
   }
 
+  /** Tests submitting or live (counted as they change phase: a pump per finished job must not scan all). */
+  private inFlightCount = 0;
+  /** `order` before this index holds no queued test (a test never becomes queued again). */
+  private queuedFrom = 0;
+  /** Tracked by job id: a done marker finds its test without a scan. */
+  private readonly byJobId = new Map<string, Tracked>();
+
   private inFlight(): number {
-    let n = 0;
-    for (const t of this.tracked.values()) if (t.phase === 'submitting' || t.phase === 'live') n++;
-    return n;
+    return this.inFlightCount;
+  }
+
+  /** A test leaves submitting/live (done, or collecting its logs). */
+  private leaveFlight(t: Tracked): void {
+    if (t.phase === 'submitting' || t.phase === 'live') this.inFlightCount--;
   }
 
   private pump(): void {
@@ -464,14 +326,23 @@ export class JobBroker {
       return;
     }
     const max = this.deps.settings.maxJobsInFlight;
+    if (max > 0 && this.inFlight() >= max) return;
+    while (
+      this.queuedFrom < this.order.length &&
+      this.tracked.get(this.order[this.queuedFrom])?.phase !== 'queued'
+    )
+      this.queuedFrom++;
     // Tests that are waiting go first; the rest keep the order they were scheduled in.
-    const queued = this.order
-      .map((id) => this.tracked.get(id) as Tracked)
-      .filter((t) => t.phase === 'queued')
-      .sort((a, b) => Number(b.requested) - Number(a.requested));
-    for (const t of queued) {
+    const requested: Tracked[] = [];
+    const rest: Tracked[] = [];
+    for (let i = this.queuedFrom; i < this.order.length; i++) {
+      const t = this.tracked.get(this.order[i]) as Tracked;
+      if (t.phase === 'queued') (t.requested ? requested : rest).push(t);
+    }
+    for (const t of [...requested, ...rest]) {
       if (max > 0 && this.inFlight() >= max) break;
       t.phase = 'submitting';
+      this.inFlightCount++;
       const submitting = this.submit(t);
       this.submitting.add(submitting);
       void submitting.finally(() => this.submitting.delete(submitting));
@@ -499,9 +370,10 @@ export class JobBroker {
         // A re-attached job's logs go to the dir its own run chose, not to a new one.
         if (previous.localLogDir) t.spec = { ...spec, localLogDir: previous.localLogDir };
       } else {
-        t.job = await this.submitWriteAhead(t, spec);
+        t.job = await this.submitter.submitWriteAhead(t, spec);
       }
       const job = t.job;
+      this.byJobId.set(job.jobId, t);
       this.linkLatest(t);
       await this.events.emit('submitted', {
         testId: t.testId,
@@ -533,149 +405,6 @@ export class JobBroker {
     }
   }
 
-  /**
-   * The write-ahead submission: intent (with a fresh token) in the ledger, then the submit, then the job's
-   * entry replacing the intent. A job whose entry cannot be written (lock held, EACCES, ENOSPC) after a
-   * few tries is cancelled: never a live job nobody tracks.
-   */
-  private async submitWriteAhead(t: Tracked, spec: JobSpec): Promise<SubmittedJob> {
-    const { ledger, executor } = this.deps;
-    const token = newSubmitToken(this.runId, ++this.submissions);
-    const tokenSpec: JobSpec = { ...spec, submitToken: token };
-    t.spec = tokenSpec;
-    await recordIntent(ledger, this.intentFor(t, spec, token));
-    let job: SubmittedJob;
-    try {
-      job = await this.submitWithRetries(t, tokenSpec);
-    } catch (err) {
-      // The submit surely made no job (the scheduler was asked in submitWithRetries): forget the intent.
-      // A failed write leaves it for the next start to reconcile.
-      if ((err as { noJob?: boolean }).noJob) await dropIntent(ledger, token).catch(() => undefined);
-      throw err;
-    }
-    t.job = job;
-    const attempts = Math.max(1, this.deps.settings.ledgerAttempts ?? LEDGER_ATTEMPTS);
-    try {
-      await withRetries(
-        () =>
-          recordJob(
-            ledger,
-            {
-              testId: t.testId,
-              configHash: spec.configHash,
-              executor: executor.kind,
-              jobId: job.jobId,
-              jobDir: job.jobDir,
-              localLogDir: spec.localLogDir,
-              ...(job.pid !== undefined ? { pid: job.pid } : {}),
-              ...(job.procId !== undefined ? { procId: job.procId } : {}),
-              state: 'PENDING',
-              runId: this.runId,
-              submittedAt: job.submittedAt,
-              updatedAt: new Date().toISOString(),
-              consumed: false,
-            },
-            token,
-          ),
-        attempts,
-        this.deps.settings.ledgerRetryDelayMs ?? LEDGER_RETRY_DELAY_MS,
-      );
-    } catch (err) {
-      const why = `the ledger ${ledger.file} could not be written after ${attempts} attempts (${(err as Error).message})`;
-      t.cancelRequested = true;
-      const reason = `job ${job.jobId} was cancelled: ${why}, and a job the ledger does not list would be left behind`;
-      try {
-        await executor.cancel([job]);
-      } catch (cancelErr) {
-        throw new Error(
-          `job ${job.jobId} could NOT be cancelled after ${why}: cancel it by hand ` +
-            `(${(cancelErr as Error).message})`,
-        );
-      }
-      t.job = undefined;
-      throw new Error(reason);
-    }
-    return job;
-  }
-
-  /** The write-ahead record of one submission of this run. */
-  private intentFor(t: Tracked, spec: JobSpec, token: string): LedgerIntent {
-    return {
-      token,
-      testId: t.testId,
-      runId: this.runId,
-      executor: this.deps.executor.kind,
-      configHash: spec.configHash,
-      localLogDir: spec.localLogDir,
-      createdAt: new Date().toISOString(),
-    };
-  }
-
-  /**
-   * A submit failed in a way that may still have made a job (lost link, timeout, unreadable output): ask
-   * the scheduler by token. Returns the job when it exists; marks the error `noJob` when it surely does not.
-   */
-  private async jobAfterDoubt(t: Tracked, spec: JobSpec, err: unknown): Promise<SubmittedJob | undefined> {
-    const token = spec.submitToken;
-    const executor = this.deps.executor;
-    // Bad input is refused before anything reaches the scheduler.
-    if (err instanceof ConfigError || err instanceof SettingsError) {
-      markNoJob(err);
-      return undefined;
-    }
-    if (!token || !executor.reconcile) return undefined;
-    let found;
-    try {
-      found = await executor.reconcile([token]);
-    } catch (e) {
-      this.log(`${t.testId}: could not ask the scheduler for job ${token}: ${(e as Error).message}`);
-      return undefined;
-    }
-    const job = found?.get(token);
-    if (!found) return undefined;
-    if (!job) {
-      markNoJob(err);
-      return undefined;
-    }
-    this.log(
-      `${t.testId}: the submit failed (${(err as Error).message}) but made job ${job.jobId}; using it`,
-    );
-    const entry = adoptedJob(this.intentFor(t, spec, token), job, new Date().toISOString());
-    return {
-      jobId: entry.jobId,
-      testId: t.testId,
-      jobDir: entry.jobDir,
-      pid: entry.pid,
-      procId: entry.procId,
-      submittedAt: entry.submittedAt,
-    };
-  }
-
-  /**
-   * Submit a job; only a retryable error (a QOS limit, a lost link: `isRetryable`) is tried again, after
-   * a growing wait. A config or settings error, or any other, fails the test at once.
-   */
-  private async submitWithRetries(t: Tracked, spec: JobSpec): Promise<SubmittedJob> {
-    const attempts = Math.max(1, this.deps.settings.submitAttempts ?? SUBMIT_ATTEMPTS);
-    let delay = this.deps.settings.submitRetryDelayMs ?? SUBMIT_RETRY_DELAY_MS;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.deps.executor.submit(spec);
-      } catch (err) {
-        const existing = await this.jobAfterDoubt(t, spec, err);
-        if (existing) return existing;
-        if (attempt >= attempts || !isRetryable(err) || this.closed || this.interrupted) throw err;
-        this.log(
-          `${t.testId}: submit failed (attempt ${attempt}/${attempts}), retrying in ${Math.round(delay / 1000)} s: ` +
-            (err as Error).message,
-        );
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay *= 2;
-        if (this.closed || this.interrupted) throw err;
-      }
-    }
-  }
-
   /** `slurm_logs/<test>` now means this run's dir; a failure to link is told, never fatal. */
   private linkLatest(t: Tracked): void {
     if (!t.spec) return;
@@ -695,41 +424,16 @@ export class JobBroker {
     return this.slowed() ? (this.deps.settings.safetyPollMs ?? SAFETY_POLL_MS) : this.backOffInterval();
   }
 
-  /**
-   * The tick may wait the safety interval: a marker of this run was seen (the watcher works where the
-   * jobs write) and every live job is watched or has shown its marker.
-   */
   private slowed(): boolean {
-    if (!this.markerSeen || !this.watcher) return false;
-    for (const t of this.tracked.values()) {
-      if (t.phase !== 'live' || !t.job || t.markerSeenAt !== undefined) continue;
-      if (!this.watcher.watching(t.job.jobId)) return false;
-    }
-    return true;
+    return slowedOver(this.tracked.values(), this.markerSeen, this.watcher);
   }
 
-  /** Jobs whose marker was seen are polled after the settle time, then again (backing off) until final. */
   private markerInterval(): number {
-    const settle = this.deps.settings.markerSettleMs ?? MARKER_SETTLE_MS;
-    let next = Infinity;
-    for (const t of this.tracked.values()) {
-      if (t.phase !== 'live' || t.markerSeenAt === undefined) continue;
-      const wait = Math.min(this.deps.settings.pollMaxMs, settle * 2 ** (t.markerFollowUps ?? 0));
-      next = Math.min(next, Math.max(0, t.markerSeenAt + wait - Date.now()));
-    }
-    return next;
+    return markerIntervalOf(this.tracked.values(), this.deps.settings);
   }
 
   private backOffInterval(): number {
-    const { pollMinMs, pollMaxMs } = this.deps.settings;
-    // Young jobs are polled fast (short jobs finish quickly); long jobs back off, up to pollMaxMs.
-    let youngest = Infinity;
-    for (const t of this.tracked.values()) {
-      if (t.phase === 'live' && t.job)
-        youngest = Math.min(youngest, Date.now() - Date.parse(t.job.submittedAt));
-    }
-    if (!Number.isFinite(youngest)) return pollMaxMs;
-    return Math.min(pollMaxMs, Math.max(pollMinMs, youngest / 10));
+    return backOffIntervalOf(this.tracked.values(), this.deps.settings);
   }
 
   /** One pending tick at a time: jobs submitted in a burst are all picked up by the same poll. */
@@ -766,8 +470,8 @@ export class JobBroker {
 
   /** A job's completion marker appeared: poll soon (after the settle time) instead of at the next tick. */
   private markerSeenFor(jobId: string): void {
-    const t = [...this.tracked.values()].find((x) => x.job?.jobId === jobId);
-    if (!t || t.phase !== 'live' || t.markerSeenAt !== undefined) return;
+    const t = this.byJobId.get(jobId);
+    if (!t || t.job?.jobId !== jobId || t.phase !== 'live' || t.markerSeenAt !== undefined) return;
     t.markerSeenAt = Date.now();
     this.markerSeen = true;
     this.pollWithin(this.deps.settings.markerSettleMs ?? MARKER_SETTLE_MS, true);
@@ -1006,6 +710,7 @@ export class JobBroker {
   private async collect(t: Tracked): Promise<void> {
     if (t.phase !== 'live' || !t.job || !t.spec || !t.status) return;
     this.unwatch(t);
+    this.leaveFlight(t);
     t.phase = 'collecting';
     const { job, spec, status } = t;
     try {

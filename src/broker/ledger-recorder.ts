@@ -11,17 +11,16 @@ export function recordInLedger(events: BrokerEvents, ledger: Ledger, runId: stri
 
   events.on('submitted', async (e) => {
     if (e.resumed) {
-      await ledger.update((data) => {
-        const j = data.jobs.find((x) => x.jobId === e.jobId && x.testId === e.testId);
+      await ledger.update((_data, view) => {
+        const j = view.findJob(e.jobId, e.testId);
         if (j) j.runId = runId;
       });
       return;
     }
     const now = new Date().toISOString();
-    await ledger.update((data) => {
+    await ledger.update((_data, view) => {
       // The broker's write-ahead path has recorded it already (in the write that dropped its intent).
-      if (data.jobs.some((x) => x.jobId === e.jobId && x.testId === e.testId)) return;
-      data.jobs.push({
+      view.addJob({
         testId: e.testId,
         configHash: e.configHash,
         executor: e.executor,
@@ -55,10 +54,10 @@ export function recordInLedger(events: BrokerEvents, ledger: Ledger, runId: stri
       flushing = undefined;
       const byId = new Map(changes.map((c) => [c.jobId, c]));
       const now = new Date().toISOString();
-      await ledger.update((data) => {
-        for (const j of data.jobs) {
-          const c = byId.get(j.jobId);
-          if (!c || j.testId !== c.testId) continue;
+      await ledger.update((_data, view) => {
+        for (const c of byId.values()) {
+          const j = view.findJob(c.jobId, c.testId);
+          if (!j) continue;
           j.state = c.state;
           j.exitCode = c.exitCode;
           j.reason = earlyFailures.get(c.jobId) ?? c.reason;
@@ -71,8 +70,8 @@ export function recordInLedger(events: BrokerEvents, ledger: Ledger, runId: stri
 
   // Not on 'final': a job handed to its test is consumed only once the test wrote its results.
   events.on('consumed', async (e) => {
-    await ledger.update((data) => {
-      const j = data.jobs.find((x) => x.jobId === e.jobId && x.testId === e.testId);
+    await ledger.update((_data, view) => {
+      const j = view.findJob(e.jobId, e.testId);
       if (j) j.consumed = true;
     });
   });

@@ -1,73 +1,90 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ExecutorKind } from '../executors/types.js';
-import type { JobState, ProcessIdentity } from '../types.js';
+import { RUN_JOBS_ARCHIVE } from '../jobdir/files.js';
+import { TERMINAL_STATES } from '../types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { lockFile } from '../util/file-lock.js';
 import { FileReadError, MAX_DATA_FILE_BYTES, readRegularFile } from '../util/read-regular-file.js';
+import type { LedgerData, LedgerIntent, LedgerJob, LedgerRun } from './ledger-types.js';
+import { appendToArchive, mergeJobs, readArchive } from './ledger-archive.js';
 import { checkLedger, LedgerError } from './ledger-check.js';
 
 export { LedgerError } from './ledger-check.js';
 
-/** One job as recorded in `$OUTPUT_PATH/jobs.json`. */
-export interface LedgerJob {
-  testId: string;
-  configHash: string;
-  executor: ExecutorKind;
-  jobId: string;
-  jobDir: string;
-  /** The local log dir this run chose for the job (absent in ledgers of older versions). */
-  localLogDir?: string;
-  pid?: number;
-  /** What proves `pid` is still this job before it is signalled (absent in older ledgers: never signalled). */
-  procId?: ProcessIdentity;
-  state: JobState;
-  exitCode?: string;
-  reason?: string;
-  runId: string;
-  submittedAt: string;
-  updatedAt: string;
-  endedAt?: string;
-  /** True once a test has judged this job's logs: a consumed job is never re-attached. */
-  consumed: boolean;
-  /** Why the last `disagg cancel` did not signal this job (it stays tracked as live). */
-  cancelRefused?: string;
-}
-
-/**
- * A submission about to happen (write-ahead): recorded before the executor submits, removed in the same
- * write that records the job (or when the submit surely made no job). One left behind by a dead run is
- * reconciled with the scheduler by its token at the next start.
- */
-export interface LedgerIntent {
-  token: string;
-  testId: string;
-  runId: string;
-  executor: ExecutorKind;
-  configHash: string;
-  /** The local log dir the submitting run chose for the job. */
-  localLogDir: string;
-  createdAt: string;
-}
-
-export interface LedgerRun {
-  id: string;
-  pid: number;
-  startedAt: string;
-  endedAt?: string;
-}
-
-export interface LedgerData {
-  version: 1;
-  runs: LedgerRun[];
-  jobs: LedgerJob[];
-  /** Open write-ahead intents (absent in ledgers of older versions). */
-  intents?: LedgerIntent[];
-}
+export type { LedgerData, LedgerIntent, LedgerJob, LedgerRun } from './ledger-types.js';
 
 const EMPTY: LedgerData = { version: 1, runs: [], jobs: [] };
-/** Keep the file small: finished history beyond this many jobs is dropped, oldest first. */
-const MAX_JOBS = 2000;
+
+export type LedgerChange = (data: LedgerData, view: LedgerView) => void;
+
+/**
+ * Indexed access to the ledger during one write, so that a batch of N changes costs O(N + live), not
+ * O(N × live): finding a job, adding one, dropping an intent by token.
+ */
+export class LedgerView {
+  private byKey?: Map<string, LedgerJob>;
+  private indexed = 0;
+  private dropped = new Set<string>();
+  private runsWithEntries?: Set<string>;
+
+  constructor(private readonly data: LedgerData) {}
+
+  private index(): Map<string, LedgerJob> {
+    if (!this.byKey || this.indexed !== this.data.jobs.length || this.data.jobs !== this.indexedJobs) {
+      this.byKey = new Map(this.data.jobs.map((j) => [`${j.jobId}\u0000${j.testId}`, j]));
+      this.indexed = this.data.jobs.length;
+      this.indexedJobs = this.data.jobs;
+    }
+    return this.byKey;
+  }
+  private indexedJobs?: LedgerJob[];
+
+  findJob(jobId: string, testId: string): LedgerJob | undefined {
+    return this.index().get(`${jobId}\u0000${testId}`);
+  }
+
+  /** Adds the job unless one with its job id and test is there already; true when added. */
+  addJob(job: LedgerJob): boolean {
+    const index = this.index();
+    const key = `${job.jobId}\u0000${job.testId}`;
+    if (index.has(key)) return false;
+    this.data.jobs.push(job);
+    index.set(key, job);
+    this.indexed = this.data.jobs.length;
+    return true;
+  }
+
+  addIntent(intent: LedgerIntent): void {
+    this.settle();
+    (this.data.intents ??= []).push(intent);
+  }
+
+  removeIntent(token: string): void {
+    this.dropped.add(token);
+  }
+
+  /** The open intents (intents dropped in this write already left out). */
+  intents(): LedgerIntent[] {
+    this.settle();
+    return this.data.intents ?? [];
+  }
+
+  /** Applies the intents dropped so far. */
+  settle(): void {
+    if (!this.dropped.size || !this.data.intents) return;
+    const dropped = this.dropped;
+    this.data.intents = this.data.intents.filter((i) => !dropped.has(i.token));
+    this.dropped = new Set();
+  }
+
+  runHasEntries(runId: string): boolean {
+    if (!this.runsWithEntries) {
+      this.runsWithEntries = new Set(this.data.jobs.map((j) => j.runId));
+      for (const i of this.data.intents ?? []) this.runsWithEntries.add(i.runId);
+    }
+    return this.runsWithEntries.has(runId);
+  }
+}
 
 function pidAlive(pid: number): boolean {
   try {
@@ -145,16 +162,59 @@ export class Ledger {
     return data;
   }
 
-  /** Updates of this process are queued in memory; the file lock only arbitrates between processes. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Changes waiting for the next write; all changes queued while a write is under way go in the next one. */
+  private pending: Array<{
+    change: LedgerChange;
+    resolve: (data: LedgerData) => void;
+    reject: (err: unknown) => void;
+  }> = [];
+  private writing = false;
+  /** inode, size and mtime of the file as this process last wrote it: unchanged means no re-read. */
+  private stamp?: string;
 
-  update(change: (data: LedgerData) => void): Promise<LedgerData> {
-    const next = this.queue.then(() => this.updateLocked(change));
-    this.queue = next.catch(() => undefined);
-    return next;
+  /**
+   * Apply `change` in a locked read-modify-write. Changes queued while a write is under way are applied
+   * together in the next write (a burst of 1,000 submissions is a few writes, not 1,000); each promise
+   * resolves once the write holding its change is on disk. The file lock only arbitrates between processes.
+   */
+  update(change: LedgerChange): Promise<LedgerData> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ change, resolve, reject });
+      if (this.writing) return;
+      this.writing = true;
+      // One turn of the event loop first: the changes of a burst (a tick's collected jobs) share a write.
+      setImmediate(() => void this.drain());
+    });
   }
 
-  private async updateLocked(change: (data: LedgerData) => void): Promise<LedgerData> {
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length) {
+        const batch = this.pending.splice(0);
+        try {
+          const { data, failed } = await this.updateLocked(batch.map((b) => b.change));
+          batch.forEach((b, i) => (failed.has(i) ? b.reject(failed.get(i)) : b.resolve(data)));
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async fileStamp(): Promise<string | undefined> {
+    try {
+      const st = await fs.stat(this.file, { bigint: true });
+      return `${st.ino}:${st.size}:${st.mtimeNs}`;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async updateLocked(
+    changes: LedgerChange[],
+  ): Promise<{ data: LedgerData; failed: Map<number, unknown> }> {
     await fs.mkdir(path.dirname(this.file), { recursive: true });
     // Only a lock held by another process is waited on; a read-only or full disk fails at once.
     const release = await lockFile(path.dirname(this.file), {
@@ -166,28 +226,68 @@ export class Ledger {
       stale: 10_000,
     });
     try {
-      const data = await this.readOrRestore();
-      change(data);
-      if (data.jobs.length > MAX_JOBS) {
-        const live = (j: LedgerJob) => !j.endedAt || !j.consumed;
-        const removable = data.jobs.filter((j) => !live(j)).slice(0, data.jobs.length - MAX_JOBS);
-        const drop = new Set(removable);
-        data.jobs = data.jobs.filter((j) => !drop.has(j));
-      }
-      data.runs = data.runs
-        .filter(
-          (r) =>
-            !r.endedAt ||
-            data.jobs.some((j) => j.runId === r.id) ||
-            (data.intents ?? []).some((i) => i.runId === r.id),
-        )
-        .slice(-200);
-      await writeFileAtomic(this.file, JSON.stringify(data, null, 2) + '\n');
-      this.memory = structuredClone(data);
-      return data;
+      // Unchanged since this process wrote it: no need to parse it again (a 10,000-job run's ledger).
+      const unchanged = this.memory && this.stamp !== undefined && this.stamp === (await this.fileStamp());
+      const data = unchanged ? (this.memory as LedgerData) : await this.readOrRestore();
+      this.stamp = undefined;
+      const view = new LedgerView(data);
+      const failed = new Map<number, unknown>();
+      changes.forEach((change, i) => {
+        try {
+          change(data, view);
+        } catch (err) {
+          failed.set(i, err);
+        }
+      });
+      view.settle();
+      await this.archiveFinished(data);
+      data.runs = data.runs.filter((r) => !r.endedAt || view.runHasEntries(r.id)).slice(-200);
+      // Indented while small (people read it); compact when a wide run makes it big.
+      const text = data.jobs.length > 1000 ? JSON.stringify(data) : JSON.stringify(data, null, 2);
+      await writeFileAtomic(this.file, text + '\n');
+      this.memory = data;
+      this.stamp = await this.fileStamp();
+      return { data, failed };
     } finally {
       await release();
     }
+  }
+
+  /**
+   * Final jobs that no run will look at again (judged, or their run has ended) move to their run's
+   * archive: appended and fsynced first, then left out of the file. The first write of a ledger of an
+   * older version moves its whole finished history this way, once, with a notice.
+   */
+  private async archiveFinished(data: LedgerData): Promise<void> {
+    const openRuns = new Set(data.runs.filter((r) => !r.endedAt).map((r) => r.id));
+    const finished = (j: LedgerJob) =>
+      (j.endedAt !== undefined || TERMINAL_STATES.has(j.state)) && (j.consumed || !openRuns.has(j.runId));
+    const moving = data.jobs.filter(finished);
+    const migrating = data.archive !== 'per-run';
+    data.archive = 'per-run';
+    if (!moving.length) return;
+    const files = await appendToArchive(this.outputPath, moving);
+    const gone = new Set(moving);
+    data.jobs = data.jobs.filter((j) => !gone.has(j));
+    if (migrating)
+      this.onNotice(
+        `${this.file}: moved ${moving.length} finished job entr${moving.length === 1 ? 'y' : 'ies'} of ` +
+          `${files.length} earlier run(s) to ${path.join('slurm_logs', 'runs', '<runId>', RUN_JOBS_ARCHIVE)} ` +
+          `(once: ${path.basename(this.file)} now keeps only live jobs; \`disagg report\`, \`disagg cancel\` ` +
+          `and resume read both)`,
+      );
+  }
+
+  /**
+   * Every job of this output dir, archived and live, each once, in submission order (of the archives,
+   * only these runs' when `runIds` is given).
+   */
+  async readAll(
+    runIds?: Iterable<string>,
+  ): Promise<{ live: LedgerData; jobs: LedgerJob[]; skipped: number }> {
+    const live = await this.read();
+    const archived = await readArchive(this.outputPath, runIds);
+    return { live, jobs: mergeJobs(archived.jobs, live.jobs), skipped: archived.skipped };
   }
 
   /** Runs still going on: not ended, and their process alive (or this process). */

@@ -15,26 +15,20 @@ export function newSubmitToken(runId: string, n: number): string {
 }
 
 export async function recordIntent(ledger: Ledger, intent: LedgerIntent): Promise<void> {
-  await ledger.update((data) => {
-    (data.intents ??= []).push(intent);
-  });
-}
-
-function removeIntent(data: LedgerData, token: string): void {
-  if (data.intents) data.intents = data.intents.filter((i) => i.token !== token);
+  await ledger.update((_data, view) => view.addIntent(intent));
 }
 
 /** The job replaces its intent in one write: a crash leaves one or the other, never neither. */
 export async function recordJob(ledger: Ledger, job: LedgerJob, token: string): Promise<void> {
-  await ledger.update((data) => {
-    removeIntent(data, token);
-    if (!data.jobs.some((j) => j.jobId === job.jobId && j.testId === job.testId)) data.jobs.push(job);
+  await ledger.update((_data, view) => {
+    view.removeIntent(token);
+    view.addJob(job);
   });
 }
 
 /** The submission surely made no job (refused, or the scheduler says no job has the token). */
 export async function dropIntent(ledger: Ledger, token: string): Promise<void> {
-  await ledger.update((data) => removeIntent(data, token));
+  await ledger.update((_data, view) => view.removeIntent(token));
 }
 
 /** Try `write` up to `attempts` times, waiting `delayMs` between tries; the last error is thrown. */
@@ -87,9 +81,9 @@ export interface ReconcileResult {
 export async function reconcileIntents(ledger: Ledger, executor: Executor): Promise<ReconcileResult> {
   const result: ReconcileResult = { adopted: [], dropped: [], unchecked: [] };
   let open: LedgerIntent[] = [];
-  await ledger.update((data) => {
+  await ledger.update((data, view) => {
     const live = Ledger.liveRuns(data);
-    open = (data.intents ?? []).filter((i) => !live.has(i.runId) && i.executor === executor.kind);
+    open = view.intents().filter((i) => !live.has(i.runId) && i.executor === executor.kind);
   });
   if (!open.length) return result;
   // The local log dirs too: a local job that already ended is found by the token its dir holds.
@@ -100,9 +94,9 @@ export async function reconcileIntents(ledger: Ledger, executor: Executor): Prom
       )
     : undefined;
   const now = new Date().toISOString();
-  await ledger.update((data) => {
+  await ledger.update((_data, view) => {
     for (const intent of open) {
-      removeIntent(data, intent.token);
+      view.removeIntent(intent.token);
       if (!found) {
         result.unchecked.push(intent);
         continue;
@@ -114,7 +108,7 @@ export async function reconcileIntents(ledger: Ledger, executor: Executor): Prom
       }
       const entry = adoptedJob(intent, job, now);
       if (TERMINAL_STATES.has(entry.state)) entry.endedAt = now;
-      if (!data.jobs.some((j) => j.jobId === entry.jobId && j.testId === entry.testId)) data.jobs.push(entry);
+      view.addJob(entry);
       result.adopted.push(entry);
     }
   });

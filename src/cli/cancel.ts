@@ -1,3 +1,4 @@
+import { countArchived } from '../broker/ledger-archive.js';
 import { Ledger, type LedgerJob } from '../broker/ledger.js';
 import { createExecutor } from '../executors/index.js';
 import type { CancelSkip, ExecutorKind } from '../executors/types.js';
@@ -30,10 +31,10 @@ export const run: CliCommand = async (argv, io) => {
   const ledger = new Ledger(options.outputPath);
   const data = await ledger.read();
   // A job already final (ended, or cancelled by Ctrl-C) is left alone: cancelling it again would
-  // at best be noise and at worst hit a reused id.
+  // at best be noise and at worst hit a reused id. Every job the runs' archives hold is final.
   const final = (j: LedgerJob) => TERMINAL_STATES.has(j.state) || j.endedAt !== undefined;
   const live = data.jobs.filter((j) => !final(j));
-  const ended = data.jobs.length - live.length;
+  const ended = data.jobs.length - live.length + (await countArchived(options.outputPath));
   const byKind = new Map<ExecutorKind, LedgerJob[]>();
   for (const job of live) byKind.set(job.executor, [...(byKind.get(job.executor) ?? []), job]);
   const bar = progressBar(io.stderr, !values.json && io.stderrIsTTY === true, 'cancelling', live.length);

@@ -150,15 +150,19 @@ async function compare(argv: string[], io: CliIO): Promise<{ code: number; text:
   // One input: its latest run against its earlier runs (read once, used on both sides).
   const single = positionals.length === 1;
   const settings = settingsOf(values);
-  const [baseline, current] = await Promise.all(
-    (single ? [positionals[0] as string, positionals[0] as string] : positionals).map(async (p) => {
-      try {
-        return await readCompareInput(path.resolve(io.cwd, p));
-      } catch (err) {
-        throw new UsageError((err as Error).message);
-      }
-    }),
-  );
+  // A history is read by its index, each test's last runs only: the baseline's `runs` passed runs and
+  // the latest run (the current side's latest runs are as many). --runs 0 reads everything.
+  const recentRuns = settings.runs > 0 ? settings.runs + 1 : undefined;
+  const read = async (p: string) => {
+    try {
+      return await readCompareInput(path.resolve(io.cwd, p), { recentRuns });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  };
+  const [baseline, current] = single
+    ? await read(positionals[0] as string).then((input) => [input, input])
+    : await Promise.all(positionals.map(read));
   const filter = {
     metrics: listOf(values, 'metric'),
     concurrencies: concurrencies(listOf(values, 'concurrency')),

@@ -138,3 +138,9 @@ export function isFetchedLog(relativePath: string): boolean {
     !base.startsWith(SUBMIT_MARKER_PREFIX) && !PARTIAL_UPLOAD_RE.test(base) && relativePath !== SIM_BUNDLE
   );
 }
+
+/**
+ * Not a job-dir file but a run-dir one (`slurm_logs/runs/<runId>/`): the run's finished, judged job
+ * entries, moved there from `jobs.json` (one JSON line per job, append-only).
+ */
+export const RUN_JOBS_ARCHIVE = 'jobs-archive.jsonl';

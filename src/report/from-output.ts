@@ -1,12 +1,12 @@
 // Report data from an output dir: every test's latest job dir (`slurm_logs/<test>` or its `_ERROR`
-// twin), its results file and config.yaml, the ledger (`jobs.json`), the perf CSV for tests without
+// twin), its results file and config.yaml, the ledger (`jobs.json` and the runs' archives), the perf CSV for tests without
 // results file, and `history.jsonl` when present.
 import { CONFIG_FILE } from '../jobdir/files.js';
 import fs from 'node:fs';
 import { MAX_DATA_FILE_BYTES, readRegularFile } from '../util/read-regular-file.js';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ERROR_SUFFIX, latestLogsOf, logsRoot, RUNS_DIR } from '../broker/job-dirs.js';
+import { ERROR_SUFFIX, latestLogsOf, logsRoot, parseRunDir, RUNS_DIR } from '../broker/job-dirs.js';
 import { Ledger, type LedgerJob } from '../broker/ledger.js';
 import { perfCsvPath } from '../results/csv.js';
 import type { DisaggConfig } from '../types.js';
@@ -30,6 +30,18 @@ function linkedTests(outputPath: string): string[] {
   return names
     .filter((n) => n !== RUNS_DIR && !n.includes('.tmp-'))
     .map((n) => (n.endsWith(ERROR_SUFFIX) ? n.slice(0, -ERROR_SUFFIX.length) : n));
+}
+
+/** The run ids of these job dirs (`slurm_logs/runs/<runId>/<test>`); undefined (= all) for a dir elsewhere. */
+function runsOf(dirs: ReadonlyArray<string | undefined>): string[] | undefined {
+  const ids = new Set<string>();
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const runId = parseRunDir(dir)?.runId;
+    if (!runId) return undefined;
+    ids.add(runId);
+  }
+  return [...ids];
 }
 
 /** GPUs and workload (model · ISL/OSL) of the resolved config the job dir received, when it can be read. */
@@ -67,7 +79,13 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
   if (!fs.existsSync(outputPath)) throw new ParseError(`${outputPath}: no such output dir`);
   let jobs: LedgerJob[] = [];
   try {
-    jobs = (await new Ledger(outputPath).read()).jobs;
+    // A run's report reads its own runs' archives (the other tests are shown from their latest logs);
+    // a report of the whole dir reads them all.
+    const runIds = opts.run ? runsOf([...opts.run.values()]) : undefined;
+    const all = await new Ledger(outputPath).readAll(runIds);
+    jobs = all.jobs;
+    if (all.skipped)
+      notes.push(`${outputPath}: ${all.skipped} archived job line(s) not understood, left out`);
   } catch (err) {
     notes.push((err as Error).message);
   }
@@ -117,7 +135,9 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
       notes.push((err as Error).message);
     }
   }
-  const history = await readHistory(outputPath);
+  // A run's report reads only its own tests' history lines, by the index (their trends; the whole
+  // dir's trends are `disagg report`'s): its cost follows the run, not a year of history.
+  const history = await readHistory(outputPath, undefined, opts.run ? [...opts.run.keys()] : opts.testIds);
   if (history.notice) notes.push(history.notice);
   return {
     title: opts.title ?? 'vitest-disagg report',

@@ -2,7 +2,15 @@
 // a test's key metrics and gate verdicts per run. Absent file = no trends. Lines that do not fit are
 // skipped and named in a note, never fatal: the report must open even when the history is half-written.
 import path from 'node:path';
-import { HISTORY_FILE_NAME, historyNotice, readHistoryFile, type HistoryRecord } from '../results/history.js';
+import { HistoryIndex } from '../results/history-index.js';
+import {
+  HISTORY_FILE_NAME,
+  historyFieldsOf,
+  historyNotice,
+  parseHistoryLenient,
+  readHistoryFile,
+  type HistoryRecord,
+} from '../results/history.js';
 import type { HistoryEntry } from './model.js';
 
 /** The metrics a trend shows besides the gated ones (and goodput, when the run measured it). */
@@ -46,11 +54,23 @@ export function historyEntry(r: HistoryRecord): HistoryEntry {
   };
 }
 
-/** The history's trend entries; `notice` names the damaged lines that were left out (none: undefined). */
+/**
+ * The history's trend entries; with `testIds`, only those tests' lines, read by the history's index (a
+ * run's report shows its own tests' trends, not a year of every test's). `notice` names the damaged lines
+ * that were left out (none: undefined).
+ */
 export async function readHistory(
   outputPath: string,
   name = HISTORY_FILE_NAME,
+  testIds?: readonly string[],
 ): Promise<{ entries: HistoryEntry[]; notice?: string; file: string }> {
-  const read = await readHistoryFile(path.join(outputPath, name));
-  return { entries: read.records.map(historyEntry), notice: historyNotice(read), file: read.file };
+  const file = path.join(outputPath, name);
+  if (testIds) {
+    const index = await HistoryIndex.open(file, historyFieldsOf);
+    const lines = testIds.flatMap((test) => index.find({ test })).sort((a, b) => a.offset - b.offset);
+    const read = { file, ...parseHistoryLenient((await index.read(lines)).join('\n'), file) };
+    return { entries: read.records.map(historyEntry), notice: historyNotice(read), file };
+  }
+  const read = await readHistoryFile(file);
+  return { entries: read.records.map(historyEntry), notice: historyNotice(read), file };
 }

@@ -5,7 +5,14 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PERF_CSV_NAME, readPerfCsvText } from './csv.js';
-import { HISTORY_FILE_NAME, historyNotice, parseHistoryLenient, type HistoryRecord } from './history.js';
+import { HistoryIndex, type IndexedLine } from './history-index.js';
+import {
+  HISTORY_FILE_NAME,
+  historyFieldsOf,
+  historyNotice,
+  parseHistoryLenient,
+  type HistoryRecord,
+} from './history.js';
 import { MAX_DATA_FILE_BYTES, readRegularFile } from '../util/read-regular-file.js';
 import { benchKeyForMetricName } from '../parsers/metric-names.js';
 import { RESULTS_JSON_NAME } from './results-json.js';
@@ -69,7 +76,11 @@ export function samplesFromCsv(text: string, file: string): MetricSample[] {
 }
 
 /** One sample per metric per concurrency per history record. */
-function samplesOfRecords(records: readonly HistoryRecord[]): MetricSample[] {
+export function samplesFromHistory(text: string, file: string): MetricSample[] {
+  return samplesFromRecords(parseHistoryLenient(text, file).records);
+}
+
+function samplesFromRecords(records: readonly HistoryRecord[]): MetricSample[] {
   return records.flatMap((r) =>
     Object.entries(r.metrics).flatMap(([con, values]) =>
       Object.entries(values).map(([metric, value]) => ({
@@ -123,12 +134,39 @@ async function statOrNull(p: string): Promise<Awaited<ReturnType<typeof stat>> |
   }
 }
 
-async function readFileInput(file: string): Promise<CompareInput> {
+/**
+ * Each test's last `recent` passed runs (and any later failed ones), read by the history's index: a
+ * comparison of the latest runs does not parse a year of history. A test with fewer passed runs among
+ * its last lines is read whole, so the result is the same as from the whole file.
+ */
+async function recentHistorySamples(file: string, recent: number): Promise<MetricSample[]> {
+  const index = await HistoryIndex.open(file, historyFieldsOf);
+  const byTest = new Map<string, IndexedLine[]>();
+  for (const line of index.find({})) {
+    const list = byTest.get(line.test);
+    if (list) list.push(line);
+    else byTest.set(line.test, [line]);
+  }
+  const records: HistoryRecord[] = [];
+  const parse = async (lines: IndexedLine[]) =>
+    parseHistoryLenient((await index.read(lines)).join('\n'), file).records;
+  for (const lines of byTest.values()) {
+    // Lines are appended as runs end: the last ones are the latest (4× margin for runs judged late).
+    let mine = await parse(lines.slice(-recent * 4));
+    if (lines.length > recent * 4 && mine.filter((r) => r.passed).length < recent) mine = await parse(lines);
+    records.push(...mine);
+  }
+  return samplesFromRecords(records);
+}
+
+async function readFileInput(file: string, recent?: number): Promise<CompareInput> {
+  if (path.basename(file) === HISTORY_FILE_NAME && recent !== undefined && recent > 0)
+    return { kind: 'history', file, samples: await recentHistorySamples(file, recent), notices: [] };
   const text = (await readRegularFile(file, { maxBytes: MAX_DATA_FILE_BYTES })).toString('utf8');
   if (path.basename(file) === HISTORY_FILE_NAME || file.endsWith('.jsonl')) {
     const { records, skipped } = parseHistoryLenient(text);
     const notice = historyNotice({ file, skipped });
-    return { kind: 'history', file, samples: samplesOfRecords(records), notices: notice ? [notice] : [] };
+    return { kind: 'history', file, samples: samplesFromRecords(records), notices: notice ? [notice] : [] };
   }
   if (file.endsWith('.json')) {
     const mtime = (await stat(file)).mtimeMs;
@@ -141,14 +179,20 @@ async function readFileInput(file: string): Promise<CompareInput> {
  * One side of a comparison. A dir is read as an output dir (history.jsonl, else the perf CSV) or a
  * test's log dir (its results JSON), in that order.
  */
-export async function readCompareInput(target: string): Promise<CompareInput> {
+export async function readCompareInput(
+  target: string,
+  opts: {
+    /** Of a history: only each test's last this many passed runs are needed (0/undefined: all). */
+    recentRuns?: number;
+  } = {},
+): Promise<CompareInput> {
   const info = await statOrNull(target);
   if (info === null) throw new ParseError(`${target}: no such file or directory`);
-  if (!info.isDirectory()) return readFileInput(target);
+  if (!info.isDirectory()) return readFileInput(target, opts.recentRuns);
   const candidates = [HISTORY_FILE_NAME, PERF_CSV_NAME, RESULTS_JSON_NAME];
   for (const name of candidates) {
     const file = path.join(target, name);
-    if ((await statOrNull(file))?.isFile()) return readFileInput(file);
+    if ((await statOrNull(file))?.isFile()) return readFileInput(file, opts.recentRuns);
   }
   throw new ParseError(
     `${target}: none of ${candidates.join(', ')} in this dir; give an output dir, a CSV or a ${RESULTS_JSON_NAME}`,

@@ -2,7 +2,7 @@
 // per test run. The history gate, `disagg compare <output dir>`, `disagg accept` and the HTML report
 // read it; this module is the one place that spells its name and record shape, and the only writer.
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DisaggConfig } from '../types.js';
 import { appendNoFollow, openForAppend, refuseSymlink } from '../util/append-no-follow.js';
@@ -11,6 +11,7 @@ import { lockFile } from '../util/file-lock.js';
 import { parseJsonLines, skippedNotice, type SkippedLine } from '../util/json-lines.js';
 import { MAX_DATA_FILE_BYTES, readRegularTextIfExists } from '../util/read-regular-file.js';
 import { ResultsError } from '../errors.js';
+import { HistoryIndex, type IndexedLine, type LineFields } from './history-index.js';
 
 export const HISTORY_FILE_NAME = 'history.jsonl';
 
@@ -242,6 +243,97 @@ export async function readHistoryRecords(
   return read.records;
 }
 
+/** What the index selects a line by (`history-index.ts`); undefined for a line that is not a record. */
+export function historyFieldsOf(raw: string): LineFields | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null || typeof (v as HistoryRecord).test !== 'string') return undefined;
+  const r = v as Partial<HistoryRecord>;
+  const str = (x: unknown) => (typeof x === 'string' ? x : undefined);
+  return {
+    test: r.test as string,
+    configHash: str(r.configHash),
+    gpuType: str(r.gpuType),
+    key:
+      typeof r.jobId === 'string'
+        ? jobKey({ host: str(r.host), jobId: r.jobId, submittedAt: str(r.submittedAt) })
+        : undefined,
+  };
+}
+
+/** The index of `$OUTPUT_PATH/history.jsonl`, up to date with it. */
+export function openHistoryIndex(outputPath: string): Promise<HistoryIndex> {
+  return HistoryIndex.open(historyPath(outputPath), historyFieldsOf);
+}
+
+/** These indexed lines as records (a bad one throws, naming the file and its byte offset). */
+async function recordsAt(index: HistoryIndex, lines: readonly IndexedLine[]): Promise<HistoryRecord[]> {
+  const texts = await index.read(lines);
+  return texts.flatMap((raw, i) => parseHistory(raw, `${index.file} (byte ${lines[i]?.offset})`));
+}
+
+/**
+ * The records of one test (of this config hash and GPU type, when given), read by the index: the
+ * history gate reads its own test's lines, not the whole history.
+ */
+export async function readHistoryRecordsOf(
+  outputPath: string,
+  of: Pick<HistoryRecord, 'test' | 'configHash' | 'gpuType'>,
+): Promise<HistoryRecord[]> {
+  const index = await openHistoryIndex(outputPath);
+  const lines = index.find({ test: of.test, configHash: of.configHash, gpuType: of.gpuType });
+  return recordsAt(index, lines);
+}
+
+/** The first line of the job of `key`, by the index (checked against the line itself). */
+async function lineOfJob(
+  index: HistoryIndex,
+  key: string,
+): Promise<{ line: IndexedLine; record: HistoryRecord } | undefined> {
+  const hits = index.find({ key });
+  const texts = await index.read(hits);
+  for (let i = 0; i < hits.length; i++) {
+    const record = parseHistoryLenient(texts[i] as string, index.file).records[0];
+    if (record && jobKey(record) === key) return { line: hits[i] as IndexedLine, record };
+  }
+  return undefined;
+}
+
+/** Replace one line (by its indexed place) and keep the index fresh. */
+async function replaceLine(index: HistoryIndex, line: IndexedLine, text: string): Promise<void> {
+  const old = await readFile(index.file);
+  const next = Buffer.concat([
+    old.subarray(0, line.offset),
+    Buffer.from(text, 'utf8'),
+    old.subarray(line.offset + line.length),
+  ]);
+  await writeFileAtomic(index.file, next);
+  await index.replaced(line.offset, Buffer.byteLength(text, 'utf8'), historyFieldsOf(text));
+}
+
+/** Whether the file is non-empty and its last byte is not a newline (an append needs one first). */
+async function endsMidLine(file: string): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const size = (await fh.stat()).size;
+    if (!size) return false;
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, size - 1);
+    return b[0] !== 10;
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * The baseline candidates of a run: earlier records of the same test, config hash and GPU type, from
  * the latest `accepted` one on (`disagg accept` starts a new level, that run counting as passed).
@@ -300,30 +392,60 @@ async function readText(file: string): Promise<string> {
 /** `2026-12-06T00-41-07-123Z`: a file-name-safe time. */
 const stamp = (): string => new Date().toISOString().replace(/[:.]/g, '-');
 
+/** The bytes after the file's last newline and where they start (only the tail is read). */
+async function lastLine(file: string): Promise<{ fragment: string; cut: number } | undefined> {
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = (await fh.stat()).size;
+    const parts: Buffer[] = [];
+    for (let end = size; end > 0;) {
+      const start = Math.max(0, end - 64 * 1024);
+      const buf = Buffer.alloc(end - start);
+      await fh.read(buf, 0, buf.length, start);
+      const nl = buf.lastIndexOf(10);
+      if (nl >= 0) {
+        parts.unshift(buf.subarray(nl + 1));
+        return { fragment: Buffer.concat(parts).toString('utf8'), cut: start + nl + 1 };
+      }
+      parts.unshift(buf);
+      end = start;
+    }
+    return { fragment: Buffer.concat(parts).toString('utf8'), cut: 0 };
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Under the lock: a last line without its newline that is not a whole record (a crash or a full disk
  * cut it short) is moved aside to `<file>.torn-<time>` and the file cut back to its last newline, so
- * the next line starts clean and the fragment is kept for a look. Returns the text as it is now.
+ * the next line starts clean and the fragment is kept for a look. Reads only the file's tail.
  */
-async function repairTornTail(file: string, text: string, onNotice: HistoryNotice): Promise<string> {
-  if (text === '' || text.endsWith('\n')) return text;
-  const cut = text.lastIndexOf('\n') + 1;
-  const fragment = text.slice(cut);
+async function repairTornTail(file: string, onNotice: HistoryNotice): Promise<void> {
+  const tail = await lastLine(file);
+  if (!tail) return;
+  const { fragment, cut } = tail;
   // A whole record that only lacks its newline (written by hand) stays; the append adds the newline.
-  if (fragment.trim() === '' || parseHistoryLenient(fragment).skipped.length === 0) return text;
+  if (fragment.trim() === '' || parseHistoryLenient(fragment).skipped.length === 0) return;
   const aside = `${file}.torn-${stamp()}`;
   await writeFile(aside, fragment, { flag: 'wx' });
   const fh = await openForAppend(file);
+  let lineNo = 1;
   try {
-    await fh.truncate(Buffer.byteLength(text.slice(0, cut), 'utf8'));
+    await fh.truncate(cut);
+    if (cut > 0) lineNo = (await readText(file)).split('\n').length;
   } finally {
     await fh.close();
   }
   onNotice(
-    `${file}: line ${text.slice(0, cut).split('\n').length} was torn (cut short by a crash or a full disk); ` +
+    `${file}: line ${lineNo} was torn (cut short by a crash or a full disk); ` +
       `moved it to ${aside}, the history goes on after the last whole line`,
   );
-  return text.slice(0, cut);
 }
 
 /** The parts already recorded for the job of `key` (DEBUG_MODE re-judging must not record it twice). */
@@ -333,9 +455,8 @@ export async function recordedParts(
 ): Promise<HistoryPart[]> {
   const k = jobKey(key);
   if (k === undefined) return [];
-  const file = historyPath(outputPath);
-  const found = parseHistoryLenient(await readText(file)).records.find((r) => jobKey(r) === k);
-  return found ? (found.parts ?? ['perf']) : [];
+  const found = await lineOfJob(await openHistoryIndex(outputPath), k);
+  return found ? (found.record.parts ?? ['perf']) : [];
 }
 
 /** Append one record under the file lock, unless its job is already there. Returns whether it was written. */
@@ -355,19 +476,16 @@ export async function recordJobPart(
   onNotice: HistoryNotice = warn,
 ): Promise<'appended' | 'merged' | 'already'> {
   return withLock(outputPath, async (file) => {
-    const text = await repairTornTail(file, await readText(file), onNotice);
+    await repairTornTail(file, onNotice);
     const key = jobKey(record);
-    const lines = text.split('\n');
-    const index =
-      key === undefined
-        ? -1
-        : lines.findIndex((raw) => parseHistoryLenient(raw, file).records.some((r) => jobKey(r) === key));
-    if (index < 0) {
-      const sep = text !== '' && !text.endsWith('\n') ? '\n' : '';
+    const index = await HistoryIndex.open(file, historyFieldsOf);
+    const found = key === undefined ? undefined : await lineOfJob(index, key);
+    if (!found) {
+      const sep = (await endsMidLine(file)) ? '\n' : '';
       await appendNoFollow(file, sep + formatHistoryRecord({ ...record, parts: [part] }));
       return 'appended';
     }
-    const old = parseHistoryLenient(lines[index] as string, file).records[0] as HistoryRecord;
+    const old = found.record;
     const parts = old.parts ?? ['perf'];
     if (parts.includes(part)) return 'already';
     const merged: HistoryRecord = {
@@ -378,8 +496,7 @@ export async function recordJobPart(
       verdicts: [...(old.verdicts ?? []), ...(record.verdicts ?? [])],
       parts: [...parts, part],
     };
-    lines[index] = JSON.stringify(merged);
-    await writeFileAtomic(file, lines.join('\n'));
+    await replaceLine(index, found.line, JSON.stringify(merged));
     return 'merged';
   });
 }
@@ -394,23 +511,23 @@ export async function acceptLatest(
   onNotice: HistoryNotice = warn,
 ): Promise<HistoryRecord | undefined> {
   return withLock(outputPath, async (file) => {
-    const text = await repairTornTail(file, await readText(file), onNotice);
-    const notice = skippedNotice(file, parseHistoryLenient(text).skipped);
+    await repairTornTail(file, onNotice);
+    // A manual command: the whole file is read once, to name the lines it cannot use.
+    const notice = historyNotice(await readHistoryFile(file));
     if (notice) onNotice(notice);
-    const lines = text.split('\n');
-    let latest: { index: number; record: HistoryRecord } | undefined;
-    lines.forEach((raw, i) => {
-      if (raw.trim() === '') return;
-      const { records } = parseHistoryLenient(raw, file);
-      const r = records[0];
+    const index = await HistoryIndex.open(file, historyFieldsOf);
+    const lines = index.find({ test });
+    const texts = await index.read(lines);
+    let latest: { line: IndexedLine; raw: string; record: HistoryRecord } | undefined;
+    texts.forEach((raw, i) => {
+      const r = parseHistoryLenient(raw, file).records[0];
       if (r && r.test === test && (!latest || Date.parse(r.endTime) >= Date.parse(latest.record.endTime)))
-        latest = { index: i, record: r };
+        latest = { line: lines[i] as IndexedLine, raw, record: r };
     });
     if (!latest) return undefined;
     // The record is kept as written (unknown fields too); only the marker is added.
-    const raw = JSON.parse(lines[latest.index] as string) as Record<string, unknown>;
-    lines[latest.index] = JSON.stringify({ ...raw, accepted: true });
-    await writeFileAtomic(file, lines.join('\n'));
+    const raw = JSON.parse(latest.raw) as Record<string, unknown>;
+    await replaceLine(index, latest.line, JSON.stringify({ ...raw, accepted: true }));
     return { ...latest.record, accepted: true };
   });
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
  * Write a file so readers never see a half-written version (and a crash leaves the old one): a temp
  * file in the same dir, then rename.
  */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = path.join(
     path.dirname(file),

@@ -1,9 +1,9 @@
 // Start the stress suite (vitest.config.ts) as a child process on a fixture tree, and watch its ledger.
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { LedgerData } from '../../../src/broker/ledger.js';
 import { repoRoot } from '../../fixtures/paths.js';
+import { readWithArchive } from '../../unit/broker/ledger-files.js';
 
 export const VITEST = path.join(repoRoot, 'node_modules/vitest/vitest.mjs');
 
@@ -30,9 +30,10 @@ export function startSuite(
   return { child, output: () => output, exited };
 }
 
+/** `jobs.json` with every job, live or moved to its run's archive once finished and judged. */
 export function readLedger(outputPath: string): LedgerData | undefined {
   try {
-    return JSON.parse(fs.readFileSync(path.join(outputPath, 'jobs.json'), 'utf8')) as LedgerData;
+    return readWithArchive(outputPath);
   } catch {
     return undefined;
   }

@@ -20,7 +20,7 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, bound
 
 /** Jobs the ledger lists in `state`. */
 const inLedger = async (state?: string): Promise<number> =>
-  (await new Ledger(out).read()).jobs.filter((j) => state === undefined || j.state === state).length;
+  (await new Ledger(out).readAll()).jobs.filter((j) => state === undefined || j.state === state).length;
 
 class FakeExecutor implements Executor {
   readonly kind = 'slurm' as const;
@@ -179,9 +179,10 @@ describe('JobBroker', () => {
     expect(o1).toMatchObject({ jobId: '555', resumed: true, state: 'COMPLETED' });
     expect(o2.resumed).toBe(false);
     expect(exec.submitted).toEqual(['t2']);
-    const data = await ledger.read();
+    // Judged jobs of ended runs are in the runs' archives: every job is still found, once.
+    const data = await ledger.readAll();
     expect(data.jobs.filter((j) => j.testId === 't1')).toHaveLength(1);
-    expect(data.runs.every((r) => r.endedAt)).toBe(true);
+    expect(data.live.runs.every((r) => r.endedAt)).toBe(true);
   });
 
   it('does not re-attach when the config changed (different hash) or resume is off', async () => {
@@ -215,7 +216,7 @@ describe('JobBroker', () => {
     expect(exec.submitted).toEqual(['a', 'b']);
     // Once the scheduler reports them CANCELLED (with its own reason or none), the ledger still says who.
     await Promise.all(runs.slice(0, 2));
-    expect((await new Ledger(out).read()).jobs.map((j) => [j.state, j.reason])).toEqual([
+    expect((await new Ledger(out).readAll()).jobs.map((j) => [j.state, j.reason])).toEqual([
       ['CANCELLED', 'interrupted by SIGINT'],
       ['CANCELLED', 'interrupted by SIGINT'],
     ]);
@@ -234,7 +235,7 @@ describe('JobBroker', () => {
     const runs = ['a', 'b'].map((id) => b.run(id));
     await until(async () => (await inLedger('RUNNING')) === 2, 'both jobs RUNNING in the ledger');
     await b.interrupt('cancelled by Ctrl-C');
-    const ledger = await new Ledger(out).read();
+    const ledger = await new Ledger(out).readAll();
     expect(ledger.jobs.map((j) => [j.testId, j.state, j.reason])).toEqual([
       ['a', 'CANCELLED', 'cancelled by Ctrl-C'],
       ['b', 'CANCELLED', 'cancelled by Ctrl-C'],
@@ -245,7 +246,7 @@ describe('JobBroker', () => {
       ['CANCELLED', 'cancelled by Ctrl-C'],
     ]);
     await b.close();
-    expect((await new Ledger(out).read()).jobs.every((j) => j.state === 'CANCELLED')).toBe(true);
+    expect((await new Ledger(out).readAll()).jobs.every((j) => j.state === 'CANCELLED')).toBe(true);
   });
 
   it('cancels a job whose worker logs show a fatal error and reports the line', async () => {

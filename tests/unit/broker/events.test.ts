@@ -146,7 +146,7 @@ describe('broker events', () => {
 
     // The log lines and the ledger are subscribers too.
     expect(lines).toContain('t1: submitted job 701');
-    const ledger = await new Ledger(out).read();
+    const ledger = await new Ledger(out).readAll();
     expect(ledger.jobs).toHaveLength(1);
     expect(ledger.jobs[0]).toMatchObject({
       jobId: '701',
@@ -238,7 +238,7 @@ describe('resume', () => {
     ]);
     expect(lines).toContain('t1: re-attached to job 555 of a crashed run');
     expect(fs.realpathSync(latestLinkFor(out, 't1'))).toBe(fs.realpathSync(oldDir));
-    const job = (await new Ledger(out).read()).jobs.find((j) => j.jobId === '555');
+    const job = (await new Ledger(out).readAll()).jobs.find((j) => j.jobId === '555');
     expect(job).toMatchObject({ runId: RUN, consumed: true, state: 'COMPLETED' });
   });
 });

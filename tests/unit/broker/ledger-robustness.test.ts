@@ -140,13 +140,14 @@ describe('ledger damaged mid-run', () => {
       for (const o of outcomes) await b.consumed(o.testId, o.jobId);
       await b.close();
       expect(outcomes.map((o) => o.state)).toEqual(['COMPLETED', 'COMPLETED']);
-      const data = await new Ledger(out).read();
-      expect(data.jobs.map((j) => [j.testId, j.state, j.consumed])).toEqual([
-        ['t1', 'COMPLETED', true],
-        ['t2', 'COMPLETED', true],
+      // Judged, the jobs moved to the run's archive; the ended run left jobs.json with its last job.
+      const data = await new Ledger(out).readAll();
+      expect(data.jobs.map((j) => [j.testId, j.state, j.consumed, j.runId])).toEqual([
+        ['t1', 'COMPLETED', true, b.runId],
+        ['t2', 'COMPLETED', true, b.runId],
       ]);
-      expect(data.runs).toHaveLength(1);
-      expect(data.runs[0].endedAt).toBeDefined();
+      expect(data.live.jobs).toEqual([]);
+      expect(data.live.runs).toEqual([]);
       expect(notices.filter((n) => n.includes('jobs.json'))).toHaveLength(1);
       expect(notices.join('\n')).toMatch(/jobs\.json.*during the run; rewriting it from this run's memory/);
     });

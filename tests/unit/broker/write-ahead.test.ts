@@ -13,6 +13,7 @@ import { runLockFile } from '../../../src/broker/run-lock.js';
 import { TransportError } from '../../../src/errors.js';
 import type { Executor, ReconciledJob } from '../../../src/executors/types.js';
 import type { JobSpec, JobStatus, SubmittedJob } from '../../../src/types.js';
+import { readWithArchive } from './ledger-files.js';
 
 /** A scheduler that keeps its jobs by token, as SLURM keeps `--comment`; jobs finish on the first poll. */
 class TokenScheduler implements Executor {
@@ -96,7 +97,7 @@ function broker(executor: Executor, settings: Partial<BrokerSettings> = {}, ledg
   });
 }
 
-const read = (): LedgerData => JSON.parse(fs.readFileSync(path.join(out, 'jobs.json'), 'utf8')) as LedgerData;
+const read = (): LedgerData => readWithArchive(out);
 
 /** Mark every run of the ledger, and the output dir's run lock, as a dead process's (what kill -9 leaves). */
 async function killRuns(): Promise<void> {

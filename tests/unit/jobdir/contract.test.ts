@@ -37,6 +37,7 @@ const LITERALS: ReadonlyArray<[string, RegExp]> = [
   ['simulator script/bundle', /disagg-sim\.(?:slurm|mjs)/],
   ['simulator stack file', /sim_stack\.json/],
   ['local exit-code file', /['"`]\.exit_code\b/],
+  ['run jobs archive', /jobs-archive\.jsonl/],
 ];
 
 function sourceFiles(dir: string): string[] {

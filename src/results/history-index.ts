@@ -1,0 +1,313 @@
+// An index beside `history.jsonl`: the byte offset and length of every line with the fields the readers
+// select by (test, config hash, GPU type, job key), so the history gate, `disagg accept` and the writer
+// read the few lines they judge instead of a year of them. The JSONL stays the one source of truth: the
+// index records the size it covers and a hash of the bytes just before that size; a history that grew
+// (another tool appended) is caught up from there, one that changed otherwise is indexed again.
+
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import lockfile from 'proper-lockfile';
+import { writeFileAtomic } from '../util/atomic-write.js';
+
+/** What a line is selected by; undefined for a line that is not a record (left out of the index). */
+export interface LineFields {
+  test: string;
+  configHash?: string;
+  gpuType?: string;
+  /** The job's identity (`jobKey`). */
+  key?: string;
+}
+export type FieldsOf = (raw: string) => LineFields | undefined;
+
+export interface IndexedLine {
+  offset: number;
+  length: number;
+  test: string;
+  configHash?: string;
+  gpuType?: string;
+  key?: string;
+}
+
+interface IndexFile {
+  version: 1;
+  /** Bytes of the history covered (always the end of a line). */
+  size: number;
+  /** sha256 of the (up to) TAIL bytes before `size`, and of the first (up to) TAIL bytes. */
+  tail: string;
+  head?: string;
+  /** The history's mtime when the index was saved: same size, other mtime = rewritten in place. */
+  mtimeMs?: number;
+  strings: string[];
+  /** Per line: offset, length, then string-table indexes of test, config hash, GPU type, key (-1: none). */
+  lines: number[];
+}
+
+const STRIDE = 6;
+const TAIL = 4096;
+/** Lines caught up since the saved index before it is saved again (a save writes the whole index). */
+const SAVE_AFTER = 2000;
+const CHUNK = 1 << 20;
+
+export function indexPathOf(historyFile: string): string {
+  return `${historyFile}.index.json`;
+}
+
+async function hashOf(fh: fs.FileHandle, start: number, end: number): Promise<string> {
+  const buf = Buffer.alloc(Math.max(0, end - start));
+  if (buf.length) await fh.read(buf, 0, buf.length, start);
+  return createHash('sha256').update(buf).digest('hex');
+}
+const tailHashOf = (fh: fs.FileHandle, size: number) => hashOf(fh, Math.max(0, size - TAIL), size);
+const headHashOf = (fh: fs.FileHandle, size: number) => hashOf(fh, 0, Math.min(TAIL, size));
+
+async function loadIndex(file: string): Promise<IndexFile | undefined> {
+  try {
+    const data = JSON.parse(await fs.readFile(indexPathOf(file), 'utf8')) as IndexFile;
+    if (data.version !== 1 || !Array.isArray(data.lines) || !Array.isArray(data.strings)) return undefined;
+    if (data.lines.length % STRIDE !== 0) return undefined;
+    return data;
+  } catch {
+    return undefined;
+  }
+}
+
+export class HistoryIndex {
+  private readonly stringIds = new Map<string, number>();
+  /** How the index was brought up to date by `open` (for tests and the bench). */
+  how: 'fresh' | 'caught-up' | 'rebuilt' | 'empty' = 'fresh';
+
+  private constructor(
+    readonly file: string,
+    private data: IndexFile,
+  ) {
+    data.strings.forEach((s, i) => this.stringIds.set(s, i));
+  }
+
+  /**
+   * The index of `file`, brought up to date with it (and saved when that took real work). A rebuild is
+   * done by one process at a time (the tests of a run start together): the others wait for its index.
+   */
+  static async open(file: string, fieldsOf: FieldsOf): Promise<HistoryIndex> {
+    const quick = await HistoryIndex.openOnce(file, fieldsOf, false);
+    if (quick) return quick;
+    let release: (() => Promise<void>) | undefined;
+    try {
+      release = await lockfile.lock(indexPathOf(file), {
+        realpath: false,
+        stale: 60_000,
+        retries: { retries: 600, factor: 1, minTimeout: 100, maxTimeout: 100 },
+      });
+    } catch {
+      // No lock (read-only dir, a stuck holder): rebuild here, unsaved if need be.
+    }
+    try {
+      return (await HistoryIndex.openOnce(file, fieldsOf, true)) as HistoryIndex;
+    } finally {
+      await release?.().catch(() => undefined);
+    }
+  }
+
+  /** Undefined when the index must be rebuilt and `rebuild` is false. */
+  private static async openOnce(
+    file: string,
+    fieldsOf: FieldsOf,
+    rebuild: boolean,
+  ): Promise<HistoryIndex | undefined> {
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      const empty = new HistoryIndex(file, { version: 1, size: 0, tail: '', strings: [], lines: [] });
+      empty.how = 'empty';
+      return empty;
+    }
+    try {
+      const st = await fh.stat();
+      const size = st.size;
+      const saved = await loadIndex(file);
+      let index: HistoryIndex;
+      let from = 0;
+      // Same bytes at both ends of the indexed part, and (when nothing was appended) the same mtime.
+      const same =
+        saved &&
+        saved.size <= size &&
+        (saved.size < size || saved.mtimeMs === undefined || saved.mtimeMs === st.mtimeMs) &&
+        (await tailHashOf(fh, saved.size)) === saved.tail &&
+        (saved.head === undefined || (await headHashOf(fh, saved.size)) === saved.head);
+      if (saved && same) {
+        index = new HistoryIndex(file, saved);
+        from = saved.size;
+        index.how = from === size ? 'fresh' : 'caught-up';
+      } else {
+        if (!rebuild) return undefined;
+        index = new HistoryIndex(file, { version: 1, size: 0, tail: '', strings: [], lines: [] });
+        index.how = 'rebuilt';
+      }
+      const added = from < size ? await index.scan(fh, from, size, fieldsOf) : 0;
+      if (index.how === 'rebuilt' || added >= SAVE_AFTER || (!saved && index.data.size > 0))
+        await index.save(fh);
+      else if (added) {
+        index.data.tail = await tailHashOf(fh, index.data.size);
+        index.data.head = await headHashOf(fh, index.data.size);
+      }
+      return index;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Index the complete lines in [from, to); returns how many lines were read. */
+  private async scan(fh: fs.FileHandle, from: number, to: number, fieldsOf: FieldsOf): Promise<number> {
+    let pos = from;
+    let lineStart = from;
+    let carry: Buffer = Buffer.alloc(0);
+    let count = 0;
+    const buf = Buffer.alloc(CHUNK);
+    while (pos < to) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, to - pos), pos);
+      if (!bytesRead) break;
+      const chunk = carry.length
+        ? Buffer.concat([carry, buf.subarray(0, bytesRead)])
+        : buf.subarray(0, bytesRead);
+      const base = pos - carry.length;
+      let start = 0;
+      for (let nl = chunk.indexOf(10, start); nl >= 0; nl = chunk.indexOf(10, start)) {
+        const raw = chunk.toString('utf8', start, nl);
+        this.add(base + start, nl - start, raw, fieldsOf);
+        count++;
+        start = nl + 1;
+        lineStart = base + start;
+      }
+      carry = Buffer.from(chunk.subarray(start));
+      pos += bytesRead;
+    }
+    // A last line without its newline may still be being written: it is indexed once complete.
+    this.data.size = lineStart;
+    return count;
+  }
+
+  private str(s: string | undefined): number {
+    if (s === undefined) return -1;
+    let id = this.stringIds.get(s);
+    if (id === undefined) {
+      id = this.data.strings.length;
+      this.data.strings.push(s);
+      this.stringIds.set(s, id);
+    }
+    return id;
+  }
+
+  private add(offset: number, length: number, raw: string, fieldsOf: FieldsOf): void {
+    if (!raw.trim()) return;
+    const f = fieldsOf(raw);
+    if (!f) return;
+    this.data.lines.push(
+      offset,
+      length,
+      this.str(f.test),
+      this.str(f.configHash),
+      this.str(f.gpuType),
+      this.str(f.key),
+    );
+  }
+
+  private async save(fh: fs.FileHandle): Promise<void> {
+    this.data.tail = await tailHashOf(fh, this.data.size);
+    this.data.head = await headHashOf(fh, this.data.size);
+    this.data.mtimeMs = (await fh.stat()).mtimeMs;
+    try {
+      await writeFileAtomic(indexPathOf(this.file), JSON.stringify(this.data));
+    } catch {
+      // An index that cannot be written (read-only dir) is rebuilt in memory next time: never an error.
+    }
+  }
+
+  private at(i: number): IndexedLine {
+    const l = this.data.lines;
+    const s = (id: number) => (id < 0 ? undefined : this.data.strings[id]);
+    return {
+      offset: l[i] as number,
+      length: l[i + 1] as number,
+      test: s(l[i + 2] as number) as string,
+      configHash: s(l[i + 3] as number),
+      gpuType: s(l[i + 4] as number),
+      key: s(l[i + 5] as number),
+    };
+  }
+
+  /** Lines whose fields equal every field given (in file order). */
+  find(where: Partial<Omit<IndexedLine, 'offset' | 'length'>>): IndexedLine[] {
+    const want: Array<[number, number]> = [];
+    for (const [slot, value] of [
+      [2, where.test],
+      [3, where.configHash],
+      [4, where.gpuType],
+      [5, where.key],
+    ] as const) {
+      if (value === undefined) continue;
+      const id = this.stringIds.get(value);
+      if (id === undefined) return [];
+      want.push([slot, id]);
+    }
+    const out: IndexedLine[] = [];
+    const l = this.data.lines;
+    for (let i = 0; i < l.length; i += STRIDE)
+      if (want.every(([slot, id]) => l[i + slot] === id)) out.push(this.at(i));
+    return out;
+  }
+
+  get lineCount(): number {
+    return this.data.lines.length / STRIDE;
+  }
+
+  /** The covered size of the history (the end of its last complete line). */
+  get size(): number {
+    return this.data.size;
+  }
+
+  /** The text of these lines, read by offset. */
+  async read(lines: readonly IndexedLine[]): Promise<string[]> {
+    if (!lines.length) return [];
+    const fh = await fs.open(this.file, 'r');
+    try {
+      const out: string[] = [];
+      for (const line of lines) {
+        const buf = Buffer.alloc(line.length);
+        await fh.read(buf, 0, line.length, line.offset);
+        out.push(buf.toString('utf8'));
+      }
+      return out;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * The line at `offset` was replaced (same position, `newLength` bytes) by a rewrite of the whole file
+   * (`disagg accept`, a step merging its part): later offsets shift, the index stays fresh and is saved.
+   */
+  async replaced(offset: number, newLength: number, fields: LineFields | undefined): Promise<void> {
+    const l = this.data.lines;
+    let delta = 0;
+    for (let i = 0; i < l.length; i += STRIDE) {
+      if (l[i] === offset) {
+        delta = newLength - (l[i + 1] as number);
+        l[i + 1] = newLength;
+        if (fields) {
+          l[i + 2] = this.str(fields.test);
+          l[i + 3] = this.str(fields.configHash);
+          l[i + 4] = this.str(fields.gpuType);
+          l[i + 5] = this.str(fields.key);
+        }
+      } else if ((l[i] as number) > offset) l[i] = (l[i] as number) + delta;
+    }
+    this.data.size += delta;
+    const fh = await fs.open(this.file, 'r');
+    try {
+      await this.save(fh);
+    } finally {
+      await fh.close();
+    }
+  }
+}

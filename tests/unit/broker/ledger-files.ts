@@ -1,0 +1,28 @@
+// Tests look at what the ledger holds, live (`jobs.json`) and archived (the runs' archives), at once.
+import fs from 'node:fs';
+import path from 'node:path';
+import { jobIdentity, mergeJobs } from '../../../src/broker/ledger-archive.js';
+import type { LedgerData, LedgerJob } from '../../../src/broker/ledger.js';
+import { RUN_JOBS_ARCHIVE } from '../../../src/jobdir/files.js';
+
+/** Every archived line of an output dir, as written (duplicates kept). */
+export function archivedLines(out: string): LedgerJob[] {
+  const runs = path.join(out, 'slurm_logs', 'runs');
+  if (!fs.existsSync(runs)) return [];
+  const jobs: LedgerJob[] = [];
+  for (const run of fs.readdirSync(runs).sort()) {
+    const file = path.join(runs, run, RUN_JOBS_ARCHIVE);
+    if (!fs.existsSync(file)) continue;
+    for (const line of fs.readFileSync(file, 'utf8').split('\n'))
+      if (line.trim()) jobs.push(JSON.parse(line) as LedgerJob);
+  }
+  return jobs;
+}
+
+/** `jobs.json` with its `jobs` replaced by every job, live or archived, each once. */
+export function readWithArchive(out: string): LedgerData {
+  const live = JSON.parse(fs.readFileSync(path.join(out, 'jobs.json'), 'utf8')) as LedgerData;
+  const seen = new Set<string>();
+  const archived = archivedLines(out).filter((j) => !seen.has(jobIdentity(j)) && !!seen.add(jobIdentity(j)));
+  return { ...live, jobs: mergeJobs(archived, live.jobs) };
+}

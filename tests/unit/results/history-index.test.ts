@@ -1,0 +1,148 @@
+// The index beside history.jsonl: built when missing, fresh when nothing changed, caught up when another
+// tool appended, rebuilt when the file changed otherwise; the gate, accept and the writer read only their
+// test's (or job's) lines through it, and keep it fresh when they write.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readCompareInput } from '../../../src/results/compare-inputs.js';
+import { HistoryIndex, indexPathOf } from '../../../src/results/history-index.js';
+import { compareSamples, splitLatest } from '../../../src/stats/compare.js';
+import {
+  acceptLatest,
+  historyFieldsOf,
+  historyPath,
+  readHistoryRecords,
+  readHistoryRecordsOf,
+  recordJobPart,
+  type HistoryRecord,
+} from '../../../src/results/history.js';
+
+let out: string;
+let file: string;
+beforeEach(() => {
+  out = fs.mkdtempSync(path.join(os.tmpdir(), 'history-index-'));
+  file = historyPath(out);
+});
+afterEach(() => fs.rmSync(out, { recursive: true, force: true }));
+
+const rec = (test: string, n: number, extra: Partial<HistoryRecord> = {}): HistoryRecord => ({
+  test,
+  endTime: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+  passed: true,
+  metrics: { '4': { output_throughput: 100 + n } },
+  jobId: String(n),
+  host: 'local:h',
+  submittedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+  configHash: test === 'b' && n % 2 ? 'c2' : 'c1',
+  gpuType: 'GB200',
+  ...extra,
+});
+const line = (r: HistoryRecord) => `${JSON.stringify(r)}\n`;
+const open = () => HistoryIndex.open(file, historyFieldsOf);
+/** What a full read says about one test (the index must agree). */
+const fullRead = async (test: string, configHash?: string) =>
+  (await readHistoryRecords(out)).filter(
+    (r) => r.test === test && (configHash === undefined || r.configHash === configHash),
+  );
+
+function seed(n: number): void {
+  const tests = ['a', 'b', 'c'];
+  fs.writeFileSync(file, Array.from({ length: n }, (_, i) => line(rec(tests[i % 3] as string, i))).join(''));
+}
+
+describe('history index', () => {
+  it('is built when missing, then fresh; it selects by test and config hash like a full read', async () => {
+    seed(300);
+    expect((await open()).how).toBe('rebuilt');
+    expect(fs.existsSync(indexPathOf(file))).toBe(true);
+    const again = await open();
+    expect(again.how).toBe('fresh');
+    expect(again.lineCount).toBe(300);
+    expect(await readHistoryRecordsOf(out, { test: 'a' })).toEqual(await fullRead('a'));
+    expect(await readHistoryRecordsOf(out, { test: 'b', configHash: 'c2', gpuType: 'GB200' })).toEqual(
+      await fullRead('b', 'c2'),
+    );
+    expect(await readHistoryRecordsOf(out, { test: 'nope' })).toEqual([]);
+  });
+
+  it('catches up from the indexed size after another tool appended; a torn last line waits', async () => {
+    seed(30);
+    await open();
+    fs.appendFileSync(file, line(rec('a', 100)) + line(rec('d', 101)));
+    // Another writer is mid-line: that line is not indexed until it is complete.
+    const half = line(rec('d', 102));
+    fs.appendFileSync(file, half.slice(0, 20));
+    const index = await open();
+    expect(index.how).toBe('caught-up');
+    expect(index.find({ test: 'd' }).map((l) => l.offset)).toHaveLength(1);
+    expect((await readHistoryRecordsOf(out, { test: 'a' })).map((r) => r.jobId)).toContain('100');
+    fs.appendFileSync(file, half.slice(20));
+    expect((await readHistoryRecordsOf(out, { test: 'd' })).map((r) => r.jobId)).toEqual(['101', '102']);
+  });
+
+  it('is rebuilt when the history changed other than by appending, or the index is damaged', async () => {
+    seed(30);
+    await open();
+    // Rewritten by hand: the first line's test renamed, the size even kept.
+    const text = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, text.replace('"test":"a"', '"test":"z"'));
+    const index = await open();
+    expect(index.how).toBe('rebuilt');
+    expect(await readHistoryRecordsOf(out, { test: 'z' })).toEqual(await fullRead('z'));
+    expect(await readHistoryRecordsOf(out, { test: 'z' })).toHaveLength(1);
+    fs.writeFileSync(indexPathOf(file), '{"version":1,"lines":[1,2');
+    expect((await open()).how).toBe('rebuilt');
+    fs.rmSync(indexPathOf(file));
+    expect((await open()).how).toBe('rebuilt');
+    expect(await readHistoryRecordsOf(out, { test: 'a' })).toEqual(await fullRead('a'));
+  });
+
+  it('the gate reads only its own test’s lines: another test’s broken record does not stop it', async () => {
+    seed(30);
+    // Valid JSON with a test id but no metrics: a full, strict read fails on it.
+    fs.appendFileSync(file, `${JSON.stringify({ test: 'b', endTime: 'x', passed: true })}\n`);
+    await expect(readHistoryRecords(out)).rejects.toThrow(/history\.jsonl/);
+    expect(await readHistoryRecordsOf(out, { test: 'a' })).toHaveLength(10);
+  });
+
+  it('accept and a merged part keep the index fresh and right', async () => {
+    seed(30);
+    await open();
+    // The accuracy part of job 3 (test a) merges into its line: a longer line, later offsets shift.
+    expect(
+      await recordJobPart(out, { ...rec('a', 3), accuracy: { 'gsm8k/acc': 0.9 }, metrics: {} }, 'accuracy'),
+    ).toBe('merged');
+    expect((await open()).how).toBe('fresh');
+    expect((await acceptLatest(out, 'b'))?.jobId).toBe('28');
+    expect((await open()).how).toBe('fresh');
+    for (const t of ['a', 'b', 'c'])
+      expect(await readHistoryRecordsOf(out, { test: t })).toEqual(await fullRead(t));
+    expect((await readHistoryRecordsOf(out, { test: 'a' })).find((r) => r.jobId === '3')?.parts).toEqual([
+      'perf',
+      'accuracy',
+    ]);
+    // Appends by the writer: found again by their job key, never twice.
+    expect(await recordJobPart(out, rec('a', 500), 'perf')).toBe('appended');
+    expect(await recordJobPart(out, rec('a', 500), 'perf')).toBe('already');
+    expect(await readHistoryRecordsOf(out, { test: 'a' })).toEqual(await fullRead('a'));
+  });
+
+  it('compare reads each test’s last runs by the index and judges as from the whole file', async () => {
+    // 3 tests × 100 runs; every 3rd run of test a failed (a baseline takes passed runs only).
+    fs.writeFileSync(
+      file,
+      Array.from({ length: 300 }, (_, i) =>
+        line(rec(['a', 'b', 'c'][i % 3] as string, i, { passed: i % 9 !== 0, configHash: 'c1' })),
+      ).join(''),
+    );
+    const judge = (samples: Awaited<ReturnType<typeof readCompareInput>>['samples']) => {
+      const { earlier, latest } = splitLatest(samples);
+      return compareSamples(earlier, latest, { runs: 5, minRuns: 3, tolerance: 0.05, noiseK: 3 }).rows;
+    };
+    const whole = await readCompareInput(out);
+    const recent = await readCompareInput(out, { recentRuns: 6 });
+    expect(recent.samples.length).toBeLessThan(whole.samples.length / 3);
+    expect(judge(recent.samples)).toEqual(judge(whole.samples));
+  });
+});
