@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Executor, ReconciledJob } from '../executors/types.js';
 import { TERMINAL_STATES } from '../types.js';
-import { Ledger, type LedgerData, type LedgerIntent, type LedgerJob } from './ledger.js';
+import { Ledger, type LedgerIntent, type LedgerJob } from './ledger.js';
 import { isRetryableFileError } from '../util/file-lock.js';
 
 /** `dsg-<runId>-<n>-<hex>`: unique per submission, readable in `squeue -o %k`. */

@@ -68,8 +68,13 @@ export async function readHistory(
   if (testIds) {
     const index = await HistoryIndex.open(file, historyFieldsOf);
     const lines = testIds.flatMap((test) => index.find({ test })).sort((a, b) => a.offset - b.offset);
-    const read = { file, ...parseHistoryLenient((await index.read(lines)).join('\n'), file) };
-    return { entries: read.records.map(historyEntry), notice: historyNotice(read), file };
+    const { records } = parseHistoryLenient((await index.read(lines)).join('\n'), file);
+    // Damaged lines are known to the index by their line number.
+    return {
+      entries: records.map(historyEntry),
+      notice: historyNotice({ file, skipped: index.skipped() }),
+      file,
+    };
   }
   const read = await readHistoryFile(file);
   return { entries: read.records.map(historyEntry), notice: historyNotice(read), file };

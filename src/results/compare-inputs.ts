@@ -139,7 +139,10 @@ async function statOrNull(p: string): Promise<Awaited<ReturnType<typeof stat>> |
  * comparison of the latest runs does not parse a year of history. A test with fewer passed runs among
  * its last lines is read whole, so the result is the same as from the whole file.
  */
-async function recentHistorySamples(file: string, recent: number): Promise<MetricSample[]> {
+async function recentHistorySamples(
+  file: string,
+  recent: number,
+): Promise<{ samples: MetricSample[]; notices: string[] }> {
   const index = await HistoryIndex.open(file, historyFieldsOf);
   const byTest = new Map<string, IndexedLine[]>();
   for (const line of index.find({})) {
@@ -156,12 +159,13 @@ async function recentHistorySamples(file: string, recent: number): Promise<Metri
     if (lines.length > recent * 4 && mine.filter((r) => r.passed).length < recent) mine = await parse(lines);
     records.push(...mine);
   }
-  return samplesFromRecords(records);
+  const notice = historyNotice({ file, skipped: index.skipped() });
+  return { samples: samplesFromRecords(records), notices: notice ? [notice] : [] };
 }
 
 async function readFileInput(file: string, recent?: number): Promise<CompareInput> {
   if (path.basename(file) === HISTORY_FILE_NAME && recent !== undefined && recent > 0)
-    return { kind: 'history', file, samples: await recentHistorySamples(file, recent), notices: [] };
+    return { kind: 'history', file, ...(await recentHistorySamples(file, recent)) };
   const text = (await readRegularFile(file, { maxBytes: MAX_DATA_FILE_BYTES })).toString('utf8');
   if (path.basename(file) === HISTORY_FILE_NAME || file.endsWith('.jsonl')) {
     const { records, skipped } = parseHistoryLenient(text);

@@ -5,9 +5,11 @@
 // (another tool appended) is caught up from there, one that changed otherwise is indexed again.
 
 import { createHash } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import type { SkippedLine } from '../util/json-lines.js';
 
 /** What a line is selected by; undefined for a line that is not a record (left out of the index). */
 export interface LineFields {
@@ -40,6 +42,9 @@ interface IndexFile {
   strings: string[];
   /** Per line: offset, length, then string-table indexes of test, config hash, GPU type, key (-1: none). */
   lines: number[];
+  /** Complete lines covered, and the 1-based numbers of those that are not records (kept out). */
+  count: number;
+  bad: number[];
 }
 
 const STRIDE = 6;
@@ -47,6 +52,8 @@ const TAIL = 4096;
 /** Lines caught up since the saved index before it is saved again (a save writes the whole index). */
 const SAVE_AFTER = 2000;
 const CHUNK = 1 << 20;
+/** Line numbers of damaged lines kept (the notice names the first few and counts the rest). */
+const MAX_BAD = 1000;
 
 export function indexPathOf(historyFile: string): string {
   return `${historyFile}.index.json`;
@@ -65,6 +72,8 @@ async function loadIndex(file: string): Promise<IndexFile | undefined> {
     const data = JSON.parse(await fs.readFile(indexPathOf(file), 'utf8')) as IndexFile;
     if (data.version !== 1 || !Array.isArray(data.lines) || !Array.isArray(data.strings)) return undefined;
     if (data.lines.length % STRIDE !== 0) return undefined;
+    // An index of an earlier version (no line count) is rebuilt.
+    if (typeof data.count !== 'number' || !Array.isArray(data.bad)) return undefined;
     return data;
   } catch {
     return undefined;
@@ -115,15 +124,28 @@ export class HistoryIndex {
   ): Promise<HistoryIndex | undefined> {
     let fh: fs.FileHandle;
     try {
-      fh = await fs.open(file, 'r');
+      // Never blocks on a FIFO; anything but a regular file is refused below.
+      fh = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      const empty = new HistoryIndex(file, { version: 1, size: 0, tail: '', strings: [], lines: [] });
+      const empty = new HistoryIndex(file, {
+        version: 1,
+        size: 0,
+        tail: '',
+        strings: [],
+        lines: [],
+        count: 0,
+        bad: [],
+      });
       empty.how = 'empty';
       return empty;
     }
     try {
       const st = await fh.stat();
+      if (!st.isFile())
+        throw new Error(
+          `${file}: not a regular file (a FIFO, device or directory): the history must be a regular file; move it aside`,
+        );
       const size = st.size;
       const saved = await loadIndex(file);
       let index: HistoryIndex;
@@ -141,10 +163,19 @@ export class HistoryIndex {
         index.how = from === size ? 'fresh' : 'caught-up';
       } else {
         if (!rebuild) return undefined;
-        index = new HistoryIndex(file, { version: 1, size: 0, tail: '', strings: [], lines: [] });
+        index = new HistoryIndex(file, {
+          version: 1,
+          size: 0,
+          tail: '',
+          strings: [],
+          lines: [],
+          count: 0,
+          bad: [],
+        });
         index.how = 'rebuilt';
       }
       const added = from < size ? await index.scan(fh, from, size, fieldsOf) : 0;
+      index.fileSize = size;
       if (index.how === 'rebuilt' || added >= SAVE_AFTER || (!saved && index.data.size > 0))
         await index.save(fh);
       else if (added) {
@@ -174,6 +205,7 @@ export class HistoryIndex {
       let start = 0;
       for (let nl = chunk.indexOf(10, start); nl >= 0; nl = chunk.indexOf(10, start)) {
         const raw = chunk.toString('utf8', start, nl);
+        this.data.count++;
         this.add(base + start, nl - start, raw, fieldsOf);
         count++;
         start = nl + 1;
@@ -201,7 +233,10 @@ export class HistoryIndex {
   private add(offset: number, length: number, raw: string, fieldsOf: FieldsOf): void {
     if (!raw.trim()) return;
     const f = fieldsOf(raw);
-    if (!f) return;
+    if (!f) {
+      if (this.data.bad.length < MAX_BAD) this.data.bad.push(this.data.count);
+      return;
+    }
     this.data.lines.push(
       offset,
       length,
@@ -254,6 +289,17 @@ export class HistoryIndex {
     const l = this.data.lines;
     for (let i = 0; i < l.length; i += STRIDE)
       if (want.every(([slot, id]) => l[i + slot] === id)) out.push(this.at(i));
+    return out;
+  }
+
+  /** Bytes of the history when it was opened (beyond `size`: a last line without its newline). */
+  fileSize = 0;
+
+  /** Lines left out: not records, and a last line without its newline (torn, or still being written). */
+  skipped(): SkippedLine[] {
+    const out: SkippedLine[] = this.data.bad.map((line) => ({ line, reason: 'not a history record' }));
+    if (this.fileSize > this.data.size)
+      out.push({ line: this.data.count + 1, reason: 'a torn last line (no newline)' });
     return out;
   }
 

@@ -271,9 +271,26 @@ export function openHistoryIndex(outputPath: string): Promise<HistoryIndex> {
 }
 
 /** These indexed lines as records (a bad one throws, naming the file and its byte offset). */
-async function recordsAt(index: HistoryIndex, lines: readonly IndexedLine[]): Promise<HistoryRecord[]> {
+async function recordsAt(
+  index: HistoryIndex,
+  lines: readonly IndexedLine[],
+  onNotice: (message: string) => void,
+): Promise<HistoryRecord[]> {
   const texts = await index.read(lines);
-  return texts.flatMap((raw, i) => parseHistory(raw, `${index.file} (byte ${lines[i]?.offset})`));
+  const records: HistoryRecord[] = [];
+  const bad: string[] = [];
+  texts.forEach((raw, i) => {
+    const read = parseHistoryLenient(raw, index.file);
+    for (const s of read.skipped) bad.push(`byte ${lines[i]?.offset}: ${s.reason}`);
+    records.push(...read.records);
+  });
+  // Damaged lines are skipped with one notice, never fatal (as every history reader does).
+  if (bad.length)
+    onNotice(
+      `${index.file}: skipped ${bad.length} damaged line(s) (${bad.slice(0, 3).join('; ')}` +
+        `${bad.length > 3 ? `; and ${bad.length - 3} more` : ''}), read the rest`,
+    );
+  return records;
 }
 
 /**
@@ -283,10 +300,11 @@ async function recordsAt(index: HistoryIndex, lines: readonly IndexedLine[]): Pr
 export async function readHistoryRecordsOf(
   outputPath: string,
   of: Pick<HistoryRecord, 'test' | 'configHash' | 'gpuType'>,
+  onNotice: (message: string) => void = (m) => console.warn(`[vitest-disagg] ${m}`),
 ): Promise<HistoryRecord[]> {
   const index = await openHistoryIndex(outputPath);
   const lines = index.find({ test: of.test, configHash: of.configHash, gpuType: of.gpuType });
-  return recordsAt(index, lines);
+  return recordsAt(index, lines, onNotice);
 }
 
 /** The first line of the job of `key`, by the index (checked against the line itself). */

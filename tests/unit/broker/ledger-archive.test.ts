@@ -136,6 +136,9 @@ describe('the ledger keeps what is live', () => {
     await b.start();
     // Resume after the migration: the crashed run's job is re-attached, not submitted again.
     const [resumed, fresh] = await Promise.all([b.run('resume_me'), b.run('new_test')]);
+    // As the job fixture does once its test wrote the results.
+    await b.consumed('resume_me', resumed.jobId);
+    await b.consumed('new_test', fresh.jobId);
     await b.close();
     expect(resumed).toMatchObject({ jobId: '555', resumed: true });
     expect(fresh.resumed).toBe(false);
@@ -183,6 +186,8 @@ describe('the ledger keeps what is live', () => {
       expect(code, stdout).toBe(0);
       expect(JSON.parse(stdout)).toEqual({
         cancelled: [{ testId: live.testId, jobId: live.jobId, executor: 'local' }],
+        refused: [],
+        alreadyEnded: [],
       });
       await exited;
       let text = '';

@@ -98,12 +98,21 @@ describe('history index', () => {
     expect(await readHistoryRecordsOf(out, { test: 'a' })).toEqual(await fullRead('a'));
   });
 
-  it('the gate reads only its own test’s lines: another test’s broken record does not stop it', async () => {
+  it('the gate reads only its own test’s lines; a broken record is skipped with one notice, never fatal', async () => {
     seed(30);
-    // Valid JSON with a test id but no metrics: a full, strict read fails on it.
+    // Valid JSON with a test id but no metrics: a full read skips it with a notice naming the file.
     fs.appendFileSync(file, `${JSON.stringify({ test: 'b', endTime: 'x', passed: true })}\n`);
-    await expect(readHistoryRecords(out)).rejects.toThrow(/history\.jsonl/);
-    expect(await readHistoryRecordsOf(out, { test: 'a' })).toHaveLength(10);
+    const notes: string[] = [];
+    expect(await readHistoryRecords(out, (m) => notes.push(m))).toHaveLength(30);
+    expect(notes).toEqual([expect.stringMatching(/history\.jsonl: skipped 1 damaged line\(s\) \(line 31/)]);
+    const gateNotes: string[] = [];
+    expect(await readHistoryRecordsOf(out, { test: 'a' }, (m) => gateNotes.push(m))).toHaveLength(10);
+    expect(gateNotes).toEqual([]);
+    // Its own test's gate skips it too, with one notice, and reads the rest.
+    expect(await readHistoryRecordsOf(out, { test: 'b' }, (m) => gateNotes.push(m))).toHaveLength(10);
+    expect(gateNotes).toEqual([
+      expect.stringMatching(/history\.jsonl: skipped 1 damaged line\(s\) \(byte \d+/),
+    ]);
   });
 
   it('accept and a merged part keep the index fresh and right', async () => {
