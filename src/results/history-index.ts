@@ -299,7 +299,7 @@ export class HistoryIndex {
   skipped(): SkippedLine[] {
     const out: SkippedLine[] = this.data.bad.map((line) => ({ line, reason: 'not a history record' }));
     if (this.fileSize > this.data.size)
-      out.push({ line: this.data.count + 1, reason: 'a torn last line (no newline)' });
+      out.push({ line: this.data.count + 1, reason: 'not JSON (no newline at its end), a torn last line' });
     return out;
   }
 

@@ -304,6 +304,9 @@ export async function readHistoryRecordsOf(
 ): Promise<HistoryRecord[]> {
   const index = await openHistoryIndex(outputPath);
   const lines = index.find({ test: of.test, configHash: of.configHash, gpuType: of.gpuType });
+  // The file's damaged lines the index knows of (not records, a torn tail), as a full read names them.
+  const notice = historyNotice({ file: index.file, skipped: index.skipped() });
+  if (notice) onNotice(notice);
   return recordsAt(index, lines, onNotice);
 }
 
