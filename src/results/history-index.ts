@@ -80,6 +80,17 @@ async function loadIndex(file: string): Promise<IndexFile | undefined> {
   }
 }
 
+/** An index covering nothing yet. */
+const emptyIndex = (): IndexFile => ({
+  version: 1,
+  size: 0,
+  tail: '',
+  strings: [],
+  lines: [],
+  count: 0,
+  bad: [],
+});
+
 export class HistoryIndex {
   private readonly stringIds = new Map<string, number>();
   /** How the index was brought up to date by `open` (for tests and the bench). */
@@ -128,15 +139,7 @@ export class HistoryIndex {
       fh = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      const empty = new HistoryIndex(file, {
-        version: 1,
-        size: 0,
-        tail: '',
-        strings: [],
-        lines: [],
-        count: 0,
-        bad: [],
-      });
+      const empty = new HistoryIndex(file, emptyIndex());
       empty.how = 'empty';
       return empty;
     }
@@ -163,15 +166,7 @@ export class HistoryIndex {
         index.how = from === size ? 'fresh' : 'caught-up';
       } else {
         if (!rebuild) return undefined;
-        index = new HistoryIndex(file, {
-          version: 1,
-          size: 0,
-          tail: '',
-          strings: [],
-          lines: [],
-          count: 0,
-          bad: [],
-        });
+        index = new HistoryIndex(file, emptyIndex());
         index.how = 'rebuilt';
       }
       const added = from < size ? await index.scan(fh, from, size, fieldsOf) : 0;
