@@ -58,6 +58,8 @@ export function reasonLine(message: string | undefined): string {
     .map((l) => l.trim())
     .filter(Boolean);
   let line = (lines[0] ?? 'failed without a message').replace(/^Error: /, '');
+  // An accuracy verdict: its first clause (observed vs threshold); the test's error has it in full.
+  if (/^accuracy \S+ .*: FAILED: /.test(line)) line = line.split('; ')[0] as string;
   if (line.endsWith(':') && lines.length > 1) {
     const more = lines.length - 2;
     line = `${line} ${lines[1]}${more > 0 ? ` (and ${more} more)` : ''}`;

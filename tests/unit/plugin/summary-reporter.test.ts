@@ -158,6 +158,14 @@ describe('summary reporter', () => {
     // A plain first line stays the reason; a header with nothing under it stays as it is.
     expect(reasonLine('Error: job 7 ended FAILED\nLogs: /o')).toBe('job 7 ended FAILED');
     expect(reasonLine('only a header:')).toBe('only a header:');
+    // An accuracy verdict: its first clause; the test's error carries the whole paragraph.
+    expect(
+      reasonLine(
+        'Error: accuracy gsm8k (flexible-extract, exact_match): FAILED: observed 0.5000 (50.00%) is below the threshold 0.6498 (64.98%); expected 0.8000; one-sided hypothesis test with n=60',
+      ),
+    ).toBe(
+      'accuracy gsm8k (flexible-extract, exact_match): FAILED: observed 0.5000 (50.00%) is below the threshold 0.6498 (64.98%)',
+    );
     expect(reasonLine(undefined)).toBe('failed without a message');
   });
 
