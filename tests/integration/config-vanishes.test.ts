@@ -21,7 +21,7 @@ function configFile(name: string, does: string): string {
   const setup = path.join(tmp, `${name}.mjs`);
   fs.writeFileSync(
     setup,
-    `import fs from 'node:fs';\n` +
+    `import fs from 'node:fs';\nimport { execFileSync } from 'node:child_process';\n` +
       `export default function setup() { const gone = ${JSON.stringify(gone)}; ${does} }\n`,
   );
   const config = path.join(tmp, `${name}.config.mjs`);
@@ -43,7 +43,9 @@ function vitest(args: string[]) {
     cwd: repoRoot,
     env: { ...process.env, GPU_TYPE: 'GB200', OUTPUT_PATH: path.join(tmp, 'out') },
     encoding: 'utf8',
+    // A safety bound only: a run stalled on a FIFO ignores SIGTERM (its graceful cancel never ends).
     timeout: 120_000,
+    killSignal: 'SIGKILL',
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.error) throw r.error;
@@ -88,5 +90,15 @@ describe('a config that changes under a running Vitest', () => {
     const { status, message } = failureOf(configFile('delete', 'fs.rmSync(gone);'));
     expect(status).toBe('failed');
     expect(message).toMatch(/gone\.yaml.*no such file/);
+  }, 150_000);
+
+  // Vitest reads each test file itself (for `@vitest-environment` comments) after the global setup and
+  // before any worker starts; that read used to block on the FIFO for good, with the run lock held.
+  const toFifo = `fs.rmSync(gone); execFileSync('mkfifo', [gone]);`;
+
+  it('swapped for a FIFO after the glob: a run fails that test alone, naming the file', () => {
+    const { status, message } = failureOf(configFile('fifo', toFifo));
+    expect(status).toBe('failed');
+    expect(message).toMatch(/gone\.yaml is a FIFO/);
   }, 150_000);
 });
