@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLockFile } from '../../src/broker/run-lock.js';
 import { GOOD_CONFIG } from '../fixtures/hostile-configs.js';
 import { repoRoot } from '../fixtures/paths.js';
 
@@ -100,5 +101,16 @@ describe('a config that changes under a running Vitest', () => {
     const { status, message } = failureOf(configFile('fifo', toFifo));
     expect(status).toBe('failed');
     expect(message).toMatch(/gone\.yaml is a FIFO/);
+    // The run ended, so it let go of its output dir.
+    expect(fs.existsSync(runLockFile(path.join(tmp, 'out')))).toBe(false);
+  }, 150_000);
+
+  it('swapped for a FIFO after the glob: vitest list still lists every config', () => {
+    const r = vitest(['list', '--json', '--config', configFile('fifo-list', toFifo)]);
+    expect(r.status, r.stderr).toBe(0);
+    const names = (JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as Array<{ name: string }>)
+      .map((t) => t.name)
+      .sort();
+    expect(names).toEqual(['stress > disagg_stress_gone', 'stress > disagg_stress_good']);
   }, 150_000);
 });
