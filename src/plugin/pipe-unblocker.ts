@@ -43,11 +43,11 @@ export async function unblockFifo(file: string): Promise<boolean> {
 
 /**
  * Watches `files` until Vitest has read them all (one of them is queued in a worker only after every read
- * ended) or the run ends, unblocking any that is a FIFO. Start it before Vitest reads (when Vitest is
- * configured); the reporter it returns stops it.
+ * ended) or the run ends, unblocking any that is a FIFO. Create it before Vitest reads (when Vitest is
+ * configured): it starts at once and at each run's start; the reporter it returns stops it.
  */
 export function pipeUnblocker(files: readonly string[]): Reporter {
-  let stopped = files.length === 0;
+  let stopped = true;
   let timer: NodeJS.Timeout | undefined;
   const tick = async (): Promise<void> => {
     for (const file of files) {
@@ -57,13 +57,21 @@ export function pipeUnblocker(files: readonly string[]): Reporter {
     // Sequential ticks: a slow file system never piles up checks.
     if (!stopped) timer = setTimeout(() => void tick(), UNBLOCK_EVERY_MS).unref();
   };
+  const start = (): void => {
+    if (!stopped || files.length === 0) return;
+    stopped = false;
+    void tick();
+  };
   const stop = (): void => {
     stopped = true;
     if (timer) clearTimeout(timer);
   };
-  if (!stopped) void tick();
+  // Now, for the first run or collection (a collection has no `onTestRunStart`).
+  start();
   const ours = new Set(files);
   return {
+    // Again for each rerun in watch mode: Vitest reads the test files again.
+    onTestRunStart: start,
     onTestModuleQueued(module) {
       if (ours.has(module.moduleId)) stop();
     },

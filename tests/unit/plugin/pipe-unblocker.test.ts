@@ -89,4 +89,16 @@ describe('pipeUnblocker', () => {
       await reporter.onTestRunEnd?.([], [], 'passed');
     }
   });
+
+  it('watches again when a watch-mode rerun starts', async () => {
+    const file = fifo('rerun.yaml');
+    const reporter = pipeUnblocker([file]);
+    try {
+      await reporter.onTestRunEnd?.([], [], 'passed');
+      await reporter.onTestRunStart?.([]);
+      await expect(blockedRead(file).read).resolves.toBe('');
+    } finally {
+      await reporter.onTestRunEnd?.([], [], 'passed');
+    }
+  });
 });
