@@ -3,7 +3,7 @@
 // still lists every config (it used to fail the whole listing with ERR_MODULE_NOT_FOUND), and a run fails
 // that one test with the file's name and what is wrong. Local processes only: the selected test fails
 // before any job is submitted.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -112,5 +112,34 @@ describe('a config that changes under a running Vitest', () => {
       .map((t) => t.name)
       .sort();
     expect(names).toEqual(['stress > disagg_stress_gone', 'stress > disagg_stress_good']);
+  }, 150_000);
+
+  it('swapped for a FIFO after the glob: SIGTERM ends the run, which lets go of its lock', async () => {
+    fs.rmSync(gone, { force: true });
+    fs.copyFileSync(GOOD_CONFIG, gone);
+    const out = path.join(tmp, 'out-signal');
+    // The marker says the FIFO is in place; Vitest's own read of the test files comes next.
+    const config = configFile('fifo-signal', `${toFifo} console.error('FIFO-IN-PLACE');`);
+    const child = spawn(process.execPath, [VITEST, 'run', '--config', config, '-t', 'gone'], {
+      cwd: repoRoot,
+      env: { ...process.env, GPU_TYPE: 'GB200', OUTPUT_PATH: out },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
+    child.stderr.on('data', (d: Buffer) => {
+      const before = stderr.includes('FIFO-IN-PLACE');
+      stderr += d.toString();
+      if (!before && stderr.includes('FIFO-IN-PLACE')) child.kill('SIGTERM');
+    });
+    // A safety bound only: a run stalled on the FIFO ignores SIGTERM.
+    const bound = setTimeout(() => child.kill('SIGKILL'), 100_000);
+    const { code, signal } = await exited.finally(() => clearTimeout(bound));
+    expect(signal, stderr).toBeNull();
+    expect(code, stderr).not.toBe(0);
+    expect(stderr).toContain('FIFO-IN-PLACE');
+    expect(fs.existsSync(runLockFile(out))).toBe(false);
   }, 150_000);
 });
