@@ -26,16 +26,14 @@ export async function unblockFifo(file: string): Promise<boolean> {
   }
   if (!st.isFIFO()) return false;
   try {
-    // Non-blocking: never waits for a reader; a regular file swapped in meanwhile is refused (no O_CREAT,
-    // O_WRONLY on a FIFO only): `open` on a non-FIFO would succeed, so check again on the descriptor.
+    // Non-blocking: never waits for a reader. No O_CREAT nor O_TRUNC, and nothing is written: a file
+    // swapped back in between the stat and the open is opened and closed untouched.
     const handle = await fs.promises.open(file, WRITE_FLAGS);
     try {
-      const again = await handle.stat();
-      if (!again.isFIFO()) return false;
+      return (await handle.stat()).isFIFO();
     } finally {
       await handle.close();
     }
-    return true;
   } catch {
     return false;
   }

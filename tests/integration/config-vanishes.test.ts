@@ -1,8 +1,9 @@
 // A config that vanishes after Vitest globbed the test files (here: removed by a globalSetup of the user's
 // own, which runs after the glob and before the test modules load) fails only its own test: `vitest list`
 // still lists every config (it used to fail the whole listing with ERR_MODULE_NOT_FOUND), and a run fails
-// that one test with the file's name and what is wrong. Local processes only: the selected test fails
-// before any job is submitted.
+// that one test with the file's name and what is wrong. The same for a config swapped for a FIFO, which
+// used to stall Vitest's own read of the test file (and the run, deaf to SIGTERM, holding its lock).
+// Local processes only: the selected test fails before any job is submitted.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
