@@ -18,6 +18,7 @@ import {
 } from './project.js';
 import { emptySelectionGuard } from './empty-selection.js';
 import { yamlProjectOnlyByFilter, type VitestRootOptions } from './project-filter.js';
+import { pipeUnblocker } from './pipe-unblocker.js';
 import { runMarker } from './run-mode.js';
 import { takeOverSignals } from './signals.js';
 import { DisaggSummaryReporter } from './summary-reporter.js';
@@ -42,7 +43,7 @@ function isInside(dir: string, file: string): boolean {
 
 // One signal takeover (and JUnit reporter swap) per Vitest instance, whichever of our plugins sees it first.
 const signalsTaken = new WeakSet<Vitest>();
-function takeOverOnce(vitest: Vitest, options: () => ResolvedOptions): void {
+function takeOverOnce(vitest: Vitest, options: () => ResolvedOptions, selection: () => YamlSelection): void {
   if (signalsTaken.has(vitest)) return;
   signalsTaken.add(vitest);
   takeOverSignals(vitest);
@@ -57,6 +58,8 @@ function takeOverOnce(vitest: Vitest, options: () => ResolvedOptions): void {
     runMarker(vitest),
     emptySelectionGuard(vitest, options),
     new DisaggSummaryReporter(),
+    // Vitest reads each YAML test module itself before the workers start: a FIFO must not stall it.
+    pipeUnblocker(selection().modules.kind === 'config' ? selection().files : []),
   ];
 }
 
@@ -108,7 +111,7 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
   const projectPlugin: Plugin = {
     name: 'vitest-disagg:project',
     configureVitest({ vitest }: { vitest: Vitest }) {
-      takeOverOnce(vitest, () => opts());
+      takeOverOnce(vitest, () => opts(), selected);
     },
   };
 
@@ -157,7 +160,7 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
       vitestOptions.projects = [yamlProject(opts(), selected(), [yamlPlugin, projectPlugin], 1)];
     },
     async configureVitest({ vitest, injectTestProjects }) {
-      takeOverOnce(vitest, () => opts());
+      takeOverOnce(vitest, () => opts(), selected);
       // Called once per project that loads this config (e.g. `extends: true` projects): inject once.
       if (vitest.projects.some((p) => p.name === DISAGG_PROJECT)) return;
       const order = groupOrderAfter(vitest.projects.map((p) => p.config.sequence.groupOrder));

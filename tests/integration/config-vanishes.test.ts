@@ -1,13 +1,15 @@
 // A config that vanishes after Vitest globbed the test files (here: removed by a globalSetup of the user's
 // own, which runs after the glob and before the test modules load) fails only its own test: `vitest list`
 // still lists every config (it used to fail the whole listing with ERR_MODULE_NOT_FOUND), and a run fails
-// that one test with the file's name and what is wrong. Local processes only: the selected test fails
-// before any job is submitted.
-import { spawnSync } from 'node:child_process';
+// that one test with the file's name and what is wrong. The same for a config swapped for a FIFO, which
+// used to stall Vitest's own read of the test file (and the run, deaf to SIGTERM, holding its lock).
+// Local processes only: the selected test fails before any job is submitted.
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLockFile } from '../../src/broker/run-lock.js';
 import { GOOD_CONFIG } from '../fixtures/hostile-configs.js';
 import { repoRoot } from '../fixtures/paths.js';
 
@@ -21,7 +23,7 @@ function configFile(name: string, does: string): string {
   const setup = path.join(tmp, `${name}.mjs`);
   fs.writeFileSync(
     setup,
-    `import fs from 'node:fs';\n` +
+    `import fs from 'node:fs';\nimport { execFileSync } from 'node:child_process';\n` +
       `export default function setup() { const gone = ${JSON.stringify(gone)}; ${does} }\n`,
   );
   const config = path.join(tmp, `${name}.config.mjs`);
@@ -43,7 +45,9 @@ function vitest(args: string[]) {
     cwd: repoRoot,
     env: { ...process.env, GPU_TYPE: 'GB200', OUTPUT_PATH: path.join(tmp, 'out') },
     encoding: 'utf8',
+    // A safety bound only: a run stalled on a FIFO ignores SIGTERM (its graceful cancel never ends).
     timeout: 120_000,
+    killSignal: 'SIGKILL',
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.error) throw r.error;
@@ -88,5 +92,55 @@ describe('a config that changes under a running Vitest', () => {
     const { status, message } = failureOf(configFile('delete', 'fs.rmSync(gone);'));
     expect(status).toBe('failed');
     expect(message).toMatch(/gone\.yaml.*no such file/);
+  }, 150_000);
+
+  // Vitest reads each test file itself (for `@vitest-environment` comments) after the global setup and
+  // before any worker starts; that read used to block on the FIFO for good, with the run lock held.
+  const toFifo = `fs.rmSync(gone); execFileSync('mkfifo', [gone]);`;
+
+  it('swapped for a FIFO after the glob: a run fails that test alone, naming the file', () => {
+    const { status, message } = failureOf(configFile('fifo', toFifo));
+    expect(status).toBe('failed');
+    expect(message).toMatch(/gone\.yaml is a FIFO/);
+    // The run ended, so it let go of its output dir.
+    expect(fs.existsSync(runLockFile(path.join(tmp, 'out')))).toBe(false);
+  }, 150_000);
+
+  it('swapped for a FIFO after the glob: vitest list still lists every config', () => {
+    const r = vitest(['list', '--json', '--config', configFile('fifo-list', toFifo)]);
+    expect(r.status, r.stderr).toBe(0);
+    const names = (JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as Array<{ name: string }>)
+      .map((t) => t.name)
+      .sort();
+    expect(names).toEqual(['stress > disagg_stress_gone', 'stress > disagg_stress_good']);
+  }, 150_000);
+
+  it('swapped for a FIFO after the glob: SIGTERM ends the run, which lets go of its lock', async () => {
+    fs.rmSync(gone, { force: true });
+    fs.copyFileSync(GOOD_CONFIG, gone);
+    const out = path.join(tmp, 'out-signal');
+    // The marker says the FIFO is in place; Vitest's own read of the test files comes next.
+    const config = configFile('fifo-signal', `${toFifo} console.error('FIFO-IN-PLACE');`);
+    const child = spawn(process.execPath, [VITEST, 'run', '--config', config, '-t', 'gone'], {
+      cwd: repoRoot,
+      env: { ...process.env, GPU_TYPE: 'GB200', OUTPUT_PATH: out },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
+    child.stderr.on('data', (d: Buffer) => {
+      const before = stderr.includes('FIFO-IN-PLACE');
+      stderr += d.toString();
+      if (!before && stderr.includes('FIFO-IN-PLACE')) child.kill('SIGTERM');
+    });
+    // A safety bound only: a run stalled on the FIFO ignores SIGTERM.
+    const bound = setTimeout(() => child.kill('SIGKILL'), 100_000);
+    const { code, signal } = await exited.finally(() => clearTimeout(bound));
+    expect(signal, stderr).toBeNull();
+    expect(code, stderr).not.toBe(0);
+    expect(stderr).toContain('FIFO-IN-PLACE');
+    expect(fs.existsSync(runLockFile(out))).toBe(false);
   }, 150_000);
 });
