@@ -55,7 +55,7 @@ export function historyEntry(r: HistoryRecord): HistoryEntry {
 }
 
 /** Runs a trend chart shows at most: the most recent ones (history.jsonl order is run order). */
-export const TREND_RUNS = 60;
+export const TREND_RUNS = 30;
 
 /**
  * The history's trend entries; with `testIds`, only those tests' lines (a run's report shows its own

@@ -25,8 +25,10 @@ const HEIGHT = 120;
 const LEFT = 79;
 const GATE_COLOURS: Record<string, string> = { passed: '#16a34a', failed: '#dc2626', 'no gate': '#9ca3af' };
 /** Point size 60 (area, as Vega-Lite's): radius √(60/π). */
-const R = Math.sqrt(60 / Math.PI).toFixed(3);
-const CIRCLE = `M${R},0A${R},${R},0,1,1,-${R},0A${R},${R},0,1,1,${R},0`;
+const R = Math.round(Math.sqrt(60 / Math.PI) * 10) / 10;
+/** A point's circle from (x, y) in relative arcs: thousands of points, so a few bytes each count. */
+const ARCS = `a${R},${R},0,1,1-${2 * R},0a${R},${R},0,1,1,${2 * R},0`;
+const circleAt = (x: number, y: number): string => `M${num(x + R)},${num(y)}${ARCS}`;
 
 const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -178,16 +180,18 @@ export function trendSvg(rows: readonly TrendRow[], opts: TrendSvgOptions): stri
     ),
     `</g></g>`,
   ];
-  const coords = rows.map((r, i) => [num(x(times[i] as number)), num(y(r.value))] as const);
+  const px = times.map(x);
+  const py = rows.map((r) => y(r.value));
+  const coords = rows.map((_, i) => [num(px[i] as number), num(py[i] as number)] as const);
   out.push(
     `<g class="mark-line role-mark"><path d="M${coords.map(([a, b]) => `${a},${b}`).join('L')}" stroke="#6b7280" stroke-width="2"/></g>`,
-    `<g class="mark-symbol role-mark">`,
+    // The points' opacity once, inherited (fill-opacity is an inherited property).
+    `<g class="mark-symbol role-mark" fill-opacity="0.7">`,
   );
   rows.forEach((r, i) => {
-    const [a, b] = coords[i] as readonly [string, string];
     const colour = GATE_COLOURS[r.gate] ?? GATE_COLOURS['no gate'];
     out.push(
-      `<path aria-roledescription="point" transform="translate(${a},${b})" d="${CIRCLE}" fill="${colour}" opacity="0.7"><title>${esc(pointTitle(r, opts.yTitle))}</title></path>`,
+      `<path aria-roledescription="point" d="${circleAt(px[i] as number, py[i] as number)}" fill="${colour}"><title>${esc(pointTitle(r, opts.yTitle))}</title></path>`,
     );
   });
   out.push(`</g>`);
