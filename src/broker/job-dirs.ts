@@ -189,25 +189,55 @@ function candidate(p: string): { dir: string; at: number } | undefined {
  * `slurm_logs/<test>` and `slurm_logs/<test>_ERROR` links (or legacy dirs); without either, the newest
  * run dir of the test under `slurm_logs/runs/`. Undefined when the test has no logs.
  */
-export function latestLogsOf(outputPath: string, testId: string): string | undefined {
+export function latestLogsOf(
+  outputPath: string,
+  testId: string,
+  runDirs?: ReadonlyMap<string, string>,
+): string | undefined {
   const latest = candidate(latestLinkFor(outputPath, testId));
   const failed = candidate(errorLinkFor(outputPath, testId));
   if (latest && failed) return failed.at > latest.at ? failed.dir : latest.dir;
   if (latest || failed) return (latest ?? failed)?.dir;
+  return (runDirs ?? newestRunDirs(outputPath, testId)).get(testId);
+}
+
+/**
+ * Each test's newest run dir under `slurm_logs/runs/` (its own or its `_ERROR` one, by mtime), from one
+ * listing of every run: a report of the whole output dir asks for all its tests, and a year of runs
+ * times hundreds of tests would otherwise be a stat per run per test. With `only`, that test alone.
+ */
+export function newestRunDirs(outputPath: string, only?: string): Map<string, string> {
   const runs = path.join(logsRoot(outputPath), RUNS_DIR);
-  let best: { dir: string; at: number } | undefined;
+  const best = new Map<string, { dir: string; at: number }>();
   let entries: string[] = [];
   try {
     entries = fs.readdirSync(runs);
   } catch {
-    return undefined;
+    return new Map();
   }
+  const consider = (testId: string, dir: string) => {
+    const st = lstat(dir);
+    const was = best.get(testId);
+    if (st?.isDirectory() && (!was || st.mtimeMs > was.at)) best.set(testId, { dir, at: st.mtimeMs });
+  };
   for (const run of entries) {
-    for (const name of [testId, `${testId}${ERROR_SUFFIX}`]) {
-      const dir = path.join(runs, run, name);
-      const st = lstat(dir);
-      if (st?.isDirectory() && (!best || st.mtimeMs > best.at)) best = { dir, at: st.mtimeMs };
+    if (only !== undefined) {
+      for (const name of [only, `${only}${ERROR_SUFFIX}`]) consider(only, path.join(runs, run, name));
+      continue;
+    }
+    let names: string[];
+    try {
+      names = fs.readdirSync(path.join(runs, run));
+    } catch {
+      continue;
+    }
+    // The test's own dir before its _ERROR twin, as for one test; a name ending in _ERROR may also be
+    // a test id of its own.
+    for (const name of names.sort()) {
+      consider(name, path.join(runs, run, name));
+      if (name.endsWith(ERROR_SUFFIX))
+        consider(name.slice(0, -ERROR_SUFFIX.length), path.join(runs, run, name));
     }
   }
-  return best?.dir;
+  return new Map([...best].map(([test, { dir }]) => [test, dir]));
 }

@@ -2,6 +2,8 @@ import { countArchived } from '../broker/ledger-archive.js';
 import { Ledger, type LedgerJob } from '../broker/ledger.js';
 import { createExecutor } from '../executors/index.js';
 import type { CancelSkip, ExecutorKind } from '../executors/types.js';
+import type { ResolvedOptions } from '../settings/options.js';
+import { outputPathFlag } from '../settings/resolve.js';
 import type { ExecutorSettings } from '../settings/types.js';
 import { TERMINAL_STATES } from '../types.js';
 import { parseCommandArgs, type CliCommand } from './io.js';
@@ -27,14 +29,20 @@ export const run: CliCommand = async (argv, io) => {
     config: { type: 'string' },
     json: { type: 'boolean' },
   });
-  const options = await cliSettings(io, { config: values.config, outputPath: values['output-path'] });
-  const ledger = new Ledger(options.outputPath);
+  const flags = { config: values.config, outputPath: values['output-path'] };
+  // Loading the project's config (Vite's loader: seconds) is only needed for the output path when no
+  // --output-path is given, and for the executor settings when there is a live job to cancel.
+  let options: ResolvedOptions | undefined;
+  const settings = async (): Promise<ResolvedOptions> => (options ??= await cliSettings(io, flags));
+  const outputPath =
+    flags.outputPath !== undefined ? outputPathFlag(io.cwd, flags.outputPath) : (await settings()).outputPath;
+  const ledger = new Ledger(outputPath);
   const data = await ledger.read();
   // A job already final (ended, or cancelled by Ctrl-C) is left alone: cancelling it again would
   // at best be noise and at worst hit a reused id. Every job the runs' archives hold is final.
   const final = (j: LedgerJob) => TERMINAL_STATES.has(j.state) || j.endedAt !== undefined;
   const live = data.jobs.filter((j) => !final(j));
-  const ended = data.jobs.length - live.length + (await countArchived(options.outputPath));
+  const ended = data.jobs.length - live.length + (await countArchived(outputPath));
   const byKind = new Map<ExecutorKind, LedgerJob[]>();
   for (const job of live) byKind.set(job.executor, [...(byKind.get(job.executor) ?? []), job]);
   const bar = progressBar(io.stderr, !values.json && io.stderrIsTTY === true, 'cancelling', live.length);
@@ -46,7 +54,7 @@ export const run: CliCommand = async (argv, io) => {
     // Its messages (e.g. a local pid it refuses to signal, and why) go to this command's stderr.
     const executor = await createExecutor(
       kind,
-      { ...options.executorSettings, kind: kind as ExecutorSettings['kind'] },
+      { ...(await settings()).executorSettings, kind: kind as ExecutorSettings['kind'] },
       { log: (message) => io.stderr(`${message}\n`) },
     );
     try {

@@ -14,7 +14,7 @@ export async function renderReport(data: ReportData): Promise<string> {
     charts.set(t.testId, {
       perf: await perfCharts(t),
       accuracy: await accuracyChart(t.accuracy),
-      trend: await trendCharts(t.testId, data.history),
+      trend: trendCharts(t.testId, data.history),
     });
   }
   const pareto: SuitePareto[] = [];

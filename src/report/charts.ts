@@ -9,9 +9,10 @@ import {
   type HistoryEntry,
   type ReportTest,
 } from './model.js';
-import { KEY_METRICS } from './history.js';
+import { KEY_METRICS, TREND_RUNS } from './history.js';
 import { metricLabel } from './metric-labels.js';
 import type { ParetoGroup } from './pareto.js';
+import { trendSvg, type TrendRow } from './trend-svg.js';
 
 export interface Chart {
   /** Stable id, used by the page and the browser test (`perf-throughput`, `perf-latency`, …). */
@@ -271,7 +272,7 @@ interface Series {
   metric: string;
   concurrency: number | null;
   gated: boolean;
-  rows: Array<{ at: string; run: string; value: number; gate: string }>;
+  rows: TrendRow[];
 }
 
 /** Gated metrics first, then the key metrics in their order, then by name; concurrencies as numbers. */
@@ -288,13 +289,33 @@ function seriesOrder(a: Series, b: Series): number {
   );
 }
 
+/** The entries of each test, grouped once per history (a report asks for every test's). */
+const grouped = new WeakMap<readonly HistoryEntry[], Map<string, HistoryEntry[]>>();
+function byTest(entries: readonly HistoryEntry[]): Map<string, HistoryEntry[]> {
+  let map = grouped.get(entries);
+  if (!map) {
+    map = new Map();
+    for (const e of entries) {
+      const list = map.get(e.testId);
+      if (list) list.push(e);
+      else map.set(e.testId, [e]);
+    }
+    grouped.set(entries, map);
+  }
+  return map;
+}
+
 /**
  * One small chart per metric and concurrency of one test across the runs in the history (each run's
  * gate verdict as the point's colour), so the page lays them out in a grid that wraps.
  */
-export async function trendCharts(testId: string, entries: readonly HistoryEntry[]): Promise<Chart[]> {
-  const mine = entries.filter((e) => e.testId === testId);
-  if (mine.length < 2) return [];
+export function trendCharts(testId: string, entries: readonly HistoryEntry[]): Chart[] {
+  const all = byTest(entries).get(testId) ?? [];
+  if (all.length < 2) return [];
+  // The most recent runs only: a year of nightly runs would be a page of hundreds of MB (history.jsonl
+  // keeps them all; `disagg compare` and the gate read them there).
+  const mine = all.slice(-TREND_RUNS);
+  const cut = all.length > mine.length ? ` · last ${mine.length} of ${all.length} runs` : '';
   const series = new Map<string, Series>();
   for (const e of mine) {
     for (const p of e.points) {
@@ -311,56 +332,16 @@ export async function trendCharts(testId: string, entries: readonly HistoryEntry
   const charts: Chart[] = [];
   for (const s of [...series.values()].sort(seriesOrder)) {
     const label = metricLabel(s.metric);
-    const x = {
-      field: 'at',
-      type: 'temporal',
-      title: 'run end (UTC)',
-      scale: { type: 'utc' },
-      // 24-hour UTC times: the same on every reader's machine.
-      axis: { format: '%d %b %H:%M', labelAngle: -30, tickCount: 4 },
-    } as const;
-    const y = { field: 'value', type: 'quantitative', title: label, scale: { zero: false } } as const;
     charts.push({
       kind: 'trend',
-      title: `${label}${s.concurrency === null ? '' : ` · concurrency ${s.concurrency}`}${s.gated ? ' · gated' : ''}`,
+      title: `${label}${s.concurrency === null ? '' : ` · concurrency ${s.concurrency}`}${s.gated ? ' · gated' : ''}${cut}`,
       attrs: {
         metric: s.metric,
         ...(s.concurrency === null ? {} : { concurrency: String(s.concurrency) }),
         gated: String(s.gated),
       },
-      svg: await renderSvg({
-        width: 230,
-        height: 120,
-        data: { values: s.rows },
-        layer: [
-          { mark: { type: 'line', color: '#6b7280' }, encoding: { x, y } },
-          {
-            mark: { type: 'point', filled: true, size: 60 },
-            encoding: {
-              x,
-              y,
-              color: {
-                field: 'gate',
-                type: 'nominal',
-                title: 'gate',
-                legend: s.gated ? { orient: 'bottom' } : null,
-                scale: { domain: ['passed', 'failed', 'no gate'], range: ['#16a34a', '#dc2626', '#9ca3af'] },
-              },
-              tooltip: [
-                { field: 'run', title: 'run id' },
-                {
-                  field: 'at',
-                  type: 'temporal',
-                  title: 'ended (UTC)',
-                  timeUnit: 'utcyearmonthdatehoursminutesseconds',
-                },
-                { field: 'value', title: label, format: ',.2f' },
-                { field: 'gate' },
-              ],
-            },
-          },
-        ],
-      }),
+      // Drawn directly (src/report/trend-svg.ts): a year of history is thousands of these charts.
+      svg: trendSvg(s.rows, { yTitle: label, legend: s.gated }),
     });
   }
   return charts;

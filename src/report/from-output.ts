@@ -6,7 +6,14 @@ import fs from 'node:fs';
 import { MAX_DATA_FILE_BYTES, readRegularFile } from '../util/read-regular-file.js';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ERROR_SUFFIX, latestLogsOf, logsRoot, parseRunDir, RUNS_DIR } from '../broker/job-dirs.js';
+import {
+  ERROR_SUFFIX,
+  latestLogsOf,
+  logsRoot,
+  newestRunDirs,
+  parseRunDir,
+  RUNS_DIR,
+} from '../broker/job-dirs.js';
 import { Ledger, type LedgerJob } from '../broker/ledger.js';
 import { perfCsvPath } from '../results/csv.js';
 import type { DisaggConfig } from '../types.js';
@@ -14,7 +21,7 @@ import { testsFromCsv } from './from-csv.js';
 import { testFromSources } from './from-results.js';
 import { gpuCount } from './gpus.js';
 import { workloadOf, workloadOfTestId } from './workload.js';
-import { readHistory } from './history.js';
+import { readHistory, TREND_RUNS } from './history.js';
 import type { ReportData, ReportTest } from './model.js';
 import { readResultsFile } from './results-file.js';
 import { ParseError } from '../errors.js';
@@ -96,9 +103,10 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
     opts.testIds ??
     [...new Set([...linkedTests(outputPath), ...latestJob.keys(), ...(run?.keys() ?? [])])].sort();
   const tests: ReportTest[] = [];
+  const runDirs = newestRunDirs(outputPath);
   for (const testId of ids) {
     const inRun = run?.has(testId);
-    const logDir = inRun ? run?.get(testId) : latestLogsOf(outputPath, testId);
+    const logDir = inRun ? run?.get(testId) : latestLogsOf(outputPath, testId, runDirs);
     let results;
     try {
       results = logDir ? await readResultsFile(logDir) : undefined;
@@ -137,7 +145,13 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
   }
   // A run's report reads only its own tests' history lines, by the index (their trends; the whole
   // dir's trends are `disagg report`'s): its cost follows the run, not a year of history.
-  const history = await readHistory(outputPath, undefined, opts.run ? [...opts.run.keys()] : opts.testIds);
+  // Each test's most recent runs only: the trends show no more (a year of history is 100k+ lines).
+  const history = await readHistory(
+    outputPath,
+    undefined,
+    opts.run ? [...opts.run.keys()] : opts.testIds,
+    TREND_RUNS,
+  );
   if (history.notice) notes.push(history.notice);
   return {
     title: opts.title ?? 'vitest-disagg report',

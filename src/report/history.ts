@@ -2,7 +2,7 @@
 // a test's key metrics and gate verdicts per run. Absent file = no trends. Lines that do not fit are
 // skipped and named in a note, never fatal: the report must open even when the history is half-written.
 import path from 'node:path';
-import { HistoryIndex } from '../results/history-index.js';
+import { HistoryIndex, type IndexedLine } from '../results/history-index.js';
 import {
   HISTORY_FILE_NAME,
   historyFieldsOf,
@@ -54,20 +54,35 @@ export function historyEntry(r: HistoryRecord): HistoryEntry {
   };
 }
 
+/** Runs a trend chart shows at most: the most recent ones (history.jsonl order is run order). */
+export const TREND_RUNS = 30;
+
 /**
- * The history's trend entries; with `testIds`, only those tests' lines, read by the history's index (a
- * run's report shows its own tests' trends, not a year of every test's). `notice` names the damaged lines
- * that were left out (none: undefined).
+ * The history's trend entries; with `testIds`, only those tests' lines (a run's report shows its own
+ * tests' trends, not a year of every test's); with `lastRuns`, only each test's most recent lines. Both
+ * are read through the history's index: one pass over it, then only the lines wanted, in file order.
+ * `notice` names the damaged lines that were left out (none: undefined).
  */
 export async function readHistory(
   outputPath: string,
   name = HISTORY_FILE_NAME,
   testIds?: readonly string[],
+  lastRuns?: number,
 ): Promise<{ entries: HistoryEntry[]; notice?: string; file: string }> {
   const file = path.join(outputPath, name);
-  if (testIds) {
+  if (testIds || lastRuns !== undefined) {
     const index = await HistoryIndex.open(file, historyFieldsOf);
-    const lines = testIds.flatMap((test) => index.find({ test })).sort((a, b) => a.offset - b.offset);
+    const perTest = new Map<string, IndexedLine[]>();
+    const wanted = testIds ? new Set(testIds) : undefined;
+    for (const line of index.find({})) {
+      if (line.test === undefined || (wanted && !wanted.has(line.test))) continue;
+      const list = perTest.get(line.test);
+      if (list) list.push(line);
+      else perTest.set(line.test, [line]);
+    }
+    const lines = [...perTest.values()]
+      .flatMap((l) => (lastRuns === undefined ? l : l.slice(-lastRuns)))
+      .sort((a, b) => a.offset - b.offset);
     const { records } = parseHistoryLenient((await index.read(lines)).join('\n'), file);
     // Damaged lines are known to the index by their line number.
     return {

@@ -55,6 +55,10 @@ const CHUNK = 1 << 20;
 /** Line numbers of damaged lines kept (the notice names the first few and counts the rest). */
 const MAX_BAD = 1000;
 
+/** Lines at most this many bytes apart are read in one span, spans of at most READ_SPAN bytes. */
+const READ_GAP = 64 * 1024;
+const READ_SPAN = 8 * 1024 * 1024;
+
 export function indexPathOf(historyFile: string): string {
   return `${historyFile}.index.json`;
 }
@@ -313,10 +317,30 @@ export class HistoryIndex {
     const fh = await fs.open(this.file, 'r');
     try {
       const out: string[] = [];
-      for (const line of lines) {
-        const buf = Buffer.alloc(line.length);
-        await fh.read(buf, 0, line.length, line.offset);
-        out.push(buf.toString('utf8'));
+      // Lines close together (a report's last runs of every test: the file's tail) in one read each
+      // span, not one read per line; lines given out of file order are read one by one.
+      for (let i = 0; i < lines.length;) {
+        const first = lines[i] as IndexedLine;
+        let j = i + 1;
+        let end = first.offset + first.length;
+        for (; j < lines.length; j++) {
+          const next = lines[j] as IndexedLine;
+          if (
+            next.offset < end ||
+            next.offset - end > READ_GAP ||
+            next.offset + next.length - first.offset > READ_SPAN
+          )
+            break;
+          end = next.offset + next.length;
+        }
+        const buf = Buffer.alloc(end - first.offset);
+        await fh.read(buf, 0, buf.length, first.offset);
+        for (; i < j; i++) {
+          const line = lines[i] as IndexedLine;
+          out.push(
+            buf.toString('utf8', line.offset - first.offset, line.offset - first.offset + line.length),
+          );
+        }
       }
       return out;
     } finally {

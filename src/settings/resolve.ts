@@ -359,6 +359,14 @@ export interface SettingFlags {
 }
 
 /**
+ * The output path an `--output-path` flag sets: it wins over env, env file and options, and is relative
+ * to where the command runs, so it is known without loading the project's config.
+ */
+export function outputPathFlag(cwd: string, flag: string): string {
+  return path.resolve(cwd, flag);
+}
+
+/**
  * The environment with command-line flags applied as the variables they stand for: a flag is the most
  * explicit setting, so it wins over env, env file and options with the same precedence code.
  */
@@ -366,7 +374,7 @@ export function withFlags(env: Env, flags: SettingFlags, cwd: string): Env {
   const out: Record<string, string | undefined> = { ...env };
   // Flag paths are relative to where the command runs, not to the project root.
   if (flags.configDir !== undefined) out.DISAGG_CONFIG_DIR = path.resolve(cwd, flags.configDir);
-  if (flags.outputPath !== undefined) out.OUTPUT_PATH = path.resolve(cwd, flags.outputPath);
+  if (flags.outputPath !== undefined) out.OUTPUT_PATH = outputPathFlag(cwd, flags.outputPath);
   if (flags.executor !== undefined) out.DISAGG_EXECUTOR = flags.executor;
   if (flags.strict) out.DISAGG_STRICT = '1';
   return out;

@@ -9,6 +9,7 @@ import {
   latestLinkFor,
   latestLogsOf,
   linkLatest,
+  newestRunDirs,
   newRunId,
   parseRunDir,
   renameToError,
@@ -164,5 +165,33 @@ describe('latestLogsOf (DEBUG_MODE)', () => {
     expect(latestLogsOf(out, 't')).toBe(`${dir}_ERROR`);
     fs.mkdirSync(latestLinkFor(out, 'u'), { recursive: true });
     expect(latestLogsOf(out, 'u')).toBe(latestLinkFor(out, 'u'));
+  });
+});
+
+describe('newestRunDirs (a report of the whole output dir)', () => {
+  it('gives every test the run dir latestLogsOf finds for it alone, from one listing', () => {
+    // Run dirs without links: the newest by mtime wins, its own or its _ERROR one.
+    const at = (dir: string, seconds: number) => {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.utimesSync(dir, seconds, seconds);
+    };
+    at(runDirFor(out, '20261129-010000-aaaa', 't'), 1_000);
+    at(`${runDirFor(out, '20261129-020000-bbbb', 't')}_ERROR`, 2_000);
+    at(runDirFor(out, '20261129-010000-aaaa', 'u'), 3_000);
+    at(runDirFor(out, '20261129-020000-bbbb', 'u'), 2_500);
+    at(`${runDirFor(out, '20261129-020000-bbbb', 'v')}_ERROR`, 1_500);
+    fs.writeFileSync(path.join(out, 'slurm_logs', 'runs', '20261129-010000-aaaa', 'jobs-archive.jsonl'), '');
+    const all = newestRunDirs(out);
+    expect(Object.fromEntries(all)).toEqual({
+      t: `${runDirFor(out, '20261129-020000-bbbb', 't')}_ERROR`,
+      u: runDirFor(out, '20261129-010000-aaaa', 'u'),
+      v: `${runDirFor(out, '20261129-020000-bbbb', 'v')}_ERROR`,
+      // A dir named `v_ERROR` may also be the test `v_ERROR` of its own, as for one test.
+      v_ERROR: `${runDirFor(out, '20261129-020000-bbbb', 'v')}_ERROR`,
+      t_ERROR: `${runDirFor(out, '20261129-020000-bbbb', 't')}_ERROR`,
+    });
+    for (const test of ['t', 'u', 'v', 'w']) {
+      expect(latestLogsOf(out, test, all), test).toBe(latestLogsOf(out, test));
+    }
   });
 });

@@ -216,3 +216,52 @@ describe('disagg cancel tells the truth (issue 21)', () => {
     expect((await ledger.read()).jobs[0]).toMatchObject({ state: 'RUNNING' });
   });
 });
+
+describe('disagg cancel: the project config is loaded only when needed (issue 22)', () => {
+  /** A project whose vitest.config throws when loaded: loading it shows as an error naming it. */
+  function brokenProject(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cancel-config-'));
+    fs.writeFileSync(path.join(dir, 'vitest.config.mjs'), "throw new Error('config was loaded');\n");
+    return dir;
+  }
+  const run = async (args: string[], cwd: string) => {
+    let out = '';
+    const code = await main(['cancel', ...args], {
+      stdout: (t) => (out += t),
+      stderr: (t) => (out += t),
+      env: { HOME: os.homedir() },
+      cwd,
+    });
+    return { code, out };
+  };
+
+  it('with --output-path and no live job, answers from the ledger without loading the config', async () => {
+    const project = brokenProject();
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cancel-noconfig-'));
+    const ledger = new Ledger(out);
+    await ledger.update((d) => void d.jobs.push(job('1', 'COMPLETED', new Date().toISOString())));
+    const r = await run(['--output-path', out], project);
+    expect(r.out).toBe(`no live jobs in ${ledger.file} (1 already final, left alone)\n`);
+    expect(r.code).toBe(0);
+  });
+
+  it('loads the config for the executor settings as soon as a job is live', async () => {
+    const project = brokenProject();
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cancel-live-'));
+    const ledger = new Ledger(out);
+    await ledger.update((d) => void d.jobs.push(job('1', 'RUNNING')));
+    const before = fs.readFileSync(ledger.file, 'utf8');
+    const r = await run(['--output-path', out], project);
+    expect(r.out).toContain('config was loaded');
+    expect(r.code).not.toBe(0);
+    // Nothing was signalled or written: the job stays live in the ledger.
+    expect(fs.readFileSync(ledger.file, 'utf8')).toBe(before);
+  });
+
+  it('without --output-path, loads the config (it may set the output path)', async () => {
+    const project = brokenProject();
+    const r = await run([], project);
+    expect(r.out).toContain('config was loaded');
+    expect(r.code).not.toBe(0);
+  });
+});

@@ -2,7 +2,7 @@
 // metric and its unit on the y axis, 24-hour UTC times, the run id on hover (an SVG <title>).
 import { describe, expect, it } from 'vitest';
 import { trendCharts, withHoverTitles } from '../../../src/report/charts.js';
-import { historyEntry } from '../../../src/report/history.js';
+import { historyEntry, TREND_RUNS } from '../../../src/report/history.js';
 
 const run = (runId: string, endTime: string, gatePassed: boolean) =>
   historyEntry({
@@ -21,7 +21,7 @@ const run = (runId: string, endTime: string, gatePassed: boolean) =>
 
 describe('trendCharts', () => {
   it('orders gated series first, then key metrics, concurrencies numerically', async () => {
-    const charts = await trendCharts('t', [
+    const charts = trendCharts('t', [
       run('r1', '2026-12-01T09:15:00.000Z', true),
       run('r2', '2026-12-01T21:45:00.000Z', false),
     ]);
@@ -51,7 +51,7 @@ describe('trendCharts', () => {
   });
 
   it('one run is no trend', async () => {
-    expect(await trendCharts('t', [run('r1', '2026-12-01T09:15:00.000Z', true)])).toEqual([]);
+    expect(trendCharts('t', [run('r1', '2026-12-01T09:15:00.000Z', true)])).toEqual([]);
   });
 });
 
@@ -64,5 +64,18 @@ describe('withHoverTitles', () => {
       '<path aria-label="a: 1" role="graphics-symbol" aria-roledescription="point" d="M0"><title>a: 1</title></path>' +
         '<path aria-label="line" role="graphics-symbol" aria-roledescription="line mark" d="M1"/>',
     );
+  });
+});
+
+describe('trendCharts: a year of runs', () => {
+  it(`shows the last ${TREND_RUNS} runs and says so in the title`, () => {
+    const day = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 86_400_000).toISOString();
+    const year = Array.from({ length: 365 }, (_, i) => run(`r${i}`, day(i), true));
+    const [first] = trendCharts('t', year);
+    expect(first?.title).toMatch(new RegExp(`last ${TREND_RUNS} of 365 runs$`));
+    const ids = [...(first?.svg ?? '').matchAll(/<title>run id: (r\d+);/g)].map((m) => m[1]);
+    expect(ids).toHaveLength(TREND_RUNS);
+    expect(ids[0]).toBe(`r${365 - TREND_RUNS}`);
+    expect(ids.at(-1)).toBe('r364');
   });
 });
