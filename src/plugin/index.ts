@@ -16,9 +16,9 @@ import {
   yamlProject,
   type YamlSelection,
 } from './project.js';
+import { configPreread } from './config-preread.js';
 import { emptySelectionGuard } from './empty-selection.js';
 import { yamlProjectOnlyByFilter, type VitestRootOptions } from './project-filter.js';
-import { pipeUnblocker } from './pipe-unblocker.js';
 import { runMarker } from './run-mode.js';
 import { takeOverSignals } from './signals.js';
 import { DisaggSummaryReporter } from './summary-reporter.js';
@@ -58,8 +58,12 @@ function takeOverOnce(vitest: Vitest, options: () => ResolvedOptions, selection:
     runMarker(vitest),
     emptySelectionGuard(vitest, options),
     new DisaggSummaryReporter(),
-    // Vitest reads each YAML test module itself before the workers start: a FIFO must not stall it.
-    pipeUnblocker(selection().modules.kind === 'config' ? selection().files : []),
+    // Vitest reads each YAML test module itself before the workers start: a FIFO or a device must not
+    // stall it or fill its memory.
+    configPreread(
+      selection().modules.kind === 'config' ? selection().files : [],
+      options().configLimits.maxBytes,
+    ),
   ];
 }
 

@@ -2,8 +2,11 @@
 // own, which runs after the glob and before the test modules load) fails only its own test: `vitest list`
 // still lists every config (it used to fail the whole listing with ERR_MODULE_NOT_FOUND), and a run fails
 // that one test with the file's name and what is wrong. The same for a config swapped for a FIFO, which
-// used to stall Vitest's own read of the test file (and the run, deaf to SIGTERM, holding its lock).
-// Local processes only: the selected test fails before any job is submitted.
+// used to stall Vitest's own read of the test file (and the run, deaf to SIGTERM, holding its lock): a
+// FIFO nobody writes, a FIFO a silent writer holds open (the read blocked for good, even kill -TERM), and a
+// symlink to /dev/zero (read without bound, towards 2 GB of memory) all fail that one test now, and the
+// run ends on its own. Local processes only: the selected test fails before any job is submitted; the
+// healthy config beside it runs on the local simulator.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,17 +17,22 @@ import { GOOD_CONFIG } from '../fixtures/hostile-configs.js';
 import { repoRoot } from '../fixtures/paths.js';
 
 const VITEST = path.join(repoRoot, 'node_modules/vitest/vitest.mjs');
+const HEALTHY_CONFIG = path.join(repoRoot, 'tests/fixtures/suites/faults/disagg/stress/healthy.yaml');
 
 let tmp: string;
 let gone: string;
 
-/** A Vitest config: the plugin on the tmp tree, plus a globalSetup that `does` something to gone.yaml. */
-function configFile(name: string, does: string): string {
+/**
+ * A Vitest config: the plugin on the tmp tree, plus a globalSetup that `does` something to gone.yaml (and,
+ * at the run's end, in Vitest's own process, runs `teardown`).
+ */
+function configFile(name: string, does: string, teardown = ''): string {
   const setup = path.join(tmp, `${name}.mjs`);
   fs.writeFileSync(
     setup,
-    `import fs from 'node:fs';\nimport { execFileSync } from 'node:child_process';\n` +
-      `export default function setup() { const gone = ${JSON.stringify(gone)}; ${does} }\n`,
+    `import fs from 'node:fs';\nimport { execFileSync, spawn } from 'node:child_process';\n` +
+      `export default function setup() { const gone = ${JSON.stringify(gone)}; ${does}\n` +
+      `  return () => { ${teardown} }; }\n`,
   );
   const config = path.join(tmp, `${name}.config.mjs`);
   fs.writeFileSync(
@@ -142,5 +150,120 @@ describe('a config that changes under a running Vitest', () => {
     expect(code, stderr).not.toBe(0);
     expect(stderr).toContain('FIFO-IN-PLACE');
     expect(fs.existsSync(runLockFile(out))).toBe(false);
+  }, 150_000);
+});
+
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  test: (stem: string) => { status: string | undefined; message: string };
+}
+
+/** A whole run (both configs, the default reporter as well as JSON) on its own output dir. */
+function runAll(config: string, out: string): Outcome {
+  const json = path.join(out, 'report.json');
+  fs.mkdirSync(out, { recursive: true });
+  fs.rmSync(gone, { force: true });
+  fs.copyFileSync(GOOD_CONFIG, gone);
+  const r = spawnSync(
+    process.execPath,
+    [VITEST, 'run', '--config', config, '--reporter=default', '--reporter=json', `--outputFile.json=${json}`],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, GPU_TYPE: 'GB200', OUTPUT_PATH: out },
+      encoding: 'utf8',
+      // A safety bound only (the run used to hang for good, deaf to SIGTERM): it ends on its own.
+      timeout: 120_000,
+      killSignal: 'SIGKILL',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  if (r.error && (r.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw r.error;
+  const stderr = r.stderr + r.stdout;
+  const report = fs.existsSync(json)
+    ? (JSON.parse(fs.readFileSync(json, 'utf8')) as {
+        testResults: Array<{
+          assertionResults: Array<{ title: string; status: string; failureMessages: string[] }>;
+        }>;
+      })
+    : { testResults: [] };
+  const all = report.testResults.flatMap((f) => f.assertionResults);
+  return {
+    code: r.status,
+    signal: r.signal,
+    stderr,
+    test: (stem) => {
+      const t = all.find((a) => a.title === `disagg_stress_${stem}`);
+      return { status: t?.status, message: t?.failureMessages.join('\n') ?? '' };
+    },
+  };
+}
+
+/** The run ended by itself, failing gone.yaml alone (with `why`), passing good.yaml, and let go of its lock. */
+function expectOnlyGoneFailed(r: Outcome, out: string, why: RegExp): void {
+  expect(r.signal, `killed by the safety bound:\n${r.stderr}`).toBeNull();
+  expect(r.code, r.stderr).toBe(1);
+  const goneTest = r.test('gone');
+  expect(goneTest.status, r.stderr).toBe('failed');
+  expect(goneTest.message).toMatch(why);
+  const good = r.test('good');
+  expect(good.status, good.message || r.stderr).toBe('passed');
+  expect(fs.existsSync(runLockFile(out))).toBe(false);
+}
+
+describe('a config swapped for a FIFO or a device before Vitest reads it (the run ends on its own)', () => {
+  // Beside it, a config the local simulator runs to a pass.
+  const good = (): string => path.join(path.dirname(gone), 'good.yaml');
+  beforeAll(() => fs.copyFileSync(HEALTHY_CONFIG, good()));
+  afterAll(() => fs.copyFileSync(GOOD_CONFIG, good()));
+
+  it('a FIFO nobody writes: only its test fails, naming the file', () => {
+    const out = path.join(tmp, 'out-fifo-all');
+    const r = runAll(configFile('fifo-all', `fs.rmSync(gone); execFileSync('mkfifo', [gone]);`), out);
+    expectOnlyGoneFailed(r, out, /gone\.yaml is a FIFO \(named pipe\), not a regular file/);
+  }, 150_000);
+
+  it('a FIFO a silent writer holds open: only its test fails, naming the file', () => {
+    const out = path.join(tmp, 'out-fifo-writer');
+    const pidFile = path.join(tmp, 'writer.pid');
+    // `sleep 1000 > gone.yaml`, attached before Vitest reads: O_RDWR opens a FIFO without waiting for a
+    // reader (Linux), so the writer is in place whoever comes first. A plain read would block for good.
+    const writer =
+      `fs.rmSync(gone); execFileSync('mkfifo', [gone]); const fd = fs.openSync(gone, 'r+');` +
+      `const w = spawn('sleep', ['1000'], { stdio: ['ignore', fd, 'ignore'], detached: true });` +
+      `w.unref(); fs.closeSync(fd); fs.writeFileSync(${JSON.stringify(pidFile)}, String(w.pid));`;
+    try {
+      const r = runAll(configFile('fifo-writer', writer), out);
+      expectOnlyGoneFailed(r, out, /gone\.yaml is a FIFO \(named pipe\), not a regular file/);
+    } finally {
+      // The writer this test started, by its pid.
+      if (fs.existsSync(pidFile)) {
+        try {
+          process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+  }, 150_000);
+
+  it('a symlink to /dev/zero: only its test fails, naming the file, and Vitest stays small', () => {
+    const out = path.join(tmp, 'out-device');
+    const status = path.join(tmp, 'vitest-status.txt');
+    // The globalSetup's teardown runs in Vitest's own process at the run's end: its peak RSS (VmHWM).
+    const r = runAll(
+      configFile(
+        'device',
+        `fs.rmSync(gone); fs.symlinkSync('/dev/zero', gone);`,
+        `fs.writeFileSync(${JSON.stringify(status)}, fs.readFileSync('/proc/self/status', 'utf8'));`,
+      ),
+      out,
+    );
+    expectOnlyGoneFailed(r, out, /gone\.yaml is a character device, not a regular file/);
+    const hwm = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync(status, 'utf8'));
+    expect(hwm).not.toBeNull();
+    // Reading /dev/zero took it towards 2 GB; a whole run of two configs needs a few hundred MB.
+    expect(Number(hwm?.[1]) * 1024).toBeLessThan(1024 * 1024 * 1024);
   }, 150_000);
 });

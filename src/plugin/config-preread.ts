@@ -1,0 +1,89 @@
+// Before any worker starts, Vitest reads every test file itself in this process (`getSpecificationsOptions`
+// in Vitest 4.1 looks for `@vitest-environment` / `@module-tag` comments) with `fs.promises.readFile` and
+// turns any failure into "". Our test files are YAML configs: one swapped after the glob for a FIFO blocks
+// that read for good (in open(), or in read() when a silent writer holds it open: no signal ends it), and
+// one swapped for a device (`/dev/zero`) is read without bound. We cannot make Vitest skip the file, so
+// for that window only, and for our selected configs only, `fs.promises.readFile` (the very object
+// Vitest's chunk imports as `promises` from 'node:fs') reads through our bounded, non-blocking
+// regular-file reader; every other path goes to the original untouched. A refused file gives Vitest ""
+// (no pragma), and our own load (transform.ts) fails that one test, naming the file and what it is.
+// Re-check on every Vitest upgrade: where and how Vitest pre-reads test files.
+import fs from 'node:fs';
+import type { Reporter } from 'vitest/node';
+import { readRegularFile } from '../util/read-regular-file.js';
+
+type ReadFile = typeof fs.promises.readFile;
+
+/** The encoding a `readFile` call asked for (a string, or `{ encoding }`), if any. */
+function encodingOf(options: unknown): BufferEncoding | undefined {
+  if (typeof options === 'string') return options as BufferEncoding;
+  if (options !== null && typeof options === 'object' && 'encoding' in options) {
+    const { encoding } = options as { encoding?: BufferEncoding | null };
+    return encoding ?? undefined;
+  }
+  return undefined;
+}
+
+/** A guard in place: `restore()` puts the original `readFile` back (once; later calls do nothing). */
+export interface PrereadGuard {
+  restore(): void;
+}
+
+/**
+ * Makes `fs.promises.readFile` read `files` (exact paths, as Vitest names its test modules) as regular
+ * files of at most `maxBytes`, refusing FIFOs, devices and directories without blocking; any other path
+ * (or a file descriptor, a URL, a Buffer path) goes to the original, untouched.
+ */
+export function guardPreread(files: readonly string[], maxBytes: number): PrereadGuard {
+  const ours = new Set(files);
+  const original = fs.promises.readFile;
+  const guarded = function readFile(this: unknown, ...args: unknown[]): Promise<string | Buffer> {
+    const [file, options] = args;
+    if (typeof file !== 'string' || !ours.has(file)) {
+      return Reflect.apply(original, this, args) as Promise<string | Buffer>;
+    }
+    const encoding = encodingOf(options);
+    return readRegularFile(file, { maxBytes }).then((buf) => (encoding ? buf.toString(encoding) : buf));
+  } as ReadFile;
+  fs.promises.readFile = guarded;
+  let restored = false;
+  return {
+    restore() {
+      if (restored) return;
+      restored = true;
+      // Only our own patch is taken back: one installed over it since stays (and delegates to ours).
+      if (fs.promises.readFile === guarded) fs.promises.readFile = original;
+    },
+  };
+}
+
+/**
+ * Guards Vitest's pre-read of `files` (see above): at once (for the first run or collection, which has
+ * no `onTestRunStart`) and again at each watch-mode rerun's start, until one of `files` is queued or
+ * collected (Vitest queues a module only after every pre-read ended), the run ends or times out. Create it
+ * when Vitest is configured, before it reads; the reporter it returns ends each window.
+ */
+export function configPreread(files: readonly string[], maxBytes: number): Reporter {
+  const ours = new Set(files);
+  let guard: PrereadGuard | undefined;
+  const start = (): void => {
+    if (guard || files.length === 0) return;
+    guard = guardPreread(files, maxBytes);
+  };
+  const stop = (): void => {
+    guard?.restore();
+    guard = undefined;
+  };
+  start();
+  return {
+    onTestRunStart: start,
+    onTestModuleQueued(module) {
+      if (ours.has(module.moduleId)) stop();
+    },
+    onTestModuleCollected(module) {
+      if (ours.has(module.moduleId)) stop();
+    },
+    onTestRunEnd: stop,
+    onProcessTimeout: stop,
+  };
+}
