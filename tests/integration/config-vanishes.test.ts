@@ -7,7 +7,7 @@
 // symlink to /dev/zero (read without bound, towards 2 GB of memory) all fail that one test now, and the
 // run ends on its own. Local processes only: the selected test fails before any job is submitted; the
 // healthy config beside it runs on the local simulator.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -274,4 +274,45 @@ describe('a config swapped for a FIFO or a device before Vitest reads it (the ru
     },
     150_000,
   );
+});
+
+describe('disagg validate on a config that is not a regular file', () => {
+  /** `disagg validate <file>` from the sources, in a process of its own (a blocked read stalls it whole). */
+  function validate(file: string) {
+    const script = `import { main } from ${JSON.stringify(path.join(repoRoot, 'src/cli/main.ts'))};
+      import { processIO } from ${JSON.stringify(path.join(repoRoot, 'src/cli/io.ts'))};
+      process.exitCode = await main(['validate', ${JSON.stringify(file)}], processIO());`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      // A safety bound only: a read of the FIFO would never end (nor heed SIGTERM).
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    });
+    return { status: r.status, signal: r.signal, output: r.stdout + r.stderr };
+  }
+
+  it('a FIFO held open by a silent writer: returns on its own with an error naming it', () => {
+    const f = path.join(tmp, 'held.yaml');
+    execFileSync('mkfifo', [f]);
+    // `sleep 1000 > held.yaml`, by this process: O_RDWR opens a FIFO without waiting for a reader (Linux).
+    const writer = fs.openSync(f, 'r+');
+    try {
+      const r = validate(f);
+      expect(r.signal, r.output).toBeNull();
+      expect(r.status, r.output).not.toBe(0);
+      expect(r.output).toMatch(/held\.yaml is a FIFO \(named pipe\), not a regular file/);
+    } finally {
+      fs.closeSync(writer);
+    }
+  }, 90_000);
+
+  it('a symlink to /dev/urandom: returns on its own with an error naming it', () => {
+    const f = path.join(tmp, 'random.yaml');
+    fs.symlinkSync('/dev/urandom', f);
+    const r = validate(f);
+    expect(r.signal, r.output).toBeNull();
+    expect(r.status, r.output).not.toBe(0);
+    expect(r.output).toMatch(/random\.yaml is a character device, not a regular file/);
+  }, 90_000);
 });
