@@ -47,6 +47,30 @@ function configFile(name: string, does: string, teardown = ''): string {
   return config;
 }
 
+/**
+ * A globalSetup's swap of gone.yaml for a FIFO that `sleep 1000` holds open and never writes to (as
+ * `sleep 1000 > gone.yaml` would), attached before Vitest reads: O_RDWR opens a FIFO without waiting for a
+ * reader (Linux), so the writer is in place whoever comes first. A plain read of it blocks for good.
+ */
+function silentWriterSwap(pidFile: string): string {
+  return (
+    `fs.rmSync(gone); execFileSync('mkfifo', [gone]); const fd = fs.openSync(gone, 'r+');` +
+    `const w = spawn('sleep', ['1000'], { stdio: ['ignore', fd, 'ignore'], detached: true });` +
+    `w.unref(); fs.closeSync(fd); fs.writeFileSync(${JSON.stringify(pidFile)}, String(w.pid));`
+  );
+}
+
+/** Ends the writer a `silentWriterSwap` started, by its pid. */
+function endWriter(pidFile: string): void {
+  if (!fs.existsSync(pidFile)) return;
+  try {
+    process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+  fs.rmSync(pidFile);
+}
+
 function vitest(args: string[]) {
   // Put back before each command: the globalSetup takes it away again.
   fs.rmSync(gone, { force: true });
@@ -123,6 +147,25 @@ describe('a config that changes under a running Vitest', () => {
       .map((t) => t.name)
       .sort();
     expect(names).toEqual(['stress > disagg_stress_gone', 'stress > disagg_stress_good']);
+  }, 150_000);
+
+  it('swapped for a FIFO a silent writer holds open: vitest list still lists every config', () => {
+    const pidFile = path.join(tmp, 'list-writer.pid');
+    try {
+      const r = vitest([
+        'list',
+        '--json',
+        '--config',
+        configFile('fifo-writer-list', silentWriterSwap(pidFile)),
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      const names = (JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as Array<{ name: string }>)
+        .map((t) => t.name)
+        .sort();
+      expect(names).toEqual(['stress > disagg_stress_gone', 'stress > disagg_stress_good']);
+    } finally {
+      endWriter(pidFile);
+    }
   }, 150_000);
 
   it('swapped for a FIFO after the glob: SIGTERM ends the run, which lets go of its lock', async () => {
@@ -228,25 +271,12 @@ describe('a config swapped for a FIFO or a device before Vitest reads it (the ru
 
   it('a FIFO a silent writer holds open: only its test fails, naming the file', () => {
     const out = path.join(tmp, 'out-fifo-writer');
-    const pidFile = path.join(tmp, 'writer.pid');
-    // `sleep 1000 > gone.yaml`, attached before Vitest reads: O_RDWR opens a FIFO without waiting for a
-    // reader (Linux), so the writer is in place whoever comes first. A plain read would block for good.
-    const writer =
-      `fs.rmSync(gone); execFileSync('mkfifo', [gone]); const fd = fs.openSync(gone, 'r+');` +
-      `const w = spawn('sleep', ['1000'], { stdio: ['ignore', fd, 'ignore'], detached: true });` +
-      `w.unref(); fs.closeSync(fd); fs.writeFileSync(${JSON.stringify(pidFile)}, String(w.pid));`;
+    const pidFile = path.join(tmp, 'run-writer.pid');
     try {
-      const r = runAll(configFile('fifo-writer', writer), out);
+      const r = runAll(configFile('fifo-writer', silentWriterSwap(pidFile)), out);
       expectOnlyGoneFailed(r, out, /gone\.yaml is a FIFO \(named pipe\), not a regular file/);
     } finally {
-      // The writer this test started, by its pid.
-      if (fs.existsSync(pidFile)) {
-        try {
-          process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
+      endWriter(pidFile);
     }
   }, 150_000);
 
