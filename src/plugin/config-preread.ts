@@ -1,13 +1,12 @@
-// Before any worker starts, Vitest reads every test file itself in this process (`getSpecificationsOptions`
-// in Vitest 4.1 looks for `@vitest-environment` / `@module-tag` comments) with `fs.promises.readFile` and
-// turns any failure into "". Our test files are YAML configs: one swapped after the glob for a FIFO blocks
-// that read for good (in open(), or in read() when a silent writer holds it open: no signal ends it), and
-// one swapped for a device (`/dev/zero`) is read without bound. We cannot make Vitest skip the file, so
-// for that window only, and for our selected configs only, `fs.promises.readFile` (the very object
-// Vitest's chunk imports as `promises` from 'node:fs') reads through our bounded, non-blocking
-// regular-file reader; every other path goes to the original untouched. A refused file gives Vitest ""
-// (no pragma), and our own load (transform.ts) fails that one test, naming the file and what it is.
-// Re-check on every Vitest upgrade: where and how Vitest pre-reads test files.
+// Vitest 4.1 reads every test file itself, in this process, before any worker starts
+// (`getSpecificationsOptions`: `promises.readFile(file, "utf-8").catch(() => "")`, looking for
+// `@vitest-environment` comments). A config swapped after the glob for a FIFO blocks that read for good
+// (in open(), or in read() while a silent writer holds it: no signal ends it); for a device it reads
+// without bound. We cannot make Vitest skip the file, so we patch as narrowly as we can: only the
+// `readFile` property of `fs.promises` (the object Vitest imports as `promises`), only for our selected
+// configs' exact paths, only during that window. Those go through our bounded, non-blocking regular-file
+// reader; a refused one gives Vitest "" and our own load (transform.ts) fails that test alone, naming the
+// file. Every other call reaches the original untouched. Re-check on every Vitest upgrade.
 import fs from 'node:fs';
 import type { Reporter } from 'vitest/node';
 import { readRegularFile } from '../util/read-regular-file.js';

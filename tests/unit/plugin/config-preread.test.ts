@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { TestModule } from 'vitest/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configPreread, guardPreread, type PrereadGuard } from '../../../src/plugin/config-preread.js';
+import { repoRoot } from '../../fixtures/paths.js';
 
 const original = fs.promises.readFile;
 let tmp: string;
@@ -171,5 +172,20 @@ describe('configPreread', () => {
   it('patches nothing without configs (a folder-module run)', () => {
     configPreread([], 1024);
     expect(fs.promises.readFile).toBe(original);
+  });
+});
+
+// The guard rests on how Vitest pre-reads test files: this fails when an upgrade changes it (re-check then).
+describe("Vitest's pre-read, as the guard expects it", () => {
+  it("reads each test file with readFile of the `promises` it imports from 'node:fs'", () => {
+    const chunks = path.join(repoRoot, 'node_modules/vitest/dist/chunks');
+    const cliApi = fs.readdirSync(chunks).filter((f) => /^cli-api\..*\.js$/.test(f));
+    expect(cliApi).toHaveLength(1);
+    const code = fs.readFileSync(path.join(chunks, cliApi[0]), 'utf8');
+    expect(code).toMatch(/^import fs, \{ promises\b[^}]*\} from 'node:fs';$/m);
+    const start = code.indexOf('async function getSpecificationsOptions(');
+    expect(start).toBeGreaterThan(-1);
+    const body = code.slice(start, code.indexOf('\n}\n', start));
+    expect(body).toContain('await promises.readFile(filepath, "utf-8").catch(() => "")');
   });
 });
