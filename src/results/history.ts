@@ -12,6 +12,7 @@ import { parseJsonLines, skippedNotice, type SkippedLine } from '../util/json-li
 import { MAX_DATA_FILE_BYTES, readRegularTextIfExists } from '../util/read-regular-file.js';
 import { ResultsError } from '../errors.js';
 import { HistoryIndex, type IndexedLine, type LineFields } from './history-index.js';
+import { tornFragmentPath } from '../jobdir/files.js';
 
 export const HISTORY_FILE_NAME = 'history.jsonl';
 
@@ -444,7 +445,7 @@ async function lastLine(file: string): Promise<{ fragment: string; cut: number }
 
 /**
  * Under the lock: a last line without its newline that is not a whole record (a crash or a full disk
- * cut it short) is moved aside to `<file>.torn-<time>` and the file cut back to its last newline, so
+ * cut it short) is moved aside (tornFragmentPath) and the file cut back to its last newline, so
  * the next line starts clean and the fragment is kept for a look. Reads only the file's tail.
  */
 async function repairTornTail(file: string, onNotice: HistoryNotice): Promise<void> {
@@ -453,7 +454,7 @@ async function repairTornTail(file: string, onNotice: HistoryNotice): Promise<vo
   const { fragment, cut } = tail;
   // A whole record that only lacks its newline (written by hand) stays; the append adds the newline.
   if (fragment.trim() === '' || parseHistoryLenient(fragment).skipped.length === 0) return;
-  const aside = `${file}.torn-${stamp()}`;
+  const aside = tornFragmentPath(file, stamp());
   await writeFile(aside, fragment, { flag: 'wx' });
   const fh = await openForAppend(file);
   let lineNo = 1;
