@@ -3,7 +3,7 @@
 // atomic mkdir), decides header-or-not while holding it, and writes the batch in one call. The reader
 // serves `disagg report` and `disagg compare` alike, for our CSV and the original framework's.
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import Papa from 'papaparse';
 import { PERF_CSV_COLUMNS, type PerfRow } from './perf-rows.js';
@@ -126,8 +126,14 @@ async function repairTornTail(
   if (!torn) return head;
   const aside = tornFragmentPath(file, stamp());
   // `wx`: never over an existing file or through a symlink someone put there.
-  await writeFile(aside, fragment, { flag: 'wx' }).catch((err: unknown) => {
-    throw namedFileError(aside, err, 'the torn last line of the perf CSV could not be moved aside');
+  await writeFile(aside, fragment, { flag: 'wx' }).catch(async (err: unknown) => {
+    // A full disk: no half-written copy is left; the file keeps its fragment until the next append.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await rm(aside, { force: true });
+    throw namedFileError(
+      aside,
+      err,
+      'the torn last line of the perf CSV was left in place, no rows were written',
+    );
   });
   await fh.truncate(cut);
   onNotice(
