@@ -2,10 +2,10 @@
 // per test run. The history gate, `disagg compare <output dir>`, `disagg accept` and the HTML report
 // read it; this module is the one place that spells its name and record shape, and the only writer.
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DisaggConfig } from '../types.js';
-import { appendNoFollow, openForAppend, refuseSymlink } from '../util/append-no-follow.js';
+import { appendNoFollow, namedFileError, openForAppend, refuseSymlink } from '../util/append-no-follow.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { lockFile } from '../util/file-lock.js';
 import { parseJsonLines, skippedNotice, type SkippedLine } from '../util/json-lines.js';
@@ -455,7 +455,11 @@ async function repairTornTail(file: string, onNotice: HistoryNotice): Promise<vo
   // A whole record that only lacks its newline (written by hand) stays; the append adds the newline.
   if (fragment.trim() === '' || parseHistoryLenient(fragment).skipped.length === 0) return;
   const aside = tornFragmentPath(file, stamp());
-  await writeFile(aside, fragment, { flag: 'wx' });
+  await writeFile(aside, fragment, { flag: 'wx' }).catch(async (err: unknown) => {
+    // A full disk: no half-written copy is left; the fragment stays in place until the next write.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await rm(aside, { force: true });
+    throw namedFileError(aside, err, 'the torn last line was left in place, nothing was written');
+  });
   const fh = await openForAppend(file);
   let lineNo = 1;
   try {

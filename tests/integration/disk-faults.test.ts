@@ -262,6 +262,38 @@ describe('a full disk (tmpfs, ENOSPC)', () => {
     expect(notices).toEqual([expect.stringContaining(`moved it to ${path.join(dir, aside[0] as string)}`)]);
   });
 
+  it('a history line a full disk tore is skipped by readers, then moved aside by the next write', async () => {
+    const out = mountedDir();
+    const dir = path.join(out, 'torn-history');
+    const history = historyPath(dir);
+    await recordJobPart(dir, record('1'), 'perf');
+    const before = fs.readFileSync(history, 'utf8');
+    const filler = fill(out);
+    expect(() => fs.appendFileSync(history, JSON.stringify(record('2', 5000)) + '\n')).toThrow(/ENOSPC/);
+    const torn = fs.readFileSync(history, 'utf8');
+    expect(torn.endsWith('\n')).toBe(false);
+    const read = await readHistoryFile(history);
+    expect([read.records.map((r) => r.jobId), read.skipped.map((x) => x.line)]).toEqual([['1'], [2]]);
+
+    // Still full: the repair cannot copy the fragment aside, so it fails naming that file and leaves
+    // neither a half-written copy nor a changed history.
+    const err = await recordJobPart(dir, record('3'), 'perf', () => undefined).catch(
+      (e: unknown) => e as Error,
+    );
+    expect((err as Error).message).toMatch(/\.torn-.*the disk is full \(ENOSPC\)/);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('.torn-'))).toEqual([]);
+    expect(fs.readFileSync(history, 'utf8')).toBe(torn);
+
+    fs.rmSync(filler);
+    expect(await recordJobPart(dir, record('3'), 'perf', () => undefined)).toBe('appended');
+    const after = await readHistoryFile(history);
+    expect([after.records.map((r) => r.jobId), after.skipped]).toEqual([['1', '3'], []]);
+    expect(fs.readFileSync(history, 'utf8').startsWith(before)).toBe(true);
+    const aside = fs.readdirSync(dir).filter((f) => f.includes('.torn-'));
+    expect(aside).toHaveLength(1);
+    expect(fs.readFileSync(path.join(dir, aside[0] as string), 'utf8')).toBe(torn.slice(before.length));
+  });
+
   it('a whole run on a full disk fails at once; the next write after freeing space keeps every earlier line', async () => {
     const out = mountedDir();
     const dir = path.join(out, 'run');
