@@ -120,6 +120,8 @@ async function repairTornTail(
   onNotice: CsvNotice,
 ): Promise<Head | null> {
   const { fragment, cut } = await lastLine(fh, head.size, file);
+  // A file of another header is never touched, unless it is only the start of ours (one line, cut short).
+  if (head.header !== header && cut !== 0) return head;
   const text = fragment.toString('utf8');
   const bare = text.replace(/^\uFEFF/, '');
   const torn = cut === 0 ? bare !== header && header.startsWith(bare) : !isWholeRow(text);

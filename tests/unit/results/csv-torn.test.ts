@@ -205,6 +205,16 @@ describe('appending after a torn tail', () => {
     expect(notices).toHaveLength(1);
   });
 
+  it('a CSV of another header (one that starts like ours) without a final newline is left untouched', async () => {
+    const csv = perfCsvPath(out);
+    const other = `${PERF_CSV_COLUMNS.slice(0, 3).join(',')}\na,b,c\nd,e`;
+    fs.writeFileSync(csv, other);
+    const r = await appendPerfRows(csv, rows(1), { onNotice: () => undefined });
+    expect(r.file).not.toBe(csv);
+    expect(fs.readFileSync(csv, 'utf8')).toBe(other);
+    expect(fs.readdirSync(out).filter((f) => f.includes('.torn-'))).toEqual([]);
+  });
+
   it('a redo after a crash (skipRowsAlreadyThere) neither duplicates rows nor drops the ones after garbage', async () => {
     const csv = perfCsvPath(out);
     await appendPerfRows(csv, rows(1));
