@@ -36,7 +36,9 @@ function quotedField(
     }
     const next = text[q + 1];
     if (next !== undefined && next !== ',' && next !== '\n' && !(next === '\r' && text[q + 2] === '\n'))
-      return { problem: `text after the closing quote of a field ("${text.slice(open, q + 2)}…")` };
+      return {
+        problem: `text after a field's closing quote: ${JSON.stringify(text.slice(Math.max(open, q - 12), q + 4))}`,
+      };
     return { value, end: q + 1, lines };
   }
 }
