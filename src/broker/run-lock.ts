@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { OutputInUseError } from '../errors.js';
 import { processStartTime } from '../executors/process-identity.js';
+import { namedFileError } from '../util/append-no-follow.js';
 import { FileReadError, readRegularFileSync } from '../util/read-regular-file.js';
 
 export const RUN_LOCK_FILE = '.disagg-run.lock';
@@ -97,7 +98,11 @@ export class RunLock {
         fs.writeFileSync(file, JSON.stringify(me) + '\n', { flag: 'wx' });
         return new RunLock(file, me);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+          // A full disk creates the file but cannot fill it: leave no empty lock for the next run.
+          fs.rmSync(file, { force: true });
+          throw namedFileError(file, err, 'the run did not start');
+        }
       }
       const text = readText(file);
       if (text === undefined) continue; // removed meanwhile: try again

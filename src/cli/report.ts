@@ -43,8 +43,12 @@ async function load(
   }
   const defaultOut = input.replace(/\.[^./]+$/, '') + '.html';
   if (/\.jsonl$/i.test(input)) return { data: await loadHistoryFile(input), defaultOut };
-  const tests = await testsFromCsv(input);
-  if (!tests.length) throw new ParseError(`${input}: the CSV has a header but no rows`);
+  const skipped: string[] = [];
+  const tests = await testsFromCsv(input, (n) => skipped.push(n));
+  if (!tests.length)
+    throw new ParseError(
+      `${input}: the CSV has a header but no rows${skipped.length ? ` (${skipped.join('; ')})` : ''}`,
+    );
   return {
     data: {
       title: `vitest-disagg report: ${path.basename(input)}`,
@@ -52,7 +56,7 @@ async function load(
       source: input,
       tests,
       history: [],
-      notes: [CSV_ONLY_NOTE],
+      notes: [CSV_ONLY_NOTE, ...skipped],
     },
     defaultOut,
   };

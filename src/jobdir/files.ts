@@ -144,3 +144,11 @@ export function isFetchedLog(relativePath: string): boolean {
  * entries, moved there from `jobs.json` (one JSON line per job, append-only).
  */
 export const RUN_JOBS_ARCHIVE = 'jobs-archive.jsonl';
+
+/**
+ * Not a job-dir file but an output-dir one: where a writer moves the torn last line of a file it appends
+ * to (`history.jsonl`, the perf CSV) before its next append, `<file>.torn-<time>`, kept for a look.
+ */
+export function tornFragmentPath(file: string, time: string): string {
+  return `${file}.torn-${time}`;
+}

@@ -2,11 +2,10 @@
 // metric of one concurrency: `perf_case_name` = `test_<method>[<test>]_con:<N>`, `metric_type` the
 // metric name (`SERVER_MEDIAN_TTFT`, the original's `DISAGG_SERVER_TTFT` = median), `perf_metric` its value.
 import { benchKeyForMetricName } from '../parsers/metric-names.js';
-import { readPerfCsvText } from '../results/csv.js';
+import { perfCsvNotice, readPerfCsv, warnCsvNotice, type CsvNotice } from '../results/csv.js';
 import type { PerfPoint, ReportTest } from './model.js';
 import { outputLengthOf } from './pareto.js';
 import { workloadOfTestId } from './workload.js';
-import { ParseError } from '../errors.js';
 import { MAX_DATA_FILE_BYTES, readRegularFile } from '../util/read-regular-file.js';
 
 const CASE_RE = /^test_\w+\[(.+)\]$/;
@@ -35,16 +34,28 @@ function addEstimates(p: PerfPoint, osl: number | undefined): void {
   p.metrics.est_output_throughput = (p.concurrency * osl * 1000) / e2el;
 }
 
-/** Tests of a perf CSV's text, in first-seen order. `file` only names the source in errors. */
-export function testsFromCsvText(text: string, file: string): ReportTest[] {
+/**
+ * Tests of a perf CSV's text, in first-seen order. `file` only names the source in errors. Rows that
+ * cannot be read (torn by a crash, garbage) are left out, said once through `onNotice`.
+ */
+export function testsFromCsvText(
+  text: string,
+  file: string,
+  onNotice: CsvNotice = warnCsvNotice,
+): ReportTest[] {
   const tests = new Map<string, { test: ReportTest; points: Map<number, PerfPoint> }>();
-  for (const row of readPerfCsvText(text, file)) {
+  const { rows, skipped } = readPerfCsv(text, file);
+  for (const row of rows) {
     const m = CASE_RE.exec(row.test);
     if (!m) {
-      throw new ParseError(
-        `${file}:${row.line}: cannot read row: perf_case_name must look like test_<method>[<test>]_con:<N>, ` +
+      // A garbage row is left out like a torn one (one notice with the others), never fatal.
+      skipped.push({
+        line: row.line,
+        reason:
+          `perf_case_name must look like test_<method>[<test>]_con:<N>, ` +
           `got ${JSON.stringify(`${row.test}_con:${row.concurrency}`)}`,
-      );
+      });
+      continue;
     }
     const testId = m[1] ?? row.test;
     const concurrency = row.concurrency;
@@ -82,6 +93,11 @@ export function testsFromCsvText(text: string, file: string): ReportTest[] {
     if (row.state !== 'valid')
       t.failure = `CSV state ${row.state || '(empty)'} at concurrency ${concurrency}`;
   }
+  const notice = perfCsvNotice(
+    file,
+    skipped.sort((a, b) => a.line - b.line),
+  );
+  if (notice) onNotice(notice);
   return [...tests.values()].map(({ test, points }) => {
     test.perf = [...points.values()].sort((a, b) => a.concurrency - b.concurrency);
     test.workload = workloadOfTestId(test.testId);
@@ -92,10 +108,10 @@ export function testsFromCsvText(text: string, file: string): ReportTest[] {
   });
 }
 
-export async function testsFromCsv(file: string): Promise<ReportTest[]> {
+export async function testsFromCsv(file: string, onNotice: CsvNotice = warnCsvNotice): Promise<ReportTest[]> {
   const bytes = await readRegularFile(file, {
     maxBytes: MAX_DATA_FILE_BYTES,
     tooLargeHint: 'split it (rows of older runs into another file) or report from the output dir instead',
   });
-  return testsFromCsvText(bytes.toString('utf8'), file);
+  return testsFromCsvText(bytes.toString('utf8'), file, onNotice);
 }

@@ -134,7 +134,7 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
   const csv = perfCsvPath(outputPath);
   if ((!tests.length || tests.some((t) => !t.perf.length)) && fs.existsSync(csv)) {
     try {
-      const csvTests = await testsFromCsv(csv);
+      const csvTests = await testsFromCsv(csv, (n) => notes.push(n));
       // An output dir with only the CSV (copied from CI, or the original framework's): show its tests.
       if (!tests.length && !opts.testIds) tests.push(...csvTests);
       const fromCsv = new Map(csvTests.map((t) => [t.testId, t]));

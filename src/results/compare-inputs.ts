@@ -4,7 +4,7 @@
 // `test_stress[x]` ↔ `x`).
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PERF_CSV_NAME, readPerfCsvText } from './csv.js';
+import { PERF_CSV_NAME, readPerfCsvText, warnCsvNotice } from './csv.js';
 import { HistoryIndex, type IndexedLine } from './history-index.js';
 import {
   HISTORY_FILE_NAME,
@@ -37,7 +37,7 @@ export interface CompareInput {
   /** The file actually read. */
   file: string;
   samples: MetricSample[];
-  /** What was left out of the file (damaged history lines), one notice each; none when all was read. */
+  /** What was left out of the file (damaged history lines or CSV rows), one notice each; none when all was read. */
   notices: string[];
 }
 
@@ -57,9 +57,16 @@ export function sampleKey(s: Pick<MetricSample, 'test' | 'concurrency' | 'metric
   return JSON.stringify([canonicalTestName(s.test), s.concurrency, canonicalMetricName(s.metric)]);
 }
 
-/** Rows of a perf CSV with state `valid`; the test is the name before `_con:`, N of `_con:N` the concurrency. */
-export function samplesFromCsv(text: string, file: string): MetricSample[] {
-  return readPerfCsvText(text, file).flatMap((r) =>
+/**
+ * Rows of a perf CSV with state `valid`; the test is the name before `_con:`, N of `_con:N` the
+ * concurrency. Rows that cannot be read (torn, garbage) are left out, said once through `onNotice`.
+ */
+export function samplesFromCsv(
+  text: string,
+  file: string,
+  onNotice: (message: string) => void = warnCsvNotice,
+): MetricSample[] {
+  return readPerfCsvText(text, file, onNotice).flatMap((r) =>
     r.state === 'valid' && r.value !== null
       ? [
           {
@@ -176,7 +183,8 @@ async function readFileInput(file: string, recent?: number): Promise<CompareInpu
     const mtime = (await stat(file)).mtimeMs;
     return { kind: 'results-json', file, samples: samplesFromResultsJson(text, file, mtime), notices: [] };
   }
-  return { kind: 'csv', file, samples: samplesFromCsv(text, file), notices: [] };
+  const notices: string[] = [];
+  return { kind: 'csv', file, samples: samplesFromCsv(text, file, (n) => notices.push(n)), notices };
 }
 
 /**

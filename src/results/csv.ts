@@ -3,12 +3,15 @@
 // atomic mkdir), decides header-or-not while holding it, and writes the batch in one call. The reader
 // serves `disagg report` and `disagg compare` alike, for our CSV and the original framework's.
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import Papa from 'papaparse';
 import { PERF_CSV_COLUMNS, type PerfRow } from './perf-rows.js';
-import { appendNoFollow, openForAppend, refuseSymlink } from '../util/append-no-follow.js';
+import { tornFragmentPath } from '../jobdir/files.js';
+import { appendThrough, namedFileError, openForAppend, refuseSymlink } from '../util/append-no-follow.js';
 import { neutraliseCsvField, unneutraliseCsvField } from '../util/csv-formula.js';
+import { csvRecords } from '../util/csv-records.js';
+import { skippedNotice, type SkippedLine } from '../util/json-lines.js';
 import { lockFile } from '../util/file-lock.js';
 import { MAX_DATA_FILE_BYTES, readRegularFile } from '../util/read-regular-file.js';
 import { ParseError, ResultsError } from '../errors.js';
@@ -36,29 +39,110 @@ function toCsvBody(rows: readonly PerfRow[]): string {
   return `${Papa.unparse(data, { newline: '\n', header: false })}\n`;
 }
 
+/** The most of a file's tail read to find its last line (a perf CSV row is well under 1 KiB). */
+const MAX_TAIL_BYTES = 1024 * 1024;
+
+/** `2026-12-06T00-41-07-123Z`: a file-name-safe time. */
+const stamp = (): string => new Date().toISOString().replace(/[:.]/g, '-');
+
 interface Head {
   header: string;
+  /** Bytes of the file. */
+  size: number;
   endsWithNewline: boolean;
 }
 
-/** First line and last byte of a file; null when it is missing or empty. Read from one descriptor, no symlink. */
-async function readHead(file: string): Promise<Head | null> {
-  // Opened as for the append itself (O_NOFOLLOW, regular files only), so what is checked is what is written.
-  const fh = await openForAppend(file, true);
-  try {
-    const size = (await fh.stat()).size;
-    if (size === 0) return null;
-    const buf = Buffer.alloc(Math.min(size, 64 * 1024));
-    await fh.read(buf, 0, buf.length, 0);
-    const last = Buffer.alloc(1);
-    await fh.read(last, 0, 1, size - 1);
-    const text = buf.toString('utf8').replace(/^\uFEFF/, '');
-    const nl = text.indexOf('\n');
-    const header = (nl === -1 ? text : text.slice(0, nl)).replace(/\r$/, '');
-    return { header, endsWithNewline: last[0] === 10 };
-  } finally {
-    await fh.close();
+/** First line, size and last byte of the open file; null when it is empty. */
+async function readHead(fh: FileHandle): Promise<Head | null> {
+  const size = (await fh.stat()).size;
+  if (size === 0) return null;
+  const buf = Buffer.alloc(Math.min(size, 64 * 1024));
+  await fh.read(buf, 0, buf.length, 0);
+  const last = Buffer.alloc(1);
+  await fh.read(last, 0, 1, size - 1);
+  const text = buf.toString('utf8').replace(/^\uFEFF/, '');
+  const nl = text.indexOf('\n');
+  const header = (nl === -1 ? text : text.slice(0, nl)).replace(/\r$/, '');
+  return { header, size, endsWithNewline: last[0] === 10 };
+}
+
+/** The bytes after the file's last newline and where they start; only the tail is read. */
+async function lastLine(
+  fh: FileHandle,
+  size: number,
+  file: string,
+): Promise<{ fragment: Buffer; cut: number }> {
+  const parts: Buffer[] = [];
+  for (let end = size; end > 0;) {
+    if (size - end >= MAX_TAIL_BYTES)
+      throw new ResultsError(
+        `${file}: its last ${MAX_TAIL_BYTES} bytes hold no line end, so it is no perf CSV this run can ` +
+          `append to; nothing was written. Move it aside, then run again`,
+      );
+    const start = Math.max(0, end - 64 * 1024);
+    const buf = Buffer.alloc(end - start);
+    await fh.read(buf, 0, buf.length, start);
+    const nl = buf.lastIndexOf(10);
+    if (nl >= 0) {
+      parts.unshift(buf.subarray(nl + 1));
+      return { fragment: Buffer.concat(parts), cut: start + nl + 1 };
+    }
+    parts.unshift(buf);
+    end = start;
   }
+  return { fragment: Buffer.concat(parts), cut: 0 };
+}
+
+/** Whether the text of a last line without its newline is one whole row of our CSV (written by hand). */
+function isWholeRow(fragment: string): boolean {
+  const recs = csvRecords(fragment);
+  const rec = recs[0];
+  if (recs.length !== 1 || rec === undefined || rec.problem !== undefined) return false;
+  try {
+    return perfRowOf(PERF_CSV_COLUMNS, rec.fields, 2) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Under the lock, on the descriptor the append writes through: a last line without its newline that is
+ * not a whole row (a crash or a full disk cut it short) is moved aside (tornFragmentPath) and the file cut
+ * back to its last newline, so the next row starts on a line of its own and no row is glued to the
+ * fragment. A file that is only the start of our header is cut to nothing (the header is written anew).
+ * Returns the head after the repair.
+ */
+async function repairTornTail(
+  fh: FileHandle,
+  file: string,
+  header: string,
+  head: Head,
+  onNotice: CsvNotice,
+): Promise<Head | null> {
+  const { fragment, cut } = await lastLine(fh, head.size, file);
+  // A file of another header is never touched, unless it is only the start of ours (one line, cut short).
+  if (head.header !== header && cut !== 0) return head;
+  const text = fragment.toString('utf8');
+  const bare = text.replace(/^\uFEFF/, '');
+  const torn = cut === 0 ? bare !== header && header.startsWith(bare) : !isWholeRow(text);
+  if (!torn) return head;
+  const aside = tornFragmentPath(file, stamp());
+  // `wx`: never over an existing file or through a symlink someone put there.
+  await writeFile(aside, fragment, { flag: 'wx' }).catch(async (err: unknown) => {
+    // A full disk: no half-written copy is left; the file keeps its fragment until the next append.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await rm(aside, { force: true });
+    throw namedFileError(
+      aside,
+      err,
+      'the torn last line of the perf CSV was left in place, no rows were written',
+    );
+  });
+  await fh.truncate(cut);
+  onNotice(
+    `${file}: its last line was torn (${fragment.length} bytes without a line end, cut short by a crash or ` +
+      `a full disk); moved it to ${aside}, the rows go on after the last whole line`,
+  );
+  return cut === 0 ? null : { ...head, size: cut, endsWithNewline: true };
 }
 
 /** Sibling for rows whose header does not match: `perf_script_test_results.<sha8>.csv`. */
@@ -75,11 +159,12 @@ const ROW_KEY_COLUMNS = ['test_name', 'metric_type', 'start_timestamp'] as const
 
 /** The row keys of CSV text with a header, as the file holds them (after whatever escaping it got). */
 function rowKeys(text: string): string[] {
-  const parsed = Papa.parse<Record<string, string | undefined>>(text.replace(/^\uFEFF/, ''), {
-    header: true,
-    skipEmptyLines: true,
-  });
-  return parsed.data.map((r) => ROW_KEY_COLUMNS.map((c) => r[c] ?? '').join('\u0000'));
+  // The tolerant splitter: a torn or garbage line costs only itself, never the rows after it.
+  const [head, ...records] = csvRecords(text);
+  const at = ROW_KEY_COLUMNS.map((c) => head?.fields.indexOf(c) ?? -1);
+  return records
+    .filter((r) => r.problem === undefined && r.fields.length === head?.fields.length)
+    .map((r) => at.map((i) => (i < 0 ? '' : (r.fields[i] ?? ''))).join('\u0000'));
 }
 
 /** The rows whose key is not in `existing` yet (keys compared as written, so escaping cannot differ). */
@@ -93,6 +178,7 @@ async function appendUnderLock(
   header: string,
   rows: readonly PerfRow[],
   skipRowsAlreadyThere: boolean,
+  onNotice: CsvNotice,
 ): Promise<Outcome> {
   await mkdir(path.dirname(file), { recursive: true });
   let compromised: Error | undefined;
@@ -111,24 +197,39 @@ async function appendUnderLock(
   });
   try {
     await refuseSymlink(file);
-    const head = await readHead(file);
-    if (head !== null && head.header !== header) return { kind: 'header-mismatch' };
-    // Redoing a job's results after a crash: rows the killed run already wrote are not written twice.
-    // Read under the lock, so two writers cannot both decide a row is missing.
-    const todo =
-      skipRowsAlreadyThere && head !== null
-        ? newRowsOnly(
-            rows,
-            header,
-            (await readRegularFile(file, { maxBytes: MAX_DATA_FILE_BYTES })).toString('utf8'),
-          )
-        : rows;
-    if (todo.length === 0) return { kind: 'written', written: 0 };
-    const body = toCsvBody(todo);
-    // The header is decided while holding the lock, so exactly one writer ever writes it.
-    const text = head === null ? `${header}\n${body}` : `${head.endsWithNewline ? '' : '\n'}${body}`;
-    await appendNoFollow(file, text);
-    written = todo.length;
+    // One descriptor (O_NOFOLLOW, regular files only) for the check, the repair and the append, so what
+    // is checked is what is written.
+    const fh = await openForAppend(file, true).catch((err: unknown) => {
+      throw namedFileError(file, err, 'no rows were written');
+    });
+    try {
+      let head = await readHead(fh);
+      if (
+        head !== null &&
+        !head.endsWithNewline &&
+        (head.header === header || header.startsWith(head.header))
+      )
+        head = await repairTornTail(fh, file, header, head, onNotice);
+      if (head !== null && head.header !== header) return { kind: 'header-mismatch' };
+      // Redoing a job's results after a crash: rows the killed run already wrote are not written twice.
+      // Read under the lock, so two writers cannot both decide a row is missing.
+      const todo =
+        skipRowsAlreadyThere && head !== null
+          ? newRowsOnly(
+              rows,
+              header,
+              (await readRegularFile(file, { maxBytes: MAX_DATA_FILE_BYTES })).toString('utf8'),
+            )
+          : rows;
+      if (todo.length === 0) return { kind: 'written', written: 0 };
+      const body = toCsvBody(todo);
+      // The header is decided while holding the lock, so exactly one writer ever writes it.
+      const text = head === null ? `${header}\n${body}` : `${head.endsWithNewline ? '' : '\n'}${body}`;
+      await appendThrough(fh, file, text);
+      written = todo.length;
+    } finally {
+      await fh.close();
+    }
   } finally {
     await release().catch(() => undefined);
   }
@@ -151,15 +252,18 @@ export async function appendPerfRows(
      * results redone after a crash must not duplicate the rows the killed run wrote. Reads the file.
      */
     skipRowsAlreadyThere?: boolean;
+    /** Hears what was repaired (a torn last line moved aside); default: a console warning. */
+    onNotice?: CsvNotice;
   } = {},
 ): Promise<AppendResult> {
   if (rows.length === 0) return { file: csvPath, written: 0 };
   const header = perfCsvHeader();
   const skip = opts.skipRowsAlreadyThere === true;
-  const first = await appendUnderLock(csvPath, header, rows, skip);
+  const notice = opts.onNotice ?? warnCsvNotice;
+  const first = await appendUnderLock(csvPath, header, rows, skip, notice);
   if (first.kind === 'written') return { file: csvPath, written: first.written };
   const sibling = siblingCsvPath(csvPath, header);
-  const second = await appendUnderLock(sibling, header, rows, skip);
+  const second = await appendUnderLock(sibling, header, rows, skip, notice);
   if (second.kind === 'header-mismatch') {
     throw new ResultsError(`${csvPath} and ${sibling} both have a different header; no rows written`);
   }
@@ -221,17 +325,79 @@ export function parseCsvTimestamp(text: string): number | null {
   return t;
 }
 
+/** A perf CSV's rows and the lines that were left out (torn, garbage), with why. */
+export interface PerfCsvRead {
+  rows: PerfCsvRow[];
+  skipped: SkippedLine[];
+}
+
+/** One notice naming the file and each skipped line, or undefined when every line was read. */
+export function perfCsvNotice(file: string, skipped: readonly SkippedLine[]): string | undefined {
+  return skippedNotice(file, skipped);
+}
+
+/** Says what a reader left out (default: a console warning). */
+export type CsvNotice = (message: string) => void;
+
+export const warnCsvNotice: CsvNotice = (m) => console.warn(`[vitest-disagg] ${m}`);
+
+/** Why one record is no perf row (thrown; the caller adds the line), or the row. */
+function perfRowOf(
+  fields: readonly string[],
+  values: readonly string[],
+  line: number,
+): PerfCsvRow | undefined {
+  if (values.length !== fields.length)
+    throw new Error(`${values.length} field(s) where the header has ${fields.length}`);
+  const row: Record<string, string | undefined> = {};
+  fields.forEach((f, i) => (row[f] = values[i]));
+  const state = (row.state ?? '').trim() || (fields.includes('state') ? '' : 'valid');
+  const valid = state === 'valid';
+  const name = unneutraliseCsvField((row.test_name || row.perf_case_name || '').trim());
+  const con = /^(.*)_con:(\d+)$/.exec(name);
+  const rawValue = (row.perf_metric ?? '').trim();
+  const value = rawValue === '' ? NaN : Number(rawValue);
+  const metric = unneutraliseCsvField((row.metric_type ?? '').trim());
+  if (!con) {
+    if (!valid) return undefined; // a failed row of unknown shape carries nothing to read
+    throw new Error(
+      `test_name "${name}" does not end in _con:<concurrency> ` +
+        `(a perf CSV row is one metric of one concurrency: test_<method>[<test>]_con:<N>)`,
+    );
+  }
+  if (valid && !Number.isFinite(value)) throw new Error(`perf_metric "${rawValue}" is not a number`);
+  if (valid && metric === '') throw new Error('metric_type is empty');
+  return {
+    line,
+    test: con[1] ?? '',
+    concurrency: Number(con[2]),
+    metric,
+    value: Number.isFinite(value) ? value : null,
+    state,
+    startTime: parseCsvTimestamp(row.start_timestamp ?? ''),
+    endTime: parseCsvTimestamp(row.end_timestamp ?? ''),
+  };
+}
+
 /**
- * Every row of a perf CSV's text. `file` names the source in errors, which give the line and what to do.
- * A valid row must name its concurrency (`…_con:<N>`), a metric and a numeric value; a row of another
- * state is kept (value null when not a number) so callers can say the run was not valid.
+ * Every row of a perf CSV's text. A row that cannot be read (torn by a crash or a full disk, a garbage
+ * line, a valid row without `…_con:<N>`, a metric or a numeric value) is left out and listed in
+ * `skipped` with its line, never fatal; a row of another state is kept (value null when not a number)
+ * so callers can say the run was not valid. Only a file that is no perf CSV at all (its header lacks
+ * the columns) is an error, naming `file` and the columns.
  */
-export function readPerfCsvText(text: string, file: string): PerfCsvRow[] {
-  const parsed = Papa.parse<Record<string, string | undefined>>(text.replace(/^\uFEFF/, ''), {
-    header: true,
-    skipEmptyLines: true,
-  });
-  const fields = parsed.meta.fields ?? [];
+export function readPerfCsv(text: string, file: string): PerfCsvRead {
+  const records = csvRecords(text);
+  const head = records[0];
+  const skipped: SkippedLine[] = [];
+  if (head && !head.terminated && records.length === 1 && perfCsvHeader().startsWith(text.trim())) {
+    // Only the start of our header: the very first write was cut short. No rows yet.
+    return {
+      rows: [],
+      skipped: [{ line: 1, reason: 'a torn header (cut short by a crash or a full disk)' }],
+    };
+  }
+  const fields = head?.problem === undefined ? (head?.fields ?? []).map((f) => f.trim()) : [];
   const absent = READ_COLUMNS.filter(
     (c) => !fields.includes(c) && !(c === 'test_name' && fields.includes('perf_case_name')),
   );
@@ -242,35 +408,34 @@ export function readPerfCsvText(text: string, file: string): PerfCsvRow[] {
     );
   }
   const rows: PerfCsvRow[] = [];
-  parsed.data.forEach((row, i) => {
-    const line = i + 2;
-    const state = (row.state ?? '').trim() || (fields.includes('state') ? '' : 'valid');
-    const valid = state === 'valid';
-    const name = unneutraliseCsvField((row.test_name || row.perf_case_name || '').trim());
-    const con = /^(.*)_con:(\d+)$/.exec(name);
-    const rawValue = (row.perf_metric ?? '').trim();
-    const value = rawValue === '' ? NaN : Number(rawValue);
-    const metric = unneutraliseCsvField((row.metric_type ?? '').trim());
-    if (!con) {
-      if (!valid) return; // a failed row of unknown shape carries nothing to read
-      throw new ParseError(
-        `${file}:${line}: test_name "${name}" does not end in _con:<concurrency> ` +
-          `(a perf CSV row is one metric of one concurrency: test_<method>[<test>]_con:<N>)`,
-      );
+  for (const rec of records.slice(1)) {
+    // A last line without its newline: a write that stopped short (crash, full disk).
+    const torn = !rec.terminated ? ', a torn last line' : '';
+    if (rec.problem !== undefined) {
+      skipped.push({ line: rec.line, reason: `${rec.problem}${torn}` });
+      continue;
     }
-    if (valid && !Number.isFinite(value))
-      throw new ParseError(`${file}:${line}: perf_metric "${rawValue}" is not a number`);
-    if (valid && metric === '') throw new ParseError(`${file}:${line}: metric_type is empty`);
-    rows.push({
-      line,
-      test: con[1] ?? '',
-      concurrency: Number(con[2]),
-      metric,
-      value: Number.isFinite(value) ? value : null,
-      state,
-      startTime: parseCsvTimestamp(row.start_timestamp ?? ''),
-      endTime: parseCsvTimestamp(row.end_timestamp ?? ''),
-    });
-  });
+    try {
+      const row = perfRowOf(fields, rec.fields, rec.line);
+      if (row) rows.push(row);
+    } catch (err) {
+      skipped.push({ line: rec.line, reason: `${(err as Error).message}${torn}` });
+    }
+  }
+  return { rows, skipped };
+}
+
+/**
+ * The rows of a perf CSV's text (see readPerfCsv); what was left out is said once through `onNotice`,
+ * naming `file` and the lines.
+ */
+export function readPerfCsvText(
+  text: string,
+  file: string,
+  onNotice: CsvNotice = warnCsvNotice,
+): PerfCsvRow[] {
+  const { rows, skipped } = readPerfCsv(text, file);
+  const notice = perfCsvNotice(file, skipped);
+  if (notice) onNotice(notice);
   return rows;
 }

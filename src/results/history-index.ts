@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
-import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { lockFile } from '../util/file-lock.js';
 import type { SkippedLine } from '../util/json-lines.js';
 
 /** What a line is selected by; undefined for a line that is not a record (left out of the index). */
@@ -116,10 +116,13 @@ export class HistoryIndex {
     if (quick) return quick;
     let release: (() => Promise<void>) | undefined;
     try {
-      release = await lockfile.lock(indexPathOf(file), {
-        realpath: false,
+      // Waits only while another process rebuilds; a read-only dir or a full disk fails at once.
+      release = await lockFile(indexPathOf(file), {
         stale: 60_000,
-        retries: { retries: 600, factor: 1, minTimeout: 100, maxTimeout: 100 },
+        retries: 600,
+        factor: 1,
+        minTimeout: 100,
+        maxTimeout: 100,
       });
     } catch {
       // No lock (read-only dir, a stuck holder): rebuild here, unsaved if need be.

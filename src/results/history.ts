@@ -2,16 +2,17 @@
 // per test run. The history gate, `disagg compare <output dir>`, `disagg accept` and the HTML report
 // read it; this module is the one place that spells its name and record shape, and the only writer.
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DisaggConfig } from '../types.js';
-import { appendNoFollow, openForAppend, refuseSymlink } from '../util/append-no-follow.js';
+import { appendNoFollow, namedFileError, openForAppend, refuseSymlink } from '../util/append-no-follow.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { lockFile } from '../util/file-lock.js';
 import { parseJsonLines, skippedNotice, type SkippedLine } from '../util/json-lines.js';
 import { MAX_DATA_FILE_BYTES, readRegularTextIfExists } from '../util/read-regular-file.js';
 import { ResultsError } from '../errors.js';
 import { HistoryIndex, type IndexedLine, type LineFields } from './history-index.js';
+import { tornFragmentPath } from '../jobdir/files.js';
 
 export const HISTORY_FILE_NAME = 'history.jsonl';
 
@@ -444,7 +445,7 @@ async function lastLine(file: string): Promise<{ fragment: string; cut: number }
 
 /**
  * Under the lock: a last line without its newline that is not a whole record (a crash or a full disk
- * cut it short) is moved aside to `<file>.torn-<time>` and the file cut back to its last newline, so
+ * cut it short) is moved aside (tornFragmentPath) and the file cut back to its last newline, so
  * the next line starts clean and the fragment is kept for a look. Reads only the file's tail.
  */
 async function repairTornTail(file: string, onNotice: HistoryNotice): Promise<void> {
@@ -453,8 +454,12 @@ async function repairTornTail(file: string, onNotice: HistoryNotice): Promise<vo
   const { fragment, cut } = tail;
   // A whole record that only lacks its newline (written by hand) stays; the append adds the newline.
   if (fragment.trim() === '' || parseHistoryLenient(fragment).skipped.length === 0) return;
-  const aside = `${file}.torn-${stamp()}`;
-  await writeFile(aside, fragment, { flag: 'wx' });
+  const aside = tornFragmentPath(file, stamp());
+  await writeFile(aside, fragment, { flag: 'wx' }).catch(async (err: unknown) => {
+    // A full disk: no half-written copy is left; the fragment stays in place until the next write.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await rm(aside, { force: true });
+    throw namedFileError(aside, err, 'the torn last line was left in place, nothing was written');
+  });
   const fh = await openForAppend(file);
   let lineNo = 1;
   try {

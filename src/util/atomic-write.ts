@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { namedFileError } from './append-no-follow.js';
 
 /**
  * Write a file so readers never see a half-written version (and a crash leaves the old one): a temp
@@ -18,7 +19,8 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });
-    throw err;
+    // Named by the file meant (a full disk's ENOSPC names no file at all, a failed open the temp file).
+    throw namedFileError(file, err, 'it was left as it was');
   }
 }
 
@@ -34,6 +36,6 @@ export function writeFileAtomicSync(file: string, content: string): void {
     fsSync.renameSync(tmp, file);
   } catch (err) {
     fsSync.rmSync(tmp, { force: true });
-    throw err;
+    throw namedFileError(file, err, 'it was left as it was');
   }
 }

@@ -101,18 +101,21 @@ describe('report data from the original CSV (tests/fixtures/trtllm)', () => {
     expect(gpusOfTestId('disagg_perf_file:m_000_1k1k_tep:8_bs:32')).toBeUndefined();
   });
 
-  it('a CSV without the perf columns is an error naming the file and the columns', () => {
+  it('a CSV without the perf columns is an error naming the file and the columns; a bad row is skipped with a notice', () => {
     expect(() => testsFromCsvText('a,b\n1,2\n', 'x.csv')).toThrow(
       /x\.csv: not a perf CSV: column\(s\) test_name, perf_metric, metric_type missing/,
     );
     const bad = 'perf_case_name,perf_metric,metric_type\nnot-a-case,1,SERVER_MEDIAN_TTFT\n';
-    expect(() => testsFromCsvText(bad, 'y.csv')).toThrow(
-      /y\.csv:2: test_name "not-a-case" does not end in _con:/,
-    );
+    const notices: string[] = [];
+    expect(testsFromCsvText(bad, 'y.csv', (n) => notices.push(n))).toEqual([]);
     const noTest = 'perf_case_name,perf_metric,metric_type\nx_con:4,1,SERVER_MEDIAN_TTFT\n';
-    expect(() => testsFromCsvText(noTest, 'z.csv')).toThrow(
-      /z\.csv:2: cannot read row: perf_case_name must look like/,
-    );
+    expect(testsFromCsvText(noTest, 'z.csv', (n) => notices.push(n))).toEqual([]);
+    expect(notices).toEqual([
+      expect.stringMatching(
+        /^y\.csv: skipped 1 damaged line\(s\) \(line 2: test_name "not-a-case" does not end in _con:/,
+      ),
+      expect.stringMatching(/^z\.csv: skipped 1 damaged line\(s\) \(line 2: perf_case_name must look like/),
+    ]);
   });
 });
 

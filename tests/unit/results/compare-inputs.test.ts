@@ -47,7 +47,7 @@ describe('compare inputs', () => {
     });
   });
 
-  it('keeps only state = valid; a row without _con: or with a bad value is an error naming file:line', () => {
+  it('keeps only state = valid; a row without _con: or with a bad value is skipped, naming file:line', () => {
     const header = PERF_CSV_COLUMNS.join(',');
     const row = (name: string, value: string, state: string): string =>
       PERF_CSV_COLUMNS.map((c) =>
@@ -70,12 +70,16 @@ describe('compare inputs', () => {
       row('junk', 'x', 'failed'),
     ].join('\n');
     expect(samplesFromCsv(text, 'a.csv').map((s) => [s.test, s.concurrency, s.value])).toEqual([['t', 4, 1]]);
-    expect(() => samplesFromCsv([header, row('t', '1', 'valid')].join('\n'), 'b.csv')).toThrow(
-      'b.csv:2: test_name "t" does not end in _con:<concurrency>',
-    );
-    expect(() => samplesFromCsv([header, row('t_con:1', 'n/a', 'valid')].join('\n'), 'c.csv')).toThrow(
-      'c.csv:2: perf_metric "n/a" is not a number',
-    );
+    const notices: string[] = [];
+    const keep = (n: string) => notices.push(n);
+    expect(samplesFromCsv([header, row('t', '1', 'valid')].join('\n'), 'b.csv', keep)).toEqual([]);
+    expect(samplesFromCsv([header, row('t_con:1', 'n/a', 'valid')].join('\n'), 'c.csv', keep)).toEqual([]);
+    expect(notices).toEqual([
+      expect.stringContaining(
+        'b.csv: skipped 1 damaged line(s) (line 2: test_name "t" does not end in _con:<concurrency>',
+      ),
+      expect.stringContaining('c.csv: skipped 1 damaged line(s) (line 2: perf_metric "n/a" is not a number'),
+    ]);
     expect(() => samplesFromCsv('a,b\n1,2\n', 'd.csv')).toThrow(
       /^d.csv: not a perf CSV: column\(s\) test_name, perf_metric, metric_type missing/,
     );

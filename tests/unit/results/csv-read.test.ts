@@ -56,7 +56,7 @@ describe('readPerfCsvText', () => {
     });
   });
 
-  it('keeps a row of another state (value null when not a number); a valid row must be complete', () => {
+  it('keeps a row of another state (value null when not a number); a valid row must be complete, else it is skipped with a notice', () => {
     const head = 'test_name,perf_metric,metric_type,state';
     expect(
       readPerfCsvText(`${head}\nt_con:4,,M,failed\njunk,,M,failed\n`, 'a.csv').map((r) => [
@@ -65,12 +65,15 @@ describe('readPerfCsvText', () => {
         r.state,
       ]),
     ).toEqual([['t', null, 'failed']]);
-    expect(() => readPerfCsvText(`${head}\nt_con:4,,M,valid\n`, 'b.csv')).toThrow(
-      'b.csv:2: perf_metric "" is not a number',
-    );
-    expect(() => readPerfCsvText(`${head}\nt_con:4,1,,valid\n`, 'c.csv')).toThrow(
-      'c.csv:2: metric_type is empty',
-    );
+    const notices: string[] = [];
+    expect(
+      readPerfCsvText(`${head}\nt_con:4,,M,valid\nt_con:8,3,M,valid\n`, 'b.csv', (n) => notices.push(n)),
+    ).toHaveLength(1);
+    expect(readPerfCsvText(`${head}\nt_con:4,1,,valid\n`, 'c.csv', (n) => notices.push(n))).toEqual([]);
+    expect(notices).toEqual([
+      expect.stringContaining('b.csv: skipped 1 damaged line(s) (line 2: perf_metric "" is not a number)'),
+      expect.stringContaining('c.csv: skipped 1 damaged line(s) (line 2: metric_type is empty)'),
+    ]);
     // Without a state column every row is a measurement.
     expect(readPerfCsvText('perf_case_name,perf_metric,metric_type\nt_con:1,2,M\n', 'd.csv')[0]?.state).toBe(
       'valid',
