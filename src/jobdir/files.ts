@@ -144,3 +144,10 @@ export function isFetchedLog(relativePath: string): boolean {
  * entries, moved there from `jobs.json` (one JSON line per job, append-only).
  */
 export const RUN_JOBS_ARCHIVE = 'jobs-archive.jsonl';
+
+/**
+ * Beside the runs' archives (`slurm_logs/runs/<LATEST_JOBS_SUMMARY>`): each test's latest archived job
+ * entry and the size/mtime of every archive it was built from, so `disagg report` of a whole output dir
+ * reads one small file instead of a year of archived entries. Rebuilt from the archives when stale.
+ */
+export const LATEST_JOBS_SUMMARY = 'latest-jobs.json';
