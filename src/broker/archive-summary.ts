@@ -18,6 +18,8 @@ interface ArchiveStamp {
   mtimeMs: number;
   /** Lines of this archive that are not a job entry (torn by a crash mid-append). */
   skipped: number;
+  /** Its newline count (what `countArchived` counts): `disagg cancel` tells it without reading a year. */
+  lines: number;
 }
 
 interface Latest {
@@ -52,7 +54,8 @@ const isStamp = (v: unknown): v is ArchiveStamp => {
     s !== null &&
     Number.isFinite(s.size) &&
     Number.isFinite(s.mtimeMs) &&
-    Number.isInteger(s.skipped)
+    Number.isInteger(s.skipped) &&
+    Number.isInteger(s.lines)
   );
 };
 
@@ -107,16 +110,21 @@ const laterOrSame = (a: Latest, b: Latest): boolean =>
       ? a.run > b.run
       : true; // same run: a later line of the same archive
 
-/** Reads one archive into `latest`; returns its count of lines that are not job entries. */
-async function mergeArchive(file: string, run: string, latest: Map<string, Latest>): Promise<number> {
+/** Reads one archive into `latest`; returns its lines that are not job entries and its newlines. */
+async function mergeArchive(
+  file: string,
+  run: string,
+  latest: Map<string, Latest>,
+): Promise<{ skipped: number; lines: number }> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
   } catch {
-    return 0;
+    return { skipped: 0, lines: 0 };
   }
   let skipped = 0;
-  for (const line of text.split('\n')) {
+  const lines = text.split('\n');
+  for (const line of lines) {
     if (!line.trim()) continue;
     let entry: unknown;
     try {
@@ -133,7 +141,7 @@ async function mergeArchive(file: string, run: string, latest: Map<string, Lates
     const was = latest.get(entry.testId);
     if (!was || laterOrSame(next, was)) latest.set(entry.testId, next);
   }
-  return skipped;
+  return { skipped, lines: lines.length - 1 };
 }
 
 /**
@@ -173,8 +181,8 @@ export async function latestArchivedJobs(outputPath: string): Promise<LatestArch
   } else toRead.splice(0, toRead.length, ...now.keys());
   for (const name of toRead.sort()) {
     const st = now.get(name) as { size: number; mtimeMs: number };
-    const skipped = await mergeArchive(path.join(runsDir, name, RUN_JOBS_ARCHIVE), name, latest);
-    archives[name] = { ...st, skipped };
+    const counts = await mergeArchive(path.join(runsDir, name, RUN_JOBS_ARCHIVE), name, latest);
+    archives[name] = { ...st, ...counts };
   }
   if (!base || toRead.length) {
     const data: SummaryFile = { version: 1, archives, latest: Object.fromEntries(latest) };
@@ -192,4 +200,29 @@ export async function latestArchivedJobs(outputPath: string): Promise<LatestArch
     skipped: Object.values(archives).reduce((n, a) => n + a.skipped, 0),
     source: !base ? 'rebuilt' : toRead.length ? 'caught-up' : 'summary',
   };
+}
+
+/**
+ * How many entries the archives hold, counted by line as `countArchived` does, but from the summary for
+ * every archive it still describes (size and mtime unchanged): only the others are read. The summary is
+ * not rewritten here (the report keeps it), so this stays a read of one small file and a stat per run.
+ */
+export async function countArchivedEntries(outputPath: string): Promise<number> {
+  const runsDir = path.join(logsRoot(outputPath), RUNS_DIR);
+  const [now, saved] = await Promise.all([stampArchives(runsDir), readSummary(summaryFileOf(outputPath))]);
+  const counts = await Promise.all(
+    [...now].map(async ([name, st]) => {
+      const was = saved?.archives[name];
+      if (was && was.size === st.size && was.mtimeMs === st.mtimeMs) return was.lines;
+      try {
+        const buf = await fs.readFile(path.join(runsDir, name, RUN_JOBS_ARCHIVE));
+        let n = 0;
+        for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) n++;
+        return n;
+      } catch {
+        return 0;
+      }
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
 }

@@ -5,9 +5,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { latestArchivedJobs, summaryFileOf } from '../../../src/broker/archive-summary.js';
+import {
+  countArchivedEntries,
+  latestArchivedJobs,
+  summaryFileOf,
+} from '../../../src/broker/archive-summary.js';
 import { runDirFor } from '../../../src/broker/job-dirs.js';
-import { appendToArchive, archiveFileOf, readArchive } from '../../../src/broker/ledger-archive.js';
+import {
+  appendToArchive,
+  archiveFileOf,
+  countArchived,
+  readArchive,
+} from '../../../src/broker/ledger-archive.js';
+import { Ledger } from '../../../src/broker/ledger.js';
+import { main } from '../../../src/cli/main.js';
 import type { LedgerJob } from '../../../src/broker/ledger.js';
 import { loadOutputDir } from '../../../src/report/from-output.js';
 
@@ -109,7 +120,7 @@ describe('latestArchivedJobs', () => {
     await seed(2);
     await latestArchivedJobs(out);
     const saved = JSON.parse(fs.readFileSync(summaryFileOf(out), 'utf8')) as {
-      archives: Record<string, { size: number }>;
+      archives: Record<string, { size: number; mtimeMs: number }>;
       latest: Record<string, { job: LedgerJob }>;
     };
     // A forged latest job, with a stamp that no longer fits the archive (same size, other mtime).
@@ -134,6 +145,49 @@ describe('latestArchivedJobs', () => {
   it('an output dir without archives has no latest jobs and no summary', async () => {
     expect(await latestArchivedJobs(out)).toEqual({ jobs: [], skipped: 0, source: 'rebuilt' });
     expect(fs.existsSync(summaryFileOf(out))).toBe(false);
+  });
+});
+
+describe('countArchivedEntries (disagg cancel)', () => {
+  it('agrees with counting every archive: without a summary, with one, after growth and damage', async () => {
+    await seed(3);
+    expect(await countArchivedEntries(out)).toBe(await countArchived(out));
+    await latestArchivedJobs(out);
+    expect(await countArchivedEntries(out)).toBe(await countArchived(out));
+    await appendToArchive(out, [job(2, 'b', 'late-b'), job(3, 'a')]);
+    fs.appendFileSync(archiveFileOf(out, runIdOf(0)), '{"torn\n');
+    expect(await countArchivedEntries(out)).toBe(await countArchived(out));
+    expect(await countArchivedEntries(out)).toBe(3 + 3 + 2 + 1 + 1 + 1);
+    fs.writeFileSync(summaryFileOf(out), '{"version":1');
+    expect(await countArchivedEntries(out)).toBe(await countArchived(out));
+  });
+
+  it("takes an archive's count from the summary only while its size and mtime are unchanged", async () => {
+    await seed(2);
+    await latestArchivedJobs(out);
+    const saved = JSON.parse(fs.readFileSync(summaryFileOf(out), 'utf8')) as {
+      archives: Record<string, { lines: number }>;
+    };
+    for (const a of Object.values(saved.archives)) a.lines = 100;
+    fs.writeFileSync(summaryFileOf(out), JSON.stringify(saved));
+    expect(await countArchivedEntries(out)).toBe(200); // both archives as the summary says
+    await appendToArchive(out, [job(1, 'd')]); // run 1's archive changed: counted from the file
+    expect(await countArchivedEntries(out)).toBe(100 + 4); // run 0 from the summary, run 1: a, b, c, d
+  });
+
+  it('disagg cancel counts the archived jobs after a report summarised them and a run added more', async () => {
+    await seed(3);
+    await loadOutputDir(out); // writes the summary
+    await appendToArchive(out, [job(3, 'a')]);
+    let text = '';
+    const code = await main(['cancel', '--output-path', out], {
+      stdout: (t) => (text += t),
+      stderr: () => undefined,
+      env: { HOME: os.homedir() },
+      cwd: out,
+    });
+    expect(code).toBe(0);
+    expect(text).toBe(`no live jobs in ${new Ledger(out).file} (9 already final, left alone)\n`);
   });
 });
 
