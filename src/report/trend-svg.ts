@@ -33,8 +33,9 @@ const circleAt = (x: number, y: number): string => `M${num(x + R)},${num(y)}${AR
 const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const num = (n: number): string => String(Math.round(n * 10) / 10);
+// The font is set once on the <svg> and inherited: thousands of charts of ~10 labels each.
 const text = (attrs: string, size: number, body: string, bold = false): string =>
-  `<text ${attrs} font-family="${FONT}" font-size="${size}px"${bold ? ' font-weight="600"' : ''} fill="#000">${esc(body)}</text>`;
+  `<text ${attrs} font-size="${size}px"${bold ? ' font-weight="600"' : ''} fill="#000">${esc(body)}</text>`;
 
 /** About `count` round ticks (1, 2 or 5 × 10^k apart) over [lo, hi], and the domain they span. */
 export function niceTicks(lo: number, hi: number, count = 4): { ticks: number[]; step: number } {
@@ -135,7 +136,7 @@ export function trendSvg(rows: readonly TrendRow[], opts: TrendSvgOptions): stri
   const w = LEFT + WIDTH + 9;
   const h = opts.legend ? legendTop + 30 : legendTop;
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" version="1.1" class="marks" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" version="1.1" class="marks" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="${FONT}">`,
     `<rect width="${w}" height="${h}" fill="white"/>`,
     `<g fill="none" transform="translate(${LEFT},${TOP})">`,
     // Grid first, under the marks.
