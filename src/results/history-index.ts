@@ -286,14 +286,21 @@ export class HistoryIndex {
       [5, where.key],
     ] as const) {
       if (value === undefined) continue;
-      const id = this.stringIds.get(value);
-      if (id === undefined) return [];
+      // A lookup does not need the whole map (a gate asks once per open): a scan of the table is enough.
+      const id = this.stringIdsMap ? this.stringIdsMap.get(value) : this.data.strings.indexOf(value);
+      if (id === undefined || id < 0) return [];
       want.push([slot, id]);
     }
     const out: IndexedLine[] = [];
     const l = this.data.lines;
-    for (let i = 0; i < l.length; i += STRIDE)
-      if (want.every(([slot, id]) => l[i + slot] === id)) out.push(this.at(i));
+    // A plain loop: a year of history is 100k+ lines per gate.
+    lines: for (let i = 0; i < l.length; i += STRIDE) {
+      for (let k = 0; k < want.length; k++) {
+        const [slot, id] = want[k] as [number, number];
+        if (l[i + slot] !== id) continue lines;
+      }
+      out.push(this.at(i));
+    }
     return out;
   }
 
