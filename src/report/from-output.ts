@@ -117,10 +117,13 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
     opts.testIds ??
     [...new Set([...linkedTests(outputPath), ...latestJob.keys(), ...(run?.keys() ?? [])])].sort();
   const tests: ReportTest[] = [];
-  const runDirs = newestRunDirs(outputPath);
+  // Listing every run dir (a year of runs × hundreds of tests) only when a test has no link to its logs:
+  // a run's report of linked tests never does.
+  let runDirs: Map<string, string> | undefined;
+  const allRunDirs = () => (runDirs ??= newestRunDirs(outputPath));
   for (const testId of ids) {
     const inRun = run?.has(testId);
-    const logDir = inRun ? run?.get(testId) : latestLogsOf(outputPath, testId, runDirs);
+    const logDir = inRun ? run?.get(testId) : latestLogsOf(outputPath, testId, allRunDirs);
     let results;
     try {
       results = logDir ? await readResultsFile(logDir) : undefined;
