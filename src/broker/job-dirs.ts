@@ -192,13 +192,15 @@ function candidate(p: string): { dir: string; at: number } | undefined {
 export function latestLogsOf(
   outputPath: string,
   testId: string,
-  runDirs?: ReadonlyMap<string, string>,
+  /** Every test's newest run dir (`newestRunDirs`), or how to get it: asked only for a test without a link. */
+  runDirs?: ReadonlyMap<string, string> | (() => ReadonlyMap<string, string>),
 ): string | undefined {
   const latest = candidate(latestLinkFor(outputPath, testId));
   const failed = candidate(errorLinkFor(outputPath, testId));
   if (latest && failed) return failed.at > latest.at ? failed.dir : latest.dir;
   if (latest || failed) return (latest ?? failed)?.dir;
-  return (runDirs ?? newestRunDirs(outputPath, testId)).get(testId);
+  const all = typeof runDirs === 'function' ? runDirs() : runDirs;
+  return (all ?? newestRunDirs(outputPath, testId)).get(testId);
 }
 
 /**

@@ -12,7 +12,7 @@ import { logsRoot, RUNS_DIR } from './job-dirs.js';
 import type { LedgerJob } from './ledger-types.js';
 
 /** A run id as a dir name: ours are `YYYYMMDD-HHMMSS-xxxx`; a hand-edited one must not escape `runs/`. */
-function runDirName(runId: string): string {
+export function runDirName(runId: string): string {
   return /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(runId)
     ? runId
     : `run-${encodeURIComponent(runId).replace(/\./g, '%2E')}`;
@@ -67,7 +67,7 @@ export async function appendToArchive(outputPath: string, jobs: readonly LedgerJ
   return files;
 }
 
-function isJob(v: unknown): v is LedgerJob {
+export function isJob(v: unknown): v is LedgerJob {
   if (typeof v !== 'object' || v === null) return false;
   const j = v as Record<string, unknown>;
   return typeof j.jobId === 'string' && typeof j.testId === 'string' && typeof j.runId === 'string';

@@ -1,13 +1,11 @@
-import { countArchived } from '../broker/ledger-archive.js';
+import { countArchivedEntries } from '../broker/archive-summary.js';
 import { Ledger, type LedgerJob } from '../broker/ledger.js';
-import { createExecutor } from '../executors/index.js';
 import type { CancelSkip, ExecutorKind } from '../executors/types.js';
 import type { ResolvedOptions } from '../settings/options.js';
 import { outputPathFlag } from '../settings/resolve.js';
 import type { ExecutorSettings } from '../settings/types.js';
 import { TERMINAL_STATES } from '../types.js';
 import { parseCommandArgs, type CliCommand } from './io.js';
-import { cliSettings } from './project-options.js';
 import { progressBar } from './progress-bar.js';
 
 /** Jobs per scancel call. */
@@ -33,7 +31,9 @@ export const run: CliCommand = async (argv, io) => {
   // Loading the project's config (Vite's loader: seconds) is only needed for the output path when no
   // --output-path is given, and for the executor settings when there is a live job to cancel.
   let options: ResolvedOptions | undefined;
-  const settings = async (): Promise<ResolvedOptions> => (options ??= await cliSettings(io, flags));
+  // Imported when needed too: with no live job, `disagg cancel` is a read of jobs.json and a count.
+  const settings = async (): Promise<ResolvedOptions> =>
+    (options ??= await (await import('./project-options.js')).cliSettings(io, flags));
   const outputPath =
     flags.outputPath !== undefined ? outputPathFlag(io.cwd, flags.outputPath) : (await settings()).outputPath;
   const ledger = new Ledger(outputPath);
@@ -42,7 +42,6 @@ export const run: CliCommand = async (argv, io) => {
   // at best be noise and at worst hit a reused id. Every job the runs' archives hold is final.
   const final = (j: LedgerJob) => TERMINAL_STATES.has(j.state) || j.endedAt !== undefined;
   const live = data.jobs.filter((j) => !final(j));
-  const ended = data.jobs.length - live.length + (await countArchived(outputPath));
   const byKind = new Map<ExecutorKind, LedgerJob[]>();
   for (const job of live) byKind.set(job.executor, [...(byKind.get(job.executor) ?? []), job]);
   const bar = progressBar(io.stderr, !values.json && io.stderrIsTTY === true, 'cancelling', live.length);
@@ -52,6 +51,7 @@ export const run: CliCommand = async (argv, io) => {
   for (const [kind, jobs] of byKind) {
     // The executor that submitted the job cancels it, with this project's settings.
     // Its messages (e.g. a local pid it refuses to signal, and why) go to this command's stderr.
+    const { createExecutor } = await import('../executors/index.js');
     const executor = await createExecutor(
       kind,
       { ...(await settings()).executorSettings, kind: kind as ExecutorSettings['kind'] },
@@ -93,21 +93,23 @@ export const run: CliCommand = async (argv, io) => {
   }
   bar.done();
   const now = new Date().toISOString();
-  await ledger.update((d) => {
-    for (const j of d.jobs) {
-      const o = outcomes.get(key(j));
-      if (o?.outcome === 'cancelled') {
-        j.state = 'CANCELLED';
-        j.reason = 'disagg cancel';
-        j.updatedAt = j.endedAt = now;
-        delete j.cancelRefused;
-      } else if (o?.outcome === 'refused') {
-        // Still tracked as live: a later run re-attaches it, a later cancel tries again.
-        j.cancelRefused = `disagg cancel at ${now}: ${o.reason ?? 'refused'}`;
+  // Nothing was live: nothing to record (no write of jobs.json under its lock).
+  if (live.length)
+    await ledger.update((d) => {
+      for (const j of d.jobs) {
+        const o = outcomes.get(key(j));
+        if (o?.outcome === 'cancelled') {
+          j.state = 'CANCELLED';
+          j.reason = 'disagg cancel';
+          j.updatedAt = j.endedAt = now;
+          delete j.cancelRefused;
+        } else if (o?.outcome === 'refused') {
+          // Still tracked as live: a later run re-attaches it, a later cancel tries again.
+          j.cancelRefused = `disagg cancel at ${now}: ${o.reason ?? 'refused'}`;
+        }
+        // 'gone': left as it is; the next run polls it and collects its outcome.
       }
-      // 'gone': left as it is; the next run polls it and collects its outcome.
-    }
-  });
+    });
   const entry = (j: LedgerJob) => ({ testId: j.testId, jobId: j.jobId, executor: j.executor });
   const withOutcome = (o: Outcome) =>
     live
@@ -125,6 +127,7 @@ export const run: CliCommand = async (argv, io) => {
       }) + '\n',
     );
   } else if (!live.length) {
+    const ended = data.jobs.length + (await countArchivedEntries(outputPath));
     io.stdout(`no live jobs in ${ledger.file}${ended ? ` (${ended} already final, left alone)` : ''}\n`);
   } else {
     for (const { job } of cancelled)

@@ -152,3 +152,10 @@ export const RUN_JOBS_ARCHIVE = 'jobs-archive.jsonl';
 export function tornFragmentPath(file: string, time: string): string {
   return `${file}.torn-${time}`;
 }
+
+/**
+ * Beside the runs' archives (`slurm_logs/runs/<LATEST_JOBS_SUMMARY>`): each test's latest archived job
+ * entry and the size/mtime of every archive it was built from, so `disagg report` of a whole output dir
+ * reads one small file instead of a year of archived entries. Rebuilt from the archives when stale.
+ */
+export const LATEST_JOBS_SUMMARY = 'latest-jobs.json';

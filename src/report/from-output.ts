@@ -14,7 +14,9 @@ import {
   parseRunDir,
   RUNS_DIR,
 } from '../broker/job-dirs.js';
+import { latestArchivedJobs } from '../broker/archive-summary.js';
 import { Ledger, type LedgerJob } from '../broker/ledger.js';
+import { mergeJobs } from '../broker/ledger-archive.js';
 import { perfCsvPath } from '../results/csv.js';
 import type { DisaggConfig } from '../types.js';
 import { testsFromCsv } from './from-csv.js';
@@ -89,10 +91,22 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
     // A run's report reads its own runs' archives (the other tests are shown from their latest logs);
     // a report of the whole dir reads them all.
     const runIds = opts.run ? runsOf([...opts.run.values()]) : undefined;
-    const all = await new Ledger(outputPath).readAll(runIds);
-    jobs = all.jobs;
-    if (all.skipped)
-      notes.push(`${outputPath}: ${all.skipped} archived job line(s) not understood, left out`);
+    let skipped: number;
+    if (runIds) {
+      const all = await new Ledger(outputPath).readAll(runIds);
+      jobs = all.jobs;
+      skipped = all.skipped;
+    } else {
+      // Only each test's latest job is shown: the archives' summary has it (a year of runs archives
+      // 150,000 entries); the live ledger is read as ever (`readAll` of no run's archive).
+      const [archived, live] = await Promise.all([
+        latestArchivedJobs(outputPath),
+        new Ledger(outputPath).readAll([]),
+      ]);
+      jobs = mergeJobs(archived.jobs, live.jobs);
+      skipped = archived.skipped;
+    }
+    if (skipped) notes.push(`${outputPath}: ${skipped} archived job line(s) not understood, left out`);
   } catch (err) {
     notes.push((err as Error).message);
   }
@@ -103,10 +117,13 @@ export async function loadOutputDir(outputPath: string, opts: OutputDirOptions =
     opts.testIds ??
     [...new Set([...linkedTests(outputPath), ...latestJob.keys(), ...(run?.keys() ?? [])])].sort();
   const tests: ReportTest[] = [];
-  const runDirs = newestRunDirs(outputPath);
+  // Listing every run dir (a year of runs × hundreds of tests) only when a test has no link to its logs:
+  // a run's report of linked tests never does.
+  let runDirs: Map<string, string> | undefined;
+  const allRunDirs = () => (runDirs ??= newestRunDirs(outputPath));
   for (const testId of ids) {
     const inRun = run?.has(testId);
-    const logDir = inRun ? run?.get(testId) : latestLogsOf(outputPath, testId, runDirs);
+    const logDir = inRun ? run?.get(testId) : latestLogsOf(outputPath, testId, allRunDirs);
     let results;
     try {
       results = logDir ? await readResultsFile(logDir) : undefined;

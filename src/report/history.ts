@@ -2,7 +2,7 @@
 // a test's key metrics and gate verdicts per run. Absent file = no trends. Lines that do not fit are
 // skipped and named in a note, never fatal: the report must open even when the history is half-written.
 import path from 'node:path';
-import { HistoryIndex, type IndexedLine } from '../results/history-index.js';
+import { HistoryIndex } from '../results/history-index.js';
 import {
   HISTORY_FILE_NAME,
   historyFieldsOf,
@@ -72,17 +72,11 @@ export async function readHistory(
   const file = path.join(outputPath, name);
   if (testIds || lastRuns !== undefined) {
     const index = await HistoryIndex.open(file, historyFieldsOf);
-    const perTest = new Map<string, IndexedLine[]>();
     const wanted = testIds ? new Set(testIds) : undefined;
-    for (const line of index.find({})) {
-      if (line.test === undefined || (wanted && !wanted.has(line.test))) continue;
-      const list = perTest.get(line.test);
-      if (list) list.push(line);
-      else perTest.set(line.test, [line]);
-    }
-    const lines = [...perTest.values()]
-      .flatMap((l) => (lastRuns === undefined ? l : l.slice(-lastRuns)))
-      .sort((a, b) => a.offset - b.offset);
+    const lines =
+      lastRuns !== undefined
+        ? index.lastPerTest(lastRuns, wanted)
+        : index.find({}).filter((l) => l.test !== undefined && (!wanted || wanted.has(l.test)));
     const { records } = parseHistoryLenient((await index.read(lines)).join('\n'), file);
     // Damaged lines are known to the index by their line number.
     return {

@@ -30,11 +30,12 @@ const R = Math.round(Math.sqrt(60 / Math.PI) * 10) / 10;
 const ARCS = `a${R},${R},0,1,1-${2 * R},0a${R},${R},0,1,1,${2 * R},0`;
 const circleAt = (x: number, y: number): string => `M${num(x + R)},${num(y)}${ARCS}`;
 
-const esc = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const ESCAPED: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ESCAPED[c] as string);
 const num = (n: number): string => String(Math.round(n * 10) / 10);
+// The font is set once on the <svg> and inherited: thousands of charts of ~10 labels each.
 const text = (attrs: string, size: number, body: string, bold = false): string =>
-  `<text ${attrs} font-family="${FONT}" font-size="${size}px"${bold ? ' font-weight="600"' : ''} fill="#000">${esc(body)}</text>`;
+  `<text ${attrs} font-size="${size}px"${bold ? ' font-weight="600"' : ''} fill="#000">${esc(body)}</text>`;
 
 /** About `count` round ticks (1, 2 or 5 × 10^k apart) over [lo, hi], and the domain they span. */
 export function niceTicks(lo: number, hi: number, count = 4): { ticks: number[]; step: number } {
@@ -51,14 +52,19 @@ export function niceTicks(lo: number, hi: number, count = 4): { ticks: number[];
   return { ticks, step };
 }
 
+/** One formatter per decimal count: building an Intl.NumberFormat costs more than a chart's other work. */
+const tickFormats = new Map<number, Intl.NumberFormat>();
+
 /** Tick labels with the decimals their step needs, thousands grouped (as Vega's `,` format). */
 function tickFormat(step: number): (v: number) => string {
   const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
-  const f = new Intl.NumberFormat('en-US', {
-    minimumFractionDigits: decimals,
-    maximumFractionDigits: decimals,
-  });
-  return (v) => f.format(v);
+  let f = tickFormats.get(decimals);
+  if (!f) {
+    f = new Intl.NumberFormat('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+    tickFormats.set(decimals, f);
+  }
+  const format = f;
+  return (v) => format.format(v);
 }
 
 const MINUTE = 60_000;
@@ -135,7 +141,7 @@ export function trendSvg(rows: readonly TrendRow[], opts: TrendSvgOptions): stri
   const w = LEFT + WIDTH + 9;
   const h = opts.legend ? legendTop + 30 : legendTop;
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" version="1.1" class="marks" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" version="1.1" class="marks" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="${FONT}">`,
     `<rect width="${w}" height="${h}" fill="white"/>`,
     `<g fill="none" transform="translate(${LEFT},${TOP})">`,
     // Grid first, under the marks.

@@ -96,16 +96,22 @@ const emptyIndex = (): IndexFile => ({
 });
 
 export class HistoryIndex {
-  private readonly stringIds = new Map<string, number>();
+  /** String → its table index, built on first use: a year of job keys is 100k+ strings. */
+  private stringIdsMap?: Map<string, number>;
+  private get stringIds(): Map<string, number> {
+    if (!this.stringIdsMap) {
+      this.stringIdsMap = new Map();
+      this.data.strings.forEach((s, i) => this.stringIdsMap?.set(s, i));
+    }
+    return this.stringIdsMap;
+  }
   /** How the index was brought up to date by `open` (for tests and the bench). */
   how: 'fresh' | 'caught-up' | 'rebuilt' | 'empty' = 'fresh';
 
   private constructor(
     readonly file: string,
     private data: IndexFile,
-  ) {
-    data.strings.forEach((s, i) => this.stringIds.set(s, i));
-  }
+  ) {}
 
   /**
    * The index of `file`, brought up to date with it (and saved when that took real work). A rebuild is
@@ -283,15 +289,42 @@ export class HistoryIndex {
       [5, where.key],
     ] as const) {
       if (value === undefined) continue;
-      const id = this.stringIds.get(value);
-      if (id === undefined) return [];
+      // A lookup does not need the whole map (a gate asks once per open): a scan of the table is enough.
+      const id = this.stringIdsMap ? this.stringIdsMap.get(value) : this.data.strings.indexOf(value);
+      if (id === undefined || id < 0) return [];
       want.push([slot, id]);
     }
     const out: IndexedLine[] = [];
     const l = this.data.lines;
-    for (let i = 0; i < l.length; i += STRIDE)
-      if (want.every(([slot, id]) => l[i + slot] === id)) out.push(this.at(i));
+    // A plain loop: a year of history is 100k+ lines per gate.
+    lines: for (let i = 0; i < l.length; i += STRIDE) {
+      for (let k = 0; k < want.length; k++) {
+        const [slot, id] = want[k] as [number, number];
+        if (l[i + slot] !== id) continue lines;
+      }
+      out.push(this.at(i));
+    }
     return out;
+  }
+
+  /**
+   * Each test's last `n` lines (of `tests` only, when given), in file order: one backward pass over the
+   * index, building only the lines returned (a report's trends of a year of history).
+   */
+  lastPerTest(n: number, tests?: ReadonlySet<string>): IndexedLine[] {
+    const l = this.data.lines;
+    const taken = new Map<number, number>();
+    const picked: number[] = [];
+    for (let i = l.length - STRIDE; i >= 0; i -= STRIDE) {
+      const test = l[i + 2] as number;
+      if (test < 0) continue;
+      const k = taken.get(test) ?? 0;
+      if (k >= n) continue;
+      if (tests && !tests.has(this.data.strings[test] as string)) continue;
+      taken.set(test, k + 1);
+      picked.push(i);
+    }
+    return picked.reverse().map((i) => this.at(i));
   }
 
   /** Bytes of the history when it was opened (beyond `size`: a last line without its newline). */

@@ -165,6 +165,16 @@ describe('latestLogsOf (DEBUG_MODE)', () => {
     expect(latestLogsOf(out, 't')).toBe(`${dir}_ERROR`);
     fs.mkdirSync(latestLinkFor(out, 'u'), { recursive: true });
     expect(latestLogsOf(out, 'u')).toBe(latestLinkFor(out, 'u'));
+    // A test with a link never needs the listing of every run (a run's report of its linked tests).
+    const never = () => {
+      throw new Error('listed every run dir');
+    };
+    expect(latestLogsOf(out, 'u', never)).toBe(latestLinkFor(out, 'u'));
+    // One without asks for it, once given as a function.
+    let asked = 0;
+    const listing = () => (asked++, newestRunDirs(out));
+    expect(latestLogsOf(out, 't', listing)).toBe(`${dir}_ERROR`);
+    expect(asked).toBe(1);
   });
 });
 

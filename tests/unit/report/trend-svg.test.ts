@@ -55,3 +55,12 @@ describe('axis helpers', () => {
     );
   });
 });
+
+describe('trendSvg size', () => {
+  it('names its font once, on the <svg> (inherited by every label), not on each <text>', () => {
+    const svg = trendSvg(rows, { yTitle: 'y', legend: true });
+    expect(svg.match(/font-family=/g)).toHaveLength(1);
+    expect(svg).toMatch(/^<svg [^>]*font-family="system-ui/);
+    expect(svg.match(/<text /g)?.length).toBeGreaterThan(5);
+  });
+});

@@ -155,3 +155,22 @@ describe('history index', () => {
     expect(judge(recent.samples)).toEqual(judge(whole.samples));
   });
 });
+
+describe('lastPerTest (the report: the last runs of each test)', () => {
+  it("gives each test's last n lines in file order, as the full index does, only of the tests asked", async () => {
+    seed(30);
+    const index = await open();
+    const byFind = (tests?: Set<string>) => {
+      const per = new Map<string, number[]>();
+      for (const l of index.find({}))
+        if (!tests || tests.has(l.test)) per.set(l.test, [...(per.get(l.test) ?? []), l.offset]);
+      return [...per.values()].flatMap((offsets) => offsets.slice(-4)).sort((a, b) => a - b);
+    };
+    expect(index.lastPerTest(4).map((l) => l.offset)).toEqual(byFind());
+    expect(index.lastPerTest(4)).toHaveLength(12);
+    const onlyB = index.lastPerTest(4, new Set(['b']));
+    expect(onlyB.map((l) => l.offset)).toEqual(byFind(new Set(['b'])));
+    expect(new Set(onlyB.map((l) => l.test))).toEqual(new Set(['b']));
+    expect(index.lastPerTest(100)).toHaveLength(index.lineCount);
+  });
+});
