@@ -133,7 +133,7 @@ describe('24 jobs through a node failure, a slurmctld restart and an sshd outage
   afterAll(async () => {
     // Never leave the shared lab broken, whatever happened above.
     if (lab) await restoreLab(lab);
-  }, 60_000);
+  }, 300_000);
 
   function results(): JsonAssertion[] {
     return report.testResults.flatMap((f) => f.assertionResults).filter((a) => tests.includes(a.title));

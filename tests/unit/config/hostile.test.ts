@@ -87,7 +87,7 @@ describe('the good configs beside them', () => {
       expect(byStem.get(h.name.replace(/\.yaml$/, ''))?.problems.length, h.name).toBeGreaterThan(0);
     }
     expect(all.notices.join('\n')).toMatch(/Skipped 2 symlink loop\(s\).*disagg\/stress\/loop.*loop-root/);
-  }, 60_000);
+  }, 300_000);
 });
 
 describe('disagg validate and disagg list on the tree', () => {
@@ -106,7 +106,7 @@ describe('disagg validate and disagg list on the tree', () => {
     const files = JSON.stringify(out);
     for (const h of HOSTILE_FILES) expect(files, h.name).toContain(h.name);
     expect(files).toContain('good.yaml');
-  }, 60_000);
+  }, 300_000);
 
   it('list shows the good configs and every hostile one', async () => {
     const r = await call(list, ['--config-dir', root]);
@@ -115,7 +115,7 @@ describe('disagg validate and disagg list on the tree', () => {
     expect(r.stdout).toContain('disagg_stress_n%x%j');
     for (const h of HOSTILE_FILES)
       expect(r.stdout).toContain(`disagg_stress_${h.name.replace(/\.yaml$/, '')}`);
-  }, 60_000);
+  }, 300_000);
 });
 
 describe('limits settings', () => {

@@ -81,5 +81,5 @@ describe("executor 'local'", () => {
     } finally {
       await ex.close();
     }
-  }, 60_000);
+  }, 300_000);
 });

@@ -124,5 +124,5 @@ describe('local executor: forged ledger pids', () => {
     } finally {
       await first.close();
     }
-  }, 30_000);
+  }, 300_000);
 });

@@ -72,7 +72,7 @@ describe('local reconcile finds jobs that already ended', () => {
     // Another submission's token in the same dir (a later attempt) is not this one's.
     writeFileSync(path.join(ok.localLogDir, JOB_TOKEN_FILE), `dsg-r1-9-ffff ${okJob.jobId}\n`);
     expect((await next.reconcile?.(['dsg-r1-1-aaaa'], dirs))?.has('dsg-r1-1-aaaa')).toBe(false);
-  }, 60_000);
+  }, 300_000);
 
   it('the next run adopts the ended job from the dead run’s intent instead of submitting it again', async () => {
     const out = path.join(work, 'out');
@@ -105,5 +105,5 @@ describe('local reconcile finds jobs that already ended', () => {
     expect((await ledger.read()).jobs).toEqual([
       expect.objectContaining({ jobId: job.jobId, consumed: false, jobDir: path.resolve(s.localLogDir) }),
     ]);
-  }, 60_000);
+  }, 300_000);
 });

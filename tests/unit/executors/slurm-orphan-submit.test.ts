@@ -112,7 +112,7 @@ describe('reconcile after a run killed during sbatch', () => {
     expect(order).toEqual(['wait', 'squeue (job queued)']);
     expect(found?.get(TOKEN)).toMatchObject({ jobId: '4711', state: 'PENDING' });
     expect(logs.join('\n')).toMatch(/waited for the submission\(s\) of a killed run/);
-  }, 60_000);
+  }, 300_000);
 
   it('a submission still running after the bound is an error naming it, not "no job"', async () => {
     await startOrphanSubmit();
@@ -122,7 +122,7 @@ describe('reconcile after a run killed during sbatch', () => {
       /a submission of a run that is no longer alive is still running on local shell after 1 s .*dsg-20261206-010203-ab12-1-0123abcd.*then rerun/s,
     );
     await executor.close();
-  }, 60_000);
+  }, 300_000);
 
   it('nothing running with the token: no wait, squeue answers at once', async () => {
     const calls: string[] = [];
@@ -132,5 +132,5 @@ describe('reconcile after a run killed during sbatch', () => {
     await executor.close();
     expect(calls).toEqual(['wait', 'squeue']);
     expect(found?.size).toBe(0);
-  }, 60_000);
+  }, 300_000);
 });
