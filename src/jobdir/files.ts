@@ -144,3 +144,9 @@ export function isFetchedLog(relativePath: string): boolean {
  * entries, moved there from `jobs.json` (one JSON line per job, append-only).
  */
 export const RUN_JOBS_ARCHIVE = 'jobs-archive.jsonl';
+
+/**
+ * Not a job-dir file but an output-dir one, beside `jobs.json`: the ledger's change journal (one JSON line
+ * per ledger write, append-only; folded into `jobs.json` when it grows past a bound, and at a run's end).
+ */
+export const LEDGER_JOURNAL = 'jobs.journal.jsonl';

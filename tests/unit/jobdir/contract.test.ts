@@ -38,6 +38,7 @@ const LITERALS: ReadonlyArray<[string, RegExp]> = [
   ['simulator stack file', /sim_stack\.json/],
   ['local exit-code file', /['"`]\.exit_code\b/],
   ['run jobs archive', /jobs-archive\.jsonl/],
+  ['ledger journal', /jobs\.journal\.jsonl/],
 ];
 
 function sourceFiles(dir: string): string[] {
