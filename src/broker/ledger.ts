@@ -18,6 +18,24 @@ export type { LedgerData, LedgerIntent, LedgerJob, LedgerRun } from './ledger-ty
 
 const EMPTY: LedgerData = { version: 1, runs: [], jobs: [] };
 
+/** Inode, size and mtime of `jobs.json` and of the journal (`-`: missing). */
+interface Stamp {
+  snapshot: string;
+  journal: string;
+}
+
+function stampText(st: { ino: bigint; size: bigint; mtimeNs: bigint }): string {
+  return `${st.ino}:${st.size}:${st.mtimeNs}`;
+}
+
+async function stampOf(file: string): Promise<string> {
+  try {
+    return stampText(await fs.stat(file, { bigint: true }));
+  } catch {
+    return '-';
+  }
+}
+
 /** What `load` found on disk. */
 interface Loaded {
   data: LedgerData;
@@ -166,6 +184,8 @@ export class Ledger {
     readonly outputPath: string,
     /** Lock attempts of one write (default 50, ~10 s while another process holds the lock). */
     private readonly lockRetries = 50,
+    /** The journal's size below which it is never folded in (tests pass a small one). */
+    private readonly journalMinBytes = JOURNAL_MIN_BYTES,
   ) {
     this.file = path.join(outputPath, 'jobs.json');
     this.journalFile = path.join(outputPath, LEDGER_JOURNAL);
@@ -273,12 +293,15 @@ export class Ledger {
     this.toldSkipped = loaded.skipped.length;
     const known = this.onDisk;
     if (this.memory && known) {
-      const deleted = known.snapshotExists && !loaded.snapshotExists;
+      const emptied =
+        loaded.data.runs.length === 0 && loaded.data.jobs.length === 0 && this.memory.runs.length > 0;
+      const deleted =
+        (known.snapshotExists && !loaded.snapshotExists) || loaded.generation < known.generation;
       const cut = loaded.generation === known.generation && loaded.journalBytes < known.journalBytes;
-      if (deleted || loaded.generation < known.generation || cut) {
-        const what = cut && !deleted ? this.journalFile : this.file;
+      if (emptied || deleted || cut) {
         this.onNotice(
-          `${what} was ${cut && !deleted ? 'cut short' : 'deleted'} during the run; rewriting it from this run's memory`,
+          `${this.file} (with its journal ${path.basename(this.journalFile)}) was deleted or cut short ` +
+            `during the run; rewriting it from this run's memory`,
         );
         return { data: structuredClone(this.memory), restored: true };
       }
@@ -300,8 +323,8 @@ export class Ledger {
     reject: (err: unknown) => void;
   }> = [];
   private writing = false;
-  /** Stamps (inode, size, mtime) of both files as this process last wrote them: unchanged means no re-read. */
-  private stamp?: string;
+  /** Stamps of both files as this process last read or wrote them: unchanged means no re-read. */
+  private stamp?: Stamp;
   /** What the files hold as far as this process knows (after its last read or write). */
   private onDisk?: {
     generation: number;
@@ -350,16 +373,8 @@ export class Ledger {
     }
   }
 
-  private async fileStamp(): Promise<string> {
-    const one = async (file: string) => {
-      try {
-        const st = await fs.stat(file, { bigint: true });
-        return `${st.ino}:${st.size}:${st.mtimeNs}`;
-      } catch {
-        return '-';
-      }
-    };
-    return `${await one(this.file)}|${await one(this.journalFile)}`;
+  private async fileStamp(): Promise<Stamp> {
+    return { snapshot: await stampOf(this.file), journal: await stampOf(this.journalFile) };
   }
 
   private async updateLocked(
@@ -378,7 +393,9 @@ export class Ledger {
     });
     try {
       // Unchanged since this process wrote them: no need to read them again (a 10,000-job run's ledger).
-      const unchanged = this.memory && this.stamp !== undefined && this.stamp === (await this.fileStamp());
+      const stamp = await this.fileStamp();
+      const unchanged =
+        this.memory && this.stamp?.snapshot === stamp.snapshot && this.stamp.journal === stamp.journal;
       let data: LedgerData;
       let snapshot = compact;
       if (unchanged) data = this.memory as LedgerData;
@@ -405,9 +422,10 @@ export class Ledger {
       const runs = data.runs.filter((r) => !r.endedAt || view.runHasEntries(r.id)).slice(-200);
       // Unchanged, the list stays the same array (the journal compares it as text).
       if (runs.length !== data.runs.length) data.runs = runs;
-      await this.persist(data, snapshot);
+      // The stamps taken before reading (a change after them is seen at the next write), updated by
+      // what this write wrote, from its own handles: a file damaged meanwhile never looks like ours.
+      this.stamp = await this.persist(data, snapshot, stamp);
       this.memory = data;
-      this.stamp = await this.fileStamp();
       return { data, failed };
     } finally {
       await release();
@@ -415,7 +433,7 @@ export class Ledger {
   }
 
   /** One line of changes appended to the journal, or — when asked or when the journal outgrew what is live — a new snapshot. */
-  private async persist(data: LedgerData, snapshot: boolean): Promise<void> {
+  private async persist(data: LedgerData, snapshot: boolean, stamp: Stamp): Promise<Stamp> {
     const disk = (this.onDisk ??= {
       generation: 0,
       snapshotExists: false,
@@ -425,32 +443,36 @@ export class Ledger {
     const generation = data.generation ?? 0;
     if (!snapshot) {
       const record = this.tracker.diff(data, generation);
-      if (record === undefined) return;
+      if (record === undefined) return stamp;
       if (record !== 'snapshot') {
         const line = `${disk.journalClean ? '' : '\n'}${JSON.stringify(record)}\n`;
         const bytes = disk.journalBytes + Buffer.byteLength(line);
         const live = (data.jobs.length + (data.intents?.length ?? 0)) * ENTRY_BYTES;
-        if (bytes <= Math.max(JOURNAL_MIN_BYTES, JOURNAL_LIVE_FACTOR * live)) {
-          await this.append(line, disk.journalBytes === 0);
+        if (bytes <= Math.max(this.journalMinBytes, JOURNAL_LIVE_FACTOR * live)) {
+          const journal = await this.append(line, disk.journalBytes === 0);
           disk.journalBytes = bytes;
           disk.journalClean = true;
-          return;
+          return { snapshot: stamp.snapshot, journal };
         }
       }
     }
     await this.compact(data, generation + 1);
+    return { snapshot: await stampOf(this.file), journal: '-' };
   }
 
   /** Appends a journal line under the lock, never through a symlink, and fsyncs it before the write resolves. */
-  private async append(line: string, created: boolean): Promise<void> {
+  private async append(line: string, created: boolean): Promise<string> {
     const h = await openForAppend(this.journalFile);
+    let stamp: string;
     try {
       await h.write(line);
       await h.datasync();
+      stamp = stampText(await h.stat({ bigint: true }));
     } finally {
       await h.close();
     }
     if (created) await fsyncDir(path.dirname(this.journalFile));
+    return stamp;
   }
 
   /**
