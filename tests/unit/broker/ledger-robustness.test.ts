@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LEDGER_JOURNAL } from '../../../src/jobdir/files.js';
 import { readLive } from './ledger-files.js';
 import { JobBroker } from '../../../src/broker/broker.js';
-import { Ledger, LedgerError, type LedgerData } from '../../../src/broker/ledger.js';
+import { Ledger, LedgerError } from '../../../src/broker/ledger.js';
 import type { JobStatus, SubmittedJob } from '../../../src/types.js';
 import type { Executor } from '../../../src/executors/types.js';
 import { FakeExecutor } from './fake-executor.js';
