@@ -514,6 +514,8 @@ export class JobBroker {
       this.pollFailures = 0;
       this.pollFailingSince = undefined;
       const changed: Array<{ t: Tracked; previous?: JobStatus }> = [];
+      // One timestamp for the tick (not one Date per job of 10,000).
+      const seenAt = new Date().toISOString();
       for (const t of live) {
         let status = statuses.get((t.job as SubmittedJob).jobId);
         // A job this run cancelled stays CANCELLED until the scheduler reports its end (squeue may
@@ -521,7 +523,7 @@ export class JobBroker {
         if (!status || (t.cancelledBy && !TERMINAL_STATES.has(status.state))) continue;
         if (t.cancelledBy && status.state === 'CANCELLED') status = { ...status, reason: t.cancelledBy };
         const previous = t.status;
-        if (status.state !== previous?.state) t.stateSince = new Date().toISOString();
+        if (status.state !== previous?.state) t.stateSince = seenAt;
         if (status.state !== previous?.state || status.reason !== previous?.reason)
           changed.push({ t, previous });
         if (status.state === 'RUNNING' && t.runningSince === undefined) t.runningSince = Date.now();

@@ -126,52 +126,9 @@ export class JournalTracker {
     const set: NonNullable<JournalRecord['set']> = [];
     let seen = 0;
     for (const j of data.jobs) {
-      let w = this.byObject.get(j);
-      if (w && !sameIdentity(w, j)) {
-        // Its identity was edited in place: the old entry leaves, this one comes as new.
-        this.byObject.delete(j);
-        w = undefined;
-      }
-      if (!w) {
-        const key = jobIdentity(j);
-        w = this.byKey.get(key);
-        if (w) this.byObject.set(j, w);
-      }
-      if (!w) {
-        const added = writtenOf(j, pass);
-        this.byObject.set(j, added);
-        this.byKey.set(added.key, added);
-        put.push(j);
-        seen++;
-        continue;
-      }
-      if (w.seen === pass) return this.fail();
-      w.seen = pass;
+      const r = this.compare(j, pass, put, set);
+      if (r === 'duplicate') return this.fail();
       seen++;
-      let f: Record<string, unknown> | undefined;
-      let present = 0;
-      const fields = w.fields;
-      for (const k in j) {
-        const v = (j as unknown as Record<string, unknown>)[k];
-        if (v === undefined) continue;
-        present++;
-        const c = typeof v === 'object' && v !== null ? JSON.stringify(v) : v;
-        const before = fields[k];
-        if (before !== c) {
-          if (before === undefined) w.count++;
-          (f ??= {})[k] = v;
-          fields[k] = c;
-        }
-      }
-      let u: string[] | undefined;
-      if (present !== w.count)
-        for (const k of Object.keys(fields))
-          if ((j as unknown as Record<string, unknown>)[k] === undefined) {
-            (u ??= []).push(k);
-            delete fields[k];
-            w.count--;
-          }
-      if (f || u) set.push({ k: keyOf(j), ...(f ? { f } : {}), ...(u ? { u } : {}) });
     }
     const del: JobKey[] = [];
     if (seen !== this.byKey.size) {
@@ -183,6 +140,17 @@ export class JournalTracker {
         }
       for (const [j, w] of this.byObject) if (this.byKey.get(w.key) !== w) this.byObject.delete(j);
     }
+    return this.rest(data, g, put, set, del);
+  }
+
+  /** The intents, the runs list and the archive flag (short lists), then the record. */
+  private rest(
+    data: LedgerData,
+    g: number,
+    put: LedgerJob[],
+    set: NonNullable<JournalRecord['set']>,
+    del: JobKey[],
+  ): JournalRecord | 'snapshot' | undefined {
     const addIntents: LedgerIntent[] = [];
     const tokens = new Set<string>();
     for (const i of data.intents ?? []) {
@@ -219,6 +187,88 @@ export class JournalTracker {
       ...(runsChanged ? { runs: data.runs } : {}),
       ...(archiveChanged && data.archive ? { archive: data.archive } : {}),
     };
+  }
+
+  /** One job against what the files hold: a `put` when new, a `set` of its changed fields. */
+  private compare(
+    j: LedgerJob,
+    pass: number,
+    put: LedgerJob[],
+    set: NonNullable<JournalRecord['set']>,
+  ): 'duplicate' | undefined {
+    let w = this.byObject.get(j);
+    if (w && !sameIdentity(w, j)) {
+      // Its identity was edited in place: the old entry leaves, this one comes as new.
+      this.byObject.delete(j);
+      w = undefined;
+    }
+    if (!w) {
+      const key = jobIdentity(j);
+      w = this.byKey.get(key);
+      if (w) this.byObject.set(j, w);
+    }
+    if (!w) {
+      const added = writtenOf(j, pass);
+      this.byObject.set(j, added);
+      this.byKey.set(added.key, added);
+      put.push(j);
+      return undefined;
+    }
+    if (w.seen === pass) return 'duplicate';
+    w.seen = pass;
+    let f: Record<string, unknown> | undefined;
+    let present = 0;
+    const fields = w.fields;
+    for (const k in j) {
+      const v = (j as unknown as Record<string, unknown>)[k];
+      if (v === undefined) continue;
+      present++;
+      const c = typeof v === 'object' && v !== null ? JSON.stringify(v) : v;
+      const before = fields[k];
+      if (before !== c) {
+        if (before === undefined) w.count++;
+        (f ??= {})[k] = v;
+        fields[k] = c;
+      }
+    }
+    let u: string[] | undefined;
+    if (present !== w.count)
+      for (const k of Object.keys(fields))
+        if ((j as unknown as Record<string, unknown>)[k] === undefined) {
+          (u ??= []).push(k);
+          delete fields[k];
+          w.count--;
+        }
+    if (f || u) set.push({ k: keyOf(j), ...(f ? { f } : {}), ...(u ? { u } : {}) });
+    return undefined;
+  }
+
+  /**
+   * `diff` for a write whose changes all went through the view: only the jobs it touched can differ
+   * (O(changed), not O(live)); `removed` are the jobs that left the live ledger in it.
+   */
+  diffSome(
+    data: LedgerData,
+    g: number,
+    touched: Iterable<LedgerJob>,
+    removed: ReadonlySet<LedgerJob>,
+  ): JournalRecord | 'snapshot' | undefined {
+    const pass = ++this.pass;
+    const put: LedgerJob[] = [];
+    const set: NonNullable<JournalRecord['set']> = [];
+    const del: JobKey[] = [];
+    for (const j of touched) {
+      if (removed.has(j)) continue;
+      if (this.compare(j, pass, put, set) === 'duplicate') return this.fail();
+    }
+    for (const j of removed) {
+      const w = this.byObject.get(j) ?? this.byKey.get(jobIdentity(j));
+      if (!w) continue;
+      del.push(w.key.split('\u0000') as JobKey);
+      this.byKey.delete(w.key);
+      this.byObject.delete(j);
+    }
+    return this.rest(data, g, put, set, del);
   }
 
   private fail(): 'snapshot' {

@@ -47,6 +47,8 @@ interface Loaded {
 }
 
 export type LedgerChange = (data: LedgerData, view: LedgerView) => void;
+/** A change made through the view only (finding, adding jobs; intents): its write costs O(changed). */
+export type LedgerPatch = (view: LedgerView) => void;
 
 /**
  * Indexed access to the ledger during one write, so that a batch of N changes costs O(N + live), not
@@ -55,6 +57,8 @@ export type LedgerChange = (data: LedgerData, view: LedgerView) => void;
 export class LedgerView {
   private dropped = new Set<string>();
   private runsWithEntries?: Set<string>;
+  /** The jobs this write found or added: for a narrow write (`Ledger.patch`), the only ones that may differ. */
+  readonly touched = new Set<LedgerJob>();
 
   constructor(
     private readonly data: LedgerData,
@@ -77,8 +81,11 @@ export class LedgerView {
     // A change that edited a job's id in place: the index is rebuilt rather than trusted.
     if (j && (j.jobId !== jobId || j.testId !== testId)) {
       this.held.byKey = undefined;
-      return this.index().get(`${jobId}\u0000${testId}`);
+      const again = this.index().get(`${jobId}\u0000${testId}`);
+      if (again) this.touched.add(again);
+      return again;
     }
+    if (j) this.touched.add(j);
     return j;
   }
 
@@ -88,6 +95,7 @@ export class LedgerView {
     const key = `${job.jobId}\u0000${job.testId}`;
     if (index.has(key)) return false;
     this.data.jobs.push(job);
+    this.touched.add(job);
     index.set(key, job);
     this.held.length = this.data.jobs.length;
     return true;
@@ -319,6 +327,7 @@ export class Ledger {
   private pending: Array<{
     change: LedgerChange;
     compact: boolean;
+    narrow: boolean;
     resolve: (data: LedgerData) => void;
     reject: (err: unknown) => void;
   }> = [];
@@ -345,8 +354,20 @@ export class Ledger {
    * the write holding its change is on disk. The file lock only arbitrates between processes.
    */
   update(change: LedgerChange, options: UpdateOptions = {}): Promise<LedgerData> {
+    return this.enqueue(change, !!options.compact, false);
+  }
+
+  /**
+   * `update` for a change that goes through the view only: the write then compares only the jobs the
+   * change found or added with what the files hold (the hot path: submissions, states, consumed).
+   */
+  patch(change: LedgerPatch): Promise<LedgerData> {
+    return this.enqueue((_data, view) => change(view), false, true);
+  }
+
+  private enqueue(change: LedgerChange, compact: boolean, narrow: boolean): Promise<LedgerData> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ change, compact: !!options.compact, resolve, reject });
+      this.pending.push({ change, compact, narrow, resolve, reject });
       if (this.writing) return;
       this.writing = true;
       // One turn of the event loop first: the changes of a burst (a tick's collected jobs) share a write.
@@ -362,6 +383,7 @@ export class Ledger {
           const { data, failed } = await this.updateLocked(
             batch.map((b) => b.change),
             batch.some((b) => b.compact),
+            batch.every((b) => b.narrow),
           );
           batch.forEach((b, i) => (failed.has(i) ? b.reject(failed.get(i)) : b.resolve(data)));
         } catch (err) {
@@ -380,6 +402,7 @@ export class Ledger {
   private async updateLocked(
     changes: LedgerChange[],
     compact: boolean,
+    narrow: boolean,
   ): Promise<{ data: LedgerData; failed: Map<number, unknown> }> {
     await fs.mkdir(path.dirname(this.file), { recursive: true });
     // Only a lock held by another process is waited on; a read-only or full disk fails at once.
@@ -400,6 +423,8 @@ export class Ledger {
       let snapshot = compact;
       if (unchanged) data = this.memory as LedgerData;
       else {
+        // Read afresh: what another process changed may be archivable; look at every job.
+        narrow = false;
         const read = await this.readOrRestore();
         data = read.data;
         // A restored ledger is written whole: the files on disk no longer match anything known.
@@ -418,13 +443,13 @@ export class Ledger {
         }
       });
       view.settle();
-      await this.archiveFinished(data, view);
+      const removed = await this.archiveFinished(data, view, narrow ? view.touched : data.jobs);
       const runs = data.runs.filter((r) => !r.endedAt || view.runHasEntries(r.id)).slice(-200);
       // Unchanged, the list stays the same array (the journal compares it as text).
       if (runs.length !== data.runs.length) data.runs = runs;
       // The stamps taken before reading (a change after them is seen at the next write), updated by
       // what this write wrote, from its own handles: a file damaged meanwhile never looks like ours.
-      this.stamp = await this.persist(data, snapshot, stamp);
+      this.stamp = await this.persist(data, snapshot, stamp, narrow ? { view, removed } : undefined);
       this.memory = data;
       return { data, failed };
     } finally {
@@ -433,7 +458,12 @@ export class Ledger {
   }
 
   /** One line of changes appended to the journal, or — when asked or when the journal outgrew what is live — a new snapshot. */
-  private async persist(data: LedgerData, snapshot: boolean, stamp: Stamp): Promise<Stamp> {
+  private async persist(
+    data: LedgerData,
+    snapshot: boolean,
+    stamp: Stamp,
+    narrow?: { view: LedgerView; removed: ReadonlySet<LedgerJob> },
+  ): Promise<Stamp> {
     const disk = (this.onDisk ??= {
       generation: 0,
       snapshotExists: false,
@@ -442,7 +472,9 @@ export class Ledger {
     });
     const generation = data.generation ?? 0;
     if (!snapshot) {
-      const record = this.tracker.diff(data, generation);
+      const record = narrow
+        ? this.tracker.diffSome(data, generation, narrow.view.touched, narrow.removed)
+        : this.tracker.diff(data, generation);
       if (record === undefined) return stamp;
       if (record !== 'snapshot') {
         const line = `${disk.journalClean ? '' : '\n'}${JSON.stringify(record)}\n`;
@@ -495,14 +527,20 @@ export class Ledger {
    * archive: appended and fsynced first, then left out of the live ledger. The first write of a ledger of an
    * older version moves its whole finished history this way, once, with a notice.
    */
-  private async archiveFinished(data: LedgerData, view: LedgerView): Promise<void> {
+  private async archiveFinished(
+    data: LedgerData,
+    view: LedgerView,
+    /** The jobs that may have become final: every job, or (a narrow write) those the write touched. */
+    candidates: Iterable<LedgerJob>,
+  ): Promise<ReadonlySet<LedgerJob>> {
     const openRuns = new Set(data.runs.filter((r) => !r.endedAt).map((r) => r.id));
     const finished = (j: LedgerJob) =>
       (j.endedAt !== undefined || TERMINAL_STATES.has(j.state)) && (j.consumed || !openRuns.has(j.runId));
-    const moving = data.jobs.filter(finished);
+    const moving: LedgerJob[] = [];
+    for (const j of candidates) if (finished(j)) moving.push(j);
     const migrating = data.archive !== 'per-run';
     data.archive = 'per-run';
-    if (!moving.length) return;
+    if (!moving.length) return new Set();
     const files = await appendToArchive(this.outputPath, moving);
     const gone = new Set(moving);
     // In place: the array (and the jobs' index) stays the same from write to write.
@@ -517,6 +555,7 @@ export class Ledger {
           `(once: ${path.basename(this.file)} now keeps only live jobs; \`disagg report\`, \`disagg cancel\` ` +
           `and resume read both)`,
       );
+    return gone;
   }
 
   /**

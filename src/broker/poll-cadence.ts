@@ -33,18 +33,18 @@ export function markerIntervalOf(tracked: Iterable<Tracked>, settings: BrokerSet
   return next;
 }
 
-/** Submission times parsed once per job (this runs over every live job at each tick). */
-const submittedMs = new WeakMap<object, number>();
-
 export function backOffIntervalOf(tracked: Iterable<Tracked>, settings: BrokerSettings): number {
   const { pollMinMs, pollMaxMs } = settings;
   // Young jobs are polled fast (short jobs finish quickly); long jobs back off, up to pollMaxMs.
   let newest = -Infinity;
   for (const t of tracked) {
     if (t.phase !== 'live' || !t.job) continue;
-    let at = submittedMs.get(t.job);
-    if (at === undefined) submittedMs.set(t.job, (at = Date.parse(t.job.submittedAt)));
-    if (at > newest) newest = at;
+    // Parsed once per job (this runs over every live job at each tick); reset when the job changes.
+    if (t.submittedMs === undefined || t.submittedFor !== t.job) {
+      t.submittedMs = Date.parse(t.job.submittedAt);
+      t.submittedFor = t.job;
+    }
+    if (t.submittedMs > newest) newest = t.submittedMs;
   }
   if (newest === -Infinity) return pollMaxMs;
   return Math.min(pollMaxMs, Math.max(pollMinMs, (Date.now() - newest) / 10));

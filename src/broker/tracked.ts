@@ -90,6 +90,9 @@ export interface Tracked {
   /** Last benchmark progress reported, to emit `progress` only when it changed. */
   progressKey?: string;
   lastScanAt: number;
+  /** `job.submittedAt` parsed (ms), once: the poll cadence looks at every live job each tick. */
+  submittedMs?: number;
+  submittedFor?: SubmittedJob;
   result: Deferred<JobOutcome>;
 }
 
