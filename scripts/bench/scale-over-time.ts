@@ -98,6 +98,12 @@ async function width(spread: number): Promise<void> {
   console.log(
     `CPU per tick (between poll calls): median ${ms(median(tickCpu))}, p90 ${ms(quantile(tickCpu, 0.9))}, max ${ms(Math.max(...tickCpu))}  (target ≤ 50 ms)`,
   );
+  console.log(
+    `the tick where all ${WIDTH} turn RUNNING: ${ms(tickCpu[0] ?? NaN)}; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${os.cpus().length} cores`,
+  );
   console.log(`RSS growth ${mb(rssMax - rss0)} (target ≤ 200 MB)`);
   console.log(
     `every job judged once: ${once ? 'yes' : 'NO'} (${judged.size} judged, ${scheduler.submits} submitted)`,
