@@ -47,11 +47,6 @@ function keyString(k: JobKey): string {
   });
 }
 
-/** A field value as compared: objects (a job's `procId`) by their JSON, so an in-place edit is seen too. */
-function comparable(v: unknown): unknown {
-  return typeof v === 'object' && v !== null ? JSON.stringify(v) : v;
-}
-
 interface Written {
   key: string;
   /** Its identity, to notice an edit of it in place without building the key. */
@@ -59,7 +54,10 @@ interface Written {
   testId: string;
   executor: string;
   submittedAt: string;
-  /** The job's fields as last written (objects as JSON) and how many there are. */
+  /**
+   * The job's fields as last written and how many are set; objects (a job's `procId`) as their JSON, so
+   * an edit in place is seen too.
+   */
   fields: Record<string, unknown>;
   count: number;
   /** The diff pass that last saw it. */
@@ -67,12 +65,14 @@ interface Written {
 }
 
 function writtenOf(j: LedgerJob, seen: number): Written {
-  const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  // A clone keeps the job's shape (fast properties, light on the GC with 10,000 of them); an absent
+  // field is `undefined`, never deleted.
+  const fields = { ...j } as unknown as Record<string, unknown>;
   let count = 0;
-  for (const k in j) {
-    const v = (j as unknown as Record<string, unknown>)[k];
+  for (const k in fields) {
+    const v = fields[k];
     if (v === undefined) continue;
-    fields[k] = comparable(v);
+    if (typeof v === 'object' && v !== null) fields[k] = JSON.stringify(v);
     count++;
   }
   const { jobId, testId, executor, submittedAt } = j;
@@ -234,9 +234,9 @@ export class JournalTracker {
     let u: string[] | undefined;
     if (present !== w.count)
       for (const k of Object.keys(fields))
-        if ((j as unknown as Record<string, unknown>)[k] === undefined) {
+        if (fields[k] !== undefined && (j as unknown as Record<string, unknown>)[k] === undefined) {
           (u ??= []).push(k);
-          delete fields[k];
+          fields[k] = undefined;
           w.count--;
         }
     if (f || u) set.push({ k: keyOf(j), ...(f ? { f } : {}), ...(u ? { u } : {}) });
