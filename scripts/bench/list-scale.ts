@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { Ledger } from '../../src/broker/ledger.js';
 
 // BENCH_ROOT: another checkout to measure (e.g. an older commit, for a before/after figure).
 const ROOT = path.resolve(
@@ -133,7 +134,8 @@ interface LedgerShape {
 
 /** Process start → submission of the one job `-t` selects; the run is then interrupted. */
 async function runOne(dir: string, testId: string, out: string): Promise<{ ms: number; jobs: number }> {
-  const ledger = path.join(out, 'jobs.json');
+  // jobs.json with its journal applied (mid-run, the journal holds the latest writes).
+  const ledger = new Ledger(out);
   const startedAt = Date.now();
   let pid = 0;
   const exit = vitest(
@@ -148,7 +150,7 @@ async function runOne(dir: string, testId: string, out: string): Promise<{ ms: n
   for (let i = 0; i < 1200 && !ended && submitted === undefined; i++) {
     await sleep(50);
     try {
-      const data = JSON.parse(fs.readFileSync(ledger, 'utf8')) as LedgerShape;
+      const data: LedgerShape = await ledger.read();
       const job = data.jobs.find((j) => j.testId === testId);
       jobs = data.jobs.length;
       if (job) submitted = Date.parse(job.submittedAt);

@@ -25,6 +25,7 @@ import {
   deferred,
   MARKER_SETTLE_MS,
   SAFETY_POLL_MS,
+  SCAN_CPU_BUDGET_MS,
   SCAN_EVERY_MS,
   type BrokerDeps,
   type Tracked,
@@ -280,10 +281,14 @@ export class JobBroker {
     await this.watcher?.close();
     try {
       if (opened)
-        await this.deps.ledger.update((data) => {
-          const run = data.runs.find((r) => r.id === this.runId);
-          if (run) run.endedAt = new Date().toISOString();
-        });
+        // The run's last write folds the journal into jobs.json.
+        await this.deps.ledger.update(
+          (data) => {
+            const run = data.runs.find((r) => r.id === this.runId);
+            if (run) run.endedAt = new Date().toISOString();
+          },
+          { compact: true },
+        );
     } finally {
       this.runLock?.release();
     }
@@ -509,6 +514,8 @@ export class JobBroker {
       this.pollFailures = 0;
       this.pollFailingSince = undefined;
       const changed: Array<{ t: Tracked; previous?: JobStatus }> = [];
+      // One timestamp for the tick (not one Date per job of 10,000).
+      const seenAt = new Date().toISOString();
       for (const t of live) {
         let status = statuses.get((t.job as SubmittedJob).jobId);
         // A job this run cancelled stays CANCELLED until the scheduler reports its end (squeue may
@@ -516,7 +523,7 @@ export class JobBroker {
         if (!status || (t.cancelledBy && !TERMINAL_STATES.has(status.state))) continue;
         if (t.cancelledBy && status.state === 'CANCELLED') status = { ...status, reason: t.cancelledBy };
         const previous = t.status;
-        if (status.state !== previous?.state) t.stateSince = new Date().toISOString();
+        if (status.state !== previous?.state) t.stateSince = seenAt;
         if (status.state !== previous?.state || status.reason !== previous?.reason)
           changed.push({ t, previous });
         if (status.state === 'RUNNING' && t.runningSince === undefined) t.runningSince = Date.now();
@@ -524,11 +531,13 @@ export class JobBroker {
       }
       if (changed.length) await this.emitStates(changed);
       await this.watchNeverStart(live);
+      const running: Tracked[] = [];
       for (const t of live) {
         if (t.phase !== 'live') continue;
         if (t.status && TERMINAL_STATES.has(t.status.state)) void this.collect(t);
-        else if (t.status?.state === 'RUNNING') await this.scan(t);
+        else if (t.status?.state === 'RUNNING') running.push(t);
       }
+      await this.scanWithin(running);
     } catch (err) {
       await this.pollFailed(live, err instanceof Error ? err : new Error(String(err)));
     } finally {
@@ -563,9 +572,7 @@ export class JobBroker {
           t.markerSeenAt === undefined &&
           !(t.status && TERMINAL_STATES.has(t.status.state)),
       );
-      void (async () => {
-        for (const t of running) if (t.phase === 'live') await this.scan(t);
-      })().finally(() => (this.scanning = false));
+      void this.scanWithin(running).finally(() => (this.scanning = false));
     }, this.deps.settings.scanEveryMs ?? SCAN_EVERY_MS);
     this.scanTimer.unref();
   }
@@ -641,6 +648,22 @@ export class JobBroker {
       );
       this.log(left);
       for (const t of jobs) this.fail(t, new Error(`job ${t.job?.jobId}: ${reason}; ${left}`));
+    }
+  }
+
+  /**
+   * Scan these jobs' logs, until this tick has spent its scan budget of CPU: with thousands of running
+   * jobs the rest wait for the next ticks (each job is scanned at most every `scanEveryMs`, so the ones
+   * scanned now are skipped then and the others get their turn).
+   */
+  private async scanWithin(ts: readonly Tracked[]): Promise<void> {
+    const from = process.cpuUsage();
+    const budget = (this.deps.settings.scanCpuBudgetMs ?? SCAN_CPU_BUDGET_MS) * 1000;
+    for (const t of ts) {
+      if (t.phase !== 'live') continue;
+      await this.scan(t);
+      const used = process.cpuUsage(from);
+      if (used.user + used.system > budget) return;
     }
   }
 

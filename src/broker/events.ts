@@ -134,7 +134,9 @@ export class BrokerEvents {
         thrown ??= err;
       }
     }
-    await Promise.all(pending);
+    // Most events have one waiting listener (the ledger): no Promise.all per event of a 10,000-job tick.
+    if (pending.length === 1) await pending[0];
+    else if (pending.length) await Promise.all(pending);
     if (thrown !== undefined) throw thrown;
   }
 }

@@ -11,14 +11,14 @@ export function recordInLedger(events: BrokerEvents, ledger: Ledger, runId: stri
 
   events.on('submitted', async (e) => {
     if (e.resumed) {
-      await ledger.update((_data, view) => {
+      await ledger.patch((view) => {
         const j = view.findJob(e.jobId, e.testId);
         if (j) j.runId = runId;
       });
       return;
     }
     const now = new Date().toISOString();
-    await ledger.update((_data, view) => {
+    await ledger.patch((view) => {
       // The broker's write-ahead path has recorded it already (in the write that dropped its intent).
       view.addJob({
         testId: e.testId,
@@ -54,7 +54,7 @@ export function recordInLedger(events: BrokerEvents, ledger: Ledger, runId: stri
       flushing = undefined;
       const byId = new Map(changes.map((c) => [c.jobId, c]));
       const now = new Date().toISOString();
-      await ledger.update((_data, view) => {
+      await ledger.patch((view) => {
         for (const c of byId.values()) {
           const j = view.findJob(c.jobId, c.testId);
           if (!j) continue;
@@ -70,7 +70,7 @@ export function recordInLedger(events: BrokerEvents, ledger: Ledger, runId: stri
 
   // Not on 'final': a job handed to its test is consumed only once the test wrote its results.
   events.on('consumed', async (e) => {
-    await ledger.update((_data, view) => {
+    await ledger.patch((view) => {
       const j = view.findJob(e.jobId, e.testId);
       if (j) j.consumed = true;
     });

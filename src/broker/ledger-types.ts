@@ -58,4 +58,9 @@ export interface LedgerData {
   intents?: LedgerIntent[];
   /** Set once final jobs move to the per-run archives (`ledger-archive.ts`); absent in older ledgers. */
   archive?: 'per-run';
+  /**
+   * Which snapshot this is (counted up at each compaction; absent = 0): the journal's lines name the
+   * generation they follow, so lines already folded into this file are skipped.
+   */
+  generation?: number;
 }

@@ -25,6 +25,8 @@ export class NeverStartWatch {
 
   /** Feed one polled state; a changed or cleared reason restarts the grace period. */
   observe(jobId: string, state: JobState, reason: string | undefined): NeverStartStep | undefined {
+    // The common case of a wide run (thousands RUNNING, nothing watched): nothing to classify or forget.
+    if (state !== 'PENDING' && this.since.size === 0 && this.heldTold.size === 0) return undefined;
     const cls = state === 'PENDING' ? classifyPendingReason(reason) : 'wait';
     if (cls !== 'held') this.heldTold.delete(jobId);
     if (cls !== 'never' || !reason) {

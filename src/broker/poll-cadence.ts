@@ -36,11 +36,16 @@ export function markerIntervalOf(tracked: Iterable<Tracked>, settings: BrokerSet
 export function backOffIntervalOf(tracked: Iterable<Tracked>, settings: BrokerSettings): number {
   const { pollMinMs, pollMaxMs } = settings;
   // Young jobs are polled fast (short jobs finish quickly); long jobs back off, up to pollMaxMs.
-  let youngest = Infinity;
+  let newest = -Infinity;
   for (const t of tracked) {
-    if (t.phase === 'live' && t.job)
-      youngest = Math.min(youngest, Date.now() - Date.parse(t.job.submittedAt));
+    if (t.phase !== 'live' || !t.job) continue;
+    // Parsed once per job (this runs over every live job at each tick); reset when the job changes.
+    if (t.submittedMs === undefined || t.submittedFor !== t.job) {
+      t.submittedMs = Date.parse(t.job.submittedAt);
+      t.submittedFor = t.job;
+    }
+    if (t.submittedMs > newest) newest = t.submittedMs;
   }
-  if (!Number.isFinite(youngest)) return pollMaxMs;
-  return Math.min(pollMaxMs, Math.max(pollMinMs, youngest / 10));
+  if (newest === -Infinity) return pollMaxMs;
+  return Math.min(pollMaxMs, Math.max(pollMinMs, (Date.now() - newest) / 10));
 }

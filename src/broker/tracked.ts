@@ -12,6 +12,8 @@ export interface BrokerSettings {
   resume: boolean;
   /** How often a running job's worker logs are scanned for fatal errors (default 10 s). */
   scanEveryMs?: number;
+  /** CPU one tick may spend scanning running jobs' logs; the rest wait for the next ticks (default 10 ms). */
+  scanCpuBudgetMs?: number;
   /** Submissions of one job after a retryable submit error (default 3); other errors fail the test at once. */
   submitAttempts?: number;
   /** Wait before the first retry, doubled for each next one (default 5 s). */
@@ -88,6 +90,9 @@ export interface Tracked {
   /** Last benchmark progress reported, to emit `progress` only when it changed. */
   progressKey?: string;
   lastScanAt: number;
+  /** `job.submittedAt` parsed (ms), once: the poll cadence looks at every live job each tick. */
+  submittedMs?: number;
+  submittedFor?: SubmittedJob;
   result: Deferred<JobOutcome>;
 }
 
@@ -101,6 +106,7 @@ export const REATTACHABLE = new Set([
   'COMPLETED',
 ]);
 export const SCAN_EVERY_MS = 10_000;
+export const SCAN_CPU_BUDGET_MS = 10;
 export const SUBMIT_ATTEMPTS = 3;
 export const SUBMIT_RETRY_DELAY_MS = 5_000;
 export const SAFETY_POLL_MS = 60_000;

@@ -15,12 +15,12 @@ export function newSubmitToken(runId: string, n: number): string {
 }
 
 export async function recordIntent(ledger: Ledger, intent: LedgerIntent): Promise<void> {
-  await ledger.update((_data, view) => view.addIntent(intent));
+  await ledger.patch((view) => view.addIntent(intent));
 }
 
 /** The job replaces its intent in one write: a crash leaves one or the other, never neither. */
 export async function recordJob(ledger: Ledger, job: LedgerJob, token: string): Promise<void> {
-  await ledger.update((_data, view) => {
+  await ledger.patch((view) => {
     view.removeIntent(token);
     view.addJob(job);
   });
@@ -28,7 +28,7 @@ export async function recordJob(ledger: Ledger, job: LedgerJob, token: string): 
 
 /** The submission surely made no job (refused, or the scheduler says no job has the token). */
 export async function dropIntent(ledger: Ledger, token: string): Promise<void> {
-  await ledger.update((_data, view) => view.removeIntent(token));
+  await ledger.patch((view) => view.removeIntent(token));
 }
 
 /** Try `write` up to `attempts` times, waiting `delayMs` between tries; the last error is thrown. */

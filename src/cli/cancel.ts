@@ -95,21 +95,24 @@ export const run: CliCommand = async (argv, io) => {
   const now = new Date().toISOString();
   // Nothing was live: nothing to record (no write of jobs.json under its lock).
   if (live.length)
-    await ledger.update((d) => {
-      for (const j of d.jobs) {
-        const o = outcomes.get(key(j));
-        if (o?.outcome === 'cancelled') {
-          j.state = 'CANCELLED';
-          j.reason = 'disagg cancel';
-          j.updatedAt = j.endedAt = now;
-          delete j.cancelRefused;
-        } else if (o?.outcome === 'refused') {
-          // Still tracked as live: a later run re-attaches it, a later cancel tries again.
-          j.cancelRefused = `disagg cancel at ${now}: ${o.reason ?? 'refused'}`;
+    await ledger.update(
+      (d) => {
+        for (const j of d.jobs) {
+          const o = outcomes.get(key(j));
+          if (o?.outcome === 'cancelled') {
+            j.state = 'CANCELLED';
+            j.reason = 'disagg cancel';
+            j.updatedAt = j.endedAt = now;
+            delete j.cancelRefused;
+          } else if (o?.outcome === 'refused') {
+            // Still tracked as live: a later run re-attaches it, a later cancel tries again.
+            j.cancelRefused = `disagg cancel at ${now}: ${o.reason ?? 'refused'}`;
+          }
+          // 'gone': left as it is; the next run polls it and collects its outcome.
         }
-        // 'gone': left as it is; the next run polls it and collects its outcome.
-      }
-    });
+      },
+      { compact: true },
+    );
   const entry = (j: LedgerJob) => ({ testId: j.testId, jobId: j.jobId, executor: j.executor });
   const withOutcome = (o: Outcome) =>
     live

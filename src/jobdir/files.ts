@@ -159,3 +159,9 @@ export function tornFragmentPath(file: string, time: string): string {
  * reads one small file instead of a year of archived entries. Rebuilt from the archives when stale.
  */
 export const LATEST_JOBS_SUMMARY = 'latest-jobs.json';
+
+/**
+ * Not a job-dir file but an output-dir one, beside `jobs.json`: the ledger's change journal (one JSON line
+ * per ledger write, append-only; folded into `jobs.json` when it grows past a bound, and at a run's end).
+ */
+export const LEDGER_JOURNAL = 'jobs.journal.jsonl';

@@ -15,7 +15,7 @@ import { processStartTime } from '../../../src/executors/process-identity.js';
 import { loadOutputDir } from '../../../src/report/from-output.js';
 import type { JobStatus, SubmittedJob } from '../../../src/types.js';
 import { debugOutcome } from '../../../fixtures/steps/job-step.js';
-import { archivedLines } from './ledger-files.js';
+import { archivedLines, readLive } from './ledger-files.js';
 import { FakeExecutor } from './fake-executor.js';
 
 let out: string;
@@ -89,7 +89,7 @@ describe('the ledger keeps what is live', () => {
     await ledger.update(() => undefined);
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatch(/moved 1000 finished job entries of 20 earlier run\(s\).*once/);
-    const live = JSON.parse(fs.readFileSync(ledger.file, 'utf8')) as LedgerData;
+    const live = readLive(out);
     // Only the crashed run's unjudged job is left (a later run may re-attach it), with its run.
     expect(ids(live.jobs)).toEqual(['resume_me/555']);
     expect(live.runs.map((r) => r.id)).toEqual(['20250102-000000-dead']);
@@ -143,7 +143,7 @@ describe('the ledger keeps what is live', () => {
     expect(resumed).toMatchObject({ jobId: '555', resumed: true });
     expect(fresh.resumed).toBe(false);
     expect(notices.join('\n')).toMatch(/moved 1000 finished job entries/);
-    const live = JSON.parse(fs.readFileSync(path.join(out, 'jobs.json'), 'utf8')) as LedgerData;
+    const live = readLive(out);
     expect(live.jobs).toEqual([]);
     const all = (await new Ledger(out).readAll()).jobs;
     expect(all).toHaveLength(RUNS * PER_RUN + 2);

@@ -2,8 +2,27 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { jobIdentity, mergeJobs } from '../../../src/broker/ledger-archive.js';
+import { parseJournal, replayJournal } from '../../../src/broker/ledger-journal.js';
 import type { LedgerData, LedgerJob } from '../../../src/broker/ledger.js';
-import { RUN_JOBS_ARCHIVE } from '../../../src/jobdir/files.js';
+import { LEDGER_JOURNAL, RUN_JOBS_ARCHIVE } from '../../../src/jobdir/files.js';
+
+/**
+ * The live ledger as a reader sees it: `jobs.json` with the journal lines of its generation applied (the
+ * synchronous twin of `Ledger.read`, for tests that wait on the file).
+ */
+export function readLive(out: string): LedgerData {
+  const journalFile = path.join(out, LEDGER_JOURNAL);
+  const journal = fs.existsSync(journalFile) ? fs.readFileSync(journalFile, 'utf8') : '';
+  const file = path.join(out, 'jobs.json');
+  const data: LedgerData = fs.existsSync(file)
+    ? (JSON.parse(fs.readFileSync(file, 'utf8')) as LedgerData)
+    : { version: 1, runs: [], jobs: [] };
+  const g = data.generation ?? 0;
+  return replayJournal(
+    data,
+    parseJournal(journal).records.filter((r) => r.g === g),
+  );
+}
 
 /** Every archived line of an output dir, as written (duplicates kept). */
 export function archivedLines(out: string): LedgerJob[] {
@@ -21,7 +40,7 @@ export function archivedLines(out: string): LedgerJob[] {
 
 /** `jobs.json` with its `jobs` replaced by every job, live or archived, each once. */
 export function readWithArchive(out: string): LedgerData {
-  const live = JSON.parse(fs.readFileSync(path.join(out, 'jobs.json'), 'utf8')) as LedgerData;
+  const live = readLive(out);
   const seen = new Set<string>();
   const archived = archivedLines(out).filter((j) => !seen.has(jobIdentity(j)) && !!seen.add(jobIdentity(j)));
   return { ...live, jobs: mergeJobs(archived, live.jobs) };

@@ -4,8 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LEDGER_JOURNAL } from '../../../src/jobdir/files.js';
+import { readLive } from './ledger-files.js';
 import { JobBroker } from '../../../src/broker/broker.js';
-import { Ledger, LedgerError, type LedgerData } from '../../../src/broker/ledger.js';
+import { Ledger, LedgerError } from '../../../src/broker/ledger.js';
 import type { JobStatus, SubmittedJob } from '../../../src/types.js';
 import type { Executor } from '../../../src/executors/types.js';
 import { FakeExecutor } from './fake-executor.js';
@@ -112,7 +114,13 @@ describe('ledger read at start', () => {
 
 describe('ledger damaged mid-run', () => {
   for (const [name, damage] of [
-    ['deleted', () => fs.rmSync(file)],
+    [
+      'deleted',
+      () => {
+        fs.rmSync(file, { force: true });
+        fs.rmSync(path.join(out, LEDGER_JOURNAL), { force: true });
+      },
+    ],
     ['corrupted', () => fs.writeFileSync(file, '{"version":1,"runs":[],"jobs":[nul')],
     ['emptied to null jobs', () => fs.writeFileSync(file, '{"version":1,"runs":[],"jobs":[null]}')],
   ] as const) {
@@ -128,7 +136,7 @@ describe('ledger damaged mid-run', () => {
       // while held), so no write is in flight that could race the damage and overwrite it unseen. An
       // event, not a quiet period: a loaded machine may delay a write by any time. Bounded as a safety net.
       const bothRunning = (): boolean => {
-        const d = JSON.parse(fs.readFileSync(file, 'utf8')) as LedgerData;
+        const d = readLive(out);
         return d.jobs.length === 2 && d.jobs.every((j) => j.state === 'RUNNING');
       };
       for (let end = Date.now() + 15_000; !bothRunning();) {
@@ -149,7 +157,10 @@ describe('ledger damaged mid-run', () => {
       ]);
       expect(data.live.jobs).toEqual([]);
       expect(data.live.runs).toEqual([]);
-      expect(notices.filter((n) => n.includes('jobs.json'))).toHaveLength(1);
+      expect(
+        notices.filter((n) => n.includes('jobs.json')),
+        notices.join('\n'),
+      ).toHaveLength(1);
       expect(notices.join('\n')).toMatch(/jobs\.json.*during the run; rewriting it from this run's memory/);
     });
   }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readLive } from './ledger-files.js';
 import { JobBroker, type BrokerSettings } from '../../../src/broker/broker.js';
 import { Ledger } from '../../../src/broker/ledger.js';
 import { NeverStartWatch, neverStartMessage } from '../../../src/broker/never-start.js';
@@ -122,7 +123,7 @@ describe('broker: never-startable jobs', () => {
     // The waiting job is still waiting after more ticks.
     await new Promise((r) => setTimeout(r, 300));
     expect(ex.cancelled).toEqual(['100']);
-    const ledger = JSON.parse(fs.readFileSync(path.join(out, 'jobs.json'), 'utf8')) as {
+    const ledger = readLive(out) as {
       jobs: Array<{ jobId: string; state: string }>;
     };
     expect(ledger.jobs.find((j) => j.jobId === '100')?.state).toBe('CANCELLED');
@@ -149,7 +150,7 @@ describe('broker: never-startable jobs', () => {
 async function untilRecorded(n: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
     try {
-      const data = JSON.parse(fs.readFileSync(path.join(out, 'jobs.json'), 'utf8')) as { jobs: unknown[] };
+      const data = readLive(out) as { jobs: unknown[] };
       if (data.jobs.length >= n) return;
     } catch {
       // not written yet
@@ -193,7 +194,7 @@ describe('broker: poll give-up', () => {
     expect(left).toContain(`npx disagg cancel --output-path ${out}`);
     expect(left).toContain(path.join(out, 'jobs.json'));
     await b.close();
-    const ledger = JSON.parse(fs.readFileSync(path.join(out, 'jobs.json'), 'utf8')) as {
+    const ledger = readLive(out) as {
       jobs: Array<{ jobId: string; state: string; endedAt?: string }>;
     };
     // Still live in the ledger: `disagg cancel` will find it.

@@ -36,7 +36,7 @@ describe('disagg cancel', () => {
     await ledger.update((d) => {
       d.jobs.push(job('1', 'CANCELLED', ended), job('2', 'COMPLETED', ended), job('3', 'FAILED', ended));
     });
-    const before = fs.readFileSync(ledger.file, 'utf8');
+    const before = await ledger.read();
     let stdout = '';
     const code = await main(['cancel', '--output-path', out], {
       stdout: (t) => (stdout += t),
@@ -47,7 +47,7 @@ describe('disagg cancel', () => {
     expect(code, stdout).toBe(0);
     expect(stdout).toBe(`no live jobs in ${ledger.file} (3 already final, left alone)\n`);
     // The entries keep their own state and reason (not "disagg cancel").
-    expect(JSON.parse(fs.readFileSync(ledger.file, 'utf8'))).toEqual(JSON.parse(before));
+    expect((await new Ledger(out).read()).jobs).toEqual(before.jobs);
   });
 });
 
@@ -250,12 +250,12 @@ describe('disagg cancel: the project config is loaded only when needed (issue 22
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cancel-live-'));
     const ledger = new Ledger(out);
     await ledger.update((d) => void d.jobs.push(job('1', 'RUNNING')));
-    const before = fs.readFileSync(ledger.file, 'utf8');
+    const before = await ledger.read();
     const r = await run(['--output-path', out], project);
     expect(r.out).toContain('config was loaded');
     expect(r.code).not.toBe(0);
     // Nothing was signalled or written: the job stays live in the ledger.
-    expect(fs.readFileSync(ledger.file, 'utf8')).toBe(before);
+    expect(await new Ledger(out).read()).toEqual(before);
   });
 
   it('without --output-path, loads the config (it may set the output path)', async () => {

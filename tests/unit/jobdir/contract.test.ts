@@ -39,6 +39,7 @@ const LITERALS: ReadonlyArray<[string, RegExp]> = [
   ['local exit-code file', /['"`]\.exit_code\b/],
   ['run jobs archive', /jobs-archive\.jsonl/],
   ['torn fragment moved aside', /\.torn-/],
+  ['ledger journal', /jobs\.journal\.jsonl/],
 ];
 
 function sourceFiles(dir: string): string[] {

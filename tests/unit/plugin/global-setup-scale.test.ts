@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TestProject, Vitest } from 'vitest/node';
+import { Ledger } from '../../../src/broker/ledger.js';
 import setup from '../../../src/plugin/global-setup.js';
 import { resolveOptions } from '../../../src/plugin/options.js';
 import { folderModulesDir } from '../../../src/plugin/folder-modules.js';
@@ -160,7 +161,8 @@ describe(`global setup over ${COUNT} configs`, () => {
     expect(calls.submitted).toEqual([one]);
     expect(calls.specs).toBe(1);
     expect(run.yamlProject.config.maxWorkers).toBe(8);
-    const ledger = JSON.parse(fs.readFileSync(run.ledger, 'utf8')) as { jobs: Array<{ testId: string }> };
+    // Mid-run: jobs.json with its journal applied, as every reader sees the ledger.
+    const ledger = await new Ledger(path.dirname(run.ledger)).read();
     expect(ledger.jobs.map((j) => j.testId)).toEqual([one]);
     await teardown();
     expect(calls.cancelled).toEqual(['1001']);
