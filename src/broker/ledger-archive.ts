@@ -8,6 +8,7 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { RUN_JOBS_ARCHIVE } from '../jobdir/files.js';
+import { fsyncDir } from '../util/atomic-write.js';
 import { logsRoot, RUNS_DIR } from './job-dirs.js';
 import type { LedgerJob } from './ledger-types.js';
 
@@ -25,20 +26,6 @@ export function archiveFileOf(outputPath: string, runId: string): string {
 /** What makes two entries the same job (a job id alone repeats: local pids and SLURM ids wrap). */
 export function jobIdentity(j: Pick<LedgerJob, 'executor' | 'jobId' | 'testId' | 'submittedAt'>): string {
   return `${j.executor}\u0000${j.jobId}\u0000${j.testId}\u0000${j.submittedAt}`;
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  // Makes a new file's name durable; not every platform can open a dir (then the rename/append is enough).
-  try {
-    const h = await fs.open(dir, 'r');
-    try {
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-  } catch {
-    /* best effort */
-  }
 }
 
 /** Appends these entries to their runs' archives and fsyncs them; resolves once they are on disk. */

@@ -149,8 +149,9 @@ export const RUN_JOBS_ARCHIVE = 'jobs-archive.jsonl';
  * Not a job-dir file but an output-dir one: where a writer moves the torn last line of a file it appends
  * to (`history.jsonl`, the perf CSV) before its next append, `<file>.torn-<time>`, kept for a look.
  */
-export function tornFragmentPath(file: string, time: string): string {
-  return `${file}.torn-${time}`;
+export function tornFragmentPath(file: string, at: Date = new Date()): string {
+  // `2026-12-06T00-41-07-123Z`: the time, safe in a file name.
+  return `${file}.torn-${at.toISOString().replace(/[:.]/g, '-')}`;
 }
 
 /**

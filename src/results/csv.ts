@@ -13,6 +13,7 @@ import { neutraliseCsvField, unneutraliseCsvField } from '../util/csv-formula.js
 import { csvRecords } from '../util/csv-records.js';
 import { skippedNotice, type SkippedLine } from '../util/json-lines.js';
 import { lockFile } from '../util/file-lock.js';
+import { afterLastNewline } from '../util/last-line.js';
 import { MAX_DATA_FILE_BYTES, readRegularFile } from '../util/read-regular-file.js';
 import { ParseError, ResultsError } from '../errors.js';
 
@@ -42,9 +43,6 @@ function toCsvBody(rows: readonly PerfRow[]): string {
 /** The most of a file's tail read to find its last line (a perf CSV row is well under 1 KiB). */
 const MAX_TAIL_BYTES = 1024 * 1024;
 
-/** `2026-12-06T00-41-07-123Z`: a file-name-safe time. */
-const stamp = (): string => new Date().toISOString().replace(/[:.]/g, '-');
-
 interface Head {
   header: string;
   /** Bytes of the file. */
@@ -72,25 +70,13 @@ async function lastLine(
   size: number,
   file: string,
 ): Promise<{ fragment: Buffer; cut: number }> {
-  const parts: Buffer[] = [];
-  for (let end = size; end > 0;) {
-    if (size - end >= MAX_TAIL_BYTES)
-      throw new ResultsError(
-        `${file}: its last ${MAX_TAIL_BYTES} bytes hold no line end, so it is no perf CSV this run can ` +
-          `append to; nothing was written. Move it aside, then run again`,
-      );
-    const start = Math.max(0, end - 64 * 1024);
-    const buf = Buffer.alloc(end - start);
-    await fh.read(buf, 0, buf.length, start);
-    const nl = buf.lastIndexOf(10);
-    if (nl >= 0) {
-      parts.unshift(buf.subarray(nl + 1));
-      return { fragment: Buffer.concat(parts), cut: start + nl + 1 };
-    }
-    parts.unshift(buf);
-    end = start;
-  }
-  return { fragment: Buffer.concat(parts), cut: 0 };
+  const tail = await afterLastNewline(fh, size, MAX_TAIL_BYTES);
+  if (!tail)
+    throw new ResultsError(
+      `${file}: its last ${MAX_TAIL_BYTES} bytes hold no line end, so it is no perf CSV this run can ` +
+        `append to; nothing was written. Move it aside, then run again`,
+    );
+  return tail;
 }
 
 /** Whether the text of a last line without its newline is one whole row of our CSV (written by hand). */
@@ -126,7 +112,7 @@ async function repairTornTail(
   const bare = text.replace(/^\uFEFF/, '');
   const torn = cut === 0 ? bare !== header && header.startsWith(bare) : !isWholeRow(text);
   if (!torn) return head;
-  const aside = tornFragmentPath(file, stamp());
+  const aside = tornFragmentPath(file);
   // `wx`: never over an existing file or through a symlink someone put there.
   await writeFile(aside, fragment, { flag: 'wx' }).catch(async (err: unknown) => {
     // A full disk: no half-written copy is left; the file keeps its fragment until the next append.

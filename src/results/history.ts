@@ -8,6 +8,7 @@ import type { DisaggConfig } from '../types.js';
 import { appendNoFollow, namedFileError, openForAppend, refuseSymlink } from '../util/append-no-follow.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { lockFile } from '../util/file-lock.js';
+import { afterLastNewline } from '../util/last-line.js';
 import { parseJsonLines, skippedNotice, type SkippedLine } from '../util/json-lines.js';
 import { MAX_DATA_FILE_BYTES, readRegularTextIfExists } from '../util/read-regular-file.js';
 import { ResultsError } from '../errors.js';
@@ -411,9 +412,6 @@ async function readText(file: string): Promise<string> {
   return (await readRegularTextIfExists(file, HISTORY_BOUND)) ?? '';
 }
 
-/** `2026-12-06T00-41-07-123Z`: a file-name-safe time. */
-const stamp = (): string => new Date().toISOString().replace(/[:.]/g, '-');
-
 /** The bytes after the file's last newline and where they start (only the tail is read). */
 async function lastLine(file: string): Promise<{ fragment: string; cut: number } | undefined> {
   let fh;
@@ -423,21 +421,8 @@ async function lastLine(file: string): Promise<{ fragment: string; cut: number }
     return undefined;
   }
   try {
-    const size = (await fh.stat()).size;
-    const parts: Buffer[] = [];
-    for (let end = size; end > 0;) {
-      const start = Math.max(0, end - 64 * 1024);
-      const buf = Buffer.alloc(end - start);
-      await fh.read(buf, 0, buf.length, start);
-      const nl = buf.lastIndexOf(10);
-      if (nl >= 0) {
-        parts.unshift(buf.subarray(nl + 1));
-        return { fragment: Buffer.concat(parts).toString('utf8'), cut: start + nl + 1 };
-      }
-      parts.unshift(buf);
-      end = start;
-    }
-    return { fragment: Buffer.concat(parts).toString('utf8'), cut: 0 };
+    const tail = await afterLastNewline(fh, (await fh.stat()).size);
+    return tail && { fragment: tail.fragment.toString('utf8'), cut: tail.cut };
   } finally {
     await fh.close();
   }
@@ -454,7 +439,7 @@ async function repairTornTail(file: string, onNotice: HistoryNotice): Promise<vo
   const { fragment, cut } = tail;
   // A whole record that only lacks its newline (written by hand) stays; the append adds the newline.
   if (fragment.trim() === '' || parseHistoryLenient(fragment).skipped.length === 0) return;
-  const aside = tornFragmentPath(file, stamp());
+  const aside = tornFragmentPath(file);
   await writeFile(aside, fragment, { flag: 'wx' }).catch(async (err: unknown) => {
     // A full disk: no half-written copy is left; the fragment stays in place until the next write.
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await rm(aside, { force: true });
