@@ -24,7 +24,7 @@ export interface SubmittedEvent {
   submittedAt: string;
 }
 
-/** A job's scheduler state changed (first poll included). */
+/** A job's scheduler state changed (first poll included); a tick's changes come as one `states` event. */
 export interface StateEvent {
   testId: string;
   jobId: string;
@@ -89,7 +89,8 @@ export interface NoticeEvent {
 
 export interface BrokerEventMap {
   submitted: SubmittedEvent;
-  state: StateEvent;
+  /** Every state change one poll (or one cancel) saw, together: one event per tick, not one per job. */
+  states: StateEvent[];
   progress: ProgressEvent;
   earlyFailure: EarlyFailureEvent;
   cancel: CancelEvent;

@@ -243,6 +243,41 @@ export class JournalTracker {
     return undefined;
   }
 
+  /** `compare` for a job whose changed fields are known (`LedgerView.setJob`): only those are looked at. */
+  private compareFields(
+    j: LedgerJob,
+    fields: Partial<LedgerJob>,
+    pass: number,
+    put: LedgerJob[],
+    set: NonNullable<JournalRecord['set']>,
+  ): 'duplicate' | undefined {
+    const w = this.byObject.get(j);
+    if (!w || !sameIdentity(w, j)) return this.compare(j, pass, put, set);
+    if (w.seen === pass) return 'duplicate';
+    w.seen = pass;
+    let f: Record<string, unknown> | undefined;
+    let u: string[] | undefined;
+    const written = w.fields;
+    for (const k in fields) {
+      const v = (fields as Record<string, unknown>)[k];
+      const before = written[k];
+      if (v === undefined) {
+        if (before === undefined) continue;
+        (u ??= []).push(k);
+        written[k] = undefined;
+        w.count--;
+        continue;
+      }
+      const c = typeof v === 'object' && v !== null ? JSON.stringify(v) : v;
+      if (before === c) continue;
+      if (before === undefined) w.count++;
+      (f ??= {})[k] = v;
+      written[k] = c;
+    }
+    if (f || u) set.push({ k: keyOf(j), ...(f ? { f } : {}), ...(u ? { u } : {}) });
+    return undefined;
+  }
+
   /**
    * `diff` for a write whose changes all went through the view: only the jobs it touched can differ
    * (O(changed), not O(live)); `removed` are the jobs that left the live ledger in it.
@@ -252,6 +287,8 @@ export class JournalTracker {
     g: number,
     touched: Iterable<LedgerJob>,
     removed: ReadonlySet<LedgerJob>,
+    /** Of `touched`, the jobs whose changed fields are known. */
+    fieldsSet: ReadonlyMap<LedgerJob, Partial<LedgerJob>> = new Map(),
   ): JournalRecord | 'snapshot' | undefined {
     const pass = ++this.pass;
     const put: LedgerJob[] = [];
@@ -259,7 +296,9 @@ export class JournalTracker {
     const del: JobKey[] = [];
     for (const j of touched) {
       if (removed.has(j)) continue;
-      if (this.compare(j, pass, put, set) === 'duplicate') return this.fail();
+      const fields = fieldsSet.get(j);
+      const r = fields ? this.compareFields(j, fields, pass, put, set) : this.compare(j, pass, put, set);
+      if (r === 'duplicate') return this.fail();
     }
     for (const j of removed) {
       const w = this.byObject.get(j) ?? this.byKey.get(jobIdentity(j));

@@ -1,4 +1,4 @@
-import type { BrokerEvents, StateEvent } from './events.js';
+import type { BrokerEvents } from './events.js';
 import type { Ledger } from './ledger.js';
 
 /**
@@ -11,10 +11,7 @@ export function recordInLedger(events: BrokerEvents, ledger: Ledger, runId: stri
 
   events.on('submitted', async (e) => {
     if (e.resumed) {
-      await ledger.patch((view) => {
-        const j = view.findJob(e.jobId, e.testId);
-        if (j) j.runId = runId;
-      });
+      await ledger.patch((view) => view.setJob(e.jobId, e.testId, { runId }));
       return;
     }
     const now = new Date().toISOString();
@@ -42,38 +39,25 @@ export function recordInLedger(events: BrokerEvents, ledger: Ledger, runId: stri
     earlyFailures.set(e.jobId, e.line);
   });
 
-  // A tick's state changes arrive together (the broker emits them without waiting in between): one
-  // ledger write for all of them, not one locked write per job.
-  let batch: StateEvent[] = [];
-  let flushing: Promise<void> | undefined;
-  events.on('state', (e) => {
-    batch.push(e);
-    return (flushing ??= Promise.resolve().then(async () => {
-      const changes = batch;
-      batch = [];
-      flushing = undefined;
-      const byId = new Map(changes.map((c) => [c.jobId, c]));
-      const now = new Date().toISOString();
-      await ledger.patch((view) => {
-        for (const c of byId.values()) {
-          const j = view.findJob(c.jobId, c.testId);
-          if (!j) continue;
-          j.state = c.state;
-          j.exitCode = c.exitCode;
-          j.reason = earlyFailures.get(c.jobId) ?? c.reason;
-          j.updatedAt = now;
-          if (c.terminal) j.endedAt = now;
-        }
-      });
-    }));
+  // A tick's state changes arrive as one event: one ledger write for all of them, naming the fields it
+  // sets (the journal then compares nothing else).
+  events.on('states', async (changes) => {
+    const now = new Date().toISOString();
+    await ledger.patch((view) => {
+      for (const c of changes)
+        view.setJob(c.jobId, c.testId, {
+          state: c.state,
+          exitCode: c.exitCode,
+          reason: earlyFailures.get(c.jobId) ?? c.reason,
+          updatedAt: now,
+          ...(c.terminal ? { endedAt: now } : {}),
+        });
+    });
   });
 
   // Not on 'final': a job handed to its test is consumed only once the test wrote its results.
   events.on('consumed', async (e) => {
-    await ledger.patch((view) => {
-      const j = view.findJob(e.jobId, e.testId);
-      if (j) j.consumed = true;
-    });
+    await ledger.patch((view) => view.setJob(e.jobId, e.testId, { consumed: true }));
   });
 
   events.on('cancel', async (e) => {

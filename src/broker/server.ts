@@ -116,7 +116,9 @@ function followUpdates(broker: JobBroker) {
   };
   const offs = [
     broker.events.on('submitted', (event) => tell(event.testId, { kind: 'submitted', event })),
-    broker.events.on('state', (event) => tell(event.testId, { kind: 'state', event })),
+    broker.events.on('states', (changes) => {
+      for (const event of changes) tell(event.testId, { kind: 'state', event });
+    }),
     broker.events.on('progress', (event) => tell(event.testId, { kind: 'progress', event })),
   ];
   return {

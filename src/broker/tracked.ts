@@ -14,6 +14,12 @@ export interface BrokerSettings {
   scanEveryMs?: number;
   /** CPU one tick may spend scanning running jobs' logs; the rest wait for the next ticks (default 10 ms). */
   scanCpuBudgetMs?: number;
+  /**
+   * CPU one tick may spend on the state changes its poll found (ledger write and collection included),
+   * counted from the poll; the changes left over are taken from the next poll, which then comes after
+   * `pollMinMs` (default 25 ms: 10,000 jobs starting at once take a few ticks, none stalls the run).
+   */
+  tickCpuBudgetMs?: number;
   /** Submissions of one job after a retryable submit error (default 3); other errors fail the test at once. */
   submitAttempts?: number;
   /** Wait before the first retry, doubled for each next one (default 5 s). */
@@ -107,6 +113,9 @@ export const REATTACHABLE = new Set([
 ]);
 export const SCAN_EVERY_MS = 10_000;
 export const SCAN_CPU_BUDGET_MS = 10;
+export const TICK_CPU_BUDGET_MS = 25;
+/** State changes handled between two looks at the tick's CPU (a ledger write each). */
+export const STATE_SLICE = 250;
 export const SUBMIT_ATTEMPTS = 3;
 export const SUBMIT_RETRY_DELAY_MS = 5_000;
 export const SAFETY_POLL_MS = 60_000;

@@ -113,16 +113,18 @@ export class DisaggSummaryReporter implements Reporter {
       events.on('submitted', (e) => {
         this.timelines.set(e.testId, { submittedAt: at(e.submittedAt), resumed: e.resumed });
       }),
-      events.on('state', (e) => {
-        const t = this.timelines.get(e.testId);
-        if (!t) return;
-        if (e.state === 'PENDING' && e.reason && e.reason !== 'None') t.pendingReason = e.reason;
-        // The job's own start and end when the scheduler recorded them (a job may start and end
-        // between two polls); else when a poll first saw it running or finished.
-        if (e.startedAt) t.runningAt = at(e.startedAt);
-        else if (e.state === 'RUNNING' && t.runningAt === undefined) t.runningAt = at(e.since);
-        if (e.nodes) t.nodes = e.nodes;
-        if (e.terminal) t.endedAt = at(e.endedAt ?? e.since);
+      events.on('states', (changes) => {
+        for (const e of changes) {
+          const t = this.timelines.get(e.testId);
+          if (!t) continue;
+          if (e.state === 'PENDING' && e.reason && e.reason !== 'None') t.pendingReason = e.reason;
+          // The job's own start and end when the scheduler recorded them (a job may start and end
+          // between two polls); else when a poll first saw it running or finished.
+          if (e.startedAt) t.runningAt = at(e.startedAt);
+          else if (e.state === 'RUNNING' && t.runningAt === undefined) t.runningAt = at(e.since);
+          if (e.nodes) t.nodes = e.nodes;
+          if (e.terminal) t.endedAt = at(e.endedAt ?? e.since);
+        }
       }),
       events.on('progress', (e) => {
         const t = this.timelines.get(e.testId);

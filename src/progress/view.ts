@@ -35,15 +35,17 @@ export class ProgressView {
       events.on('submitted', (e) => {
         this.track(e.testId, e.jobId, Date.parse(e.submittedAt), e.timeLimitMs);
       }),
-      events.on('state', (e) => {
-        const job = this.jobs.get(e.testId) ?? this.track(e.testId, e.jobId, Date.parse(e.since));
-        job.state = e.state;
-        job.reason = e.reason;
-        if (e.nodes) job.nodes = e.nodes;
-        if (e.state === 'RUNNING' && job.runningSince === undefined)
-          job.runningSince = Date.parse(e.startedAt ?? e.since);
-        this.options.write(`${jobLabel(e.jobId, e.testId)} ${describeState(e)}`);
-        if (e.terminal) this.forget(e.testId);
+      events.on('states', (changes) => {
+        for (const e of changes) {
+          const job = this.jobs.get(e.testId) ?? this.track(e.testId, e.jobId, Date.parse(e.since));
+          job.state = e.state;
+          job.reason = e.reason;
+          if (e.nodes) job.nodes = e.nodes;
+          if (e.state === 'RUNNING' && job.runningSince === undefined)
+            job.runningSince = Date.parse(e.startedAt ?? e.since);
+          this.options.write(`${jobLabel(e.jobId, e.testId)} ${describeState(e)}`);
+          if (e.terminal) this.forget(e.testId);
+        }
       }),
       events.on('progress', (e) => {
         const job = this.jobs.get(e.testId);

@@ -4,7 +4,12 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobBroker, type BrokerSettings } from '../../../src/broker/broker.js';
-import { BrokerEvents, type BrokerEventMap, type BrokerEventName } from '../../../src/broker/events.js';
+import {
+  BrokerEvents,
+  type BrokerEventMap,
+  type BrokerEventName,
+  type StateEvent,
+} from '../../../src/broker/events.js';
 import { latestLinkFor, runDirFor } from '../../../src/broker/job-dirs.js';
 import { Ledger } from '../../../src/broker/ledger.js';
 import { ConfigError, SubmitError } from '../../../src/errors.js';
@@ -88,10 +93,15 @@ function brokerWith(executor: Executor, specFor: (id: string) => Promise<JobSpec
     runId: RUN,
     log: (m) => lines.push(m),
   });
-  const seen: Array<{ name: BrokerEventName; event: BrokerEventMap[BrokerEventName] }> = [];
-  for (const name of ['submitted', 'state', 'progress', 'final', 'notice'] as const) {
+  // Each state change of a `states` event counts as one 'state' here, in its order.
+  const seen: Array<{
+    name: BrokerEventName | 'state';
+    event: BrokerEventMap[BrokerEventName] | StateEvent;
+  }> = [];
+  for (const name of ['submitted', 'states', 'progress', 'final', 'notice'] as const) {
     b.events.on(name, (event) => {
-      seen.push({ name, event });
+      if (name === 'states') for (const e of event as StateEvent[]) seen.push({ name: 'state', event: e });
+      else seen.push({ name, event });
     });
   }
   return { b, seen, lines };

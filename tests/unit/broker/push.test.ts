@@ -86,8 +86,8 @@ describe('job updates pushed to the waiting worker', () => {
     try {
       // Submitted up front (another test asked first): the job is PENDING before this worker asks.
       let pending = false;
-      broker.events.on('state', (e) => {
-        if (e.state === 'PENDING') pending = true;
+      broker.events.on('states', (changes) => {
+        if (changes.some((e) => e.state === 'PENDING')) pending = true;
       });
       broker.plan(['t1']);
       void broker.run('t1');
@@ -114,13 +114,15 @@ describe('job updates pushed to the waiting worker', () => {
 
       // After the answer, nothing more reaches that listener.
       const n = updates.length;
-      await broker.events.emit('state', {
-        testId: 't1',
-        jobId: '901',
-        state: 'COMPLETED',
-        since: new Date().toISOString(),
-        terminal: true,
-      });
+      await broker.events.emit('states', [
+        {
+          testId: 't1',
+          jobId: '901',
+          state: 'COMPLETED',
+          since: new Date().toISOString(),
+          terminal: true,
+        },
+      ]);
       await new Promise((r) => setTimeout(r, 20));
       expect(updates).toHaveLength(n);
     } finally {

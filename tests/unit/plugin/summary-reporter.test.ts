@@ -42,18 +42,22 @@ describe('summary reporter', () => {
     };
     await events.emit('submitted', { ...base, submittedAt: '2026-11-29T05:00:00.000Z' });
     const state = { testId: 't1', jobId: '7', terminal: false };
-    await events.emit('state', {
-      ...state,
-      state: 'PENDING',
-      reason: 'Resources',
-      since: '2026-11-29T05:00:01.000Z',
-    });
-    await events.emit('state', {
-      ...state,
-      state: 'RUNNING',
-      nodes: 'n1',
-      since: '2026-11-29T05:00:10.000Z',
-    });
+    await events.emit('states', [
+      {
+        ...state,
+        state: 'PENDING',
+        reason: 'Resources',
+        since: '2026-11-29T05:00:01.000Z',
+      },
+    ]);
+    await events.emit('states', [
+      {
+        ...state,
+        state: 'RUNNING',
+        nodes: 'n1',
+        since: '2026-11-29T05:00:10.000Z',
+      },
+    ]);
     await events.emit('progress', {
       testId: 't1',
       jobId: '7',
@@ -61,12 +65,14 @@ describe('summary reporter', () => {
       concurrenciesDone: [1, 2, 4],
       at: '',
     });
-    await events.emit('state', {
-      ...state,
-      state: 'COMPLETED',
-      terminal: true,
-      since: '2026-11-29T05:01:10.000Z',
-    });
+    await events.emit('states', [
+      {
+        ...state,
+        state: 'COMPLETED',
+        terminal: true,
+        since: '2026-11-29T05:01:10.000Z',
+      },
+    ]);
     off();
     const lines: string[] = [];
     const log = console.log;

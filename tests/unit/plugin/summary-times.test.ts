@@ -27,15 +27,17 @@ describe('queue and run times of a job that finished between two polls', () => {
       submittedAt: iso(0),
     });
     // The first poll came 9 s later and found the job finished: no RUNNING line.
-    await events.emit('state', {
-      testId: 't1',
-      jobId: '7',
-      state: 'COMPLETED',
-      since: iso(9),
-      startedAt: iso(1),
-      endedAt: iso(8),
-      terminal: true,
-    });
+    await events.emit('states', [
+      {
+        testId: 't1',
+        jobId: '7',
+        state: 'COMPLETED',
+        since: iso(9),
+        startedAt: iso(1),
+        endedAt: iso(8),
+        terminal: true,
+      },
+    ]);
     off();
     expect(describeTimeline(timelines.get('t1') ?? {})).toBe('queued 1s, ran 7s');
   });

@@ -29,14 +29,16 @@ async function submit(events: BrokerEvents, testId: string, jobId: string) {
 }
 
 async function state(events: BrokerEvents, testId: string, jobId: string, s: string, extra = {}) {
-  await events.emit('state', {
-    testId,
-    jobId,
-    state: s as 'PENDING',
-    since: iso(Date.now()),
-    terminal: ['COMPLETED', 'FAILED', 'CANCELLED'].includes(s),
-    ...extra,
-  });
+  await events.emit('states', [
+    {
+      testId,
+      jobId,
+      state: s as 'PENDING',
+      since: iso(Date.now()),
+      terminal: ['COMPLETED', 'FAILED', 'CANCELLED'].includes(s),
+      ...extra,
+    },
+  ]);
 }
 
 beforeEach(() => {
