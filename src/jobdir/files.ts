@@ -155,6 +155,14 @@ export function tornFragmentPath(file: string, at: Date = new Date()): string {
 }
 
 /**
+ * Not a job-dir file: the redo file of a line replaced in place near the end of an append-only file
+ * (`history.jsonl` when a step merges its part), `<file>.rewrite`, there only while the rewrite runs.
+ */
+export function tailRewriteRedoPath(file: string): string {
+  return `${file}.rewrite`;
+}
+
+/**
  * Beside the runs' archives (`slurm_logs/runs/<LATEST_JOBS_SUMMARY>`): each test's latest archived job
  * entry and the size/mtime of every archive it was built from, so `disagg report` of a whole output dir
  * reads one small file instead of a year of archived entries. Rebuilt from the archives when stale.

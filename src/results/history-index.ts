@@ -49,8 +49,11 @@ interface IndexFile {
 
 const STRIDE = 6;
 const TAIL = 4096;
-/** Lines caught up since the saved index before it is saved again (a save writes the whole index). */
-const SAVE_AFTER = 2000;
+/**
+ * Lines caught up since the saved index before it is saved again (a save writes the whole index, ~9 MB
+ * for a year): up to this many, a catch-up looks its strings up without building the table's map.
+ */
+const SAVE_AFTER = 64;
 const CHUNK = 1 << 20;
 /** Line numbers of damaged lines kept (the notice names the first few and counts the rest). */
 const MAX_BAD = 1000;
@@ -71,14 +74,44 @@ async function hashOf(fh: fs.FileHandle, start: number, end: number): Promise<st
 const tailHashOf = (fh: fs.FileHandle, size: number) => hashOf(fh, Math.max(0, size - TAIL), size);
 const headHashOf = (fh: fs.FileHandle, size: number) => hashOf(fh, 0, Math.min(TAIL, size));
 
-async function loadIndex(file: string): Promise<IndexFile | undefined> {
+/**
+ * The index this process last parsed or saved, by the stamp of the index file it came from (or was
+ * caught up from): a run's steps open the index several times (gate, writer, each part), and a year's
+ * index is ~9 MB of JSON. Opens share it until one changes it (copy on write); whatever it holds is
+ * checked against the history at each open, as a file read afresh is.
+ */
+const parsed = new Map<string, { stamp: string; data: IndexFile }>();
+
+async function stampOf(file: string): Promise<string | undefined> {
   try {
-    const data = JSON.parse(await fs.readFile(indexPathOf(file), 'utf8')) as IndexFile;
+    const st = await fs.stat(file, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+const copyOf = (d: IndexFile): IndexFile => ({
+  ...d,
+  strings: d.strings.slice(),
+  lines: d.lines.slice(),
+  bad: d.bad.slice(),
+});
+
+/** The saved index, and the stamp of the file it is (undefined: not to be shared, it changed meanwhile). */
+async function loadIndex(file: string): Promise<{ data: IndexFile; stamp?: string } | undefined> {
+  const at = indexPathOf(file);
+  try {
+    const stamp = await stampOf(at);
+    const known = parsed.get(at);
+    if (stamp !== undefined && known?.stamp === stamp) return { data: known.data, stamp };
+    const data = JSON.parse(await fs.readFile(at, 'utf8')) as IndexFile;
     if (data.version !== 1 || !Array.isArray(data.lines) || !Array.isArray(data.strings)) return undefined;
     if (data.lines.length % STRIDE !== 0) return undefined;
     // An index of an earlier version (no line count) is rebuilt.
     if (typeof data.count !== 'number' || !Array.isArray(data.bad)) return undefined;
-    return data;
+    // Checked against the file it was read from: a write between the stat and the read is not kept.
+    return { data, stamp: (await stampOf(at)) === stamp ? stamp : undefined };
   } catch {
     return undefined;
   }
@@ -108,10 +141,29 @@ export class HistoryIndex {
   /** How the index was brought up to date by `open` (for tests and the bench). */
   how: 'fresh' | 'caught-up' | 'rebuilt' | 'empty' = 'fresh';
 
+  /** `data` is shared with other opens of this process: it is copied before its first change. */
+  private shared = false;
+
   private constructor(
     readonly file: string,
     private data: IndexFile,
   ) {}
+
+  /** The index's data, its own to change. */
+  private mutable(): IndexFile {
+    if (this.shared) {
+      this.data = copyOf(this.data);
+      this.shared = false;
+    }
+    return this.data;
+  }
+
+  /** The next opens of this process start from this data, as the index file of `stamp` holds it. */
+  private share(stamp: string | undefined): void {
+    if (stamp === undefined) return;
+    parsed.set(indexPathOf(this.file), { stamp, data: this.data });
+    this.shared = true;
+  }
 
   /**
    * The index of `file`, brought up to date with it (and saved when that took real work). A rebuild is
@@ -163,7 +215,8 @@ export class HistoryIndex {
           `${file}: not a regular file (a FIFO, device or directory): the history must be a regular file; move it aside`,
         );
       const size = st.size;
-      const saved = await loadIndex(file);
+      const loaded = await loadIndex(file);
+      const saved = loaded?.data;
       let index: HistoryIndex;
       let from = 0;
       // Same bytes at both ends of the indexed part, and (when nothing was appended) the same mtime.
@@ -175,6 +228,7 @@ export class HistoryIndex {
         (saved.head === undefined || (await headHashOf(fh, saved.size)) === saved.head);
       if (saved && same) {
         index = new HistoryIndex(file, saved);
+        index.shared = true;
         from = saved.size;
         index.how = from === size ? 'fresh' : 'caught-up';
       } else {
@@ -187,9 +241,13 @@ export class HistoryIndex {
       if (index.how === 'rebuilt' || added >= SAVE_AFTER || (!saved && index.data.size > 0))
         await index.save(fh);
       else if (added) {
-        index.data.tail = await tailHashOf(fh, index.data.size);
-        index.data.head = await headHashOf(fh, index.data.size);
-      }
+        const data = index.mutable();
+        data.tail = await tailHashOf(fh, data.size);
+        data.head = await headHashOf(fh, data.size);
+        data.mtimeMs = st.mtimeMs;
+        // Caught up in memory only (too few lines to save): the next open here starts from this.
+        index.share(loaded?.stamp);
+      } else if (index.how === 'fresh') index.share(loaded?.stamp);
       return index;
     } finally {
       await fh.close();
@@ -198,6 +256,7 @@ export class HistoryIndex {
 
   /** Index the complete lines in [from, to); returns how many lines were read. */
   private async scan(fh: fs.FileHandle, from: number, to: number, fieldsOf: FieldsOf): Promise<number> {
+    this.mutable();
     let pos = from;
     let lineStart = from;
     let carry: Buffer = Buffer.alloc(0);
@@ -227,8 +286,19 @@ export class HistoryIndex {
     return count;
   }
 
+  /** Lookups left before the string table's map is worth building (a catch-up of a few lines needs none). */
+  private lookupsWithoutMap = 4 * SAVE_AFTER;
+
   private str(s: string | undefined): number {
     if (s === undefined) return -1;
+    if (!this.stringIdsMap && this.lookupsWithoutMap > 0) {
+      // A run's few new lines: a scan of the table each costs less than a map of 100k+ job keys.
+      this.lookupsWithoutMap--;
+      const found = this.data.strings.indexOf(s);
+      if (found >= 0) return found;
+      this.data.strings.push(s);
+      return this.data.strings.length - 1;
+    }
     let id = this.stringIds.get(s);
     if (id === undefined) {
       id = this.data.strings.length;
@@ -256,11 +326,13 @@ export class HistoryIndex {
   }
 
   private async save(fh: fs.FileHandle): Promise<void> {
+    this.mutable();
     this.data.tail = await tailHashOf(fh, this.data.size);
     this.data.head = await headHashOf(fh, this.data.size);
     this.data.mtimeMs = (await fh.stat()).mtimeMs;
     try {
       await writeFileAtomic(indexPathOf(this.file), JSON.stringify(this.data));
+      this.share(await stampOf(indexPathOf(this.file)));
     } catch {
       // An index that cannot be written (read-only dir) is rebuilt in memory next time: never an error.
     }
@@ -389,17 +461,20 @@ export class HistoryIndex {
    * (`disagg accept`, a step merging its part): later offsets shift, the index stays fresh and is saved.
    */
   async replaced(offset: number, newLength: number, fields: LineFields | undefined): Promise<void> {
-    const l = this.data.lines;
+    const l = this.mutable().lines;
     let delta = 0;
     for (let i = 0; i < l.length; i += STRIDE) {
       if (l[i] === offset) {
         delta = newLength - (l[i + 1] as number);
         l[i + 1] = newLength;
+        // A merged part keeps the line's fields: the string table (100k+ keys) is not looked up then.
         if (fields) {
-          l[i + 2] = this.str(fields.test);
-          l[i + 3] = this.str(fields.configHash);
-          l[i + 4] = this.str(fields.gpuType);
-          l[i + 5] = this.str(fields.key);
+          const same = (slot: number, s: string | undefined) =>
+            s === undefined ? l[i + slot] === -1 : this.data.strings[l[i + slot] as number] === s;
+          const values = [fields.test, fields.configHash, fields.gpuType, fields.key];
+          values.forEach((s, k) => {
+            if (!same(k + 2, s)) l[i + k + 2] = this.str(s);
+          });
         }
       } else if ((l[i] as number) > offset) l[i] = (l[i] as number) + delta;
     }

@@ -9,6 +9,7 @@ import { appendNoFollow, namedFileError, openForAppend, refuseSymlink } from '..
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { lockFile } from '../util/file-lock.js';
 import { afterLastNewline } from '../util/last-line.js';
+import { finishTailRewrite, rewriteTail } from '../util/tail-rewrite.js';
 import { parseJsonLines, skippedNotice, type SkippedLine } from '../util/json-lines.js';
 import { MAX_DATA_FILE_BYTES, readRegularTextIfExists } from '../util/read-regular-file.js';
 import { ResultsError } from '../errors.js';
@@ -326,16 +327,20 @@ async function lineOfJob(
   return undefined;
 }
 
-/** Replace one line (by its indexed place) and keep the index fresh. */
+/**
+ * Replace one line (by its indexed place) and keep the index fresh. A line near the end (a step merging
+ * its part into this run's line) costs a rewrite of the tail only, not of a year of history.
+ */
 async function replaceLine(index: HistoryIndex, line: IndexedLine, text: string): Promise<void> {
-  const old = await readFile(index.file);
-  const next = Buffer.concat([
-    old.subarray(0, line.offset),
-    Buffer.from(text, 'utf8'),
-    old.subarray(line.offset + line.length),
-  ]);
-  await writeFileAtomic(index.file, next);
-  await index.replaced(line.offset, Buffer.byteLength(text, 'utf8'), historyFieldsOf(text));
+  const bytes = Buffer.from(text, 'utf8');
+  if (!(await rewriteTail(index.file, line.offset, line.length, bytes))) {
+    const old = await readFile(index.file);
+    await writeFileAtomic(
+      index.file,
+      Buffer.concat([old.subarray(0, line.offset), bytes, old.subarray(line.offset + line.length)]),
+    );
+  }
+  await index.replaced(line.offset, bytes.length, historyFieldsOf(text));
 }
 
 /** Whether the file is non-empty and its last byte is not a newline (an append needs one first). */
@@ -382,7 +387,11 @@ export type HistoryNotice = (message: string) => void;
 
 const warn: HistoryNotice = (m) => console.warn(`[vitest-disagg] ${m}`);
 
-async function withLock<T>(outputPath: string, work: (file: string) => Promise<T>): Promise<T> {
+async function withLock<T>(
+  outputPath: string,
+  onNotice: HistoryNotice,
+  work: (file: string) => Promise<T>,
+): Promise<T> {
   const file = historyPath(outputPath);
   await mkdir(outputPath, { recursive: true });
   let compromised: Error | undefined;
@@ -399,6 +408,9 @@ async function withLock<T>(outputPath: string, work: (file: string) => Promise<T
   try {
     // Checked under the lock: the file is read, appended to or replaced only when it is no symlink.
     await refuseSymlink(file);
+    // A line rewrite a crash cut short is finished before anything else reads or writes the file.
+    const finished = await finishTailRewrite(file);
+    if (finished) onNotice(`${file}: ${finished}`);
     return await work(file);
   } finally {
     await release().catch(() => undefined);
@@ -486,7 +498,7 @@ export async function recordJobPart(
   part: HistoryPart,
   onNotice: HistoryNotice = warn,
 ): Promise<'appended' | 'merged' | 'already'> {
-  return withLock(outputPath, async (file) => {
+  return withLock(outputPath, onNotice, async (file) => {
     await repairTornTail(file, onNotice);
     const key = jobKey(record);
     const index = await HistoryIndex.open(file, historyFieldsOf);
@@ -521,7 +533,7 @@ export async function acceptLatest(
   test: string,
   onNotice: HistoryNotice = warn,
 ): Promise<HistoryRecord | undefined> {
-  return withLock(outputPath, async (file) => {
+  return withLock(outputPath, onNotice, async (file) => {
     await repairTornTail(file, onNotice);
     // A manual command: the whole file is read once, to name the lines it cannot use.
     const notice = historyNotice(await readHistoryFile(file));

@@ -81,6 +81,34 @@ describe('history index', () => {
     expect((await readHistoryRecordsOf(out, { test: 'd' })).map((r) => r.jobId)).toEqual(['101', '102']);
   });
 
+  it('parsed once per process: each open still sees every line once, whatever an earlier open added', async () => {
+    seed(30);
+    await open();
+    // Fewer lines than a save takes: the first open catches them up in memory, the next starts from that.
+    fs.appendFileSync(file, line(rec('a', 100)) + line(rec('d', 101)));
+    const first = await open();
+    expect(first.how).toBe('caught-up');
+    expect(first.lineCount).toBe(32);
+    const second = await open();
+    expect(second.how).toBe('fresh');
+    expect(second.lineCount).toBe(32);
+    expect(second.find({ test: 'd' })).toHaveLength(1);
+    // What an open adds (here: a merged part, which saves) never shows in an index opened before it.
+    await recordJobPart(out, rec('d', 101, { metrics: {}, accuracy: { gsm8k: 0.9 } }), 'accuracy');
+    expect(second.find({ test: 'd' })).toHaveLength(1);
+    expect(second.lineCount).toBe(32);
+    const third = await open();
+    expect(third.how).toBe('fresh');
+    expect(third.find({ test: 'd' })).toHaveLength(1);
+    expect((await readHistoryRecordsOf(out, { test: 'd' }))[0]?.parts).toEqual(['perf', 'accuracy']);
+    // A new index file (another process saved one) is read again, not taken from memory: this one
+    // (hand-cut to its first line, its stamps kept) then shows that one line.
+    const saved = JSON.parse(fs.readFileSync(indexPathOf(file), 'utf8')) as { lines: number[] };
+    saved.lines = saved.lines.slice(0, 6);
+    fs.writeFileSync(indexPathOf(file), JSON.stringify(saved));
+    expect((await open()).lineCount).toBe(1);
+  });
+
   it('is rebuilt when the history changed other than by appending, or the index is damaged', async () => {
     seed(30);
     await open();
