@@ -15,8 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLockFile } from '../../src/broker/run-lock.js';
 import { GOOD_CONFIG } from '../fixtures/hostile-configs.js';
 import { repoRoot } from '../fixtures/paths.js';
+import { jsonReportArgs, VITEST } from './helpers/suite-run.js';
 
-const VITEST = path.join(repoRoot, 'node_modules/vitest/vitest.mjs');
 /** Vitest's peak RSS for a run of two configs, with room to spare (it needs ~410 MB). */
 const MAX_VITEST_RSS = 700 * 1024 * 1024;
 const HEALTHY_CONFIG = path.join(repoRoot, 'tests/fixtures/suites/faults/disagg/stress/healthy.yaml');
@@ -47,6 +47,9 @@ function configFile(name: string, does: string, teardown = ''): string {
   return config;
 }
 
+/** A globalSetup's swap of gone.yaml for a FIFO nobody writes to. */
+const TO_FIFO = `fs.rmSync(gone); execFileSync('mkfifo', [gone]);`;
+
 /**
  * A globalSetup's swap of gone.yaml for a FIFO that `sleep 1000` holds open and never writes to (as
  * `sleep 1000 > gone.yaml` would), attached before Vitest reads: O_RDWR opens a FIFO without waiting for a
@@ -71,10 +74,27 @@ function endWriter(pidFile: string): void {
   fs.rmSync(pidFile);
 }
 
-function vitest(args: string[]) {
-  // Put back before each command: the globalSetup takes it away again.
+/** Put gone.yaml back before each command: the globalSetup takes it away again. */
+function restoreGone(): void {
   fs.rmSync(gone, { force: true });
   fs.copyFileSync(GOOD_CONFIG, gone);
+}
+
+/**
+ * `use` a config whose globalSetup swaps gone.yaml for a FIFO a silent writer holds open; the writer is
+ * ended afterwards, whatever happened.
+ */
+function withSilentWriter<T>(name: string, use: (config: string) => T): T {
+  const pidFile = path.join(tmp, `${name}.pid`);
+  try {
+    return use(configFile(name, silentWriterSwap(pidFile)));
+  } finally {
+    endWriter(pidFile);
+  }
+}
+
+function vitest(args: string[]) {
+  restoreGone();
   const r = spawnSync(process.execPath, [VITEST, ...args], {
     cwd: repoRoot,
     env: { ...process.env, GPU_TYPE: 'GB200', OUTPUT_PATH: path.join(tmp, 'out') },
@@ -87,6 +107,18 @@ function vitest(args: string[]) {
   if (r.error) throw r.error;
   return r;
 }
+
+/** `vitest list --json` with `config`: it ends well, and the names of the tests it lists, sorted. */
+function listedNames(config: string): string[] {
+  const r = vitest(['list', '--json', '--config', config]);
+  expect(r.status, r.stderr).toBe(0);
+  return (JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as Array<{ name: string }>)
+    .map((t) => t.name)
+    .sort();
+}
+
+/** Both configs, as `vitest list` names them. */
+const BOTH = ['stress > disagg_stress_gone', 'stress > disagg_stress_good'];
 
 function failureOf(config: string): { status: string | undefined; message: string } {
   const out = path.join(tmp, 'report.json');
@@ -114,12 +146,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('a config that changes under a running Vitest', () => {
   it('deleted after the glob: vitest list still lists every config', () => {
-    const r = vitest(['list', '--json', '--config', configFile('delete', 'fs.rmSync(gone);')]);
-    expect(r.status, r.stderr).toBe(0);
-    const names = (JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as Array<{ name: string }>)
-      .map((t) => t.name)
-      .sort();
-    expect(names).toEqual(['stress > disagg_stress_gone', 'stress > disagg_stress_good']);
+    expect(listedNames(configFile('delete', 'fs.rmSync(gone);'))).toEqual(BOTH);
   }, 150_000);
 
   it('deleted after the glob: a run fails that test alone, naming the file', () => {
@@ -130,10 +157,8 @@ describe('a config that changes under a running Vitest', () => {
 
   // Vitest reads each test file itself (for `@vitest-environment` comments) after the global setup and
   // before any worker starts; that read used to block on the FIFO for good, with the run lock held.
-  const toFifo = `fs.rmSync(gone); execFileSync('mkfifo', [gone]);`;
-
   it('swapped for a FIFO after the glob: a run fails that test alone, naming the file', () => {
-    const { status, message } = failureOf(configFile('fifo', toFifo));
+    const { status, message } = failureOf(configFile('fifo', TO_FIFO));
     expect(status).toBe('failed');
     expect(message).toMatch(/gone\.yaml is a FIFO/);
     // The run ended, so it let go of its output dir.
@@ -141,39 +166,18 @@ describe('a config that changes under a running Vitest', () => {
   }, 150_000);
 
   it('swapped for a FIFO after the glob: vitest list still lists every config', () => {
-    const r = vitest(['list', '--json', '--config', configFile('fifo-list', toFifo)]);
-    expect(r.status, r.stderr).toBe(0);
-    const names = (JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as Array<{ name: string }>)
-      .map((t) => t.name)
-      .sort();
-    expect(names).toEqual(['stress > disagg_stress_gone', 'stress > disagg_stress_good']);
+    expect(listedNames(configFile('fifo-list', TO_FIFO))).toEqual(BOTH);
   }, 150_000);
 
   it('swapped for a FIFO a silent writer holds open: vitest list still lists every config', () => {
-    const pidFile = path.join(tmp, 'list-writer.pid');
-    try {
-      const r = vitest([
-        'list',
-        '--json',
-        '--config',
-        configFile('fifo-writer-list', silentWriterSwap(pidFile)),
-      ]);
-      expect(r.status, r.stderr).toBe(0);
-      const names = (JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as Array<{ name: string }>)
-        .map((t) => t.name)
-        .sort();
-      expect(names).toEqual(['stress > disagg_stress_gone', 'stress > disagg_stress_good']);
-    } finally {
-      endWriter(pidFile);
-    }
+    expect(withSilentWriter('fifo-writer-list', listedNames)).toEqual(BOTH);
   }, 150_000);
 
   it('swapped for a FIFO after the glob: SIGTERM ends the run, which lets go of its lock', async () => {
-    fs.rmSync(gone, { force: true });
-    fs.copyFileSync(GOOD_CONFIG, gone);
+    restoreGone();
     const out = path.join(tmp, 'out-signal');
     // The marker says the FIFO is in place; Vitest's own read of the test files comes next.
-    const config = configFile('fifo-signal', `${toFifo} console.error('FIFO-IN-PLACE');`);
+    const config = configFile('fifo-signal', `${TO_FIFO} console.error('FIFO-IN-PLACE');`);
     const child = spawn(process.execPath, [VITEST, 'run', '--config', config, '-t', 'gone'], {
       cwd: repoRoot,
       env: { ...process.env, GPU_TYPE: 'GB200', OUTPUT_PATH: out },
@@ -209,21 +213,16 @@ interface Outcome {
 function runAll(config: string, out: string): Outcome {
   const json = path.join(out, 'report.json');
   fs.mkdirSync(out, { recursive: true });
-  fs.rmSync(gone, { force: true });
-  fs.copyFileSync(GOOD_CONFIG, gone);
-  const r = spawnSync(
-    process.execPath,
-    [VITEST, 'run', '--config', config, '--reporter=default', '--reporter=json', `--outputFile.json=${json}`],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, GPU_TYPE: 'GB200', OUTPUT_PATH: out },
-      encoding: 'utf8',
-      // A safety bound only (the run used to hang for good, deaf to SIGTERM): it ends on its own.
-      timeout: 120_000,
-      killSignal: 'SIGKILL',
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
+  restoreGone();
+  const r = spawnSync(process.execPath, [VITEST, 'run', '--config', config, ...jsonReportArgs(json)], {
+    cwd: repoRoot,
+    env: { ...process.env, GPU_TYPE: 'GB200', OUTPUT_PATH: out },
+    encoding: 'utf8',
+    // A safety bound only (the run used to hang for good, deaf to SIGTERM): it ends on its own.
+    timeout: 120_000,
+    killSignal: 'SIGKILL',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (r.error && (r.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw r.error;
   const stderr = r.stderr + r.stdout;
   const report = fs.existsSync(json)
@@ -265,19 +264,19 @@ describe('a config swapped for a FIFO or a device before Vitest reads it (the ru
 
   it('a FIFO nobody writes: only its test fails, naming the file', () => {
     const out = path.join(tmp, 'out-fifo-all');
-    const r = runAll(configFile('fifo-all', `fs.rmSync(gone); execFileSync('mkfifo', [gone]);`), out);
+    const r = runAll(configFile('fifo-all', TO_FIFO), out);
     expectOnlyGoneFailed(r, out, /gone\.yaml is a FIFO \(named pipe\), not a regular file/);
   }, 150_000);
 
   it('a FIFO a silent writer holds open: only its test fails, naming the file', () => {
     const out = path.join(tmp, 'out-fifo-writer');
-    const pidFile = path.join(tmp, 'run-writer.pid');
-    try {
-      const r = runAll(configFile('fifo-writer', silentWriterSwap(pidFile)), out);
-      expectOnlyGoneFailed(r, out, /gone\.yaml is a FIFO \(named pipe\), not a regular file/);
-    } finally {
-      endWriter(pidFile);
-    }
+    withSilentWriter('fifo-writer', (config) =>
+      expectOnlyGoneFailed(
+        runAll(config, out),
+        out,
+        /gone\.yaml is a FIFO \(named pipe\), not a regular file/,
+      ),
+    );
   }, 150_000);
 
   // Vitest's own read of a device ran until V8's string limit: its process peaked at ~950 MB with

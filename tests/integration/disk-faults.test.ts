@@ -5,7 +5,7 @@
 //
 // Mounting needs root (or CAP_SYS_ADMIN). Without it the tests FAIL, saying so: never skipped, so a CI
 // that cannot run them shows it. No SLURM lab needed: the run is the local executor's.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,9 +19,10 @@ import {
   recordJobPart,
   type HistoryRecord,
 } from '../../src/results/history.js';
-import { perfRowsFor, type PerfRow } from '../../src/results/perf-rows.js';
+import type { PerfRow } from '../../src/results/perf-rows.js';
 import { repoRoot } from '../fixtures/paths.js';
-import { VITEST } from './helpers/suite-run.js';
+import { jobPerfRows } from '../fixtures/perf-rows.js';
+import { resultOf, runSuite } from './helpers/suite-run.js';
 
 const SUITE = path.join(repoRoot, 'tests/fixtures/suites/gates');
 const TEST_ID = 'disagg_perf_gated';
@@ -77,24 +78,12 @@ function fill(dir: string): string {
 }
 
 /** Rows of one job; many metrics make a batch far larger than the free end of the file's last page. */
-const rows = (concurrency: number, metrics = 2): PerfRow[] => {
-  const names = Array.from({ length: metrics }, (_, i) => `metric_${i}`);
-  return perfRowsFor({
-    testId: 'disagg_perf_disk',
-    category: 'perf',
-    testType: 'disagg',
-    blocks: [
-      {
-        concurrency,
-        completed: true,
-        warmup: false,
-        metrics: Object.fromEntries(names.map((m, i) => [m, concurrency * 100 + i])),
-      },
-    ],
-    metricNames: names,
-    config: { metadata: { model_name: 'm', precision: 'fp8' } },
-  });
-};
+const rows = (concurrency: number, metrics = 2): PerfRow[] =>
+  jobPerfRows(
+    'disagg_perf_disk',
+    concurrency,
+    Object.fromEntries(Array.from({ length: metrics }, (_, i) => [`metric_${i}`, concurrency * 100 + i])),
+  );
 
 const record = (jobId: string, metrics = 1): HistoryRecord => ({
   test: 'disagg_perf_disk',
@@ -113,40 +102,18 @@ async function disagg(argv: string[], env: NodeJS.ProcessEnv) {
   return { code, stdout, stderr, ms: Date.now() - t0 };
 }
 
-interface JsonReport {
-  testResults: Array<{
-    assertionResults: Array<{ title: string; status: string; duration?: number; failureMessages: string[] }>;
-  }>;
-}
-
 /** One whole run of the stress suite (local executor) on `out`; its one test's result. */
-function runSuite(out: string) {
+function runOn(out: string) {
   const configDir = path.join(work, `configs-${path.basename(out)}`);
   fs.cpSync(SUITE, configDir, { recursive: true });
-  const json = path.join(work, `report-${path.basename(out)}.json`);
-  const r = spawnSync(
-    process.execPath,
-    [VITEST, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${json}`],
-    {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        DISAGG_CONFIG_DIR: configDir,
-        DISAGG_EXECUTOR: 'local',
-        OUTPUT_PATH: out,
-        GPU_TYPE: 'GB200',
-      },
-      encoding: 'utf8',
-      timeout: 180_000,
-    },
-  );
-  const output = `${r.stdout}${r.stderr}`;
-  if (!fs.existsSync(json)) throw new Error(`vitest wrote no JSON report (exit ${r.status}):\n${output}`);
-  const report = JSON.parse(fs.readFileSync(json, 'utf8')) as JsonReport;
-  const test = report.testResults.flatMap((f) => f.assertionResults).find((a) => a.title === TEST_ID);
-  if (!test) throw new Error(`no result for ${TEST_ID}:\n${output}`);
+  const { exit, output, report } = runSuite(configDir, out, {
+    json: path.join(work, `report-${path.basename(out)}.json`),
+    env: { DISAGG_EXECUTOR: 'local' },
+    timeoutMs: 180_000,
+  });
+  const test = resultOf(report, TEST_ID, output);
   return {
-    exit: r.status,
+    exit,
     status: test.status,
     ms: test.duration ?? Infinity,
     failure: test.failureMessages.join('\n'),
@@ -306,7 +273,7 @@ describe('a full disk (tmpfs, ENOSPC)', () => {
     const csvBefore = fs.readFileSync(csv, 'utf8');
     const historyBefore = fs.readFileSync(historyPath(dir), 'utf8');
     const filler = fill(out);
-    const r = runSuite(dir);
+    const r = runOn(dir);
     expect(r.status, r.output).toBe('failed');
     expect(r.exit).toBe(1);
     expect(r.ms).toBeLessThan(AT_ONCE_MS);
@@ -367,7 +334,7 @@ describe('a read-only output dir (tmpfs remounted ro, EROFS)', () => {
     const out = mountedDir();
     const dir = path.join(out, 'run');
     const before = fs.readFileSync(perfCsvPath(dir), 'utf8');
-    const r = runSuite(dir);
+    const r = runOn(dir);
     expect(r.status, r.output).toBe('failed');
     expect(r.exit).toBe(1);
     expect(r.ms).toBeLessThan(AT_ONCE_MS);

@@ -5,14 +5,12 @@
 // exactly once (0 duplicates); no job is left in the queue; the perf CSV has every passed test's rows,
 // each with 17 fields. Faults are triggered by the jobs' states (squeue), not by timers, and the lab is
 // restored afterwards (also on failure). Runs on the default `npm test` cluster (4 nodes × 4 CPUs).
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERF_CSV_NAME } from '../../src/results/csv.js';
-import { repoRoot } from '../fixtures/paths.js';
 import { requireClusterEnv } from './helpers/cluster.js';
 import {
   jobsByName,
@@ -28,21 +26,20 @@ import {
   type RunningJob,
 } from './helpers/lab-faults.js';
 import { writeSimSuite } from './helpers/sim-configs.js';
-import { VITEST } from './helpers/suite-run.js';
+import {
+  assertionsOf,
+  jsonReportArgs,
+  readJsonReport,
+  startSuite,
+  type JsonAssertion,
+  type JsonReport,
+  type SuiteRun,
+} from './helpers/suite-run.js';
 
 const JOBS = 24;
 /** How long sshd stays down (and its connections dropped). */
 const SSHD_DOWN_MS = 12_000;
 const RUN_TIMEOUT_MS = 170_000;
-
-interface JsonAssertion {
-  title: string;
-  status: 'passed' | 'failed' | 'skipped' | 'pending' | 'todo';
-  failureMessages: string[];
-}
-interface JsonReport {
-  testResults: Array<{ assertionResults: JsonAssertion[] }>;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -54,7 +51,8 @@ describe('24 jobs through a node failure, a slurmctld restart and an sshd outage
   let out: string;
   let tests: string[];
   let report: JsonReport;
-  let output = '';
+  let run: SuiteRun | undefined;
+  const output = (): string => run?.output() ?? '';
   let exitCode: number | null = null;
   let downed: RunningJob[] = [];
   const faults: string[] = [];
@@ -67,26 +65,14 @@ describe('24 jobs through a node failure, a slurmctld restart and an sshd outage
     // ~10 s jobs: long enough that the node failure finds jobs running, short enough for CI.
     tests = writeSimSuite(configs, stems, { timeScale: 0.1, concurrencies: '1 2', outputLength: 1024 });
     const json = path.join(out, 'report.json');
-    const child = spawn(
-      process.execPath,
-      [VITEST, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${json}`],
-      {
-        cwd: repoRoot,
-        env: {
-          ...process.env,
-          DISAGG_CONFIG_DIR: configs,
-          DISAGG_EXECUTOR: 'ssh',
-          // 12 in flight: two full nodes' worth and more, without 16 simulators on 2 cores at once.
-          DISAGG_BATCH_SIZE: '12',
-          OUTPUT_PATH: path.join(out, 'output'),
-          GPU_TYPE: 'GB200',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+    run = startSuite(
+      configs,
+      path.join(out, 'output'),
+      // 12 in flight: two full nodes' worth and more, without 16 simulators on 2 cores at once.
+      { DISAGG_EXECUTOR: 'ssh', DISAGG_BATCH_SIZE: '12' },
+      jsonReportArgs(json),
     );
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const { child, exited } = run;
     const killer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
     try {
       // 1. A node DOWN while it runs some of our jobs: the busiest node, once at least 8 jobs run.
@@ -96,7 +82,7 @@ describe('24 jobs through a node failure, a slurmctld restart and an sshd outage
         if (running.length >= 8) break;
         await sleep(200);
       }
-      expect(running.length, `never 8 jobs running at once; run output:\n${output}`).toBeGreaterThanOrEqual(
+      expect(running.length, `never 8 jobs running at once; run output:\n${output()}`).toBeGreaterThanOrEqual(
         8,
       );
       const perNode = new Map<string, number>();
@@ -121,8 +107,7 @@ describe('24 jobs through a node failure, a slurmctld restart and an sshd outage
       if (child.exitCode === null) child.kill('SIGKILL');
       await restoreLab(lab);
     }
-    if (!fs.existsSync(json)) throw new Error(`vitest wrote no JSON report (exit ${exitCode}):\n${output}`);
-    report = JSON.parse(fs.readFileSync(json, 'utf8')) as JsonReport;
+    report = readJsonReport(json, exitCode, output());
     const byStatus = results().reduce<Record<string, number>>(
       (acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }),
       {},
@@ -136,7 +121,7 @@ describe('24 jobs through a node failure, a slurmctld restart and an sshd outage
   }, 300_000);
 
   function results(): JsonAssertion[] {
-    return report.testResults.flatMap((f) => f.assertionResults).filter((a) => tests.includes(a.title));
+    return assertionsOf(report).filter((a) => tests.includes(a.title));
   }
 
   it('injected every fault while jobs ran, and the run ended by itself', () => {
@@ -147,7 +132,7 @@ describe('24 jobs through a node failure, a slurmctld restart and an sshd outage
       'sshd back',
     ]);
     expect(downed.length).toBeGreaterThanOrEqual(1);
-    expect(exitCode, output).toBe(1); // the NODE_FAIL tests fail the run
+    expect(exitCode, output()).toBe(1); // the NODE_FAIL tests fail the run
     expect(results()).toHaveLength(JOBS);
   });
 

@@ -3,7 +3,6 @@
 // config hash) fails its output-throughput history gate with the verdict sentence, DEBUG_MODE re-judges
 // that failed run's `_ERROR` logs twice without touching the CSV or the history, and a fifth normal run
 // passes again.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,23 +10,12 @@ import { describe, expect, it } from 'vitest';
 import { perfCsvPath } from '../../src/results/csv.js';
 import { historyPath, readHistoryRecords } from '../../src/results/history.js';
 import { repoRoot } from '../fixtures/paths.js';
-import { VITEST } from './helpers/suite-run.js';
+import { plain, resultOf, runSuite } from './helpers/suite-run.js';
 
 const SUITE = path.join(repoRoot, 'tests/fixtures/suites/gates');
 const TEST_ID = 'disagg_perf_gated';
 const SLOWED =
   /output_throughput at concurrency 4: [\d,.]+ tok\/s is [\d.]+ % below the baseline [\d,.]+ \(median of 3 runs, noise ±[\d.]+ %\); allowed −[\d.]+ % → FAILED/;
-
-/** Reporter output without colour codes. */
-function plain(text: string): string {
-  return text.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
-}
-
-interface JsonReport {
-  testResults: Array<{
-    assertionResults: Array<{ title: string; status: string; failureMessages: string[] }>;
-  }>;
-}
 
 interface SuiteResult {
   status: string;
@@ -43,31 +31,13 @@ describe('perf gates against history (local executor)', () => {
   fs.cpSync(SUITE, configDir, { recursive: true });
   const normal = fs.readFileSync(yaml, 'utf8');
 
-  function runSuite(env: Record<string, string> = {}): SuiteResult {
-    const json = path.join(work, 'report.json');
-    fs.rmSync(json, { force: true });
-    const r = spawnSync(
-      process.execPath,
-      [VITEST, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${json}`],
-      {
-        cwd: repoRoot,
-        env: {
-          ...process.env,
-          DISAGG_CONFIG_DIR: configDir,
-          DISAGG_EXECUTOR: 'local',
-          OUTPUT_PATH: out,
-          GPU_TYPE: 'GB200',
-          ...env,
-        },
-        encoding: 'utf8',
-        timeout: 120_000,
-      },
-    );
-    const output = r.stdout + r.stderr;
-    if (!fs.existsSync(json)) throw new Error(`vitest wrote no JSON report (exit ${r.status}):\n${output}`);
-    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as JsonReport;
-    const test = report.testResults.flatMap((f) => f.assertionResults).find((a) => a.title === TEST_ID);
-    if (!test) throw new Error(`no result for ${TEST_ID}:\n${output}`);
+  function runGated(env: Record<string, string> = {}): SuiteResult {
+    const { output, report } = runSuite(configDir, out, {
+      json: path.join(work, 'report.json'),
+      env: { DISAGG_EXECUTOR: 'local', ...env },
+      timeoutMs: 120_000,
+    });
+    const test = resultOf(report, TEST_ID, output);
     return { status: test.status, failure: test.failureMessages.join('\n'), output };
   }
 
@@ -75,13 +45,13 @@ describe('perf gates against history (local executor)', () => {
 
   it('builds the history, fails a 1.5× slowed run with the sentence, re-judges it idempotently, passes again', async () => {
     for (let i = 1; i <= 3; i++) {
-      const r = runSuite();
+      const r = runGated();
       expect(r.status, `normal run ${i}:\n${r.output}`).toBe('passed');
       expect(r.output).toMatch(/no verdict: .*3 needed/);
     }
 
     fs.writeFileSync(yaml, normal.replace('  time_scale: 0.02\n', '  time_scale: 0.02\n  slowdown: 1.5\n'));
-    const slowed = runSuite();
+    const slowed = runGated();
     expect(slowed.status, slowed.output).toBe('failed');
     expect(slowed.failure).toMatch(SLOWED);
     expect(slowed.failure).toMatch(/_ERROR/);
@@ -95,14 +65,14 @@ describe('perf gates against history (local executor)', () => {
 
     const before = files();
     for (let i = 1; i <= 2; i++) {
-      const debug = runSuite({ DEBUG_MODE: '1' });
+      const debug = runGated({ DEBUG_MODE: '1' });
       expect(debug.status, `DEBUG_MODE run ${i}:\n${debug.output}`).toBe('failed');
       expect(debug.failure).toMatch(SLOWED);
       expect(files(), `DEBUG_MODE run ${i} changed the CSV or the history`).toEqual(before);
     }
 
     fs.writeFileSync(yaml, normal);
-    const recovered = runSuite();
+    const recovered = runGated();
     expect(recovered.status, recovered.output).toBe('passed');
     expect(recovered.output).toMatch(/output_throughput at concurrency 4: .*median of 3 runs.*→ PASSED/);
 

@@ -10,24 +10,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../fixtures/paths.js';
 import { requireClusterEnv } from './helpers/cluster.js';
 import { alive, refused } from './helpers/processes.js';
+import { assertionsOf, plain, runSuite, type JsonAssertion, type JsonReport } from './helpers/suite-run.js';
 
 const SUITE = path.join(repoRoot, 'tests/fixtures/suites/faults');
-const VITEST = path.join(repoRoot, 'node_modules/vitest/vitest.mjs');
-
-interface JsonAssertion {
-  title: string;
-  status: 'passed' | 'failed' | 'skipped' | 'pending' | 'todo';
-  failureMessages: string[];
-  meta?: { disagg?: { logDir?: string } };
-}
-interface JsonReport {
-  testResults: Array<{ assertionResults: JsonAssertion[] }>;
-}
-
-/** Reporter output without colour codes. */
-function plain(text: string): string {
-  return text.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
-}
 
 // Local runs the configs as one test module per folder (concurrent tests in one module), ssh as one per YAML.
 describe.each([
@@ -40,7 +25,7 @@ describe.each([
   let exitCode: number | null;
 
   function result(stem: string): JsonAssertion {
-    const all = report.testResults.flatMap((f) => f.assertionResults);
+    const all = assertionsOf(report);
     const r = all.find((a) => a.title === `disagg_stress_${stem}`);
     if (!r) throw new Error(`no result for ${stem}; got ${all.map((a) => a.title).join(', ')}`);
     return r;
@@ -49,30 +34,15 @@ describe.each([
   beforeAll(() => {
     if (executor === 'ssh') requireClusterEnv();
     out = fs.mkdtempSync(path.join(os.tmpdir(), `suite-faults-${executor}-`));
-    const json = path.join(out, 'report.json');
-    const r = spawnSync(
-      process.execPath,
-      [VITEST, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${json}`],
-      {
-        cwd: repoRoot,
-        env: {
-          ...process.env,
-          DISAGG_CONFIG_DIR: SUITE,
-          DISAGG_EXECUTOR: executor,
-          DISAGG_TEST_MODULES: testModules,
-          DISAGG_BATCH_SIZE: '4',
-          OUTPUT_PATH: out,
-          GPU_TYPE: 'GB200',
-        },
-        encoding: 'utf8',
-        // SLURM enforces the hang's 15 s limit at its 1-minute granularity: 60–90 s.
-        timeout: 280_000,
-      },
-    );
+    const r = runSuite(SUITE, out, {
+      json: path.join(out, 'report.json'),
+      env: { DISAGG_EXECUTOR: executor, DISAGG_TEST_MODULES: testModules, DISAGG_BATCH_SIZE: '4' },
+      // SLURM enforces the hang's 15 s limit at its 1-minute granularity: 60–90 s.
+      timeoutMs: 280_000,
+    });
     stderr = r.stderr + r.stdout;
-    exitCode = r.status;
-    if (!fs.existsSync(json)) throw new Error(`vitest wrote no JSON report (exit ${r.status}):\n${stderr}`);
-    report = JSON.parse(fs.readFileSync(json, 'utf8')) as JsonReport;
+    exitCode = r.exit;
+    report = r.report;
   }, 300_000);
 
   it('fails the run, passes the healthy config and skips the unsupported one with its reason', () => {

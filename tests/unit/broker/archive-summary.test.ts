@@ -10,7 +10,6 @@ import {
   latestArchivedJobs,
   summaryFileOf,
 } from '../../../src/broker/archive-summary.js';
-import { runDirFor } from '../../../src/broker/job-dirs.js';
 import {
   appendToArchive,
   archiveFileOf,
@@ -21,6 +20,7 @@ import { Ledger } from '../../../src/broker/ledger.js';
 import { main } from '../../../src/cli/main.js';
 import type { LedgerJob } from '../../../src/broker/ledger.js';
 import { loadOutputDir } from '../../../src/report/from-output.js';
+import { judgedJob, runIdOf } from './ledger-files.js';
 
 let out: string;
 beforeEach(() => {
@@ -28,25 +28,14 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(out, { recursive: true, force: true }));
 
-const runIdOf = (r: number) => `20250101-0000${String(r).padStart(2, '0')}-abcd`;
-
 function job(r: number, test: string, jobId = `${r}-${test}`): LedgerJob {
-  const at = new Date(Date.UTC(2025, 0, 1, 0, 0, r)).toISOString();
-  return {
+  return judgedJob(out, r, {
     testId: test,
     configHash: `h-${test}`,
-    executor: 'slurm',
     jobId,
     jobDir: `/jobs/${r}/${test}`,
-    localLogDir: runDirFor(out, runIdOf(r), test),
     state: r % 2 ? 'FAILED' : 'COMPLETED',
-    exitCode: '0:0',
-    runId: runIdOf(r),
-    submittedAt: at,
-    updatedAt: at,
-    endedAt: at,
-    consumed: true,
-  };
+  });
 }
 
 /** Each test's latest job as reading every archive gives it (the report's rule before the summary). */

@@ -15,7 +15,7 @@ import { processStartTime } from '../../../src/executors/process-identity.js';
 import { loadOutputDir } from '../../../src/report/from-output.js';
 import type { JobStatus, SubmittedJob } from '../../../src/types.js';
 import { debugOutcome } from '../../../fixtures/steps/job-step.js';
-import { archivedLines, readLive } from './ledger-files.js';
+import { archivedLines, judgedJob, readLive, runIdOf } from './ledger-files.js';
 import { FakeExecutor } from './fake-executor.js';
 
 let out: string;
@@ -26,26 +26,19 @@ afterEach(() => fs.rmSync(out, { recursive: true, force: true }));
 
 const RUNS = 20;
 const PER_RUN = 50;
-const runIdOf = (r: number) => `20250101-0000${String(r).padStart(2, '0')}-abcd`;
-
 /** A finished, judged job of an old run, as an older version wrote it into jobs.json. */
 function oldJob(r: number, i: number): LedgerJob {
-  const at = new Date(Date.UTC(2025, 0, 1, 0, 0, r, i)).toISOString();
-  return {
-    testId: `test_${i}`,
-    configHash: `h${i}`,
-    executor: 'slurm',
-    jobId: String(10_000 + r * PER_RUN + i),
-    jobDir: `/jobs/${r}/${i}`,
-    localLogDir: runDirFor(out, runIdOf(r), `test_${i}`),
-    state: 'COMPLETED',
-    exitCode: '0:0',
-    runId: runIdOf(r),
-    submittedAt: at,
-    updatedAt: at,
-    endedAt: at,
-    consumed: true,
-  };
+  return judgedJob(
+    out,
+    r,
+    {
+      testId: `test_${i}`,
+      configHash: `h${i}`,
+      jobId: String(10_000 + r * PER_RUN + i),
+      jobDir: `/jobs/${r}/${i}`,
+    },
+    i,
+  );
 }
 
 /** An old ledger: 1,000 judged jobs of 20 ended runs, plus a crashed run with a completed unjudged job. */

@@ -1,6 +1,8 @@
-// Tests look at what the ledger holds, live (`jobs.json`) and archived (the runs' archives), at once.
+// Tests look at what the ledger holds, live (`jobs.json`) and archived (the runs' archives), at once, and
+// build the finished jobs of earlier runs it holds.
 import fs from 'node:fs';
 import path from 'node:path';
+import { runDirFor } from '../../../src/broker/job-dirs.js';
 import { jobIdentity, mergeJobs } from '../../../src/broker/ledger-archive.js';
 import { parseJournal, replayJournal } from '../../../src/broker/ledger-journal.js';
 import type { LedgerData, LedgerJob } from '../../../src/broker/ledger.js';
@@ -44,4 +46,35 @@ export function readWithArchive(out: string): LedgerData {
   const seen = new Set<string>();
   const archived = archivedLines(out).filter((j) => !seen.has(jobIdentity(j)) && !!seen.add(jobIdentity(j)));
   return { ...live, jobs: mergeJobs(archived, live.jobs) };
+}
+
+/** The id of earlier run number `r` (they sort in run order). */
+export const runIdOf = (r: number): string => `20250101-0000${String(r).padStart(2, '0')}-abcd`;
+
+/**
+ * A finished, judged job of earlier run `r` in output dir `out` (submitted and ended `ms` ms into
+ * second `r`), as the ledger keeps it once judged; `state` COMPLETED unless given.
+ */
+export function judgedJob(
+  out: string,
+  r: number,
+  job: Pick<LedgerJob, 'testId' | 'configHash' | 'jobId' | 'jobDir'> & Partial<Pick<LedgerJob, 'state'>>,
+  ms = 0,
+): LedgerJob {
+  const at = new Date(Date.UTC(2025, 0, 1, 0, 0, r, ms)).toISOString();
+  return {
+    testId: job.testId,
+    configHash: job.configHash,
+    executor: 'slurm',
+    jobId: job.jobId,
+    jobDir: job.jobDir,
+    localLogDir: runDirFor(out, runIdOf(r), job.testId),
+    state: job.state ?? 'COMPLETED',
+    exitCode: '0:0',
+    runId: runIdOf(r),
+    submittedAt: at,
+    updatedAt: at,
+    endedAt: at,
+    consumed: true,
+  };
 }

