@@ -7,17 +7,18 @@
 //    a 6-config run (`vitest run` of stress-configs/, local executor, the simulator at its configs'
 //    time_scale), then `disagg compare`, `disagg report` and `disagg cancel` on each. The big dir's first
 //    run migrates jobs.json into the runs' archives (timed on its own); the runs after it are compared
-//    with runs on a fresh empty dir, alternating.
+//    with runs on a fresh empty dir, alternating. The commands run as users run them: `bin/disagg.mjs`
+//    on `dist/`, which the script builds first (`npm run build`).
 // Run: npx tsx scripts/bench/scale-over-time.ts [rounds=2] [parts=both|width|time]
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { JobBroker } from '../../src/broker/broker.js';
 import { Ledger, type LedgerData, type LedgerJob } from '../../src/broker/ledger.js';
 import { formatHistoryRecord, historyPath, type HistoryRecord } from '../../src/results/history.js';
 import { FakeScheduler } from '../../tests/fixtures/fake-scheduler.js';
+import { runEveryTest, widthBroker, widthTestIds } from '../../tests/fixtures/width-run.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const VITEST = path.join(ROOT, 'node_modules/vitest/vitest.mjs');
@@ -53,36 +54,12 @@ async function width(spread: number): Promise<void> {
     lastCpu = process.cpuUsage();
     return answer;
   };
-  const b = new JobBroker({
-    executor: scheduler,
-    ledger: new Ledger(out),
-    settings: { maxJobsInFlight: 0, pollMinMs: 200, pollMaxMs: 500, resume: false },
-    specFor: async (testId) => ({
-      testId,
-      configHash: `h-${testId}`,
-      config: {},
-      configFile: `/x/${testId}.yaml`,
-      localLogDir: path.join(out, 'jobs', testId),
-      timeLimitMs: 3_600_000,
-    }),
-  });
-  const judged = new Map<string, number>();
-  b.events.on('final', (e) => {
-    if (e.ok && e.jobId) judged.set(e.jobId, (judged.get(e.jobId) ?? 0) + 1);
-  });
-  const ids = Array.from({ length: WIDTH }, (_, i) => `t${i}`);
+  const { broker: b, judged } = widthBroker(out, scheduler, { pollMinMs: 200, pollMaxMs: 500 });
+  const ids = widthTestIds(WIDTH);
   const rss0 = process.memoryUsage().rss;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  await b.start();
-  b.schedule(ids);
-  // Each test marks its job consumed once judged, as the job fixture does (the ledger then archives it).
-  await Promise.all(
-    ids.map(async (id) => {
-      const o = await b.run(id);
-      if (o.jobId) await b.consumed(id, o.jobId);
-    }),
-  );
+  await runEveryTest(b, ids);
   const wall = performance.now() - t0;
   await b.close();
   const cpu = process.cpuUsage(cpu0);
@@ -95,6 +72,7 @@ async function width(spread: number): Promise<void> {
   console.log(
     `job counts per poll: ${scheduler.polls.slice(0, 8).join(', ')}${scheduler.polls.length > 8 ? ', …' : ''}`,
   );
+  console.log(`CPU of each tick (ms): ${tickCpu.map((x) => Math.round(x)).join(' ')}`);
   console.log(
     `CPU per tick (between poll calls): median ${ms(median(tickCpu))}, p90 ${ms(quantile(tickCpu, 0.9))}, max ${ms(Math.max(...tickCpu))}  (target ≤ 50 ms)`,
   );
@@ -237,23 +215,24 @@ function childCpuMs(): number {
 
 /** Upper bound of one CLI command: the figure then reads "> limit". */
 const CLI_LIMIT_MS = 120_000;
-const CLI_ENTRY =
-  "import { main } from './src/cli/main.ts'; import { processIO } from './src/cli/io.ts';" +
-  ' process.exitCode = await main(process.argv.slice(1), processIO());';
+/** The command users run: `bin/disagg.mjs` on the built `dist/` (built afresh by `buildCli`). */
+const CLI_BIN = path.join(ROOT, 'bin/disagg.mjs');
 
-/** The `disagg` command from this checkout's sources, as a process of its own (killed at the limit). */
+/** `npm run build`, so the measured command is this checkout's code as users run it (not through tsx). */
+function buildCli(): void {
+  const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
+}
+
+/** The `disagg` command, as a process of its own (killed at the limit). */
 function cli(args: string[]): Promise<{ code: number | null; ms: number; cpuMs: number; out: string }> {
   const t0 = performance.now();
   const cpu0 = childCpuMs();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', CLI_ENTRY, '--', ...args],
-    {
-      cwd: ROOT,
-      env: { ...process.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [CLI_BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -268,6 +247,7 @@ function cli(args: string[]): Promise<{ code: number | null; ms: number; cpuMs: 
 }
 
 async function overTime(): Promise<void> {
+  buildCli();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-time-'));
   const big = path.join(work, 'big');
   const t0 = performance.now();
