@@ -74,8 +74,18 @@ export async function rewriteTail(
     try {
       await applyTail(fh, offset, tail);
     } catch (err) {
-      // The redo file stays: the next writer finishes the rewrite from it.
-      throw namedFileError(file, err, `the next write finishes the line's rewrite from ${redo}`);
+      // A full disk after the cut: the old tail fits where it was (its blocks were just freed).
+      const restored = await applyTail(fh, offset, old).then(
+        () => true,
+        () => false,
+      );
+      if (restored) await rm(redo, { force: true });
+      // Else the redo file stays: the next writer finishes the rewrite from it.
+      throw namedFileError(
+        file,
+        err,
+        restored ? 'the line was left as it was' : `the next write finishes the line's rewrite from ${redo}`,
+      );
     }
   } finally {
     await fh.close();

@@ -20,6 +20,7 @@ import {
   type HistoryRecord,
 } from '../../src/results/history.js';
 import type { PerfRow } from '../../src/results/perf-rows.js';
+import { tailRewriteRedoPath } from '../../src/jobdir/files.js';
 import { repoRoot } from '../fixtures/paths.js';
 import { jobPerfRows } from '../fixtures/perf-rows.js';
 import { resultOf, runSuite } from './helpers/suite-run.js';
@@ -168,6 +169,13 @@ describe('a full disk (tmpfs, ENOSPC)', () => {
     expect(Date.now() - t0).toBeLessThan(AT_ONCE_MS);
     expect((histErr as Error).message).toContain(`cannot write ${history}: the disk is full (ENOSPC)`);
     expect(fs.readFileSync(history, 'utf8')).toBe(historyBefore);
+    // Merging a part into a line (a rewrite of the file's tail) is refused the same way, leaving nothing.
+    const accuracyPart: HistoryRecord = { ...record('1'), metrics: {}, accuracy: { gsm8k: 0.9 } };
+    const mergeErr = await recordJobPart(out, accuracyPart, 'accuracy').catch((e: unknown) => e as Error);
+    expect((mergeErr as Error).message).toContain(`cannot write ${history}`);
+    expect((mergeErr as Error).message).toContain('the disk is full (ENOSPC)');
+    expect(fs.readFileSync(history, 'utf8')).toBe(historyBefore);
+    expect(fs.existsSync(tailRewriteRedoPath(history))).toBe(false);
 
     const accept = await disagg(['accept', 'disagg_perf_disk'], { OUTPUT_PATH: out });
     expect(accept.code, accept.stdout + accept.stderr).toBe(1);
@@ -180,6 +188,7 @@ describe('a full disk (tmpfs, ENOSPC)', () => {
     fs.rmSync(filler);
     expect(await appendPerfRows(csv, rows(2, 80))).toMatchObject({ written: 80 });
     expect(await recordJobPart(out, record('2', 600), 'perf')).toBe('appended');
+    expect(await recordJobPart(out, accuracyPart, 'accuracy')).toBe('merged');
     expect(fs.readFileSync(csv, 'utf8').startsWith(csvBefore)).toBe(true);
     expect(readPerfCsv(fs.readFileSync(csv, 'utf8'), csv)).toMatchObject({ skipped: [] });
     expect(readPerfCsv(fs.readFileSync(csv, 'utf8'), csv).rows).toHaveLength(82);
