@@ -14,7 +14,7 @@ import { parseJsonLines, skippedNotice, type SkippedLine } from '../util/json-li
 import { MAX_DATA_FILE_BYTES, readRegularTextIfExists } from '../util/read-regular-file.js';
 import { ResultsError } from '../errors.js';
 import { HistoryIndex, type IndexedLine, type LineFields } from './history-index.js';
-import { tornFragmentPath } from '../jobdir/files.js';
+import { tailRewriteRedoPath, tornFragmentPath } from '../jobdir/files.js';
 
 export const HISTORY_FILE_NAME = 'history.jsonl';
 
@@ -327,13 +327,19 @@ async function lineOfJob(
   return undefined;
 }
 
+/** Where a line rewrite of the history keeps its redo file and moves what it cannot place. */
+const rewriteFiles = (file: string) => ({
+  redo: tailRewriteRedoPath(file),
+  aside: () => tornFragmentPath(file),
+});
+
 /**
  * Replace one line (by its indexed place) and keep the index fresh. A line near the end (a step merging
  * its part into this run's line) costs a rewrite of the tail only, not of a year of history.
  */
 async function replaceLine(index: HistoryIndex, line: IndexedLine, text: string): Promise<void> {
   const bytes = Buffer.from(text, 'utf8');
-  if (!(await rewriteTail(index.file, line.offset, line.length, bytes))) {
+  if (!(await rewriteTail(index.file, line.offset, line.length, bytes, rewriteFiles(index.file)))) {
     const old = await readFile(index.file);
     await writeFileAtomic(
       index.file,
@@ -409,7 +415,7 @@ async function withLock<T>(
     // Checked under the lock: the file is read, appended to or replaced only when it is no symlink.
     await refuseSymlink(file);
     // A line rewrite a crash cut short is finished before anything else reads or writes the file.
-    const finished = await finishTailRewrite(file);
+    const finished = await finishTailRewrite(file, rewriteFiles(file));
     if (finished) onNotice(`${file}: ${finished}`);
     return await work(file);
   } finally {

@@ -6,9 +6,14 @@
 import { constants } from 'node:fs';
 import { open, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { tailRewriteRedoPath, tornFragmentPath } from '../jobdir/files.js';
 import { namedFileError } from './append-no-follow.js';
 import { fsyncDir, writeFileAtomic } from './atomic-write.js';
+
+/** Where a rewrite keeps its redo file, and where recovery moves what it cannot place (named by the caller). */
+export interface TailRewriteFiles {
+  redo: string;
+  aside: () => string;
+}
 
 /** Tails larger than this are left to a whole-file rewrite (the redo file holds the tail twice). */
 export const TAIL_REWRITE_MAX_BYTES = 8 * 1024 * 1024;
@@ -58,8 +63,8 @@ export async function rewriteTail(
   offset: number,
   oldLength: number,
   text: Buffer,
+  { redo }: Pick<TailRewriteFiles, 'redo'>,
 ): Promise<boolean> {
-  const redo = tailRewriteRedoPath(file);
   const fh = await openRegular(file);
   try {
     const size = (await fh.stat()).size;
@@ -109,11 +114,13 @@ function headerOf(text: string): RedoHeader | undefined {
  * A rewrite a crash interrupted is finished from its redo file; undefined when there was none, else
  * what was done, in words. What the crash left from the line on is one of: the old tail (the crash came
  * before the cut), the old tail with lines another tool appended since (kept, after the new tail), or a
- * part of the new tail. Anything else (a tool appended after a cut) is moved aside to
- * `<file>.torn-<time>` first, so nothing is lost.
+ * part of the new tail. Anything else (a tool appended after a cut) is moved aside (`aside`) first, so
+ * nothing is lost.
  */
-export async function finishTailRewrite(file: string): Promise<string | undefined> {
-  const redo = tailRewriteRedoPath(file);
+export async function finishTailRewrite(
+  file: string,
+  { redo, aside: asideOf }: TailRewriteFiles,
+): Promise<string | undefined> {
   let buf: Buffer;
   try {
     buf = await readFile(redo);
@@ -142,7 +149,7 @@ export async function finishTailRewrite(file: string): Promise<string | undefine
     } else if (left.length >= old.length && left.subarray(0, old.length).equals(old))
       appended = left.subarray(old.length);
     else {
-      const aside = tornFragmentPath(file);
+      const aside = asideOf();
       await writeFile(aside, left, { flag: 'wx' });
       done += `; what followed the line was not the rewrite's (another tool appended meanwhile?): moved to ${aside}`;
     }

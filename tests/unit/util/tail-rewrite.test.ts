@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tailRewriteRedoPath } from '../../../src/jobdir/files.js';
+import { tailRewriteRedoPath, tornFragmentPath } from '../../../src/jobdir/files.js';
 import { finishTailRewrite, rewriteTail, TAIL_REWRITE_MAX_BYTES } from '../../../src/util/tail-rewrite.js';
 
 let dir: string;
 let file: string;
+const files = () => ({ redo: tailRewriteRedoPath(file), aside: () => tornFragmentPath(file) });
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tail-rewrite-'));
   file = path.join(dir, 'history.jsonl');
@@ -22,10 +23,16 @@ describe('rewriteTail', () => {
   it('replaces one line with a longer or shorter one, leaving the lines before and after as they were', async () => {
     fs.writeFileSync(file, LINES.join('\n') + '\n');
     expect(
-      await rewriteTail(file, offsetOf(1), LINES[1]!.length, Buffer.from('{"n":2,"parts":["a","b"]}')),
+      await rewriteTail(
+        file,
+        offsetOf(1),
+        LINES[1]!.length,
+        Buffer.from('{"n":2,"parts":["a","b"]}'),
+        files(),
+      ),
     ).toBe(true);
     expect(text()).toBe('{"n":1}\n{"n":2,"parts":["a","b"]}\n{"n":3}\n{"n":4}\n');
-    expect(await rewriteTail(file, offsetOf(1), 25, Buffer.from('{}'))).toBe(true);
+    expect(await rewriteTail(file, offsetOf(1), 25, Buffer.from('{}'), files())).toBe(true);
     expect(text()).toBe('{"n":1}\n{}\n{"n":3}\n{"n":4}\n');
     // Nothing is left beside the file.
     expect(fs.readdirSync(dir)).toEqual(['history.jsonl']);
@@ -35,7 +42,7 @@ describe('rewriteTail', () => {
     const big = 'x'.repeat(TAIL_REWRITE_MAX_BYTES + 10);
     fs.writeFileSync(file, `{"n":1}\n${big}\n`);
     const before = text();
-    expect(await rewriteTail(file, 0, 7, Buffer.from('{"n":9}'))).toBe(false);
+    expect(await rewriteTail(file, 0, 7, Buffer.from('{"n":9}'), files())).toBe(false);
     expect(text()).toBe(before);
     expect(fs.existsSync(tailRewriteRedoPath(file))).toBe(false);
   });
@@ -43,7 +50,7 @@ describe('rewriteTail', () => {
   it('refuses a symlink in the file’s place', async () => {
     fs.writeFileSync(path.join(dir, 'other'), LINES.join('\n') + '\n');
     fs.symlinkSync(path.join(dir, 'other'), file);
-    await expect(rewriteTail(file, 0, 7, Buffer.from('{"n":9}'))).rejects.toThrow();
+    await expect(rewriteTail(file, 0, 7, Buffer.from('{"n":9}'), files())).rejects.toThrow();
     expect(fs.readFileSync(path.join(dir, 'other'), 'utf8')).toBe(LINES.join('\n') + '\n');
   });
 });
@@ -63,14 +70,14 @@ function redoOfLine2(): string {
 describe('finishTailRewrite (after a crash)', () => {
   it('does nothing when no rewrite was under way', async () => {
     fs.writeFileSync(file, LINES.join('\n') + '\n');
-    expect(await finishTailRewrite(file)).toBeUndefined();
+    expect(await finishTailRewrite(file, files())).toBeUndefined();
     expect(text()).toBe(LINES.join('\n') + '\n');
   });
 
   it('finishes a rewrite that had not touched the file yet', async () => {
     fs.writeFileSync(file, LINES.join('\n') + '\n');
     const want = redoOfLine2();
-    expect(await finishTailRewrite(file)).toMatch(/finished a line rewrite/);
+    expect(await finishTailRewrite(file, files())).toMatch(/finished a line rewrite/);
     expect(text()).toBe(want);
     expect(fs.existsSync(tailRewriteRedoPath(file))).toBe(false);
   });
@@ -81,14 +88,14 @@ describe('finishTailRewrite (after a crash)', () => {
     // The crash came after the cut, half-way through writing the new tail.
     fs.truncateSync(file, offsetOf(2));
     fs.appendFileSync(file, '{"n":3,"x');
-    expect(await finishTailRewrite(file)).toMatch(/finished a line rewrite/);
+    expect(await finishTailRewrite(file, files())).toMatch(/finished a line rewrite/);
     expect(text()).toBe(want);
   });
 
   it('finishes a rewrite whose tail was written but whose redo file was still there', async () => {
     const want = redoOfLine2();
     fs.writeFileSync(file, want);
-    expect(await finishTailRewrite(file)).toMatch(/finished a line rewrite/);
+    expect(await finishTailRewrite(file, files())).toMatch(/finished a line rewrite/);
     expect(text()).toBe(want);
   });
 
@@ -96,7 +103,7 @@ describe('finishTailRewrite (after a crash)', () => {
     fs.writeFileSync(file, LINES.join('\n') + '\n');
     const want = redoOfLine2();
     fs.appendFileSync(file, '{"n":5}\n');
-    expect(await finishTailRewrite(file)).toMatch(/finished a line rewrite/);
+    expect(await finishTailRewrite(file, files())).toMatch(/finished a line rewrite/);
     expect(text()).toBe(want + '{"n":5}\n');
   });
 
@@ -106,7 +113,7 @@ describe('finishTailRewrite (after a crash)', () => {
     fs.truncateSync(file, offsetOf(2));
     fs.appendFileSync(file, '{"n":3,"x');
     fs.appendFileSync(file, '{"n":5}\n');
-    expect(await finishTailRewrite(file)).toMatch(/moved to .*history\.jsonl\.torn-/);
+    expect(await finishTailRewrite(file, files())).toMatch(/moved to .*history\.jsonl\.torn-/);
     expect(text()).toBe(want);
     const aside = fs.readdirSync(dir).filter((f) => f.includes('.torn-'));
     expect(aside).toHaveLength(1);
@@ -116,7 +123,7 @@ describe('finishTailRewrite (after a crash)', () => {
   it('refuses a damaged redo file, naming both files, and changes nothing', async () => {
     fs.writeFileSync(file, LINES.join('\n') + '\n');
     fs.writeFileSync(tailRewriteRedoPath(file), '{"offset":8,"length":99,"old":24}\nshort');
-    await expect(finishTailRewrite(file)).rejects.toThrow(
+    await expect(finishTailRewrite(file, files())).rejects.toThrow(
       new RegExp(`${tailRewriteRedoPath(file)}.*damaged.*${file}`),
     );
     expect(text()).toBe(LINES.join('\n') + '\n');
