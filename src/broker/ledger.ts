@@ -57,14 +57,12 @@ export type LedgerPatch = (view: LedgerView) => void;
 export class LedgerView {
   private dropped = new Set<string>();
   private runsWithEntries?: Set<string>;
-  /** The jobs this write found or added: for a narrow write (`Ledger.patch`), the only ones that may differ. */
-  readonly touched = new Set<LedgerJob>();
   /**
-   * Of those, the jobs changed only by `setJob`, with the fields it set: the journal takes them as they
-   * are instead of comparing every field (a tick's 10,000 state changes).
+   * The jobs changed only by `setJob`, with the fields it set: the journal takes them as they are instead
+   * of comparing every field (a tick's 10,000 state changes).
    */
   readonly fieldsSet = new Map<LedgerJob, Partial<LedgerJob>>();
-  /** Found or added: the caller may have changed any field. */
+  /** Found or added: the caller may have changed any field (never in `fieldsSet` too). */
   private readonly handedOut = new Set<LedgerJob>();
 
   constructor(
@@ -96,8 +94,13 @@ export class LedgerView {
     return j;
   }
 
+  /** The jobs this write found, added or set: for a narrow write (`Ledger.patch`), the only ones that may differ. */
+  *touched(): Generator<LedgerJob> {
+    yield* this.handedOut;
+    yield* this.fieldsSet.keys();
+  }
+
   private handOut(j: LedgerJob): void {
-    this.touched.add(j);
     this.handedOut.add(j);
     this.fieldsSet.delete(j);
   }
@@ -112,7 +115,6 @@ export class LedgerView {
       return !!found;
     }
     Object.assign(j, fields);
-    this.touched.add(j);
     if (this.handedOut.has(j)) return true;
     const before = this.fieldsSet.get(j);
     this.fieldsSet.set(j, before ? Object.assign(before, fields) : fields);
@@ -473,7 +475,7 @@ export class Ledger {
         }
       });
       view.settle();
-      const removed = await this.archiveFinished(data, view, narrow ? view.touched : data.jobs);
+      const removed = await this.archiveFinished(data, view, narrow ? view.touched() : data.jobs);
       const runs = data.runs.filter((r) => !r.endedAt || view.runHasEntries(r.id)).slice(-200);
       // Unchanged, the list stays the same array (the journal compares it as text).
       if (runs.length !== data.runs.length) data.runs = runs;
@@ -503,7 +505,13 @@ export class Ledger {
     const generation = data.generation ?? 0;
     if (!snapshot) {
       const record = narrow
-        ? this.tracker.diffSome(data, generation, narrow.view.touched, narrow.removed, narrow.view.fieldsSet)
+        ? this.tracker.diffSome(
+            data,
+            generation,
+            narrow.view.touched(),
+            narrow.removed,
+            narrow.view.fieldsSet,
+          )
         : this.tracker.diff(data, generation);
       if (record === undefined) return stamp;
       if (record !== 'snapshot') {

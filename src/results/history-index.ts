@@ -1,12 +1,14 @@
 // An index beside `history.jsonl`: the byte offset and length of every line with the fields the readers
-// select by (test, config hash, GPU type, job key), so the history gate, `disagg accept` and the writer
-// read the few lines they judge instead of a year of them. The JSONL stays the one source of truth: the
+// select by (test, config hash, GPU type, job key hash), so the history gate, `disagg accept` and the
+// writer read the few lines they judge instead of a year of them. Its lines are binary (float64): each
+// process of a run reads a year's index as bytes, not as 9 MB of JSON to parse. The JSONL stays the one source of truth: the
 // index records the size it covers and a hash of the bytes just before that size; a history that grew
 // (another tool appended) is caught up from there, one that changed otherwise is indexed again.
 
 import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { lockFile } from '../util/file-lock.js';
 import type { SkippedLine } from '../util/json-lines.js';
@@ -27,11 +29,9 @@ export interface IndexedLine {
   test: string;
   configHash?: string;
   gpuType?: string;
-  key?: string;
 }
 
 interface IndexFile {
-  version: 1;
   /** Bytes of the history covered (always the end of a line). */
   size: number;
   /** sha256 of the (up to) TAIL bytes before `size`, and of the first (up to) TAIL bytes. */
@@ -39,20 +39,36 @@ interface IndexFile {
   head?: string;
   /** The history's mtime when the index was saved: same size, other mtime = rewritten in place. */
   mtimeMs?: number;
+  /** Tests, config hashes and GPU types (a few hundred): the lines refer to them by their place here. */
   strings: string[];
-  /** Per line: offset, length, then string-table indexes of test, config hash, GPU type, key (-1: none). */
-  lines: number[];
+  /**
+   * Per line, STRIDE numbers: offset, length, the string-table indexes of test, config hash and GPU type
+   * (-1: none), and a 32-bit hash of the job key (-1: none). Typed, so a year of lines (110k) is read and
+   * written as 5 MB of bytes, with nothing to parse and nothing for the GC to walk. Capacity may exceed
+   * `n` lines.
+   */
+  lines: Float64Array;
+  n: number;
   /** Complete lines covered, and the 1-based numbers of those that are not records (kept out). */
+  count: number;
+  bad: number[];
+}
+
+/** The small part of the index file, as JSON before its lines. */
+interface IndexHeader {
+  size: number;
+  tail: string;
+  head?: string;
+  mtimeMs?: number;
+  strings: string[];
+  n: number;
   count: number;
   bad: number[];
 }
 
 const STRIDE = 6;
 const TAIL = 4096;
-/**
- * Lines caught up since the saved index before it is saved again (a save writes the whole index, ~9 MB
- * for a year): up to this many, a catch-up looks its strings up without building the table's map.
- */
+/** Lines caught up since the saved index before it is saved again (an open then starts from there). */
 const SAVE_AFTER = 64;
 const CHUNK = 1 << 20;
 /** Line numbers of damaged lines kept (the notice names the first few and counts the rest). */
@@ -62,9 +78,111 @@ const MAX_BAD = 1000;
 const READ_GAP = 64 * 1024;
 const READ_SPAN = 8 * 1024 * 1024;
 
+/**
+ * The index file: MAGIC, the header's length (uint32 LE), the header (JSON), zero padding to a multiple
+ * of 8 bytes, then the lines as float64 (little-endian). A file of another layout is rebuilt.
+ */
+const MAGIC = Buffer.from('DHIDX\u0000\u0000\u0002', 'latin1');
+
 export function indexPathOf(historyFile: string): string {
-  return `${historyFile}.index.json`;
+  return `${historyFile}.index`;
 }
+
+/** Where versions before the binary index kept theirs (JSON): removed once a new one is saved. */
+const legacyIndexPathOf = (historyFile: string) => `${historyFile}.index.json`;
+
+/** A 32-bit FNV-1a hash of a job key: a line found by it is checked against the line itself. */
+export function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+// The lines are float64 in the machine's order; a big-endian machine rebuilds (and never saves) them.
+const LITTLE_ENDIAN = os.endianness() === 'LE';
+
+/** The index's bytes as saved. */
+export function encodeIndex(d: IndexFile): Buffer {
+  const header: IndexHeader = {
+    size: d.size,
+    tail: d.tail,
+    head: d.head,
+    mtimeMs: d.mtimeMs,
+    strings: d.strings,
+    n: d.n,
+    count: d.count,
+    bad: d.bad,
+  };
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const start = align8(MAGIC.length + 4 + json.length);
+  const out = Buffer.alloc(start + d.n * STRIDE * 8);
+  MAGIC.copy(out, 0);
+  out.writeUInt32LE(json.length, MAGIC.length);
+  json.copy(out, MAGIC.length + 4);
+  const lines = d.lines.subarray(0, d.n * STRIDE);
+  Buffer.from(lines.buffer, lines.byteOffset, lines.byteLength).copy(out, start);
+  return out;
+}
+
+/** The index these bytes hold, or undefined when they are not an index of this layout (it is rebuilt). */
+export function decodeIndex(buf: Buffer): IndexFile | undefined {
+  if (!LITTLE_ENDIAN || buf.length < MAGIC.length + 4 || !buf.subarray(0, MAGIC.length).equals(MAGIC))
+    return undefined;
+  const jsonLength = buf.readUInt32LE(MAGIC.length);
+  const start = align8(MAGIC.length + 4 + jsonLength);
+  if (start > buf.length) return undefined;
+  let h: IndexHeader;
+  try {
+    h = JSON.parse(buf.toString('utf8', MAGIC.length + 4, MAGIC.length + 4 + jsonLength)) as IndexHeader;
+  } catch {
+    return undefined;
+  }
+  const ok =
+    Number.isSafeInteger(h.size) &&
+    typeof h.tail === 'string' &&
+    Array.isArray(h.strings) &&
+    h.strings.every((x) => typeof x === 'string') &&
+    Number.isSafeInteger(h.n) &&
+    h.n >= 0 &&
+    Number.isSafeInteger(h.count) &&
+    Array.isArray(h.bad) &&
+    buf.length === start + h.n * STRIDE * 8;
+  if (!ok) return undefined;
+  // Copied out (a Buffer may sit at any byte offset of a shared pool; a Float64Array needs 8).
+  const lines = new Float64Array(h.n * STRIDE);
+  Buffer.from(lines.buffer).set(buf.subarray(start));
+  // Lines in file order within the size covered, pointing at strings the table has: a damaged file is
+  // rebuilt, never half-trusted.
+  let end = 0;
+  for (let i = 0; i < lines.length; i += STRIDE) {
+    const offset = lines[i] as number;
+    const length = lines[i + 1] as number;
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < end || length < 0)
+      return undefined;
+    end = offset + length;
+    if (end > h.size) return undefined;
+    for (let k = 2; k < 5; k++) {
+      const id = lines[i + k] as number;
+      if (id !== -1 && !(Number.isInteger(id) && id >= 0 && id < h.strings.length)) return undefined;
+    }
+  }
+  return {
+    size: h.size,
+    tail: h.tail,
+    head: h.head,
+    mtimeMs: h.mtimeMs,
+    strings: h.strings,
+    lines,
+    n: h.n,
+    count: h.count,
+    bad: h.bad,
+  };
+}
+
+const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
 async function hashOf(fh: fs.FileHandle, start: number, end: number): Promise<string> {
   const buf = Buffer.alloc(Math.max(0, end - start));
@@ -75,10 +193,10 @@ const tailHashOf = (fh: fs.FileHandle, size: number) => hashOf(fh, Math.max(0, s
 const headHashOf = (fh: fs.FileHandle, size: number) => hashOf(fh, 0, Math.min(TAIL, size));
 
 /**
- * The index this process last parsed or saved, by the stamp of the index file it came from (or was
- * caught up from): a run's steps open the index several times (gate, writer, each part), and a year's
- * index is ~9 MB of JSON. Opens share it until one changes it (copy on write); whatever it holds is
- * checked against the history at each open, as a file read afresh is.
+ * The index this process last read or saved, by the stamp of the index file it came from (or was
+ * caught up from): a run's steps open the index several times (gate, writer, each part). Opens share it
+ * until one changes it (copy on write); whatever it holds is checked against the history at each open, as
+ * a file read afresh is.
  */
 const parsed = new Map<string, { stamp: string; data: IndexFile }>();
 
@@ -105,11 +223,8 @@ async function loadIndex(file: string): Promise<{ data: IndexFile; stamp?: strin
     const stamp = await stampOf(at);
     const known = parsed.get(at);
     if (stamp !== undefined && known?.stamp === stamp) return { data: known.data, stamp };
-    const data = JSON.parse(await fs.readFile(at, 'utf8')) as IndexFile;
-    if (data.version !== 1 || !Array.isArray(data.lines) || !Array.isArray(data.strings)) return undefined;
-    if (data.lines.length % STRIDE !== 0) return undefined;
-    // An index of an earlier version (no line count) is rebuilt.
-    if (typeof data.count !== 'number' || !Array.isArray(data.bad)) return undefined;
+    const data = decodeIndex(await fs.readFile(at));
+    if (!data) return undefined;
     // Checked against the file it was read from: a write between the stat and the read is not kept.
     return { data, stamp: (await stampOf(at)) === stamp ? stamp : undefined };
   } catch {
@@ -119,17 +234,17 @@ async function loadIndex(file: string): Promise<{ data: IndexFile; stamp?: strin
 
 /** An index covering nothing yet. */
 const emptyIndex = (): IndexFile => ({
-  version: 1,
   size: 0,
   tail: '',
   strings: [],
-  lines: [],
+  lines: new Float64Array(0),
+  n: 0,
   count: 0,
   bad: [],
 });
 
 export class HistoryIndex {
-  /** String → its table index, built on first use: a year of job keys is 100k+ strings. */
+  /** String → its table index, built on first use (tests, config hashes, GPU types: a few hundred). */
   private stringIdsMap?: Map<string, number>;
   private get stringIds(): Map<string, number> {
     if (!this.stringIdsMap) {
@@ -154,6 +269,8 @@ export class HistoryIndex {
     if (this.shared) {
       this.data = copyOf(this.data);
       this.shared = false;
+      // Its own table from now on: a map of the shared one would miss the strings added to this copy.
+      this.stringIdsMap = undefined;
     }
     return this.data;
   }
@@ -286,19 +403,8 @@ export class HistoryIndex {
     return count;
   }
 
-  /** Lookups left before the string table's map is worth building (a catch-up of a few lines needs none). */
-  private lookupsWithoutMap = 4 * SAVE_AFTER;
-
   private str(s: string | undefined): number {
     if (s === undefined) return -1;
-    if (!this.stringIdsMap && this.lookupsWithoutMap > 0) {
-      // A run's few new lines: a scan of the table each costs less than a map of 100k+ job keys.
-      this.lookupsWithoutMap--;
-      const found = this.data.strings.indexOf(s);
-      if (found >= 0) return found;
-      this.data.strings.push(s);
-      return this.data.strings.length - 1;
-    }
     let id = this.stringIds.get(s);
     if (id === undefined) {
       id = this.data.strings.length;
@@ -315,14 +421,20 @@ export class HistoryIndex {
       if (this.data.bad.length < MAX_BAD) this.data.bad.push(this.data.count);
       return;
     }
-    this.data.lines.push(
-      offset,
-      length,
-      this.str(f.test),
-      this.str(f.configHash),
-      this.str(f.gpuType),
-      this.str(f.key),
-    );
+    const d = this.data;
+    if ((d.n + 1) * STRIDE > d.lines.length) {
+      const grown = new Float64Array(Math.max(1024 * STRIDE, d.lines.length * 2));
+      grown.set(d.lines.subarray(0, d.n * STRIDE));
+      d.lines = grown;
+    }
+    const at = d.n * STRIDE;
+    d.lines[at] = offset;
+    d.lines[at + 1] = length;
+    d.lines[at + 2] = this.str(f.test);
+    d.lines[at + 3] = this.str(f.configHash);
+    d.lines[at + 4] = this.str(f.gpuType);
+    d.lines[at + 5] = f.key === undefined ? -1 : keyHash(f.key);
+    d.n++;
   }
 
   private async save(fh: fs.FileHandle): Promise<void> {
@@ -330,9 +442,12 @@ export class HistoryIndex {
     this.data.tail = await tailHashOf(fh, this.data.size);
     this.data.head = await headHashOf(fh, this.data.size);
     this.data.mtimeMs = (await fh.stat()).mtimeMs;
+    // A big-endian machine's lines would read wrong elsewhere: its index stays in memory.
+    if (!LITTLE_ENDIAN) return;
     try {
-      await writeFileAtomic(indexPathOf(this.file), JSON.stringify(this.data));
+      await writeFileAtomic(indexPathOf(this.file), encodeIndex(this.data));
       this.share(await stampOf(indexPathOf(this.file)));
+      await fs.rm(legacyIndexPathOf(this.file), { force: true });
     } catch {
       // An index that cannot be written (read-only dir) is rebuilt in memory next time: never an error.
     }
@@ -347,29 +462,30 @@ export class HistoryIndex {
       test: s(l[i + 2] as number) as string,
       configHash: s(l[i + 3] as number),
       gpuType: s(l[i + 4] as number),
-      key: s(l[i + 5] as number),
     };
   }
 
-  /** Lines whose fields equal every field given (in file order). */
-  find(where: Partial<Omit<IndexedLine, 'offset' | 'length'>>): IndexedLine[] {
+  /**
+   * Lines whose fields equal every field given (in file order). A job key is matched by its hash: the
+   * caller checks the line's own key (two keys may share a hash).
+   */
+  find(where: Partial<LineFields>): IndexedLine[] {
     const want: Array<[number, number]> = [];
     for (const [slot, value] of [
       [2, where.test],
       [3, where.configHash],
       [4, where.gpuType],
-      [5, where.key],
     ] as const) {
       if (value === undefined) continue;
-      // A lookup does not need the whole map (a gate asks once per open): a scan of the table is enough.
-      const id = this.stringIdsMap ? this.stringIdsMap.get(value) : this.data.strings.indexOf(value);
-      if (id === undefined || id < 0) return [];
+      const id = this.stringIds.get(value);
+      if (id === undefined) return [];
       want.push([slot, id]);
     }
+    if (where.key !== undefined) want.push([5, keyHash(where.key)]);
     const out: IndexedLine[] = [];
     const l = this.data.lines;
     // A plain loop: a year of history is 100k+ lines per gate.
-    lines: for (let i = 0; i < l.length; i += STRIDE) {
+    lines: for (let i = 0; i < this.data.n * STRIDE; i += STRIDE) {
       for (let k = 0; k < want.length; k++) {
         const [slot, id] = want[k] as [number, number];
         if (l[i + slot] !== id) continue lines;
@@ -387,7 +503,7 @@ export class HistoryIndex {
     const l = this.data.lines;
     const taken = new Map<number, number>();
     const picked: number[] = [];
-    for (let i = l.length - STRIDE; i >= 0; i -= STRIDE) {
+    for (let i = (this.data.n - 1) * STRIDE; i >= 0; i -= STRIDE) {
       const test = l[i + 2] as number;
       if (test < 0) continue;
       const k = taken.get(test) ?? 0;
@@ -411,7 +527,7 @@ export class HistoryIndex {
   }
 
   get lineCount(): number {
-    return this.data.lines.length / STRIDE;
+    return this.data.n;
   }
 
   /** The covered size of the history (the end of its last complete line). */
@@ -461,20 +577,18 @@ export class HistoryIndex {
    * (`disagg accept`, a step merging its part): later offsets shift, the index stays fresh and is saved.
    */
   async replaced(offset: number, newLength: number, fields: LineFields | undefined): Promise<void> {
-    const l = this.mutable().lines;
+    const d = this.mutable();
+    const l = d.lines;
     let delta = 0;
-    for (let i = 0; i < l.length; i += STRIDE) {
+    for (let i = 0; i < d.n * STRIDE; i += STRIDE) {
       if (l[i] === offset) {
         delta = newLength - (l[i + 1] as number);
         l[i + 1] = newLength;
-        // A merged part keeps the line's fields: the string table (100k+ keys) is not looked up then.
         if (fields) {
-          const same = (slot: number, s: string | undefined) =>
-            s === undefined ? l[i + slot] === -1 : this.data.strings[l[i + slot] as number] === s;
-          const values = [fields.test, fields.configHash, fields.gpuType, fields.key];
-          values.forEach((s, k) => {
-            if (!same(k + 2, s)) l[i + k + 2] = this.str(s);
-          });
+          l[i + 2] = this.str(fields.test);
+          l[i + 3] = this.str(fields.configHash);
+          l[i + 4] = this.str(fields.gpuType);
+          l[i + 5] = fields.key === undefined ? -1 : keyHash(fields.key);
         }
       } else if ((l[i] as number) > offset) l[i] = (l[i] as number) + delta;
     }

@@ -6,12 +6,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readCompareInput } from '../../../src/results/compare-inputs.js';
-import { HistoryIndex, indexPathOf } from '../../../src/results/history-index.js';
+import {
+  HistoryIndex,
+  decodeIndex,
+  encodeIndex,
+  indexPathOf,
+  keyHash,
+} from '../../../src/results/history-index.js';
 import { compareSamples, splitLatest } from '../../../src/stats/compare.js';
 import {
   acceptLatest,
   historyFieldsOf,
   historyPath,
+  jobKey,
   readHistoryRecords,
   readHistoryRecordsOf,
   recordJobPart,
@@ -103,10 +110,54 @@ describe('history index', () => {
     expect((await readHistoryRecordsOf(out, { test: 'd' }))[0]?.parts).toEqual(['perf', 'accuracy']);
     // A new index file (another process saved one) is read again, not taken from memory: this one
     // (hand-cut to its first line, its stamps kept) then shows that one line.
-    const saved = JSON.parse(fs.readFileSync(indexPathOf(file), 'utf8')) as { lines: number[] };
-    saved.lines = saved.lines.slice(0, 6);
-    fs.writeFileSync(indexPathOf(file), JSON.stringify(saved));
+    const saved = decodeIndex(fs.readFileSync(indexPathOf(file)));
+    if (!saved) throw new Error('the saved index does not decode');
+    fs.writeFileSync(indexPathOf(file), encodeIndex({ ...saved, n: 1 }));
     expect((await open()).lineCount).toBe(1);
+  });
+
+  it('an index damaged inside (lines out of order, cut short) or of the older JSON layout is rebuilt', async () => {
+    seed(30);
+    await open();
+    const good = fs.readFileSync(indexPathOf(file));
+    const saved = decodeIndex(good);
+    if (!saved) throw new Error('the saved index does not decode');
+    // Line 2 said to start before line 1 ends: the bytes are not an index of this history.
+    const lines = saved.lines.slice();
+    lines[6] = 3;
+    fs.writeFileSync(indexPathOf(file), encodeIndex({ ...saved, lines }));
+    expect((await open()).how).toBe('rebuilt');
+    fs.writeFileSync(indexPathOf(file), good.subarray(0, good.length - 8));
+    expect((await open()).how).toBe('rebuilt');
+    // What versions before the binary index wrote: ignored, and removed once the new one is saved.
+    const legacy = `${file}.index.json`;
+    fs.writeFileSync(legacy, JSON.stringify({ version: 1, size: 0, tail: '', strings: [], lines: [] }));
+    fs.rmSync(indexPathOf(file));
+    const rebuilt = await open();
+    expect(rebuilt.how).toBe('rebuilt');
+    expect(rebuilt.lineCount).toBe(30);
+    expect(fs.existsSync(legacy)).toBe(false);
+    expect(await readHistoryRecordsOf(out, { test: 'a' })).toEqual(await fullRead('a'));
+  });
+
+  it('two jobs whose keys share a hash: each part merges into its own job’s line', async () => {
+    // 449599 and 612382 (same host and submit time) have the same 32-bit key hash.
+    const at = '2026-01-01T00:00:00.000Z';
+    const [one, two] = ['449599', '612382'].map((jobId) => rec('a', 1, { jobId, submittedAt: at }));
+    if (!one || !two) throw new Error('unreachable');
+    expect(keyHash(jobKey(one) as string)).toBe(keyHash(jobKey(two) as string));
+    fs.writeFileSync(file, line(one) + line(two));
+    await open();
+    expect(await recordJobPart(out, { ...two, metrics: {}, accuracy: { gsm8k: 0.5 } }, 'accuracy')).toBe(
+      'merged',
+    );
+    expect(await recordJobPart(out, { ...one, metrics: {}, accuracy: { gsm8k: 0.7 } }, 'accuracy')).toBe(
+      'merged',
+    );
+    const byJob = new Map((await readHistoryRecords(out)).map((r) => [r.jobId, r]));
+    expect(byJob.size).toBe(2);
+    expect(byJob.get('612382')?.accuracy).toEqual({ gsm8k: 0.5 });
+    expect(byJob.get('449599')?.accuracy).toEqual({ gsm8k: 0.7 });
   });
 
   it('is rebuilt when the history changed other than by appending, or the index is damaged', async () => {
