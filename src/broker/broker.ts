@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { DoneWatcher } from '../executors/types.js';
 import { slurmErrFile, slurmOutFile } from '../jobdir/files.js';
@@ -17,16 +16,15 @@ import {
 } from './never-start.js';
 import { backOffIntervalOf, markerIntervalOf, slowedOver } from './poll-cadence.js';
 import { jobsLeftMessage, POLL_GIVE_UP_MS, pollFailedNotice, pollGiveUpReason } from './poll-give-up.js';
-import { readBenchProgress } from './progress.js';
 import { reconcileAtStart, startRun } from './resume.js';
 import { RunLock } from './run-lock.js';
 import { Submitter } from './submission.js';
-import { cpuSince, TickBudget } from './tick-budget.js';
+import { LogScans } from './log-scans.js';
+import { TickBudget } from './tick-budget.js';
 import {
   deferred,
   MARKER_SETTLE_MS,
   SAFETY_POLL_MS,
-  SCAN_CPU_BUDGET_MS,
   SCAN_EVERY_MS,
   STATE_SLICE,
   TICK_CPU_BUDGET_MS,
@@ -69,6 +67,7 @@ export class JobBroker {
   /** When the current streak of failed polls began (ms). */
   private pollFailingSince?: number;
   private readonly neverStart: NeverStartWatch;
+  private readonly scans: LogScans;
   private readonly submitter: Submitter;
   private closed = false;
   /** Set by Ctrl-C/SIGTERM: nothing new is submitted after it. */
@@ -97,6 +96,13 @@ export class JobBroker {
     );
     this.tickBudget = new TickBudget(deps.settings.tickCpuBudgetMs ?? TICK_CPU_BUDGET_MS);
     this.neverStart = new NeverStartWatch(deps.settings.neverStartGraceMs ?? NEVER_START_GRACE_MS);
+    this.scans = new LogScans(
+      deps.executor,
+      this.events,
+      deps.settings,
+      () => this.pollWithin(deps.settings.pollMinMs),
+      (m) => this.log(m),
+    );
     recordInLedger(this.events, deps.ledger, this.runId);
     deps.ledger.onNotice = (message) => void this.events.emit('notice', { message }).catch(() => undefined);
     if (deps.log) logEvents(this.events, deps.log);
@@ -531,7 +537,7 @@ export class JobBroker {
         if (t.status && TERMINAL_STATES.has(t.status.state)) void this.collect(t);
         else if (t.status?.state === 'RUNNING') running.push(t);
       }
-      await this.scanWithin(running, this.tickBudget.left());
+      await this.scans.within(running, this.tickBudget.left());
     } catch (err) {
       await this.pollFailed(live, err instanceof Error ? err : new Error(String(err)));
     } finally {
@@ -617,7 +623,7 @@ export class JobBroker {
           t.markerSeenAt === undefined &&
           !(t.status && TERMINAL_STATES.has(t.status.state)),
       );
-      void this.scanWithin(running).finally(() => (this.scanning = false));
+      void this.scans.within(running).finally(() => (this.scanning = false));
     }, this.deps.settings.scanEveryMs ?? SCAN_EVERY_MS);
     this.scanTimer.unref();
   }
@@ -693,67 +699,6 @@ export class JobBroker {
       );
       this.log(left);
       for (const t of jobs) this.fail(t, new Error(`job ${t.job?.jobId}: ${reason}; ${left}`));
-    }
-  }
-
-  /**
-   * Scan these jobs' logs, until this tick has spent its scan budget of CPU: with thousands of running
-   * jobs the rest wait for the next ticks (each job is scanned at most every `scanEveryMs`, so the ones
-   * scanned now are skipped then and the others get their turn).
-   */
-  private async scanWithin(ts: readonly Tracked[], tickLeftMs = Infinity): Promise<void> {
-    const from = process.cpuUsage();
-    // In a tick: no more than what its state changes left of the tick's budget (one scan at least).
-    const budget = Math.min(this.deps.settings.scanCpuBudgetMs ?? SCAN_CPU_BUDGET_MS, tickLeftMs);
-    let n = 0;
-    for (const t of ts) {
-      if (t.phase !== 'live') continue;
-      if (!(await this.scan(t))) continue;
-      // The CPU clock is a system call: looked at every 8 scans.
-      if (++n % 8 === 1 && cpuSince(from) > budget) return;
-    }
-  }
-
-  /** Scans the job's logs unless it was scanned recently; true when it did. */
-  private async scan(t: Tracked): Promise<boolean> {
-    const every = this.deps.settings.scanEveryMs ?? SCAN_EVERY_MS;
-    if (t.earlyFailure || Date.now() - t.lastScanAt < every || !t.job) return false;
-    t.lastScanAt = Date.now();
-    try {
-      const fatal = await this.deps.executor.scanEarlyFailure(t.job);
-      if (fatal) {
-        t.earlyFailure = fatal;
-        await this.events.emit('earlyFailure', { testId: t.testId, jobId: t.job.jobId, line: fatal });
-        await this.deps.executor.cancel([t.job]);
-        // Its end is asked for soon, not at a safety tick a minute away.
-        this.pollWithin(this.deps.settings.pollMinMs);
-        return true;
-      }
-    } catch (err) {
-      this.log(`${t.testId}: early-failure scan failed: ${(err as Error).message}`);
-    }
-    await this.progress(t);
-    return true;
-  }
-
-  /** Tell subscribers how far the benchmark got, when the job dir is readable here and it changed. */
-  private async progress(t: Tracked): Promise<void> {
-    if (!t.job || !fs.existsSync(t.job.jobDir)) return;
-    try {
-      const p = await readBenchProgress(t.job.jobDir);
-      if (!p) return;
-      const key = `${p.concurrency}|${p.concurrenciesDone.join(',')}`;
-      if (key === t.progressKey) return;
-      t.progressKey = key;
-      await this.events.emit('progress', {
-        testId: t.testId,
-        jobId: t.job.jobId,
-        concurrency: p.concurrency,
-        concurrenciesDone: p.concurrenciesDone,
-        at: new Date().toISOString(),
-      });
-    } catch (err) {
-      this.log(`${t.testId}: progress scan failed: ${(err as Error).message}`);
     }
   }
 
