@@ -90,6 +90,8 @@ export function indexPathOf(historyFile: string): string {
 
 /** Where versions before the binary index kept theirs (JSON): removed once a new one is saved. */
 const legacyIndexPathOf = (historyFile: string) => `${historyFile}.index.json`;
+/** Histories whose older index this process removed already (one try per process, not per save). */
+const legacyGone = new Set<string>();
 
 /** A 32-bit FNV-1a hash of a job key: a line found by it is checked against the line itself. */
 export function keyHash(key: string): number {
@@ -447,7 +449,10 @@ export class HistoryIndex {
     try {
       await writeFileAtomic(indexPathOf(this.file), encodeIndex(this.data));
       this.share(await stampOf(indexPathOf(this.file)));
-      await fs.rm(legacyIndexPathOf(this.file), { force: true });
+      if (!legacyGone.has(this.file)) {
+        await fs.rm(legacyIndexPathOf(this.file), { force: true });
+        legacyGone.add(this.file);
+      }
     } catch {
       // An index that cannot be written (read-only dir) is rebuilt in memory next time: never an error.
     }
