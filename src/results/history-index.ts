@@ -10,6 +10,7 @@ import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { fnv1a } from '../util/fnv1a.js';
 import { lockFile } from '../util/file-lock.js';
 import type { SkippedLine } from '../util/json-lines.js';
 
@@ -93,15 +94,8 @@ const legacyIndexPathOf = (historyFile: string) => `${historyFile}.index.json`;
 /** Histories whose older index this process removed already (one try per process, not per save). */
 const legacyGone = new Set<string>();
 
-/** A 32-bit FNV-1a hash of a job key: a line found by it is checked against the line itself. */
-export function keyHash(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+/** A job key's 32-bit hash (FNV-1a): a line found by it is checked against the line itself. */
+export const keyHash = fnv1a;
 
 // The lines are float64 in the machine's order; a big-endian machine rebuilds (and never saves) them.
 const LITTLE_ENDIAN = os.endianness() === 'LE';

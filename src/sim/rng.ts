@@ -1,15 +1,10 @@
 // Seeded, dependency-free randomness. Everything the simulator draws (lengths, answers, faults) comes
 // from here so a run is reproducible from `simulator.seed`.
 
-/** FNV-1a 32-bit hash of a string: stable across runs and platforms. */
-export function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+import { fnv1a } from '../util/fnv1a.js';
+
+/** A string's FNV-1a 32-bit hash: seeds that are stable across runs and platforms. */
+export const hashString = fnv1a;
 
 /** mulberry32: tiny, fast, good enough for simulation draws. Returns floats in [0, 1). */
 export function createRng(seed: number): () => number {
