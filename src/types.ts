@@ -274,6 +274,11 @@ export interface DatasetVerdict {
   higherIsBetter: boolean;
   /** One sentence a person understands. */
   message: string;
+  /**
+   * The message's first clause, one line (`gsm8k (flexible-extract, exact_match): FAILED: observed … is
+   * below the threshold …`): what a summary shows, so no reader has to cut the message.
+   */
+  headline: string;
   warnings: string[];
   /** 1-based index of the run in the accuracy log this verdict judges (several runs → several verdicts). */
   run?: number;
@@ -357,4 +362,9 @@ export interface DisaggMeta {
   live?: LiveJobState;
   perf?: PerfSummary;
   accuracy?: AccuracySummary;
+  /**
+   * One line saying why a verdict step failed the test, set by that step as it throws (written and read
+   * through `src/stats/failure-reason.ts`): the run summary's reason line.
+   */
+  failureReason?: string;
 }

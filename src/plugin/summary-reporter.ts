@@ -3,6 +3,7 @@ import type { BrokerEvents } from '../broker/events.js';
 import { onBrokerEvents } from '../broker/registry.js';
 import { otherRunHolding } from '../broker/run-lock.js';
 import type { RunTest } from '../report/from-run.js';
+import { failureReasonOf } from '../stats/failure-reason.js';
 import type { DisaggMeta } from '../types.js';
 import { stdoutTaken } from './stdout-reporters.js';
 
@@ -48,21 +49,26 @@ export function describeTimeline(t: JobTimeline): string {
 const REASON_CHARS = 480;
 
 /**
- * The first line of a failure message, cut to a length that fits a terminal line or two. A first line
- * that is a header (`x.yaml: 2 config error(s):`) brings the first item under it, whole, and says how
- * many more there are.
+ * A failed test's reason in one line, cut to a length that fits a terminal line or two. The reason the
+ * failing step recorded (`recorded`, from `meta.disagg.failureReason`: an accuracy verdict's first
+ * clause) comes first; the test's error has the verdict in full. Else the first line of the failure
+ * message; a first line that is a header (`x.yaml: 2 config error(s):`) brings the first item under it,
+ * whole, and says how many more there are.
  */
-export function reasonLine(message: string | undefined): string {
-  const lines = (message ?? '')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  let line = (lines[0] ?? 'failed without a message').replace(/^Error: /, '');
-  // An accuracy verdict: its first clause (observed vs threshold); the test's error has it in full.
-  if (/^accuracy \S+ .*: FAILED: /.test(line)) line = line.split('; ')[0] as string;
-  if (line.endsWith(':') && lines.length > 1) {
-    const more = lines.length - 2;
-    line = `${line} ${lines[1]}${more > 0 ? ` (and ${more} more)` : ''}`;
+export function reasonLine(message: string | undefined, recorded?: string): string {
+  let line: string;
+  if (recorded !== undefined && recorded.trim() !== '') {
+    line = recorded.trim().replace(/\s*\n\s*/g, ' ');
+  } else {
+    const lines = (message ?? '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    line = (lines[0] ?? 'failed without a message').replace(/^Error: /, '');
+    if (line.endsWith(':') && lines.length > 1) {
+      const more = lines.length - 2;
+      line = `${line} ${lines[1]}${more > 0 ? ` (and ${more} more)` : ''}`;
+    }
   }
   return line.length > REASON_CHARS ? `${line.slice(0, REASON_CHARS - 1)}…` : line;
 }
@@ -158,7 +164,11 @@ export class DisaggSummaryReporter implements Reporter {
         runTests.push({ meta, state, errors, skipNote, timeline });
         const timing = timeline ? describeTimeline(timeline) : '';
         const why =
-          state === 'failed' ? reasonLine(errors[0]) : state === 'skipped' && skipNote ? skipNote : '';
+          state === 'failed'
+            ? reasonLine(errors[0], failureReasonOf(meta))
+            : state === 'skipped' && skipNote
+              ? skipNote
+              : '';
         lines.push(
           `  ${state.padEnd(7)} ${meta.testId ?? test.name}  ${[job, timing, perf, acc].filter(Boolean).join(' | ')}`.trimEnd() +
             (why ? `\n          reason: ${why}` : '') +

@@ -89,7 +89,12 @@ function pickRow(ds: AccuracyDatasetConfig, rows: AccuracyResultRow[]): { filter
   return { filter, metric };
 }
 
-function explain(p: Plan, observed: number, passed: boolean, where: string): string {
+function explain(
+  p: Plan,
+  observed: number,
+  passed: boolean,
+  where: string,
+): { headline: string; message: string } {
   const side = p.higherIsBetter
     ? passed
       ? 'is at or above'
@@ -109,13 +114,13 @@ function explain(p: Plan, observed: number, passed: boolean, where: string): str
       `(the minimum detectable effect) is caught ${power}% of the time, a false alarm happens ${Number(((p.alpha ?? 0) * 100).toPrecision(6))}% of the time`;
   }
   const warn = p.warnings.length > 0 ? ` Warning: ${p.warnings.join('; ')}.` : '';
-  return `${head}; ${how}.${warn}`;
+  return { headline: head, message: `${head}; ${how}.${warn}` };
 }
 
 function verdictBase(
   p: Plan,
   runIndex: number,
-): Omit<DatasetVerdict, 'passed' | 'message' | 'filter' | 'metric'> {
+): Omit<DatasetVerdict, 'passed' | 'headline' | 'message' | 'filter' | 'metric'> {
   return {
     dataset: p.name,
     expected: p.expected,
@@ -142,23 +147,27 @@ function judgeRun(
   const label = runCount > 1 ? `${p.name}, run ${runIndex + 1} of ${runCount}` : p.name;
   const rows = run.results.filter((r) => sameTask(r, p.name));
   if (rows.length === 0) {
+    const headline = `${label}: FAILED: dataset '${p.name}' not found in the accuracy log`;
     return {
       ...base,
       filter: ds.filter_type ?? 'flexible-extract',
       metric: ds.metric ?? 'exact_match',
       passed: false,
-      message: `${label}: FAILED: dataset '${p.name}' not found in the accuracy log; found ${describeTasks(run)}.`,
+      headline,
+      message: `${headline}; found ${describeTasks(run)}.`,
     };
   }
   const { filter, metric } = pickRow(ds, rows);
   const row = rows.find((r) => r.filter === filter && r.metric === metric);
   if (row === undefined) {
+    const headline = `${label}: FAILED: no '${filter}' filter with metric '${metric}' for ${p.name}`;
     return {
       ...base,
       filter,
       metric,
       passed: false,
-      message: `${label}: FAILED: no '${filter}' filter with metric '${metric}' for ${p.name}; found ${describeRows(rows)}.`,
+      headline,
+      message: `${headline}; found ${describeRows(rows)}.`,
     };
   }
   const observed = row.value;
@@ -170,7 +179,7 @@ function judgeRun(
     metric,
     observed,
     passed,
-    message: explain(p, observed, passed, `${label} (${filter}, ${metric})`),
+    ...explain(p, observed, passed, `${label} (${filter}, ${metric})`),
   };
 }
 
@@ -189,12 +198,14 @@ export function judgeAccuracy(
       continue;
     }
     if (runs.length === 0) {
+      const headline = `${p.name}: FAILED: no lm-eval result table found in the accuracy log`;
       out.push({
         ...verdictBase(p, 0),
         filter: ds.filter_type ?? 'flexible-extract',
         metric: ds.metric ?? 'exact_match',
         passed: false,
-        message: `${p.name}: FAILED: no lm-eval result table found in the accuracy log.`,
+        headline,
+        message: `${headline}.`,
       });
       continue;
     }
@@ -204,6 +215,7 @@ export function judgeAccuracy(
 }
 
 function configError(ds: AccuracyDatasetConfig, reason: string): DatasetVerdict {
+  const headline = `${datasetName(ds)}: FAILED: the accuracy config is unusable: ${reason}`;
   return {
     dataset: datasetName(ds),
     filter: ds.filter_type ?? 'flexible-extract',
@@ -213,7 +225,8 @@ function configError(ds: AccuracyDatasetConfig, reason: string): DatasetVerdict 
     threshold: Number.NaN,
     thresholdType: ds.threshold_type ?? 'hypothesis_test',
     higherIsBetter: ds.higher_is_better ?? true,
-    message: `${datasetName(ds)}: FAILED: the accuracy config is unusable: ${reason}.`,
+    headline,
+    message: `${headline}.`,
     warnings: [],
   };
 }

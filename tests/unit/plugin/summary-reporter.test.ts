@@ -164,15 +164,70 @@ describe('summary reporter', () => {
     // A plain first line stays the reason; a header with nothing under it stays as it is.
     expect(reasonLine('Error: job 7 ended FAILED\nLogs: /o')).toBe('job 7 ended FAILED');
     expect(reasonLine('only a header:')).toBe('only a header:');
-    // An accuracy verdict: its first clause; the test's error carries the whole paragraph.
-    expect(
-      reasonLine(
-        'Error: accuracy gsm8k (flexible-extract, exact_match): FAILED: observed 0.5000 (50.00%) is below the threshold 0.6498 (64.98%); expected 0.8000; one-sided hypothesis test with n=60',
-      ),
-    ).toBe(
-      'accuracy gsm8k (flexible-extract, exact_match): FAILED: observed 0.5000 (50.00%) is below the threshold 0.6498 (64.98%)',
-    );
     expect(reasonLine(undefined)).toBe('failed without a message');
+  });
+
+  describe('the reason a verdict step recorded (meta.disagg.failureReason)', () => {
+    const verdict =
+      'Error: accuracy gsm8k (flexible-extract, exact_match): FAILED: observed 0.5000 (50.00%) is below the threshold 0.6498 (64.98%); expected 0.8000; one-sided hypothesis test with n=60\nlogs: /o/t_ERROR';
+
+    it('is the reason line, whatever the message says', () => {
+      expect(reasonLine(verdict, 'accuracy gsm8k: the recorded reason')).toBe(
+        'accuracy gsm8k: the recorded reason',
+      );
+      expect(reasonLine(undefined, 'recorded')).toBe('recorded');
+    });
+
+    it('without one, an accuracy message is not recognised by its wording: its first line, whole', () => {
+      expect(reasonLine(verdict)).toBe(
+        'accuracy gsm8k (flexible-extract, exact_match): FAILED: observed 0.5000 (50.00%) is below the threshold 0.6498 (64.98%); expected 0.8000; one-sided hypothesis test with n=60',
+      );
+      // A blank recorded reason counts as none.
+      expect(reasonLine('job 7 ended FAILED\nLogs: /o', '  ')).toBe('job 7 ended FAILED');
+    });
+
+    it('stays one line and is cut to the same length as a message', () => {
+      expect(reasonLine(undefined, ' first\n  second \n')).toBe('first second');
+      const long = reasonLine(undefined, 'x'.repeat(1000));
+      expect(long).toHaveLength(480);
+      expect(long.endsWith('…')).toBe(true);
+    });
+
+    it("the summary prints a failed test's recorded reason, and only a string one", async () => {
+      const reporter = new DisaggSummaryReporter();
+      reporter.onInit();
+      const failed = (testId: string, failureReason: unknown) => ({
+        name: testId,
+        meta: () => ({ disagg: { testId, failureReason } }),
+        result: () => ({ state: 'failed', errors: [{ message: `${verdict}\nsecond line` }] }),
+      });
+      const module = {
+        children: {
+          allTests: () => [
+            failed('t1', 'accuracy gsm8k (flexible-extract, exact_match): FAILED: recorded'),
+            failed('t2', 42),
+          ],
+        },
+      };
+      const lines: string[] = [];
+      const log = console.log;
+      console.log = (s: string) => lines.push(s);
+      try {
+        await reporter.onTestRunEnd([module] as unknown as Parameters<
+          DisaggSummaryReporter['onTestRunEnd']
+        >[0]);
+      } finally {
+        console.log = log;
+      }
+      const text = lines.join('\n');
+      expect(text).toContain(
+        'failed  t1\n          reason: accuracy gsm8k (flexible-extract, exact_match): FAILED: recorded\n',
+      );
+      // Meta crosses a process boundary and a hand-written test may set it: a non-string is ignored.
+      expect(text).toContain(
+        'failed  t2\n          reason: accuracy gsm8k (flexible-extract, exact_match): FAILED: observed',
+      );
+    });
   });
 
   it('--reporter=verbose turns on verbose output for the workers', () => {

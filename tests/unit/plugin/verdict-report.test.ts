@@ -18,6 +18,9 @@ import { VERDICT_YAML } from './verdict-yaml.js';
 
 function verdict(dataset: string, passed: boolean, warnings: string[] = []): DatasetVerdict {
   const observed = passed ? 0.9 : 0.5;
+  const headline =
+    `${dataset}: ${passed ? 'PASSED' : 'FAILED'}: observed ${observed} ${passed ? 'is at or above' : 'is below'} ` +
+    `the threshold 0.65`;
   return {
     dataset,
     filter: 'flexible-extract',
@@ -28,10 +31,9 @@ function verdict(dataset: string, passed: boolean, warnings: string[] = []): Dat
     threshold: 0.65,
     thresholdType: 'hypothesis_test',
     higherIsBetter: true,
+    headline,
     message:
-      `${dataset}: ${passed ? 'PASSED' : 'FAILED'}: observed ${observed} ${passed ? 'is at or above' : 'is below'} ` +
-      `the threshold 0.65; the long explanation.` +
-      (warnings.length ? ` Warning: ${warnings.join('; ')}.` : ''),
+      `${headline}; the long explanation.` + (warnings.length ? ` Warning: ${warnings.join('; ')}.` : ''),
     warnings,
   };
 }
@@ -52,7 +54,7 @@ function setup(options: { verbose?: boolean } = {}) {
     name: 't1',
     meta: { disagg: { logDir: '/o/t1', failureLogDir: '/o/t1_ERROR' } },
   } as unknown as TestContext['task'];
-  return { printed, annotations, report: createReport(annotate, task, options) };
+  return { printed, annotations, task, report: createReport(annotate, task, options) };
 }
 
 /** What a generated test passes: the parsed config (mmlu's expected_value on line 8) and a module loader. */
@@ -100,9 +102,32 @@ describe('accuracy verdicts', () => {
   });
 
   it('passes quietly when every dataset passed', async () => {
-    const { printed, report } = setup();
+    const { printed, report, task } = setup();
     await report.accuracy(accuracy([verdict('gsm8k', true)]));
     expect(printed).toEqual(['[vitest-disagg] t1: accuracy gsm8k PASSED: 90.00% ≥ threshold 65.00%']);
+    expect(task.meta.disagg?.failureReason).toBeUndefined();
+  });
+
+  it("records the summary's reason as data: the first failed verdict's headline and how many more", async () => {
+    const { report, task } = setup();
+    const failed = [verdict('gsm8k', true), verdict('mmlu', false), verdict('arc', false)];
+    await expect(report.accuracy(accuracy(failed))).rejects.toThrow(/mmlu: FAILED/);
+    expect(task.meta.disagg?.failureReason).toBe(
+      'accuracy mmlu: FAILED: observed 0.5 is below the threshold 0.65 (and 1 more)',
+    );
+    const one = setup();
+    await expect(one.report.accuracy(accuracy([verdict('mmlu', false)]))).rejects.toThrow();
+    expect(one.task.meta.disagg?.failureReason).toBe(`accuracy ${verdict('mmlu', false).headline}`);
+  });
+
+  it('no dataset judged: the reason says so, without the logs the message adds', async () => {
+    const { report, task } = setup();
+    await expect(report.accuracy(accuracy([]))).rejects.toThrow(
+      'accuracy FAILED: no accuracy dataset was judged (metadata.accuracy.datasets is empty); logs: /o/t1_ERROR',
+    );
+    expect(task.meta.disagg?.failureReason).toBe(
+      'accuracy FAILED: no accuracy dataset was judged (metadata.accuracy.datasets is empty)',
+    );
   });
 });
 

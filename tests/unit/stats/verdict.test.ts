@@ -54,6 +54,35 @@ describe('judgeAccuracy: hypothesis_test', () => {
     const [v] = judgeAccuracy([{ name: 'gsm8k', expected_value: 0.9454 }], [gsm(0.9, 0.9)]);
     expect(v.passed).toBe(false);
     expect(v.message).toMatch(/FAILED: observed 0.9000 \(90.00%\) is below the threshold 0.9134/);
+    // The headline (what the run summary shows) is the message's first clause, built with it.
+    expect(v.headline).toBe(
+      'gsm8k (flexible-extract, exact_match): FAILED: observed 0.9000 (90.00%) is below the threshold 0.9134 (91.34%)',
+    );
+    expect(v.message.startsWith(`${v.headline}; expected 0.9454; one-sided hypothesis test`)).toBe(true);
+  });
+
+  it('every kind of verdict has a one-line headline that starts its message', () => {
+    const verdicts = [
+      ...judgeAccuracy([{ name: 'gsm8k', expected_value: 0.9 }], [gsm(0.95, 0.9)]),
+      ...judgeAccuracy([{ name: 'mmlu', expected_value: 0.9 }], [gsm(0.95, 0.9), gsm(0.9, 0.9)]),
+      ...judgeAccuracy([{ name: 'gsm8k', expected_value: 0.9, metric: 'acc' }], [gsm(0.95, 0.9)]),
+      ...judgeAccuracy([{ name: 'gsm8k', expected_value: 0.9 }], []),
+      ...judgeAccuracy([{ name: 'gsm8k', expected_value: 0.9, threshold_type: 'nope' as 'absolute' }], []),
+    ];
+    const t = verdicts[0].threshold;
+    expect(verdicts.map((v) => v.headline)).toEqual([
+      // The threshold's arithmetic is tested above; here only where its words go.
+      `gsm8k (flexible-extract, exact_match): PASSED: observed 0.9500 (95.00%) is at or above the threshold ${t.toFixed(4)} (${(t * 100).toFixed(2)}%)`,
+      "mmlu, run 1 of 2: FAILED: dataset 'mmlu' not found in the accuracy log",
+      "mmlu, run 2 of 2: FAILED: dataset 'mmlu' not found in the accuracy log",
+      "gsm8k: FAILED: no 'flexible-extract' filter with metric 'acc' for gsm8k",
+      'gsm8k: FAILED: no lm-eval result table found in the accuracy log',
+      "gsm8k: FAILED: the accuracy config is unusable: unknown threshold_type 'nope' (use hypothesis_test or absolute)",
+    ]);
+    for (const v of verdicts) {
+      expect(v.headline).not.toContain('\n');
+      expect([`${v.headline}.`, `${v.headline};`]).toContain(v.message.slice(0, v.headline.length + 1));
+    }
   });
 
   it('the sigma 0.05 trap of the original: an 85% expectation is not passed by 0.80', () => {
