@@ -101,6 +101,9 @@ describe('axis helpers', () => {
     expect(pointTitle(rows[0] as (typeof rows)[number], 'm')).toBe(
       'run id: r1; ended (UTC): 2026-12-01 09:15:00; m: 1,234.50; gate: passed',
     );
+    // Values that differ only in the 3rd decimal differ on hover too.
+    const steady = { ...(rows[0] as (typeof rows)[number]), value: 12.3415 };
+    expect(pointTitle(steady, 'm')).toContain('m: 12.3415;');
   });
 });
 
