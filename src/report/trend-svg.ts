@@ -2,6 +2,7 @@
 // thousands of these small charts; through Vega-Lite's compile/parse/render each costs ~30 ms, here well
 // under 1 ms. The look is the Vega-Lite one of the other charts: same fonts, grid, colours, marks and the
 // same SVG classes (`mark-line`, `mark-symbol`, `role-axis-title`), each point's tooltip as a <title>.
+import { niceTicks } from './nice-ticks.js';
 
 /** One point of a trend: a run's value and its gate verdict. */
 export interface TrendRow {
@@ -22,7 +23,6 @@ export interface TrendSvgOptions {
 const FONT = 'system-ui, -apple-system, &quot;Segoe UI&quot;, Roboto, sans-serif';
 const WIDTH = 230;
 const HEIGHT = 120;
-const LEFT = 79;
 const GATE_COLOURS: Record<string, string> = { passed: '#16a34a', failed: '#dc2626', 'no gate': '#9ca3af' };
 /** Point size 60 (area, as Vega-Lite's): radius √(60/π). */
 const R = Math.round(Math.sqrt(60 / Math.PI) * 10) / 10;
@@ -32,40 +32,13 @@ const circleAt = (x: number, y: number): string => `M${num(x + R)},${num(y)}${AR
 
 const ESCAPED: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
 const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ESCAPED[c] as string);
+/** A tick label's width in px at 11 px (digits ~6.2 px, separators narrower): enough to keep clear of it. */
+const labelWidth = (label: string): number =>
+  [...label].reduce((w, c) => w + (c === ',' || c === '.' ? 3.2 : c === '-' ? 4 : 6.4), 0);
 const num = (n: number): string => String(Math.round(n * 10) / 10);
 // The font is set once on the <svg> and inherited: thousands of charts of ~10 labels each.
 const text = (attrs: string, size: number, body: string, bold = false): string =>
   `<text ${attrs} font-size="${size}px"${bold ? ' font-weight="600"' : ''} fill="#000">${esc(body)}</text>`;
-
-/** About `count` round ticks (1, 2 or 5 × 10^k apart) over [lo, hi], and the domain they span. */
-export function niceTicks(lo: number, hi: number, count = 4): { ticks: number[]; step: number } {
-  if (!(hi > lo)) {
-    const pad = Math.abs(lo) > 0 ? Math.abs(lo) * 0.05 : 1;
-    return niceTicks(lo - pad, hi + pad, count);
-  }
-  const raw = (hi - lo) / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
-  const ticks: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
-    ticks.push(Number(v.toPrecision(12)));
-  return { ticks, step };
-}
-
-/** One formatter per decimal count: building an Intl.NumberFormat costs more than a chart's other work. */
-const tickFormats = new Map<number, Intl.NumberFormat>();
-
-/** Tick labels with the decimals their step needs, thousands grouped (as Vega's `,` format). */
-function tickFormat(step: number): (v: number) => string {
-  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
-  let f = tickFormats.get(decimals);
-  if (!f) {
-    f = new Intl.NumberFormat('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
-    tickFormats.set(decimals, f);
-  }
-  const format = f;
-  return (v) => format.format(v);
-}
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -105,7 +78,8 @@ export function timeTicks(lo: number, hi: number, count = 4): number[] {
   return ticks.length ? ticks : [lo];
 }
 
-const fmtValue = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+// Up to 4 decimals: values that differ only in the 3rd decimal (a steady TPOT) must differ on hover too.
+const fmtValue = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 });
 
 /** The hover text of a point: run id, end time (24-hour UTC), value, gate verdict. */
 export function pointTitle(row: TrendRow, yTitle: string): string {
@@ -128,15 +102,15 @@ export function trendSvg(rows: readonly TrendRow[], opts: TrendSvgOptions): stri
     if (r.value > vHi) vHi = r.value;
   });
   if (!(tHi > tLo)) [tLo, tHi] = [tLo - HOUR, tHi + HOUR];
-  const { ticks: yTicks, step } = niceTicks(vLo, vHi, 3);
+  const { ticks: yTicks, labels: yLabels, lo: yLo, hi: yHi } = niceTicks(vLo, vHi);
   // Room above the plot for a y title longer than the plot is high (about 7 px a bold character).
   const TOP = Math.max(10, Math.ceil((opts.yTitle.length * 7) / 2 - HEIGHT / 2) + 6);
-  const yLo = Math.min(vLo, yTicks[0] as number);
-  const yHi = Math.max(vHi, yTicks[yTicks.length - 1] as number);
+  // The y title clear of the widest tick label (long ones: 1,000,000 or 12.3405), the plot moved right.
+  const titleX = Math.max(55, Math.ceil(7 + Math.max(...yLabels.map(labelWidth)) + 9));
+  const LEFT = titleX + 24;
   const x = (t: number) => ((t - tLo) / (tHi - tLo)) * WIDTH;
-  const y = (v: number) => HEIGHT - ((v - yLo) / (yHi - yLo || 1)) * HEIGHT;
+  const y = (v: number) => HEIGHT - ((v - yLo) / (yHi - yLo)) * HEIGHT;
   const xTicks = timeTicks(tLo, tHi);
-  const yFmt = tickFormat(step);
   const legendTop = TOP + HEIGHT + 100;
   const w = LEFT + WIDTH + 9;
   const h = opts.legend ? legendTop + 30 : legendTop;
@@ -173,13 +147,13 @@ export function trendSvg(rows: readonly TrendRow[], opts: TrendSvgOptions): stri
     `<g class="mark-group role-axis" aria-label="Y-axis titled '${esc(opts.yTitle)}'">`,
     `<line y2="${HEIGHT}" stroke="#888"/>`,
     ...yTicks.map(
-      (v) =>
+      (v, i) =>
         `<line y1="${num(y(v))}" y2="${num(y(v))}" x2="-5" stroke="#888"/>` +
-        text(`text-anchor="end" transform="translate(-7,${num(y(v) + 3)})"`, 11, yFmt(v)),
+        text(`text-anchor="end" transform="translate(-7,${num(y(v) + 3)})"`, 11, yLabels[i] as string),
     ),
     `<g class="mark-text role-axis-title">`,
     text(
-      `text-anchor="middle" transform="translate(-55,${HEIGHT / 2}) rotate(-90) translate(0,-3)"`,
+      `text-anchor="middle" transform="translate(-${num(titleX)},${HEIGHT / 2}) rotate(-90) translate(0,-3)"`,
       12,
       opts.yTitle,
       true,

@@ -279,6 +279,41 @@ describe('report.html in headless chromium', () => {
     expect(hovers.some((h) => h.includes('run id: 20261201-020000-seed') && h.includes('21:15'))).toBe(true);
   });
 
+  it('every trend y axis: ≥ 3 distinct tick labels, none overlapping another or the axis title', async () => {
+    const axes = await page.$$eval('figure[data-chart="trend"]', (figs) =>
+      figs.map((f) => {
+        const axis = f.querySelector('g.role-axis[aria-label^="Y-axis"]')!;
+        // Structural: the unit config has no DOM types.
+        const box = (e: {
+          getBoundingClientRect(): { top: number; bottom: number; left: number; right: number };
+        }) => {
+          const r = e.getBoundingClientRect();
+          return { top: r.top, bottom: r.bottom, left: r.left, right: r.right };
+        };
+        return {
+          title: f.querySelector('figcaption')?.textContent ?? '',
+          svgLeft: box(f.querySelector('svg')!).left,
+          labels: [...axis.querySelectorAll(':scope > text')].map((t) => ({
+            text: t.textContent,
+            ...box(t),
+          })),
+          yTitle: box(axis.querySelector('g.role-axis-title text')!),
+        };
+      }),
+    );
+    expect(axes.length).toBeGreaterThanOrEqual(6);
+    for (const a of axes) {
+      const texts = a.labels.map((l) => l.text);
+      expect(new Set(texts).size, `${a.title}: ${texts.join(', ')}`).toBe(texts.length);
+      expect(texts.length, a.title).toBeGreaterThanOrEqual(3);
+      const byTop = [...a.labels].sort((p, q) => p.top - q.top);
+      for (let i = 1; i < byTop.length; i++)
+        expect(byTop[i]!.top, a.title).toBeGreaterThanOrEqual(byTop[i - 1]!.bottom - 0.5);
+      expect(a.yTitle.right, a.title).toBeLessThanOrEqual(Math.min(...a.labels.map((l) => l.left)));
+      expect(a.yTitle.left, a.title).toBeGreaterThanOrEqual(a.svgLeft);
+    }
+  });
+
   it("the suite's Pareto chart has marks and its frontier table names configs of the run", async () => {
     const groups = await page.$$eval('.pareto', (ps) =>
       ps.map((p) => ({

@@ -1,6 +1,6 @@
 // The directly drawn trend chart: the marks, axes and hover titles the page and its browser test rely on.
 import { describe, expect, it } from 'vitest';
-import { niceTicks, pointTitle, timeTicks, trendSvg, utcLabel } from '../../../src/report/trend-svg.js';
+import { pointTitle, timeTicks, trendSvg, utcLabel } from '../../../src/report/trend-svg.js';
 
 const rows = [
   { at: '2026-12-01T09:15:00.000Z', run: 'r1', value: 1234.5, gate: 'passed' },
@@ -34,12 +34,60 @@ describe('trendSvg', () => {
   });
 });
 
-describe('axis helpers', () => {
-  it('niceTicks: round steps covering the data', () => {
-    expect(niceTicks(1234.5, 1254.5, 3)).toEqual({ ticks: [1240, 1250], step: 10 });
-    expect(niceTicks(0, 1, 4).ticks).toEqual([0, 0.5, 1]);
+/** The y axis as drawn: each tick label with its height, and each point's height (0 = top, 120 = bottom). */
+function yAxisOf(svg: string): { labels: string[]; tickYs: number[]; pointYs: number[] } {
+  const ticks = [
+    ...svg.matchAll(/<text text-anchor="end" transform="translate\(-7,([-\d.]+)\)"[^>]*>([^<]*)<\/text>/g),
+  ];
+  const points = [...svg.matchAll(/aria-roledescription="point" d="M[-\d.]+,([-\d.]+)a/g)];
+  return {
+    labels: ticks.map((m) => m[2] as string),
+    // The label's baseline is 3 px below its tick.
+    tickYs: ticks.map((m) => Number(m[1]) - 3),
+    pointYs: points.map((m) => Number(m[1])),
+  };
+}
+
+describe('trendSvg y axis: a scale to read, whatever the series', () => {
+  const series = (values: number[]) =>
+    values.map((value, i) => ({
+      at: new Date(Date.UTC(2026, 11, 1 + i)).toISOString(),
+      run: `r${i}`,
+      value,
+      gate: 'no gate',
+    }));
+  const cases: Array<[string, number[]]> = [
+    ['flat (every TPOT the same)', [12.34, 12.34, 12.34]],
+    ['near-flat (differs in the 3rd decimal)', [12.341, 12.343, 12.342]],
+    ['a single point', [1234.5]],
+    ['all zero', [0, 0]],
+    ['a range the round steps straddle (1234.5–1254.5)', [1234.5, 1254.5, 1234.5]],
+    ['huge values', [1_000_000, 1_000_400]],
+  ];
+  it.each(cases)('%s: ≥ 3 distinct labels, every point inside the plot with headroom', (_, values) => {
+    const { labels, tickYs, pointYs } = yAxisOf(trendSvg(series(values), { yTitle: 'y', legend: false }));
+    expect(labels.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(labels).size).toBe(labels.length);
+    for (const l of labels) expect(l).not.toMatch(/^-0(\.0*)?$|\d{8}/);
+    // Ascending values up the axis; on the plot (0..120 px).
+    for (let i = 1; i < tickYs.length; i++) expect(tickYs[i]).toBeLessThan(tickYs[i - 1] as number);
+    for (const t of tickYs) expect(t >= 0 && t <= 120).toBe(true);
+    expect(pointYs).toHaveLength(values.length);
+    for (const p of pointYs) expect(p > 2 && p < 118).toBe(true);
   });
 
+  it('a long tick label pushes the y title and the plot right, clear of it', () => {
+    const svg = trendSvg(series([1_000_000.25, 1_000_000.5]), { yTitle: 'y', legend: false });
+    const titleX = Number(/translate\(-([\d.]+),60\) rotate\(-90\)/.exec(svg)?.[1]);
+    const widest = Math.max(...yAxisOf(svg).labels.map((l) => l.length));
+    expect(widest).toBeGreaterThan(10);
+    // About 6 px a character at 11 px, from 7 px left of the axis.
+    expect(titleX).toBeGreaterThan(7 + widest * 5.5);
+    expect(svg).toContain(`<g fill="none" transform="translate(${titleX + 24},`);
+  });
+});
+
+describe('axis helpers', () => {
   it('timeTicks: round UTC times, at most the count asked', () => {
     const lo = Date.parse('2026-12-01T09:15:00Z');
     const hi = Date.parse('2026-12-02T21:45:00Z');
@@ -53,6 +101,9 @@ describe('axis helpers', () => {
     expect(pointTitle(rows[0] as (typeof rows)[number], 'm')).toBe(
       'run id: r1; ended (UTC): 2026-12-01 09:15:00; m: 1,234.50; gate: passed',
     );
+    // Values that differ only in the 3rd decimal differ on hover too.
+    const steady = { ...(rows[0] as (typeof rows)[number]), value: 12.3415 };
+    expect(pointTitle(steady, 'm')).toContain('m: 12.3415;');
   });
 });
 
