@@ -65,3 +65,14 @@ describe('--project without the user’s test.projects', () => {
     expect(r.stdout + r.stderr).toMatch(/No projects matched the filter "no-such-project"/);
   });
 });
+
+describe('a config file Vitest refuses as a project (ci.config.ts)', () => {
+  it('still lists both projects, but `--project disagg` alone needs the user’s test.projects', () => {
+    expect(listed(['--config', 'ci.config.ts'])).toEqual([...OWN, ...YAML].sort());
+    expect(listed(['--config', 'ci.config.ts', '--project', '!disagg'])).toEqual(OWN);
+    // The limitation README.md documents (with the test.projects that lifts it).
+    const r = vitestList(['--config', 'ci.config.ts', '--project', 'disagg']);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/No projects matched the filter "disagg"/);
+  });
+});
