@@ -5,7 +5,9 @@ import path from 'node:path';
 // out of the Vite config its plugins get). So, whatever the filter, the plugin declares the run's
 // projects itself: the root config file and the YAML project. Vitest's documented rule ("the root
 // config is a project only when `test.projects` names it") makes that entry the root project itself,
-// filtered like any other, so no filter leaves Vitest with nothing to run.
+// filtered like any other, so no filter leaves Vitest with nothing to run. (Vitest 4.1 reads `projects`
+// of the root config only: a project config file that holds disagg() declares them to no effect.)
+// tests/integration/project-filter.test.ts fails if Vitest ever loads that entry as a second project.
 
 /** The config file names Vitest accepts as a project in `test.projects` (its guide, "Test Projects"). */
 const PROJECT_CONFIG_NAME = /^vite(?:st)?(?:\.[\w-]+)?\.config\./;
