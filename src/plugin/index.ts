@@ -1,8 +1,8 @@
 import path from 'node:path';
-import type { Plugin } from 'vite';
+import type { InlineConfig, Plugin } from 'vite';
 import type { Vitest } from 'vitest/node';
-// Brings Vitest's `test` key into Vite's UserConfig type.
-import type {} from 'vitest/config';
+// Also brings Vitest's `test` key into Vite's UserConfig type.
+import type { TestProjectConfiguration } from 'vitest/config';
 import { entryForFile } from '../config/discover.js';
 import { tagsFor } from '../config/index.js';
 import { sourceOrBuilt } from '../util/package-root.js';
@@ -18,7 +18,7 @@ import {
 } from './project.js';
 import { configPreread } from './config-preread.js';
 import { emptySelectionGuard } from './empty-selection.js';
-import { yamlProjectOnlyByFilter, type VitestRootOptions } from './project-filter.js';
+import { rootProjectEntry } from './root-project.js';
 import { runMarker } from './run-mode.js';
 import { takeOverSignals } from './signals.js';
 import { DisaggSummaryReporter } from './summary-reporter.js';
@@ -111,7 +111,7 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
   };
 
   // Lives in the YAML project only. Vitest calls configureVitest for the projects it resolved from the
-  // config (so when the user has `test.projects`), not for injected ones.
+  // config's `test.projects` (the user's or ours), not for injected ones.
   const projectPlugin: Plugin = {
     name: 'vitest-disagg:project',
     configureVitest({ vitest }: { vitest: Vitest }) {
@@ -126,7 +126,28 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
       const o = opts(config.root ? path.resolve(config.root) : process.cwd());
       // Selected now: what was left out (and a test list's unmatched ids) is printed once, at start.
       selected();
+      // Ours joins the user's own `test.projects` (Vite merges arrays by appending). Without them, the
+      // root config file and ours become the projects (root-project.ts), so that `--project disagg`
+      // finds ours; with no config file Vitest accepts there, configureVitest injects it instead.
       const userProjects = config.test?.projects;
+      const ours = (groupOrder: number) =>
+        yamlProject(o, selected(), [yamlPlugin, projectPlugin], groupOrder);
+      // The hook gets Vite's inline config merged with the file: `configFile` is the one Vitest loaded.
+      const rootEntry = rootProjectEntry((config as InlineConfig).configFile);
+      let projects: TestProjectConfiguration[] | undefined;
+      if (Array.isArray(userProjects)) {
+        projects = [
+          ours(
+            groupOrderAfter(
+              userProjects.map((p) =>
+                typeof p === 'object' && !(p instanceof Promise) ? p.test?.sequence?.groupOrder : 0,
+              ),
+            ),
+          ),
+        ];
+      } else if (rootEntry) {
+        projects = [rootEntry, ours(groupOrderAfter([config.test?.sequence?.groupOrder]))];
+      }
       return {
         test: {
           // Root-level: the broker and its options serve every project, so a hand-written test in the
@@ -135,37 +156,14 @@ export function disagg(options: DisaggOptions = {}): Plugin[] {
           provide: { disaggOptions: o },
           watch: o.watch,
           teardownTimeout: 5 * 60_000,
-          // With the user's own `test.projects`, ours joins the list (Vite merges arrays by appending);
-          // without, it is injected in configureVitest beside the root project.
-          ...(Array.isArray(userProjects)
-            ? {
-                projects: [
-                  yamlProject(
-                    o,
-                    selected(),
-                    [yamlPlugin, projectPlugin],
-                    groupOrderAfter(
-                      userProjects.map((p) =>
-                        typeof p === 'object' && !(p instanceof Promise) ? p.test?.sequence?.groupOrder : 0,
-                      ),
-                    ),
-                  ),
-                ],
-              }
-            : {}),
+          ...(projects ? { projects } : {}),
         },
       };
     },
-    // `--project disagg` without the user's `test.projects` (see project-filter.ts): Vitest's merged options
-    // exist from its own configResolved on (it runs first, `enforce: 'pre'`) and are what it reads next.
-    configResolved(config) {
-      const vitestOptions = (config as { _vitest?: VitestRootOptions })._vitest;
-      if (!vitestOptions || !yamlProjectOnlyByFilter(vitestOptions)) return;
-      vitestOptions.projects = [yamlProject(opts(), selected(), [yamlPlugin, projectPlugin], 1)];
-    },
     async configureVitest({ vitest, injectTestProjects }) {
       takeOverOnce(vitest, () => opts(), selected);
-      // Called once per project that loads this config (e.g. `extends: true` projects): inject once.
+      // Called once per project that loads this config (e.g. `extends: true` projects): inject once. Also
+      // reached when a `--project` filter left ours out (then Vitest filters the injected one out too).
       if (vitest.projects.some((p) => p.name === DISAGG_PROJECT)) return;
       const order = groupOrderAfter(vitest.projects.map((p) => p.config.sequence.groupOrder));
       await injectTestProjects(yamlProject(opts(), selected(), [yamlPlugin], order));

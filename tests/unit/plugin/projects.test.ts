@@ -77,6 +77,32 @@ describe('disagg() and the user’s own tests', () => {
     expect(projects[0].plugins?.length).toBeGreaterThan(0);
   });
 
+  it('without test.projects, declares the root config file and the YAML project as the projects', () => {
+    const configFile = path.join(repoRoot, 'vitest.config.ts');
+    const out = runConfig(configPlugin(), {
+      root: repoRoot,
+      configFile,
+      test: { include: ['tests/**/*.test.ts'], sequence: { groupOrder: 4 } },
+    } as UserConfig);
+    const [root, ours, ...rest] = out.test?.projects ?? [];
+    expect(rest).toEqual([]);
+    // The root config file stands for Vitest's own root project (root-project.ts).
+    expect(root).toBe(configFile);
+    expect((ours as TestProjectInlineConfiguration).test).toMatchObject({
+      name: DISAGG_PROJECT,
+      pool: 'threads',
+      sequence: { groupOrder: 5 },
+    });
+    // The root project's own settings stay its own.
+    expect(out.test?.include).toBeUndefined();
+    expect(out.test?.pool).toBeUndefined();
+  });
+
+  it('declares no projects for a config file Vitest would refuse as a project (then it injects)', () => {
+    const out = runConfig(configPlugin(), { root: repoRoot, configFile: '/app/ci.config.ts' } as UserConfig);
+    expect(out.test?.projects).toBeUndefined();
+  });
+
   it('injects the YAML project once when the user has no test.projects', async () => {
     const p = configPlugin();
     runConfig(p, { root: repoRoot });
