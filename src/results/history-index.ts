@@ -147,9 +147,15 @@ export function decodeIndex(buf: Buffer): IndexFile | undefined {
     Array.isArray(h.bad) &&
     buf.length === start + h.n * STRIDE * 8;
   if (!ok) return undefined;
-  // Copied out (a Buffer may sit at any byte offset of a shared pool; a Float64Array needs 8).
-  const lines = new Float64Array(h.n * STRIDE);
-  Buffer.from(lines.buffer).set(buf.subarray(start));
+  // A view on the bytes read when they sit 8-byte aligned (a file's own buffer does), else a copy. Never
+  // written through: an index copies its lines before its first change (`mutable`).
+  let lines: Float64Array;
+  if ((buf.byteOffset + start) % 8 === 0)
+    lines = new Float64Array(buf.buffer, buf.byteOffset + start, h.n * STRIDE);
+  else {
+    lines = new Float64Array(h.n * STRIDE);
+    Buffer.from(lines.buffer).set(buf.subarray(start));
+  }
   // Lines in file order within the size covered, pointing at strings the table has: a damaged file is
   // rebuilt, never half-trusted.
   let end = 0;

@@ -140,6 +140,16 @@ describe('history index', () => {
     expect(await readHistoryRecordsOf(out, { test: 'a' })).toEqual(await fullRead('a'));
   });
 
+  it('decodes the same lines from bytes at any offset (a view when aligned, a copy when not)', async () => {
+    seed(30);
+    await open();
+    const good = fs.readFileSync(indexPathOf(file));
+    const aligned = decodeIndex(good);
+    const shifted = decodeIndex(Buffer.concat([Buffer.alloc(3), good]).subarray(3));
+    expect(aligned?.n).toBe(30);
+    expect(shifted && [...shifted.lines]).toEqual(aligned && [...aligned.lines]);
+  });
+
   it('two jobs whose keys share a hash: each part merges into its own job’s line', async () => {
     // 449599 and 612382 (same host and submit time) have the same 32-bit key hash.
     const at = '2026-01-01T00:00:00.000Z';
